@@ -1,0 +1,44 @@
+//! The JSON REST API under `/api`, one file per resource.
+
+mod extract;
+mod pagination;
+mod urls;
+mod views;
+mod visits;
+
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::json;
+
+pub use extract::{JsonBody, QueryParams};
+pub use views::{UrlView, VisitView};
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(index))
+        .route("/urls", get(urls::list).post(urls::create))
+        .route(
+            "/urls/{slug}",
+            get(urls::show).patch(urls::update).delete(urls::remove),
+        )
+        .route("/urls/{slug}/visits", get(visits::list_for_url))
+        .route("/visits", get(visits::list))
+        .fallback(not_found)
+}
+
+async fn index(
+    axum::extract::State(state): axum::extract::State<AppState>,
+) -> Json<serde_json::Value> {
+    let base = &state.public_url;
+    Json(json!({
+        "urls": format!("{base}/api/urls"),
+        "visits": format!("{base}/api/visits"),
+    }))
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found("no API endpoint at this path")
+}

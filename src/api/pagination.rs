@@ -1,0 +1,57 @@
+//! Keyset pagination as the API shows it: `limit` and an opaque `cursor` in, a page with the
+//! `next_cursor` and a ready-made `next` link out. No totals: counting a large table on every
+//! page would cost more than the page itself.
+
+use serde::Serialize;
+
+use crate::config::PaginationSettings;
+use crate::domain::{Cursor, Invalid};
+use crate::store::{Page, PageRequest};
+
+#[derive(Debug, Serialize)]
+pub struct PageView<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+    pub next: Option<String>,
+}
+
+/// Checks `limit` (capped at the configured maximum) and decodes `cursor`.
+pub fn page_request(
+    limit: Option<u32>,
+    cursor: Option<&str>,
+    settings: &PaginationSettings,
+) -> Result<PageRequest, Invalid> {
+    let limit = match limit {
+        None => settings.default_limit,
+        Some(0) => return Err(Invalid::new("limit", "must be at least 1")),
+        Some(n) => n.min(settings.max_limit),
+    };
+    let after = match cursor {
+        None | Some("") => None,
+        Some(value) => Some(Cursor::decode(value)?),
+    };
+    Ok(PageRequest { after, limit })
+}
+
+/// Renders a page; `link` builds the URL of the next page from its cursor.
+pub fn page_view<R, T>(
+    page: Page<R>,
+    convert: impl FnMut(R) -> T,
+    link: impl FnOnce(&str) -> String,
+) -> PageView<T> {
+    let next_cursor = page.next.map(Cursor::encode);
+    let next = next_cursor.as_deref().map(link);
+    PageView {
+        items: page.items.into_iter().map(convert).collect(),
+        next_cursor,
+        next,
+    }
+}
+
+/// Appends query parameters to a path, percent-encoding each value.
+pub fn with_query(base: &str, params: &[(&str, &str)]) -> String {
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(params)
+        .finish();
+    format!("{base}?{query}")
+}

@@ -1,0 +1,399 @@
+//! Layered settings: the built-in `config/default.toml`, then `config/{environment}.toml`
+//! (picked by `KURZ_ENV`), then an optional operator file named by `KURZ_CONFIG_FILE`, then
+//! `KURZ__SECTION__KEY` environment variables, then `DATABASE_URL`.
+//!
+//! Unknown keys and invalid values fail at start with a message naming the key, so a typo never
+//! silently leaves a default in place.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use ipnet::IpNet;
+use serde::{Deserialize, Serialize};
+
+const DEFAULT_TOML: &str = include_str!("../config/default.toml");
+const DEVELOPMENT_TOML: &str = include_str!("../config/development.toml");
+const PRODUCTION_TOML: &str = include_str!("../config/production.toml");
+
+/// Why the settings could not be loaded; the message names the offending key.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration error: {0}")]
+pub struct ConfigError(String);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Environment {
+    Development,
+    Production,
+}
+
+impl FromStr for Environment {
+    type Err = ConfigError;
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "development" | "dev" => Ok(Self::Development),
+            "production" | "prod" => Ok(Self::Production),
+            other => Err(ConfigError(format!(
+                "KURZ_ENV: unknown environment `{other}` (expected `development` or `production`)"
+            ))),
+        }
+    }
+}
+
+impl Environment {
+    fn overlay(self) -> &'static str {
+        match self {
+            Self::Development => DEVELOPMENT_TOML,
+            Self::Production => PRODUCTION_TOML,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub environment: Environment,
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub redirect: RedirectSettings,
+    pub slug: SlugSettings,
+    pub target: TargetSettings,
+    pub root: RootSettings,
+    pub pagination: PaginationSettings,
+    pub explorer: ExplorerSettings,
+    pub visits: VisitSettings,
+    pub log: LogSettings,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSettings {
+    pub host: String,
+    pub port: u16,
+    pub public_url: String,
+    pub trusted_proxies: Vec<TrustedProxy>,
+    pub request_timeout_secs: u64,
+    pub max_body_bytes: usize,
+}
+
+/// An IP address or CIDR range whose `X-Forwarded-For` header is believed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct TrustedProxy(pub IpNet);
+
+impl TryFrom<String> for TrustedProxy {
+    type Error = String;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        if let Ok(net) = value.parse::<IpNet>() {
+            return Ok(Self(net));
+        }
+        value
+            .parse::<IpAddr>()
+            .map(|ip| Self(IpNet::from(ip)))
+            .map_err(|_| format!("`{value}` is neither an IP address nor a CIDR range"))
+    }
+}
+
+impl From<TrustedProxy> for String {
+    fn from(value: TrustedProxy) -> Self {
+        value.0.to_string()
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    pub url: String,
+    pub data_dir: PathBuf,
+    pub max_connections: u32,
+    pub run_migrations: bool,
+    pub acquire_timeout_secs: u64,
+}
+
+impl DatabaseSettings {
+    /// The configured URL, or the default SQLite file inside `data_dir`.
+    pub fn effective_url(&self) -> String {
+        if self.url.trim().is_empty() {
+            format!("sqlite://{}", self.data_dir.join("kurz.db").display())
+        } else {
+            self.url.trim().to_owned()
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedirectSettings {
+    pub status: u16,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlugSettings {
+    pub length: usize,
+    pub alphabet: String,
+    pub max_length: usize,
+    pub reserved: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetSettings {
+    pub max_length: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RootMode {
+    Index,
+    Redirect,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RootSettings {
+    pub mode: RootMode,
+    pub redirect_to: String,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PaginationSettings {
+    pub default_limit: u32,
+    pub max_limit: u32,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExplorerSettings {
+    pub enabled: bool,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct VisitSettings {
+    pub queue_capacity: usize,
+    pub enqueue_timeout_ms: u64,
+    pub batch_size: usize,
+    pub flush_interval_ms: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    pub format: LogFormat,
+    pub filter: String,
+}
+
+impl Settings {
+    /// Loads the settings the way the binary does: `KURZ_ENV`, the layered files, the
+    /// environment variables.
+    pub fn load() -> Result<Self, ConfigError> {
+        let environment = match std::env::var("KURZ_ENV") {
+            Ok(value) if !value.trim().is_empty() => value.parse()?,
+            _ => Environment::Development,
+        };
+        let mut figment = Self::builtin(environment);
+        if let Ok(path) = std::env::var("KURZ_CONFIG_FILE") {
+            if !std::path::Path::new(&path).is_file() {
+                return Err(ConfigError(format!(
+                    "KURZ_CONFIG_FILE: `{path}` is not a readable file"
+                )));
+            }
+            figment = figment.merge(Toml::file_exact(path));
+        }
+        let figment = figment.merge(Env::prefixed("KURZ__").split("__")).merge(
+            Env::raw()
+                .only(&["DATABASE_URL"])
+                .map(|_| "database.url".into()),
+        );
+        Self::extract(figment)
+    }
+
+    /// The built-in defaults for one environment, without any outside source. Tests start here.
+    pub fn defaults(environment: Environment) -> Result<Self, ConfigError> {
+        Self::extract(Self::builtin(environment))
+    }
+
+    fn builtin(environment: Environment) -> Figment {
+        Figment::new()
+            .merge(Toml::string(DEFAULT_TOML))
+            .merge(Toml::string(environment.overlay()))
+            .merge(Serialized::default("environment", environment))
+    }
+
+    fn extract(figment: Figment) -> Result<Self, ConfigError> {
+        let settings: Self = figment.extract().map_err(|error| {
+            ConfigError(
+                error
+                    .into_iter()
+                    .map(|e| e.to_string())
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            )
+        })?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Checks what types alone cannot; every message starts with the key it is about.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let fail = |key: &str, why: String| Err(ConfigError(format!("{key}: {why}")));
+        if ![301, 302, 307, 308].contains(&self.redirect.status) {
+            return fail(
+                "redirect.status",
+                format!("{} is not one of 301, 302, 307, 308", self.redirect.status),
+            );
+        }
+        let alphabet: Vec<char> = self.slug.alphabet.chars().collect();
+        if alphabet.len() < 2 {
+            return fail("slug.alphabet", "needs at least two characters".into());
+        }
+        if let Some(c) = alphabet
+            .iter()
+            .find(|c| !(c.is_ascii_alphanumeric() || **c == '-' || **c == '_'))
+        {
+            return fail(
+                "slug.alphabet",
+                format!("`{c}` is not one of A-Z a-z 0-9 - _"),
+            );
+        }
+        let mut unique = alphabet.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        if unique.len() != alphabet.len() {
+            return fail("slug.alphabet", "has repeated characters".into());
+        }
+        if !(4..=32).contains(&self.slug.length) {
+            return fail(
+                "slug.length",
+                format!("{} is outside 4..=32", self.slug.length),
+            );
+        }
+        if self.slug.max_length < self.slug.length || self.slug.max_length > 255 {
+            return fail(
+                "slug.max_length",
+                format!(
+                    "{} must be between slug.length ({}) and 255",
+                    self.slug.max_length, self.slug.length
+                ),
+            );
+        }
+        if self.pagination.max_limit == 0 || self.pagination.max_limit > 10_000 {
+            return fail(
+                "pagination.max_limit",
+                format!("{} is outside 1..=10000", self.pagination.max_limit),
+            );
+        }
+        if self.pagination.default_limit == 0
+            || self.pagination.default_limit > self.pagination.max_limit
+        {
+            return fail(
+                "pagination.default_limit",
+                format!(
+                    "{} must be between 1 and pagination.max_limit ({})",
+                    self.pagination.default_limit, self.pagination.max_limit
+                ),
+            );
+        }
+        if !self.server.public_url.trim().is_empty() {
+            check_http_url(&self.server.public_url)
+                .or_else(|why| fail("server.public_url", why))?;
+        }
+        if self.root.mode == RootMode::Redirect {
+            check_http_url(&self.root.redirect_to).or_else(|why| fail("root.redirect_to", why))?;
+        }
+        let url = self.database.effective_url();
+        if !(url.starts_with("sqlite:")
+            || url.starts_with("postgres://")
+            || url.starts_with("postgresql://"))
+        {
+            return fail(
+                "database.url",
+                "must start with sqlite:, postgres:// or postgresql://".into(),
+            );
+        }
+        if self.database.max_connections == 0 {
+            return fail("database.max_connections", "must be at least 1".into());
+        }
+        if self.visits.queue_capacity == 0 || self.visits.batch_size == 0 {
+            return fail(
+                "visits",
+                "queue_capacity and batch_size must be at least 1".into(),
+            );
+        }
+        if self.target.max_length < 16 {
+            return fail("target.max_length", "must be at least 16".into());
+        }
+        Ok(())
+    }
+}
+
+fn check_http_url(value: &str) -> Result<(), String> {
+    match url::Url::parse(value.trim()) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => Ok(()),
+        Ok(_) => Err(format!("`{value}` is not an absolute http(s) URL")),
+        Err(e) => Err(format!("`{value}` is not a URL ({e})")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_defaults_are_valid_for_both_environments() {
+        let dev = Settings::defaults(Environment::Development).unwrap();
+        assert!(dev.explorer.enabled);
+        assert_eq!(dev.server.port, 8080);
+        assert_eq!(dev.redirect.status, 302);
+        let prod = Settings::defaults(Environment::Production).unwrap();
+        assert!(!prod.explorer.enabled);
+        assert_eq!(prod.log.format, LogFormat::Json);
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected_with_their_name() {
+        let figment =
+            Settings::builtin(Environment::Development).merge(Toml::string("[server]\nprot = 1\n"));
+        let error = Settings::extract(figment).unwrap_err().to_string();
+        assert!(error.contains("prot"), "{error}");
+    }
+
+    #[test]
+    fn invalid_values_name_the_key() {
+        let figment = Settings::builtin(Environment::Development)
+            .merge(Toml::string("[redirect]\nstatus = 200\n"));
+        let error = Settings::extract(figment).unwrap_err().to_string();
+        assert!(error.contains("redirect.status"), "{error}");
+
+        let figment = Settings::builtin(Environment::Development)
+            .merge(Toml::string("[server]\nport = \"eighty\"\n"));
+        let error = Settings::extract(figment).unwrap_err().to_string();
+        assert!(error.contains("server.port"), "{error}");
+    }
+
+    #[test]
+    fn default_database_is_a_sqlite_file_in_the_data_dir() {
+        let dev = Settings::defaults(Environment::Development).unwrap();
+        assert_eq!(dev.database.effective_url(), "sqlite://data/kurz.db");
+    }
+
+    #[test]
+    fn trusted_proxies_accept_addresses_and_ranges() {
+        assert!(TrustedProxy::try_from("10.0.0.1".to_string()).is_ok());
+        assert!(TrustedProxy::try_from("10.0.0.0/8".to_string()).is_ok());
+        assert!(TrustedProxy::try_from("::1".to_string()).is_ok());
+        assert!(TrustedProxy::try_from("nope".to_string()).is_err());
+    }
+}

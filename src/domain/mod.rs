@@ -1,0 +1,31 @@
+//! Types that are valid by construction. Handlers and the store take these, never raw strings,
+//! so an unchecked value cannot reach the database.
+
+use std::borrow::Cow;
+
+mod cursor;
+mod slug;
+mod target;
+mod title;
+
+pub use cursor::Cursor;
+pub use slug::{Slug, SlugPolicy};
+pub use target::TargetUrl;
+pub use title::Title;
+
+/// Why a value was refused: the field it belongs to and a sentence for the client.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {reason}")]
+pub struct Invalid {
+    pub field: Cow<'static, str>,
+    pub reason: String,
+}
+
+impl Invalid {
+    pub fn new(field: impl Into<Cow<'static, str>>, reason: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+}

@@ -1,0 +1,14 @@
+//! kurz: a self-hosted URL shortener with click tracking.
+
+pub mod api;
+pub mod cli;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod redirect;
+pub mod site;
+pub mod startup;
+pub mod state;
+pub mod store;
+pub mod telemetry;
+pub mod visits;

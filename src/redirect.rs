@@ -1,0 +1,67 @@
+//! The hot path: `GET /{slug}` answers with a redirect and hands the click to the visit queue;
+//! `HEAD /{slug}` answers the same redirect without counting a visit.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use chrono::Utc;
+
+use crate::domain::Slug;
+use crate::error::ApiError;
+use crate::site::not_found_page;
+use crate::state::AppState;
+use crate::visits::VisitEvent;
+
+#[tracing::instrument(skip_all, fields(slug = %raw_slug))]
+pub async fn follow(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    method: Method,
+    Path(raw_slug): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let Some(slug) = Slug::for_lookup(&raw_slug) else {
+        return not_found_page(&headers);
+    };
+    let redirect = match state.store.resolve(&slug).await {
+        Ok(Some(redirect)) => redirect,
+        Ok(None) => return not_found_page(&headers),
+        Err(error) => return ApiError::from(error).into_response(),
+    };
+    let Ok(location) = HeaderValue::from_str(&redirect.target) else {
+        return ApiError::Internal(anyhow::anyhow!("stored target is not a header value"))
+            .into_response();
+    };
+    if method == Method::GET {
+        let text = |name: header::HeaderName| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        state
+            .visits
+            .record(VisitEvent {
+                url_id: redirect.url_id,
+                at: Utc::now(),
+                client_ip: state.client_ip.resolve(peer.ip(), &headers),
+                user_agent: text(header::USER_AGENT),
+                referrer: text(header::REFERER),
+            })
+            .await;
+    }
+    let status = StatusCode::from_u16(state.settings.redirect.status).unwrap_or(StatusCode::FOUND);
+    let mut response = status.into_response();
+    let response_headers = response.headers_mut();
+    response_headers.insert(header::LOCATION, location);
+    if matches!(status, StatusCode::FOUND | StatusCode::TEMPORARY_REDIRECT) {
+        // Temporary redirects are re-asked every time, so every click is counted.
+        response_headers.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("private, no-cache"),
+        );
+    }
+    response
+}

@@ -1,0 +1,88 @@
+//! The site around the short links: `/`, `/robots.txt`, `/healthz`, `/readyz`, and the 404 page.
+
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::Json;
+use serde_json::json;
+
+use crate::config::{Environment, RootMode};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// At most this many `Allow:` lines in robots.txt; crawlers stop reading long files anyway.
+const MAX_ROBOTS_ALLOWS: u32 = 10_000;
+
+/// `/`: a redirect to the configured homepage, or a small JSON index. Only a development
+/// server links to `/api` from here, so production never leads crawlers into the API.
+pub async fn root(State(state): State<AppState>) -> Response {
+    let settings = &state.settings;
+    if settings.root.mode == RootMode::Redirect {
+        return Redirect::to(settings.root.redirect_to.trim()).into_response();
+    }
+    let mut index = json!({
+        "name": "kurz",
+        "version": env!("CARGO_PKG_VERSION"),
+    });
+    if settings.environment == Environment::Development {
+        index["api"] = json!(format!("{}/api", state.public_url));
+    }
+    Json(index).into_response()
+}
+
+/// `/robots.txt`: everything disallowed, except short links marked crawlable.
+pub async fn robots(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let slugs = state.store.crawlable_slugs(MAX_ROBOTS_ALLOWS).await?;
+    let mut body = String::from("User-agent: *\n");
+    for slug in slugs {
+        body.push_str(&format!("Allow: /{slug}\n"));
+    }
+    body.push_str("Disallow: /\n");
+    Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], body).into_response())
+}
+
+/// `/healthz`: the process is up.
+pub async fn healthz() -> Json<serde_json::Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+/// `/readyz`: the database answers.
+pub async fn readyz(State(state): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
+    state.store.ping().await?;
+    Ok(Json(
+        json!({ "status": "ok", "database": state.store.backend() }),
+    ))
+}
+
+/// Any path that is not a route and not a known slug.
+pub async fn fallback(headers: HeaderMap) -> Response {
+    not_found_page(&headers)
+}
+
+/// A 404 as the client prefers it: a small HTML page for browsers, problem JSON otherwise.
+pub fn not_found_page(headers: &HeaderMap) -> Response {
+    if accepts_html(headers) {
+        let mut response = (
+            StatusCode::NOT_FOUND,
+            Html(concat!(
+                "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">",
+                "<title>Not found</title></head><body><h1>Not found</h1>",
+                "<p>This short link does not exist.</p></body></html>"
+            )),
+        )
+            .into_response();
+        response
+            .headers_mut()
+            .insert("x-robots-tag", HeaderValue::from_static("noindex"));
+        return response;
+    }
+    ApiError::not_found("no short link with this slug").into_response()
+}
+
+fn accepts_html(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.contains("text/html"))
+}

@@ -1,0 +1,244 @@
+//! Builds the application: store, visit pipeline, router and every tower-http layer in one
+//! visible place. `main` and the tests both start kurz through [`Application`].
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use axum::body::Body;
+use axum::http::{header, HeaderName, HeaderValue, Request, Response, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::Router;
+use tokio::net::TcpListener;
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::config::Settings;
+use crate::domain::SlugPolicy;
+use crate::error::{ApiError, PROBLEM_JSON};
+use crate::state::AppState;
+use crate::store::{self, Store};
+use crate::visits::{ClientIpResolver, VisitCounters, VisitQueue, VisitWriter};
+use crate::{api, redirect, site};
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// A bound, ready-to-run kurz server.
+pub struct Application {
+    listener: TcpListener,
+    port: u16,
+    state: AppState,
+    writer: VisitWriter,
+    counters: Arc<VisitCounters>,
+}
+
+impl Application {
+    /// Connects to the database (migrating it when configured), starts the visit writer and
+    /// binds the listener. Port 0 binds a free port, which tests use.
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let store = store::connect(&settings.database)
+            .await
+            .with_context(|| format!("cannot open the database ({})", redacted_db(&settings)))?;
+        Self::build_with_store(settings, store).await
+    }
+
+    pub async fn build_with_store(
+        settings: Settings,
+        store: Arc<dyn Store>,
+    ) -> anyhow::Result<Self> {
+        let address = format!("{}:{}", settings.server.host, settings.server.port);
+        let listener = TcpListener::bind(&address)
+            .await
+            .with_context(|| format!("cannot listen on {address}"))?;
+        let port = listener.local_addr()?.port();
+        let public_url = match settings.server.public_url.trim() {
+            "" => format!("http://{}:{port}", settings.server.host),
+            configured => configured.trim_end_matches('/').to_owned(),
+        };
+        let (visits, receiver, counters) = VisitQueue::new(
+            settings.visits.queue_capacity,
+            Duration::from_millis(settings.visits.enqueue_timeout_ms),
+        );
+        let writer =
+            VisitWriter::spawn(store.clone(), receiver, counters.clone(), &settings.visits);
+        let state = AppState {
+            slugs: Arc::new(SlugPolicy::new(&settings.slug)),
+            client_ip: Arc::new(ClientIpResolver::new(&settings.server.trusted_proxies)),
+            public_url: public_url.into(),
+            settings: Arc::new(settings),
+            store,
+            visits,
+        };
+        Ok(Self {
+            listener,
+            port,
+            state,
+            writer,
+            counters,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn public_url(&self) -> &str {
+        &self.state.public_url
+    }
+
+    pub fn store(&self) -> Arc<dyn Store> {
+        self.state.store.clone()
+    }
+
+    pub fn visit_counters(&self) -> Arc<VisitCounters> {
+        self.counters.clone()
+    }
+
+    /// Serves until `shutdown` resolves, then stops accepting, finishes in-flight requests,
+    /// drains the visit queue into the database, and returns.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let app = make_app(self.state);
+        tracing::info!(port = self.port, "kurz is listening");
+        axum::serve(
+            self.listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await
+        .context("the HTTP server failed")?;
+        tracing::info!("HTTP server stopped; writing queued visits");
+        self.writer.drain().await;
+        Ok(())
+    }
+}
+
+/// The router with every layer. Innermost first: body limit and timeout; problem bodies for
+/// bare error responses; then panic catcher, `nosniff`, request id and tracing outermost.
+pub fn make_app(state: AppState) -> Router {
+    let timeout = Duration::from_secs(state.settings.server.request_timeout_secs);
+    let max_body = state.settings.server.max_body_bytes;
+    Router::new()
+        .route("/", get(site::root))
+        .route("/robots.txt", get(site::robots))
+        .route("/healthz", get(site::healthz))
+        .route("/readyz", get(site::readyz))
+        .route("/{slug}", get(redirect::follow))
+        .nest("/api", api::router())
+        .fallback(site::fallback)
+        .layer(RequestBodyLimitLayer::new(max_body))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            timeout,
+        ))
+        .layer(axum::middleware::map_response(problem_for_bare_errors))
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+                .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<Body>| {
+                    let id = request
+                        .headers()
+                        .get(REQUEST_ID)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("-");
+                    tracing::info_span!("request", method = %request.method(), uri = %request.uri(), request_id = %id)
+                }))
+                .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+                .layer(SetResponseHeaderLayer::if_not_present(
+                    header::X_CONTENT_TYPE_OPTIONS,
+                    HeaderValue::from_static("nosniff"),
+                ))
+                .layer(CatchPanicLayer::custom(|_panic| {
+                    ApiError::Internal(anyhow::anyhow!("a handler panicked")).into_response()
+                })),
+        )
+        .with_state(state)
+}
+
+/// Error responses made by layers or by axum itself (405, 408, 413...) carry no problem body;
+/// this gives them one, keeping their status and headers such as `Allow`.
+async fn problem_for_bare_errors(response: Response<Body>) -> Response<Body> {
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let content_type = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if content_type.starts_with(PROBLEM_JSON) || content_type.starts_with("text/html") {
+        return response;
+    }
+    let error = match status {
+        StatusCode::METHOD_NOT_ALLOWED => ApiError::MethodNotAllowed,
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
+        StatusCode::REQUEST_TIMEOUT => ApiError::Timeout,
+        StatusCode::NOT_FOUND => ApiError::not_found("nothing here"),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+            ApiError::UnsupportedMediaType("unsupported media type".into())
+        }
+        other if other.is_server_error() => {
+            ApiError::Internal(anyhow::anyhow!("bare {other} response"))
+        }
+        _ => ApiError::BadRequest("the request could not be understood".into()),
+    };
+    let (parts, _) = response.into_parts();
+    let mut problem = error.into_response();
+    *problem.status_mut() = status;
+    for (name, value) in parts.headers.iter() {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            problem.headers_mut().entry(name).or_insert(value.clone());
+        }
+    }
+    problem
+}
+
+fn redacted_db(settings: &Settings) -> String {
+    let url = settings.database.effective_url();
+    match url::Url::parse(&url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("****"));
+            parsed.to_string()
+        }
+        _ => url,
+    }
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(%error, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => tracing::info!("SIGINT received, shutting down"),
+        () = terminate => tracing::info!("SIGTERM received, shutting down"),
+    }
+}

@@ -1,0 +1,24 @@
+use std::sync::Arc;
+
+use crate::config::Settings;
+use crate::domain::SlugPolicy;
+use crate::store::Store;
+use crate::visits::{ClientIpResolver, VisitQueue};
+
+/// What every handler can reach. Cheap to clone: everything inside is shared.
+#[derive(Clone)]
+pub struct AppState {
+    pub settings: Arc<Settings>,
+    pub store: Arc<dyn Store>,
+    pub slugs: Arc<SlugPolicy>,
+    /// The base of every short link, without a trailing slash.
+    pub public_url: Arc<str>,
+    pub visits: VisitQueue,
+    pub client_ip: Arc<ClientIpResolver>,
+}
+
+impl AppState {
+    pub fn short_url(&self, slug: &crate::domain::Slug) -> String {
+        format!("{}/{}", self.public_url, slug)
+    }
+}

@@ -1,0 +1,89 @@
+//! Everything kurz stores goes through the [`Store`] trait. The PostgreSQL and SQLite
+//! implementations are the only code that knows SQL; one conformance suite
+//! (`tests/store`) runs against both.
+
+mod error;
+mod models;
+mod postgres;
+mod rows;
+mod sqlite;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+pub use error::StoreError;
+pub use models::{
+    NewUrl, NewVisit, Page, PageRequest, Redirect, UrlPatch, UrlRecord, VisitFilter, VisitRecord,
+};
+pub use postgres::PostgresStore;
+pub use sqlite::SqliteStore;
+
+use crate::config::DatabaseSettings;
+use crate::domain::Slug;
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// `postgres` or `sqlite`, for logs and the readiness answer.
+    fn backend(&self) -> &'static str;
+
+    /// Applies pending migrations from `migrations/{backend}`.
+    async fn migrate(&self) -> Result<(), StoreError>;
+
+    /// Succeeds when the database answers a trivial query.
+    async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Stores a new URL; [`StoreError::Conflict`] when the slug is taken.
+    async fn create_url(&self, new: NewUrl) -> Result<UrlRecord, StoreError>;
+
+    async fn get_url(&self, slug: &Slug) -> Result<UrlRecord, StoreError>;
+
+    async fn update_url(&self, slug: &Slug, patch: UrlPatch) -> Result<UrlRecord, StoreError>;
+
+    /// Deletes a URL and, by cascade, its visits.
+    async fn delete_url(&self, slug: &Slug) -> Result<(), StoreError>;
+
+    /// URLs newest first.
+    async fn list_urls(&self, page: PageRequest) -> Result<Page<UrlRecord>, StoreError>;
+
+    /// The redirect hot path: id and target only, `None` for an unknown slug.
+    async fn resolve(&self, slug: &Slug) -> Result<Option<Redirect>, StoreError>;
+
+    /// Up to `limit` slugs marked crawlable, for robots.txt.
+    async fn crawlable_slugs(&self, limit: u32) -> Result<Vec<Slug>, StoreError>;
+
+    /// Writes a batch of visits in one transaction and bumps each URL's `visit_count` once.
+    /// Visits of URLs deleted meanwhile are skipped. Returns how many were stored.
+    async fn record_visits(&self, visits: &[NewVisit]) -> Result<u64, StoreError>;
+
+    /// Visits newest first.
+    async fn list_visits(
+        &self,
+        filter: VisitFilter,
+        page: PageRequest,
+    ) -> Result<Page<VisitRecord>, StoreError>;
+}
+
+/// Opens the database named by the settings (a `sqlite:` or `postgres://` URL) and, when
+/// configured, applies pending migrations.
+pub async fn connect(settings: &DatabaseSettings) -> Result<Arc<dyn Store>, StoreError> {
+    let url = settings.effective_url();
+    let store: Arc<dyn Store> = if url.starts_with("sqlite:") {
+        Arc::new(SqliteStore::connect(&url, settings).await?)
+    } else {
+        Arc::new(PostgresStore::connect(&url, settings).await?)
+    };
+    if settings.run_migrations {
+        store.migrate().await?;
+    }
+    Ok(store)
+}
+
+/// Counts visits per URL, ordered by URL id so that concurrent writers lock rows in one order.
+pub(crate) fn visits_per_url(visits: &[NewVisit]) -> Vec<(i64, i64)> {
+    let mut counts = std::collections::BTreeMap::<i64, i64>::new();
+    for visit in visits {
+        *counts.entry(visit.url_id).or_default() += 1;
+    }
+    counts.into_iter().collect()
+}

@@ -1,0 +1,111 @@
+//! What goes into and comes out of the store, independent of any SQL dialect.
+
+use std::net::IpAddr;
+
+use chrono::{DateTime, Utc};
+
+use crate::domain::{Cursor, Slug, TargetUrl, Title};
+
+/// A stored short link.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UrlRecord {
+    pub id: i64,
+    pub slug: Slug,
+    pub target: TargetUrl,
+    pub title: Option<String>,
+    pub crawlable: bool,
+    pub visit_count: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A short link about to be stored.
+#[derive(Debug, Clone)]
+pub struct NewUrl {
+    pub slug: Slug,
+    pub target: TargetUrl,
+    pub title: Option<Title>,
+    pub crawlable: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+/// The fields a PATCH may change; `None` leaves a field as it is, `title: Some(None)` clears it.
+#[derive(Debug, Clone, Default)]
+pub struct UrlPatch {
+    pub target: Option<TargetUrl>,
+    pub title: Option<Option<Title>>,
+    pub crawlable: Option<bool>,
+}
+
+/// What a redirect needs, and nothing more.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Redirect {
+    pub url_id: i64,
+    pub target: String,
+}
+
+/// One click, ready to be written by the visit writer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewVisit {
+    pub url_id: i64,
+    pub visited_at: DateTime<Utc>,
+    pub client_ip: Option<IpAddr>,
+    pub user_agent: Option<String>,
+    pub referrer: Option<String>,
+    pub referrer_host: Option<String>,
+    pub browser: Option<String>,
+    pub os: Option<String>,
+    pub device: Option<String>,
+    pub is_bot: bool,
+}
+
+/// A stored visit, with the slug of its URL.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VisitRecord {
+    pub id: i64,
+    pub url_id: i64,
+    pub slug: Slug,
+    pub visited_at: DateTime<Utc>,
+    pub client_ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub referrer: Option<String>,
+    pub referrer_host: Option<String>,
+    pub browser: Option<String>,
+    pub os: Option<String>,
+    pub device: Option<String>,
+    pub is_bot: bool,
+}
+
+/// Which visits a list shows.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct VisitFilter {
+    pub url_id: Option<i64>,
+}
+
+/// One page of a keyset-paginated list: rows with an id below `after`, newest first.
+#[derive(Debug, Clone, Copy)]
+pub struct PageRequest {
+    pub after: Option<Cursor>,
+    pub limit: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// Where the next page starts, if there is one.
+    pub next: Option<Cursor>,
+}
+
+impl<T> Page<T> {
+    /// Builds a page from `limit + 1` fetched rows: the extra row only proves a next page exists.
+    pub(crate) fn from_overfetch(mut rows: Vec<T>, limit: u32, id_of: impl Fn(&T) -> i64) -> Self {
+        let has_more = rows.len() > limit as usize;
+        rows.truncate(limit as usize);
+        let next = if has_more {
+            rows.last().map(|row| Cursor::after(id_of(row)))
+        } else {
+            None
+        };
+        Self { items: rows, next }
+    }
+}

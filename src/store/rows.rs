@@ -1,0 +1,95 @@
+//! Row shapes shared by both backends; the conversions check what comes back.
+
+use chrono::{DateTime, Utc};
+
+use super::models::{Redirect, UrlRecord, VisitRecord};
+use super::StoreError;
+use crate::domain::{Slug, TargetUrl};
+
+/// The column list every URL query returns, in `UrlRow`'s order.
+pub(crate) const URL_COLUMNS: &str =
+    "id, slug, target, title, crawlable, visit_count, created_at, updated_at";
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct UrlRow {
+    id: i64,
+    slug: String,
+    target: String,
+    title: Option<String>,
+    crawlable: bool,
+    visit_count: i64,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl TryFrom<UrlRow> for UrlRecord {
+    type Error = StoreError;
+    fn try_from(row: UrlRow) -> Result<Self, Self::Error> {
+        let target = TargetUrl::from_stored(&row.target)
+            .ok_or_else(|| anyhow::anyhow!("stored target of url {} is not a URL", row.id))?;
+        Ok(Self {
+            id: row.id,
+            slug: Slug::from_stored(row.slug),
+            target,
+            title: row.title,
+            crawlable: row.crawlable,
+            visit_count: row.visit_count,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct RedirectRow {
+    id: i64,
+    target: String,
+}
+
+impl From<RedirectRow> for Redirect {
+    fn from(row: RedirectRow) -> Self {
+        Self {
+            url_id: row.id,
+            target: row.target,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct VisitRow {
+    id: i64,
+    url_id: i64,
+    slug: String,
+    visited_at: DateTime<Utc>,
+    client_ip: Option<String>,
+    user_agent: Option<String>,
+    referrer: Option<String>,
+    referrer_host: Option<String>,
+    browser: Option<String>,
+    os: Option<String>,
+    device: Option<String>,
+    is_bot: bool,
+}
+
+impl From<VisitRow> for VisitRecord {
+    fn from(row: VisitRow) -> Self {
+        Self {
+            id: row.id,
+            url_id: row.url_id,
+            slug: Slug::from_stored(row.slug),
+            visited_at: row.visited_at,
+            client_ip: row.client_ip,
+            user_agent: row.user_agent,
+            referrer: row.referrer,
+            referrer_host: row.referrer_host,
+            browser: row.browser,
+            os: row.os,
+            device: row.device,
+            is_bot: row.is_bot,
+        }
+    }
+}
+
+pub(crate) fn into_urls(rows: Vec<UrlRow>) -> Result<Vec<UrlRecord>, StoreError> {
+    rows.into_iter().map(UrlRecord::try_from).collect()
+}

@@ -1,0 +1,223 @@
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::Utc;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{QueryBuilder, Sqlite};
+
+use super::rows::{into_urls, RedirectRow, UrlRow, VisitRow, URL_COLUMNS};
+use super::{
+    visits_per_url, NewUrl, NewVisit, Page, PageRequest, Redirect, Store, StoreError, UrlPatch,
+    UrlRecord, VisitFilter, VisitRecord,
+};
+use crate::config::DatabaseSettings;
+use crate::domain::Slug;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+/// The zero-setup backend: one file, created on first run.
+#[derive(Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    pub async fn connect(url: &str, settings: &DatabaseSettings) -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(settings.acquire_timeout_secs.max(1)));
+        let path = options.get_filename();
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|e| {
+                anyhow::anyhow!("cannot create the data directory {}: {e}", parent.display())
+            })?;
+        }
+        let pool = SqlitePoolOptions::new()
+            .max_connections(settings.max_connections)
+            .acquire_timeout(Duration::from_secs(settings.acquire_timeout_secs))
+            .connect_with(options)
+            .await?;
+        Ok(Self { pool })
+    }
+
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+}
+
+const VISIT_SELECT: &str = "SELECT v.id, v.url_id, u.slug, v.visited_at, v.client_ip, \
+     v.user_agent, v.referrer, v.referrer_host, v.browser, v.os, v.device, v.is_bot \
+     FROM url_visits v JOIN urls u ON u.id = v.url_id WHERE 1";
+
+#[async_trait]
+impl Store for SqliteStore {
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    async fn migrate(&self) -> Result<(), StoreError> {
+        MIGRATOR.run(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all, fields(slug = %new.slug))]
+    async fn create_url(&self, new: NewUrl) -> Result<UrlRecord, StoreError> {
+        let sql = format!(
+            "INSERT INTO urls (slug, target, title, crawlable, created_at, updated_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?5) RETURNING {URL_COLUMNS}"
+        );
+        let row: UrlRow = sqlx::query_as(&sql)
+            .bind(new.slug.as_str())
+            .bind(new.target.as_str())
+            .bind(new.title.as_ref().map(|t| t.as_str()))
+            .bind(new.crawlable)
+            .bind(new.created_at)
+            .fetch_one(&self.pool)
+            .await?;
+        row.try_into()
+    }
+
+    async fn get_url(&self, slug: &Slug) -> Result<UrlRecord, StoreError> {
+        let sql = format!("SELECT {URL_COLUMNS} FROM urls WHERE slug = ?1");
+        let row: UrlRow = sqlx::query_as(&sql)
+            .bind(slug.as_str())
+            .fetch_one(&self.pool)
+            .await?;
+        row.try_into()
+    }
+
+    #[tracing::instrument(skip_all, fields(slug = %slug))]
+    async fn update_url(&self, slug: &Slug, patch: UrlPatch) -> Result<UrlRecord, StoreError> {
+        let mut query = QueryBuilder::<Sqlite>::new("UPDATE urls SET updated_at = ");
+        query.push_bind(Utc::now());
+        if let Some(target) = &patch.target {
+            query.push(", target = ").push_bind(target.as_str());
+        }
+        if let Some(title) = &patch.title {
+            query
+                .push(", title = ")
+                .push_bind(title.as_ref().map(|t| t.as_str()));
+        }
+        if let Some(crawlable) = patch.crawlable {
+            query.push(", crawlable = ").push_bind(crawlable);
+        }
+        query
+            .push(" WHERE slug = ")
+            .push_bind(slug.as_str())
+            .push(format!(" RETURNING {URL_COLUMNS}"));
+        let row: UrlRow = query.build_query_as().fetch_one(&self.pool).await?;
+        row.try_into()
+    }
+
+    #[tracing::instrument(skip_all, fields(slug = %slug))]
+    async fn delete_url(&self, slug: &Slug) -> Result<(), StoreError> {
+        let done = sqlx::query("DELETE FROM urls WHERE slug = ?1")
+            .bind(slug.as_str())
+            .execute(&self.pool)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    async fn list_urls(&self, page: PageRequest) -> Result<Page<UrlRecord>, StoreError> {
+        let mut query = QueryBuilder::<Sqlite>::new(format!("SELECT {URL_COLUMNS} FROM urls"));
+        if let Some(after) = page.after {
+            query.push(" WHERE id < ").push_bind(after.last_id());
+        }
+        query
+            .push(" ORDER BY id DESC LIMIT ")
+            .push_bind(i64::from(page.limit) + 1);
+        let rows: Vec<UrlRow> = query.build_query_as().fetch_all(&self.pool).await?;
+        Ok(Page::from_overfetch(into_urls(rows)?, page.limit, |u| u.id))
+    }
+
+    async fn resolve(&self, slug: &Slug) -> Result<Option<Redirect>, StoreError> {
+        let row: Option<RedirectRow> =
+            sqlx::query_as("SELECT id, target FROM urls WHERE slug = ?1")
+                .bind(slug.as_str())
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(row.map(Redirect::from))
+    }
+
+    async fn crawlable_slugs(&self, limit: u32) -> Result<Vec<Slug>, StoreError> {
+        let slugs: Vec<String> =
+            sqlx::query_scalar("SELECT slug FROM urls WHERE crawlable = 1 ORDER BY id LIMIT ?1")
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(slugs.into_iter().map(Slug::from_stored).collect())
+    }
+
+    #[tracing::instrument(skip_all, fields(batch = visits.len()))]
+    async fn record_visits(&self, visits: &[NewVisit]) -> Result<u64, StoreError> {
+        if visits.is_empty() {
+            return Ok(0);
+        }
+        let mut tx = self.pool.begin().await?;
+        let mut stored = 0;
+        for visit in visits {
+            stored += sqlx::query(
+                "INSERT INTO url_visits (url_id, visited_at, client_ip, user_agent, referrer, \
+                     referrer_host, browser, os, device, is_bot) \
+                 SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10 \
+                 WHERE EXISTS (SELECT 1 FROM urls WHERE id = ?1)",
+            )
+            .bind(visit.url_id)
+            .bind(visit.visited_at)
+            .bind(visit.client_ip.map(|ip| ip.to_string()))
+            .bind(visit.user_agent.as_deref())
+            .bind(visit.referrer.as_deref())
+            .bind(visit.referrer_host.as_deref())
+            .bind(visit.browser.as_deref())
+            .bind(visit.os.as_deref())
+            .bind(visit.device.as_deref())
+            .bind(visit.is_bot)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        }
+        for (url_id, count) in visits_per_url(visits) {
+            sqlx::query("UPDATE urls SET visit_count = visit_count + ?1 WHERE id = ?2")
+                .bind(count)
+                .bind(url_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(stored)
+    }
+
+    async fn list_visits(
+        &self,
+        filter: VisitFilter,
+        page: PageRequest,
+    ) -> Result<Page<VisitRecord>, StoreError> {
+        let mut query = QueryBuilder::<Sqlite>::new(VISIT_SELECT);
+        if let Some(url_id) = filter.url_id {
+            query.push(" AND v.url_id = ").push_bind(url_id);
+        }
+        if let Some(after) = page.after {
+            query.push(" AND v.id < ").push_bind(after.last_id());
+        }
+        query
+            .push(" ORDER BY v.id DESC LIMIT ")
+            .push_bind(i64::from(page.limit) + 1);
+        let rows: Vec<VisitRow> = query.build_query_as().fetch_all(&self.pool).await?;
+        let visits = rows.into_iter().map(VisitRecord::from).collect();
+        Ok(Page::from_overfetch(visits, page.limit, |v| v.id))
+    }
+}

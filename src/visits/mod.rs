@@ -1,0 +1,108 @@
+//! The click pipeline. A redirect hands a [`VisitEvent`] to the bounded [`VisitQueue`] and
+//! returns; the writer task turns events into rows and stores them in batches.
+
+mod client_ip;
+mod queue;
+mod writer;
+
+use std::net::IpAddr;
+
+use chrono::{DateTime, Utc};
+
+pub use client_ip::ClientIpResolver;
+pub use queue::{VisitCounters, VisitQueue};
+pub use writer::VisitWriter;
+
+use crate::store::NewVisit;
+
+/// Longest user agent kept; longer ones are cut (on a character boundary).
+const MAX_USER_AGENT_BYTES: usize = 1024;
+/// Longest referrer kept.
+const MAX_REFERRER_BYTES: usize = 2048;
+
+/// What the redirect handler knows about a click, captured without any parsing.
+#[derive(Debug, Clone)]
+pub struct VisitEvent {
+    pub url_id: i64,
+    pub at: DateTime<Utc>,
+    pub client_ip: IpAddr,
+    pub user_agent: Option<String>,
+    pub referrer: Option<String>,
+}
+
+impl VisitEvent {
+    /// Enriches the event into a row. Runs in the writer, off the redirect path.
+    pub fn into_new_visit(self) -> NewVisit {
+        let referrer = self
+            .referrer
+            .filter(|r| !r.is_empty())
+            .map(|r| truncate(r, MAX_REFERRER_BYTES));
+        let referrer_host = referrer
+            .as_deref()
+            .and_then(|r| url::Url::parse(r).ok())
+            .and_then(|u| u.host_str().map(str::to_ascii_lowercase));
+        NewVisit {
+            url_id: self.url_id,
+            visited_at: self.at,
+            client_ip: Some(self.client_ip),
+            user_agent: self
+                .user_agent
+                .filter(|ua| !ua.is_empty())
+                .map(|ua| truncate(ua, MAX_USER_AGENT_BYTES)),
+            referrer,
+            referrer_host,
+            browser: None,
+            os: None,
+            device: None,
+            is_bot: false,
+        }
+    }
+}
+
+fn truncate(mut value: String, max_bytes: usize) -> String {
+    if value.len() > max_bytes {
+        let mut end = max_bytes;
+        while !value.is_char_boundary(end) {
+            end -= 1;
+        }
+        value.truncate(end);
+    }
+    value
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(referrer: Option<&str>, user_agent: Option<String>) -> VisitEvent {
+        VisitEvent {
+            url_id: 1,
+            at: Utc::now(),
+            client_ip: "192.0.2.1".parse().unwrap(),
+            user_agent,
+            referrer: referrer.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn referrer_host_is_extracted_and_lower_cased() {
+        let visit = event(Some("https://News.Example.com/a?b"), None).into_new_visit();
+        assert_eq!(visit.referrer_host.as_deref(), Some("news.example.com"));
+        assert_eq!(
+            visit.referrer.as_deref(),
+            Some("https://News.Example.com/a?b")
+        );
+        let visit = event(Some("not a url"), None).into_new_visit();
+        assert_eq!(visit.referrer_host, None);
+        assert_eq!(visit.referrer.as_deref(), Some("not a url"));
+    }
+
+    #[test]
+    fn long_user_agents_are_cut_on_a_character_boundary() {
+        let ua = "é".repeat(1000);
+        let visit = event(None, Some(ua)).into_new_visit();
+        let kept = visit.user_agent.unwrap();
+        assert!(kept.len() <= MAX_USER_AGENT_BYTES);
+        assert!(kept.chars().all(|c| c == 'é'));
+    }
+}

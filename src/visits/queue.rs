@@ -1,0 +1,80 @@
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+
+use super::VisitEvent;
+
+/// Counters of the pipeline, readable at any time (metrics are built on them).
+#[derive(Debug, Default)]
+pub struct VisitCounters {
+    pub enqueued: AtomicU64,
+    pub dropped: AtomicU64,
+    pub stored: AtomicU64,
+    pub batches: AtomicU64,
+    pub failed_writes: AtomicU64,
+}
+
+impl VisitCounters {
+    pub fn get(counter: &AtomicU64) -> u64 {
+        counter.load(Ordering::Relaxed)
+    }
+}
+
+/// The redirect handler's end of the pipeline: a bounded channel. When it is full a click waits
+/// up to `enqueue_timeout`; only past that is a visit dropped, and every drop is counted and
+/// logged.
+#[derive(Clone)]
+pub struct VisitQueue {
+    sender: mpsc::Sender<VisitEvent>,
+    enqueue_timeout: Duration,
+    counters: Arc<VisitCounters>,
+}
+
+impl VisitQueue {
+    /// The queue and the receiving end the writer drains.
+    pub fn new(
+        capacity: usize,
+        enqueue_timeout: Duration,
+    ) -> (Self, mpsc::Receiver<VisitEvent>, Arc<VisitCounters>) {
+        let (sender, receiver) = mpsc::channel(capacity);
+        let counters = Arc::new(VisitCounters::default());
+        let queue = Self {
+            sender,
+            enqueue_timeout,
+            counters: counters.clone(),
+        };
+        (queue, receiver, counters)
+    }
+
+    pub async fn record(&self, event: VisitEvent) {
+        let outcome = match self.sender.try_send(event) {
+            Ok(()) => Ok(()),
+            Err(mpsc::error::TrySendError::Full(event)) => self
+                .sender
+                .send_timeout(event, self.enqueue_timeout)
+                .await
+                .map_err(|_| "queue full"),
+            Err(mpsc::error::TrySendError::Closed(_)) => Err("queue closed"),
+        };
+        match outcome {
+            Ok(()) => {
+                self.counters.enqueued.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(reason) => {
+                let dropped = self.counters.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+                tracing::warn!(reason, dropped_total = dropped, "visit dropped");
+            }
+        }
+    }
+
+    /// Visits waiting to be written.
+    pub fn depth(&self) -> usize {
+        self.sender.max_capacity() - self.sender.capacity()
+    }
+
+    pub fn counters(&self) -> &VisitCounters {
+        &self.counters
+    }
+}
