@@ -2,7 +2,7 @@
 
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{Html, IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
 
@@ -18,7 +18,11 @@ const MAX_ROBOTS_ALLOWS: u32 = 10_000;
 pub async fn root(State(state): State<AppState>) -> Response {
     let settings = &state.settings;
     if settings.root.mode == RootMode::Redirect {
-        return Redirect::to(settings.root.redirect_to.trim()).into_response();
+        return match HeaderValue::from_str(settings.root.redirect_to.trim()) {
+            Ok(location) => (StatusCode::FOUND, [(header::LOCATION, location)]).into_response(),
+            Err(_) => ApiError::Internal(anyhow::anyhow!("root.redirect_to is not a header value"))
+                .into_response(),
+        };
     }
     let mut index = json!({
         "name": "kurz",

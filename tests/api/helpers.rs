@@ -1,0 +1,198 @@
+//! `spawn_app()`: the real kurz server on a random port, against a fresh database.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use kurz::config::{Environment, Settings};
+use kurz::startup::Application;
+use kurz::store::{PageRequest, Store, VisitFilter};
+use reqwest::{Method, Response};
+use serde_json::Value;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub use crate::common::database::Backend;
+use crate::common::database::TestDatabase;
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub store: Arc<dyn Store>,
+    stop: Option<oneshot::Sender<()>>,
+    server: Option<JoinHandle<anyhow::Result<()>>>,
+    database: Option<TestDatabase>,
+}
+
+/// A stopped server's store, with its database kept alive for inspection.
+pub struct Stopped {
+    pub store: Arc<dyn Store>,
+    _database: Option<TestDatabase>,
+}
+
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with(backend, |_| {}).await
+}
+
+/// Starts kurz with the development defaults, adjusted by `configure`.
+pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(&mut Settings)) -> TestApp {
+    let database = TestDatabase::create(backend).await;
+    let mut settings = Settings::defaults(Environment::Development).expect("default settings");
+    settings.server.port = 0;
+    settings.database.url = database.url.clone();
+    settings.database.max_connections = 5;
+    settings.visits.flush_interval_ms = 10;
+    configure(&mut settings);
+    settings.validate().expect("test settings are valid");
+
+    let app = Application::build(settings).await.expect("kurz starts");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let store = app.store();
+    let (stop, stopped) = oneshot::channel();
+    let server = tokio::spawn(app.run_until_stopped(async {
+        let _ = stopped.await;
+    }));
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("an HTTP client");
+    TestApp {
+        address,
+        client,
+        store,
+        stop: Some(stop),
+        server: Some(server),
+        database: Some(database),
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub async fn request(&self, method: Method, path: &str) -> Response {
+        self.client
+            .request(method, self.url(path))
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.request(Method::GET, path).await
+    }
+
+    pub async fn send_json(&self, method: Method, path: &str, body: &Value) -> Response {
+        self.client
+            .request(method, self.url(path))
+            .json(body)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// `POST /api/urls` with this body.
+    pub async fn create_url(&self, body: Value) -> Response {
+        self.send_json(Method::POST, "/api/urls", &body).await
+    }
+
+    /// Creates a URL that must succeed and returns its JSON.
+    pub async fn new_url(&self, target: &str) -> Value {
+        let response = self.create_url(serde_json::json!({ "url": target })).await;
+        assert_eq!(response.status(), 201, "creating {target}");
+        response.json().await.expect("JSON body")
+    }
+
+    pub async fn patch_url(&self, slug: &str, body: Value) -> Response {
+        self.send_json(Method::PATCH, &format!("/api/urls/{slug}"), &body)
+            .await
+    }
+
+    pub async fn delete_url(&self, slug: &str) -> Response {
+        self.request(Method::DELETE, &format!("/api/urls/{slug}"))
+            .await
+    }
+
+    /// Clicks a short link the way a browser would, without following the redirect.
+    pub async fn follow(&self, slug: &str) -> Response {
+        self.get(&format!("/{slug}")).await
+    }
+
+    pub async fn json(&self, path: &str) -> Value {
+        let response = self.get(path).await;
+        assert_eq!(response.status(), 200, "GET {path}");
+        response.json().await.expect("JSON body")
+    }
+
+    /// Waits until the visit writer has stored `count` visits in all (polling, bounded).
+    pub async fn wait_for_visits(&self, count: usize) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let page = self
+                .store
+                .list_visits(
+                    VisitFilter::default(),
+                    PageRequest {
+                        after: None,
+                        limit: 10_000,
+                    },
+                )
+                .await
+                .expect("visits listed");
+            if page.items.len() >= count {
+                assert_eq!(page.items.len(), count, "more visits than expected");
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "only {} of {count} visits stored after 10 s",
+                page.items.len()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Stops the server the way SIGTERM does and waits for the queue to be drained.
+    pub async fn stop(mut self) -> Stopped {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server
+                .await
+                .expect("server task")
+                .expect("server stops cleanly");
+        }
+        Stopped {
+            store: self.store.clone(),
+            _database: self.database.take(),
+        }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(server) = self.server.take() {
+            server.abort();
+        }
+    }
+}
+
+/// Asserts an RFC 9457 problem response and returns its body.
+pub async fn assert_problem(response: Response, status: u16) -> Value {
+    assert_eq!(response.status(), status, "status");
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    assert_eq!(content_type, "application/problem+json");
+    let body: Value = response.json().await.expect("problem JSON");
+    assert_eq!(body["status"], status);
+    assert!(
+        body["title"].is_string() && body["detail"].is_string(),
+        "{body}"
+    );
+    body
+}

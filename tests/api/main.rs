@@ -1,0 +1,13 @@
+//! The HTTP API, driven over the wire against a real server, on SQLite and on PostgreSQL.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod bad_input;
+mod helpers;
+mod pagination;
+mod redirects;
+mod shutdown;
+mod site;
+mod urls;
+mod visits;

@@ -1,0 +1,171 @@
+//! `GET /{slug}` and `HEAD /{slug}`.
+
+use reqwest::Method;
+use serde_json::Value;
+
+use crate::helpers::{assert_problem, spawn_app, spawn_app_with, Backend};
+
+async fn get_redirects_and_records_one_visit(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let slug = app.new_url("https://example.com/landing").await["slug"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let response = app
+        .client
+        .get(app.url(&format!("/{slug}")))
+        .header(
+            "user-agent",
+            "Mozilla/5.0 (X11; Linux x86_64) Firefox/130.0",
+        )
+        .header("referer", "https://News.Example.org/item?id=1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 302);
+    assert_eq!(
+        response.headers()["location"],
+        "https://example.com/landing"
+    );
+    assert_eq!(response.headers()["cache-control"], "private, no-cache");
+
+    app.wait_for_visits(1).await;
+    let visits = app.json(&format!("/api/urls/{slug}/visits")).await;
+    let visit = &visits["items"][0];
+    assert_eq!(visit["url"], slug.as_str());
+    assert_eq!(visit["client_ip"], "127.0.0.1");
+    assert_eq!(
+        visit["user_agent"],
+        "Mozilla/5.0 (X11; Linux x86_64) Firefox/130.0"
+    );
+    assert_eq!(visit["referrer"], "https://News.Example.org/item?id=1");
+    assert_eq!(visit["referrer_host"], "news.example.org");
+    assert!(visit["visited_at"].is_string());
+    assert_eq!(
+        app.json(&format!("/api/urls/{slug}")).await["visit_count"],
+        1
+    );
+}
+
+async fn visit_counts_add_up(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let a = app.new_url("https://example.com/a").await["slug"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let b = app.new_url("https://example.com/b").await["slug"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for _ in 0..5 {
+        assert_eq!(app.follow(&a).await.status(), 302);
+    }
+    for _ in 0..3 {
+        assert_eq!(app.follow(&b).await.status(), 302);
+    }
+    app.wait_for_visits(8).await;
+    assert_eq!(app.json(&format!("/api/urls/{a}")).await["visit_count"], 5);
+    assert_eq!(app.json(&format!("/api/urls/{b}")).await["visit_count"], 3);
+}
+
+async fn head_redirects_without_recording_a_visit(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let slug = app.new_url("https://example.com/").await["slug"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let head = app.request(Method::HEAD, &format!("/{slug}")).await;
+    assert_eq!(head.status(), 302);
+    assert_eq!(head.headers()["location"], "https://example.com/");
+    // A GET afterwards is the only visit stored.
+    app.follow(&slug).await;
+    app.wait_for_visits(1).await;
+    assert_eq!(
+        app.json(&format!("/api/urls/{slug}")).await["visit_count"],
+        1
+    );
+}
+
+async fn redirect_status_is_configurable(backend: Backend) {
+    for status in [301u16, 307, 308] {
+        let app = spawn_app_with(backend, |s| s.redirect.status = status).await;
+        let slug = app.new_url("https://example.com/").await["slug"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let response = app.follow(&slug).await;
+        assert_eq!(response.status(), status);
+        assert_eq!(response.headers()["location"], "https://example.com/");
+    }
+}
+
+async fn unknown_slugs_are_404_as_json_or_html(backend: Backend) {
+    let app = spawn_app(backend).await;
+    for path in ["/nope", "/no.such", "/%E2%98%83", "/a/b/c"] {
+        let problem = assert_problem(app.get(path).await, 404).await;
+        assert_eq!(problem["code"], "not_found", "{path}");
+    }
+    let html = app
+        .client
+        .get(app.url("/nope"))
+        .header("accept", "text/html,application/xhtml+xml")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(html.status(), 404);
+    assert!(html.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    assert!(html.text().await.unwrap().contains("Not found"));
+    let head = app.request(Method::HEAD, "/nope").await;
+    assert_eq!(head.status(), 404);
+    assert_eq!(head.headers()["content-type"], "application/problem+json");
+}
+
+async fn forwarded_for_is_believed_only_from_trusted_proxies(backend: Backend) {
+    let trusting = spawn_app_with(backend, |s| {
+        s.server.trusted_proxies = vec!["127.0.0.0/8".to_string().try_into().unwrap()];
+    })
+    .await;
+    let slug = trusting.new_url("https://example.com/").await["slug"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    trusting
+        .client
+        .get(trusting.url(&format!("/{slug}")))
+        .header("x-forwarded-for", "203.0.113.50, 198.51.100.7")
+        .send()
+        .await
+        .unwrap();
+    trusting.wait_for_visits(1).await;
+    let visits: Value = trusting.json("/api/visits").await;
+    assert_eq!(visits["items"][0]["client_ip"], "198.51.100.7");
+
+    let untrusting = spawn_app(backend).await;
+    let slug = untrusting.new_url("https://example.com/").await["slug"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    untrusting
+        .client
+        .get(untrusting.url(&format!("/{slug}")))
+        .header("x-forwarded-for", "198.51.100.7")
+        .send()
+        .await
+        .unwrap();
+    untrusting.wait_for_visits(1).await;
+    let visits: Value = untrusting.json("/api/visits").await;
+    assert_eq!(visits["items"][0]["client_ip"], "127.0.0.1");
+}
+
+crate::on_both_backends!(
+    get_redirects_and_records_one_visit,
+    visit_counts_add_up,
+    head_redirects_without_recording_a_visit,
+    redirect_status_is_configurable,
+    unknown_slugs_are_404_as_json_or_html,
+    forwarded_for_is_believed_only_from_trusted_proxies,
+);

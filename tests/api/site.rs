@@ -1,0 +1,77 @@
+//! `/`, `/robots.txt`, `/healthz`, `/readyz`.
+
+use serde_json::{json, Value};
+
+use kurz::config::{Environment, RootMode};
+
+use crate::helpers::{spawn_app, spawn_app_with, Backend};
+
+async fn robots_disallows_all_but_crawlable_links(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.create_url(json!({ "url": "https://example.com", "slug": "public", "crawlable": true }))
+        .await;
+    app.create_url(json!({ "url": "https://example.com", "slug": "private" }))
+        .await;
+    let response = app.get("/robots.txt").await;
+    assert_eq!(response.status(), 200);
+    assert!(response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/plain"));
+    let body = response.text().await.unwrap();
+    assert_eq!(body, "User-agent: *\nAllow: /public\nDisallow: /\n");
+
+    app.patch_url("public", json!({ "crawlable": false })).await;
+    let body = app.get("/robots.txt").await.text().await.unwrap();
+    assert_eq!(body, "User-agent: *\nDisallow: /\n");
+}
+
+async fn health_and_readiness(backend: Backend) {
+    let app = spawn_app(backend).await;
+    assert_eq!(app.json("/healthz").await["status"], "ok");
+    let ready = app.json("/readyz").await;
+    assert_eq!(ready["status"], "ok");
+    let expected = match backend {
+        Backend::Sqlite => "sqlite",
+        Backend::Postgres => "postgres",
+    };
+    assert_eq!(ready["database"], expected);
+}
+
+async fn root_is_an_index_that_links_the_api_only_in_development(backend: Backend) {
+    let dev = spawn_app(backend).await;
+    let index: Value = dev.json("/").await;
+    assert_eq!(index["name"], "kurz");
+    assert_eq!(index["api"], format!("{}/api", dev.address));
+
+    let prod = spawn_app_with(backend, |s| s.environment = Environment::Production).await;
+    let index: Value = prod.json("/").await;
+    assert_eq!(index["name"], "kurz");
+    assert!(index.get("api").is_none(), "{index}");
+}
+
+async fn root_can_redirect_to_a_homepage(backend: Backend) {
+    let app = spawn_app_with(backend, |s| {
+        s.root.mode = RootMode::Redirect;
+        s.root.redirect_to = "https://www.example.com/".into();
+    })
+    .await;
+    let response = app.get("/").await;
+    assert_eq!(response.status(), 302);
+    assert_eq!(response.headers()["location"], "https://www.example.com/");
+}
+
+async fn every_response_carries_a_request_id(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let response = app.get("/healthz").await;
+    assert!(!response.headers()["x-request-id"].is_empty());
+    assert_eq!(response.headers()["x-content-type-options"], "nosniff");
+}
+
+crate::on_both_backends!(
+    robots_disallows_all_but_crawlable_links,
+    health_and_readiness,
+    root_is_an_index_that_links_the_api_only_in_development,
+    root_can_redirect_to_a_homepage,
+    every_response_carries_a_request_id,
+);
