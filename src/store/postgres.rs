@@ -168,9 +168,11 @@ impl Store for PostgresStore {
              SELECT t.url_id, t.visited_at, t.ip::inet, t.ua, t.referrer, t.referrer_host, \
                  t.browser, t.os, t.device, t.is_bot \
              FROM UNNEST($1::bigint[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], \
-                 $6::text[], $7::text[], $8::text[], $9::text[], $10::bool[]) \
-                 AS t(url_id, visited_at, ip, ua, referrer, referrer_host, browser, os, device, is_bot) \
-             JOIN urls u ON u.id = t.url_id",
+                 $6::text[], $7::text[], $8::text[], $9::text[], $10::bool[]) WITH ORDINALITY \
+                 AS t(url_id, visited_at, ip, ua, referrer, referrer_host, browser, os, device, \
+                      is_bot, position) \
+             WHERE EXISTS (SELECT 1 FROM urls u WHERE u.id = t.url_id) \
+             ORDER BY t.position",
         )
         .bind(&url_ids)
         .bind(&times)

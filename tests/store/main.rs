@@ -1,0 +1,303 @@
+//! The conformance suite of the `Store` trait: the same expectations, run against PostgreSQL
+//! and SQLite.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use chrono::{Duration, Utc};
+use kurz::config::{Environment, Settings};
+use kurz::domain::{Cursor, Slug, SlugPolicy, TargetUrl, Title};
+use kurz::store::{
+    self, NewUrl, NewVisit, PageRequest, Store, StoreError, UrlPatch, VisitFilter,
+};
+
+use common::database::{Backend, TestDatabase};
+
+struct Fixture {
+    store: Arc<dyn Store>,
+    policy: SlugPolicy,
+    _database: TestDatabase,
+}
+
+async fn fixture(backend: Backend) -> Fixture {
+    let database = TestDatabase::create(backend).await;
+    let mut settings = Settings::defaults(Environment::Development).unwrap();
+    settings.database.url = database.url.clone();
+    let store = store::connect(&settings.database).await.expect("store opens");
+    Fixture {
+        store,
+        policy: SlugPolicy::new(&settings.slug),
+        _database: database,
+    }
+}
+
+impl Fixture {
+    fn slug(&self, value: &str) -> Slug {
+        Slug::parse(value, &self.policy).unwrap()
+    }
+
+    async fn create(&self, slug: &str, target: &str) -> kurz::store::UrlRecord {
+        self.store
+            .create_url(NewUrl {
+                slug: self.slug(slug),
+                target: TargetUrl::parse(target, 2048).unwrap(),
+                title: None,
+                crawlable: false,
+                created_at: Utc::now(),
+            })
+            .await
+            .expect("created")
+    }
+}
+
+fn visit(url_id: i64, seconds_ago: i64) -> NewVisit {
+    NewVisit {
+        url_id,
+        visited_at: Utc::now() - Duration::seconds(seconds_ago),
+        client_ip: Some("2001:db8::1".parse().unwrap()),
+        user_agent: Some("agent".into()),
+        referrer: Some("https://ref.example/x".into()),
+        referrer_host: Some("ref.example".into()),
+        browser: Some("Firefox".into()),
+        os: Some("Linux".into()),
+        device: Some("Other".into()),
+        is_bot: false,
+    }
+}
+
+fn first_page(limit: u32) -> PageRequest {
+    PageRequest { after: None, limit }
+}
+
+async fn migrations_are_idempotent_and_ping_answers(backend: Backend) {
+    let f = fixture(backend).await;
+    f.store.migrate().await.unwrap();
+    f.store.migrate().await.unwrap();
+    f.store.ping().await.unwrap();
+}
+
+async fn created_urls_read_back_exactly(backend: Backend) {
+    let f = fixture(backend).await;
+    let created_at = Utc::now();
+    let created = f
+        .store
+        .create_url(NewUrl {
+            slug: f.slug("hello"),
+            target: TargetUrl::parse("https://example.com/a?b=c", 2048).unwrap(),
+            title: Some(Title::parse("Hello <b>").unwrap()),
+            crawlable: true,
+            created_at,
+        })
+        .await
+        .unwrap();
+    assert_eq!(created.slug.as_str(), "hello");
+    assert_eq!(created.target.as_str(), "https://example.com/a?b=c");
+    assert_eq!(created.title.as_deref(), Some("Hello <b>"));
+    assert!(created.crawlable);
+    assert_eq!(created.visit_count, 0);
+    assert_eq!(created.created_at.timestamp_micros(), created_at.timestamp_micros());
+    let read = f.store.get_url(&f.slug("hello")).await.unwrap();
+    assert_eq!(read, created);
+}
+
+async fn duplicate_slugs_conflict(backend: Backend) {
+    let f = fixture(backend).await;
+    f.create("dup", "https://example.com").await;
+    let again = f
+        .store
+        .create_url(NewUrl {
+            slug: f.slug("dup"),
+            target: TargetUrl::parse("https://example.org", 2048).unwrap(),
+            title: None,
+            crawlable: false,
+            created_at: Utc::now(),
+        })
+        .await;
+    assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
+}
+
+async fn missing_urls_are_not_found(backend: Backend) {
+    let f = fixture(backend).await;
+    let missing = f.slug("missing");
+    assert!(matches!(f.store.get_url(&missing).await, Err(StoreError::NotFound)));
+    assert!(matches!(f.store.delete_url(&missing).await, Err(StoreError::NotFound)));
+    assert!(matches!(
+        f.store.update_url(&missing, UrlPatch::default()).await,
+        Err(StoreError::NotFound)
+    ));
+    assert_eq!(f.store.resolve(&missing).await.unwrap(), None);
+}
+
+async fn patches_change_only_what_they_name(backend: Backend) {
+    let f = fixture(backend).await;
+    let created = f.create("p", "https://example.com/old").await;
+    let patched = f
+        .store
+        .update_url(
+            &f.slug("p"),
+            UrlPatch {
+                title: Some(Some(Title::parse("New").unwrap())),
+                ..UrlPatch::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(patched.title.as_deref(), Some("New"));
+    assert_eq!(patched.target, created.target);
+    assert!(patched.updated_at >= created.updated_at);
+    let patched = f
+        .store
+        .update_url(
+            &f.slug("p"),
+            UrlPatch {
+                target: Some(TargetUrl::parse("https://example.com/new", 2048).unwrap()),
+                title: Some(None),
+                crawlable: Some(true),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(patched.title, None);
+    assert!(patched.crawlable);
+    let redirect = f.store.resolve(&f.slug("p")).await.unwrap().unwrap();
+    assert_eq!(redirect.target, "https://example.com/new");
+    assert_eq!(redirect.url_id, created.id);
+}
+
+async fn url_pages_walk_newest_first_without_gaps(backend: Backend) {
+    let f = fixture(backend).await;
+    for i in 0..10 {
+        f.create(&format!("u{i}"), "https://example.com").await;
+    }
+    let mut seen = Vec::new();
+    let mut after = None;
+    loop {
+        let page = f.store.list_urls(PageRequest { after, limit: 3 }).await.unwrap();
+        seen.extend(page.items.iter().map(|u| u.slug.to_string()));
+        match page.next {
+            Some(cursor) => after = Some(cursor),
+            None => break,
+        }
+    }
+    let expected: Vec<String> = (0..10).rev().map(|i| format!("u{i}")).collect();
+    assert_eq!(seen, expected);
+    // A cursor past the oldest row gives an empty page.
+    let empty = f
+        .store
+        .list_urls(PageRequest { after: Some(Cursor::after(1)), limit: 3 })
+        .await
+        .unwrap();
+    assert!(empty.items.is_empty() && empty.next.is_none());
+}
+
+async fn visits_are_stored_counted_and_listed(backend: Backend) {
+    let f = fixture(backend).await;
+    let a = f.create("a", "https://example.com/a").await;
+    let b = f.create("b", "https://example.com/b").await;
+    let batch: Vec<NewVisit> = vec![visit(a.id, 3), visit(b.id, 2), visit(a.id, 1)];
+    assert_eq!(f.store.record_visits(&batch).await.unwrap(), 3);
+    assert_eq!(f.store.record_visits(&[]).await.unwrap(), 0);
+    assert_eq!(f.store.get_url(&f.slug("a")).await.unwrap().visit_count, 2);
+    assert_eq!(f.store.get_url(&f.slug("b")).await.unwrap().visit_count, 1);
+
+    let all = f.store.list_visits(VisitFilter::default(), first_page(10)).await.unwrap();
+    assert_eq!(all.items.len(), 3);
+    let newest = &all.items[0];
+    assert_eq!(newest.slug.as_str(), "a");
+    assert_eq!(newest.client_ip.as_deref(), Some("2001:db8::1"));
+    assert_eq!(newest.user_agent.as_deref(), Some("agent"));
+    assert_eq!(newest.referrer_host.as_deref(), Some("ref.example"));
+    assert_eq!(newest.browser.as_deref(), Some("Firefox"));
+    assert!(!newest.is_bot);
+
+    let only_a = f
+        .store
+        .list_visits(VisitFilter { url_id: Some(a.id) }, first_page(1))
+        .await
+        .unwrap();
+    assert_eq!(only_a.items.len(), 1);
+    let rest = f
+        .store
+        .list_visits(
+            VisitFilter { url_id: Some(a.id) },
+            PageRequest { after: only_a.next, limit: 1 },
+        )
+        .await
+        .unwrap();
+    assert_eq!(rest.items.len(), 1);
+    assert!(rest.next.is_none());
+    let ids: HashSet<i64> = only_a.items.iter().chain(&rest.items).map(|v| v.id).collect();
+    assert_eq!(ids.len(), 2);
+}
+
+async fn visits_of_deleted_urls_are_skipped_and_deletes_cascade(backend: Backend) {
+    let f = fixture(backend).await;
+    let keep = f.create("keep", "https://example.com/keep").await;
+    let gone = f.create("gone", "https://example.com/gone").await;
+    f.store.record_visits(&[visit(gone.id, 5)]).await.unwrap();
+    f.store.delete_url(&f.slug("gone")).await.unwrap();
+    let all = f.store.list_visits(VisitFilter::default(), first_page(10)).await.unwrap();
+    assert!(all.items.is_empty(), "visits go with their URL");
+
+    // A batch queued before the delete still holds a visit of the deleted URL.
+    let stored = f
+        .store
+        .record_visits(&[visit(keep.id, 2), visit(gone.id, 1), visit(keep.id, 0)])
+        .await
+        .unwrap();
+    assert_eq!(stored, 2);
+    assert_eq!(f.store.get_url(&f.slug("keep")).await.unwrap().visit_count, 2);
+}
+
+async fn crawlable_slugs_are_listed_for_robots(backend: Backend) {
+    let f = fixture(backend).await;
+    f.create("hidden", "https://example.com").await;
+    for slug in ["open1", "open2"] {
+        f.create(slug, "https://example.com").await;
+        f.store
+            .update_url(&f.slug(slug), UrlPatch { crawlable: Some(true), ..UrlPatch::default() })
+            .await
+            .unwrap();
+    }
+    let slugs: Vec<String> = f
+        .store
+        .crawlable_slugs(10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.to_string())
+        .collect();
+    assert_eq!(slugs, ["open1", "open2"]);
+    assert_eq!(f.store.crawlable_slugs(1).await.unwrap().len(), 1);
+}
+
+async fn concurrent_batches_keep_counts_exact(backend: Backend) {
+    let f = fixture(backend).await;
+    let url = f.create("busy", "https://example.com").await;
+    let mut writers = Vec::new();
+    for _ in 0..8 {
+        let store = f.store.clone();
+        let batch: Vec<NewVisit> = (0..50).map(|i| visit(url.id, i)).collect();
+        writers.push(tokio::spawn(async move { store.record_visits(&batch).await }));
+    }
+    for writer in writers {
+        assert_eq!(writer.await.unwrap().unwrap(), 50);
+    }
+    assert_eq!(f.store.get_url(&f.slug("busy")).await.unwrap().visit_count, 400);
+}
+
+on_both_backends!(
+    migrations_are_idempotent_and_ping_answers,
+    created_urls_read_back_exactly,
+    duplicate_slugs_conflict,
+    missing_urls_are_not_found,
+    patches_change_only_what_they_name,
+    url_pages_walk_newest_first_without_gaps,
+    visits_are_stored_counted_and_listed,
+    visits_of_deleted_urls_are_skipped_and_deletes_cascade,
+    crawlable_slugs_are_listed_for_robots,
+    concurrent_batches_keep_counts_exact,
+);
