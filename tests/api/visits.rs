@@ -11,6 +11,4 @@ async fn visits_of_an_unknown_url_are_404_or_422(backend: Backend) {
     assert_eq!(problem["errors"][0]["field"], "url");
 }
 
-crate::on_both_backends!(
-    visits_of_an_unknown_url_are_404_or_422,
-);
+crate::on_both_backends!(visits_of_an_unknown_url_are_404_or_422,);

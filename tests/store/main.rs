@@ -10,9 +10,7 @@ use std::sync::Arc;
 use chrono::{Duration, Utc};
 use kurz::config::{Environment, Settings};
 use kurz::domain::{Cursor, Slug, SlugPolicy, TargetUrl, Title};
-use kurz::store::{
-    self, NewUrl, NewVisit, PageRequest, Store, StoreError, UrlPatch, VisitFilter,
-};
+use kurz::store::{self, NewUrl, NewVisit, PageRequest, Store, StoreError, UrlPatch, VisitFilter};
 
 use common::database::{Backend, TestDatabase};
 
@@ -26,7 +24,9 @@ async fn fixture(backend: Backend) -> Fixture {
     let database = TestDatabase::create(backend).await;
     let mut settings = Settings::defaults(Environment::Development).unwrap();
     settings.database.url = database.url.clone();
-    let store = store::connect(&settings.database).await.expect("store opens");
+    let store = store::connect(&settings.database)
+        .await
+        .expect("store opens");
     Fixture {
         store,
         policy: SlugPolicy::new(&settings.slug),
@@ -98,7 +98,10 @@ async fn created_urls_read_back_exactly(backend: Backend) {
     assert_eq!(created.title.as_deref(), Some("Hello <b>"));
     assert!(created.crawlable);
     assert_eq!(created.visit_count, 0);
-    assert_eq!(created.created_at.timestamp_micros(), created_at.timestamp_micros());
+    assert_eq!(
+        created.created_at.timestamp_micros(),
+        created_at.timestamp_micros()
+    );
     let read = f.store.get_url(&f.slug("hello")).await.unwrap();
     assert_eq!(read, created);
 }
@@ -122,8 +125,14 @@ async fn duplicate_slugs_conflict(backend: Backend) {
 async fn missing_urls_are_not_found(backend: Backend) {
     let f = fixture(backend).await;
     let missing = f.slug("missing");
-    assert!(matches!(f.store.get_url(&missing).await, Err(StoreError::NotFound)));
-    assert!(matches!(f.store.delete_url(&missing).await, Err(StoreError::NotFound)));
+    assert!(matches!(
+        f.store.get_url(&missing).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        f.store.delete_url(&missing).await,
+        Err(StoreError::NotFound)
+    ));
     assert!(matches!(
         f.store.update_url(&missing, UrlPatch::default()).await,
         Err(StoreError::NotFound)
@@ -175,7 +184,11 @@ async fn url_pages_walk_newest_first_without_gaps(backend: Backend) {
     let mut seen = Vec::new();
     let mut after = None;
     loop {
-        let page = f.store.list_urls(PageRequest { after, limit: 3 }).await.unwrap();
+        let page = f
+            .store
+            .list_urls(PageRequest { after, limit: 3 })
+            .await
+            .unwrap();
         seen.extend(page.items.iter().map(|u| u.slug.to_string()));
         match page.next {
             Some(cursor) => after = Some(cursor),
@@ -187,7 +200,10 @@ async fn url_pages_walk_newest_first_without_gaps(backend: Backend) {
     // A cursor past the oldest row gives an empty page.
     let empty = f
         .store
-        .list_urls(PageRequest { after: Some(Cursor::after(1)), limit: 3 })
+        .list_urls(PageRequest {
+            after: Some(Cursor::after(1)),
+            limit: 3,
+        })
         .await
         .unwrap();
     assert!(empty.items.is_empty() && empty.next.is_none());
@@ -203,7 +219,11 @@ async fn visits_are_stored_counted_and_listed(backend: Backend) {
     assert_eq!(f.store.get_url(&f.slug("a")).await.unwrap().visit_count, 2);
     assert_eq!(f.store.get_url(&f.slug("b")).await.unwrap().visit_count, 1);
 
-    let all = f.store.list_visits(VisitFilter::default(), first_page(10)).await.unwrap();
+    let all = f
+        .store
+        .list_visits(VisitFilter::default(), first_page(10))
+        .await
+        .unwrap();
     assert_eq!(all.items.len(), 3);
     let newest = &all.items[0];
     assert_eq!(newest.slug.as_str(), "a");
@@ -223,13 +243,21 @@ async fn visits_are_stored_counted_and_listed(backend: Backend) {
         .store
         .list_visits(
             VisitFilter { url_id: Some(a.id) },
-            PageRequest { after: only_a.next, limit: 1 },
+            PageRequest {
+                after: only_a.next,
+                limit: 1,
+            },
         )
         .await
         .unwrap();
     assert_eq!(rest.items.len(), 1);
     assert!(rest.next.is_none());
-    let ids: HashSet<i64> = only_a.items.iter().chain(&rest.items).map(|v| v.id).collect();
+    let ids: HashSet<i64> = only_a
+        .items
+        .iter()
+        .chain(&rest.items)
+        .map(|v| v.id)
+        .collect();
     assert_eq!(ids.len(), 2);
 }
 
@@ -239,7 +267,11 @@ async fn visits_of_deleted_urls_are_skipped_and_deletes_cascade(backend: Backend
     let gone = f.create("gone", "https://example.com/gone").await;
     f.store.record_visits(&[visit(gone.id, 5)]).await.unwrap();
     f.store.delete_url(&f.slug("gone")).await.unwrap();
-    let all = f.store.list_visits(VisitFilter::default(), first_page(10)).await.unwrap();
+    let all = f
+        .store
+        .list_visits(VisitFilter::default(), first_page(10))
+        .await
+        .unwrap();
     assert!(all.items.is_empty(), "visits go with their URL");
 
     // A batch queued before the delete still holds a visit of the deleted URL.
@@ -249,7 +281,10 @@ async fn visits_of_deleted_urls_are_skipped_and_deletes_cascade(backend: Backend
         .await
         .unwrap();
     assert_eq!(stored, 2);
-    assert_eq!(f.store.get_url(&f.slug("keep")).await.unwrap().visit_count, 2);
+    assert_eq!(
+        f.store.get_url(&f.slug("keep")).await.unwrap().visit_count,
+        2
+    );
 }
 
 async fn crawlable_slugs_are_listed_for_robots(backend: Backend) {
@@ -258,7 +293,13 @@ async fn crawlable_slugs_are_listed_for_robots(backend: Backend) {
     for slug in ["open1", "open2"] {
         f.create(slug, "https://example.com").await;
         f.store
-            .update_url(&f.slug(slug), UrlPatch { crawlable: Some(true), ..UrlPatch::default() })
+            .update_url(
+                &f.slug(slug),
+                UrlPatch {
+                    crawlable: Some(true),
+                    ..UrlPatch::default()
+                },
+            )
             .await
             .unwrap();
     }
@@ -281,12 +322,17 @@ async fn concurrent_batches_keep_counts_exact(backend: Backend) {
     for _ in 0..8 {
         let store = f.store.clone();
         let batch: Vec<NewVisit> = (0..50).map(|i| visit(url.id, i)).collect();
-        writers.push(tokio::spawn(async move { store.record_visits(&batch).await }));
+        writers.push(tokio::spawn(
+            async move { store.record_visits(&batch).await },
+        ));
     }
     for writer in writers {
         assert_eq!(writer.await.unwrap().unwrap(), 50);
     }
-    assert_eq!(f.store.get_url(&f.slug("busy")).await.unwrap().visit_count, 400);
+    assert_eq!(
+        f.store.get_url(&f.slug("busy")).await.unwrap().visit_count,
+        400
+    );
 }
 
 on_both_backends!(
