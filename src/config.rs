@@ -65,6 +65,8 @@ pub struct Settings {
     pub pagination: PaginationSettings,
     pub explorer: ExplorerSettings,
     pub visits: VisitSettings,
+    pub enrichment: EnrichmentSettings,
+    pub cache: CacheSettings,
     pub log: LogSettings,
 }
 
@@ -179,6 +181,22 @@ pub struct VisitSettings {
     pub enqueue_timeout_ms: u64,
     pub batch_size: usize,
     pub flush_interval_ms: u64,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnrichmentSettings {
+    pub anonymize_ips: bool,
+    pub user_agent_cache_capacity: u64,
+    pub extra_bot_tokens: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CacheSettings {
+    pub capacity: u64,
+    pub ttl_secs: u64,
+    pub negative_ttl_secs: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
