@@ -25,7 +25,7 @@ pub async fn follow(
     let Some(slug) = Slug::for_lookup(&raw_slug) else {
         return not_found_page(&headers);
     };
-    let redirect = match state.store.resolve(&slug).await {
+    let redirect = match state.redirects.resolve(state.store.as_ref(), &slug).await {
         Ok(Some(redirect)) => redirect,
         Ok(None) => return not_found_page(&headers),
         Err(error) => return ApiError::from(error).into_response(),

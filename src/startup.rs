@@ -21,6 +21,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
+use crate::cache::RedirectCache;
 use crate::config::Settings;
 use crate::domain::SlugPolicy;
 use crate::error::{ApiError, PROBLEM_JSON};
@@ -72,6 +73,7 @@ impl Application {
         let state = AppState {
             slugs: Arc::new(SlugPolicy::new(&settings.slug)),
             client_ip: Arc::new(ClientIpResolver::new(&settings.server.trusted_proxies)),
+            redirects: Arc::new(RedirectCache::new(&settings.cache)),
             public_url: public_url.into(),
             settings: Arc::new(settings),
             store,

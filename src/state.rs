@@ -1,5 +1,6 @@
 use std::sync::Arc;
 
+use crate::cache::RedirectCache;
 use crate::config::Settings;
 use crate::domain::SlugPolicy;
 use crate::store::Store;
@@ -14,6 +15,7 @@ pub struct AppState {
     /// The base of every short link, without a trailing slash.
     pub public_url: Arc<str>,
     pub visits: VisitQueue,
+    pub redirects: Arc<RedirectCache>,
     pub client_ip: Arc<ClientIpResolver>,
 }
 

@@ -2,6 +2,7 @@
 
 mod extract;
 mod pagination;
+mod stats;
 mod urls;
 mod views;
 mod visits;
@@ -25,6 +26,7 @@ pub fn router() -> Router<AppState> {
             get(urls::show).patch(urls::update).delete(urls::remove),
         )
         .route("/urls/{slug}/visits", get(visits::list_for_url))
+        .route("/urls/{slug}/stats", get(stats::show))
         .route("/visits", get(visits::list))
         .fallback(not_found)
 }

@@ -1,4 +1,5 @@
-//! The URLVisit resource: `/api/visits` and `/api/urls/{slug}/visits`, newest first.
+//! The URLVisit resource: `/api/visits` and `/api/urls/{slug}/visits`, newest first, filtered by
+//! URL, time range and bot flag.
 
 use axum::extract::State;
 use axum::Json;
@@ -8,23 +9,22 @@ use super::extract::{QueryParams, SlugPath};
 use super::pagination::{page_request, page_view, with_query, PageView};
 use super::urls::not_found;
 use super::views::VisitView;
-use crate::domain::{Invalid, Slug};
+use crate::domain::{parse_end, parse_start, Invalid, Slug};
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::store::{PageRequest, StoreError, VisitFilter};
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct UrlVisitParams {
-    pub limit: Option<u32>,
-    pub cursor: Option<String>,
-}
+use crate::store::{StoreError, VisitFilter};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct VisitParams {
-    /// Only visits of the URL with this slug.
+    /// Only visits of the URL with this slug (`/api/visits` only).
     pub url: Option<String>,
+    /// Visits at or after this day or RFC 3339 time.
+    pub from: Option<String>,
+    /// Visits before this RFC 3339 time, or up to the end of this day.
+    pub to: Option<String>,
+    /// `true`: only bots; `false`: only people; absent: everyone.
+    pub bot: Option<bool>,
     pub limit: Option<u32>,
     pub cursor: Option<String>,
 }
@@ -32,65 +32,78 @@ pub struct VisitParams {
 pub async fn list_for_url(
     State(state): State<AppState>,
     SlugPath(slug): SlugPath,
-    QueryParams(params): QueryParams<UrlVisitParams>,
+    QueryParams(params): QueryParams<VisitParams>,
 ) -> Result<Json<PageView<VisitView>>, ApiError> {
-    let request = page_request(
-        params.limit,
-        params.cursor.as_deref(),
-        &state.settings.pagination,
-    )?;
+    if params.url.is_some() {
+        return Err(Invalid::new("url", "is given by the path here").into());
+    }
     let url = state.store.get_url(&slug).await.map_err(not_found)?;
     let base = format!("{}/api/urls/{}/visits", state.public_url, slug);
-    visit_page(&state, Some(url.id), request, &base, &[]).await
+    visit_page(&state, Some(url.id), params, &base).await
 }
 
 pub async fn list(
     State(state): State<AppState>,
     QueryParams(params): QueryParams<VisitParams>,
 ) -> Result<Json<PageView<VisitView>>, ApiError> {
+    let base = format!("{}/api/visits", state.public_url);
+    let url_id = match params.url.as_deref().filter(|s| !s.is_empty()) {
+        None => None,
+        Some(raw) => {
+            let unknown = || Invalid::new("url", "no URL has this slug");
+            let slug = Slug::for_lookup(raw).ok_or_else(unknown)?;
+            let url = state.store.get_url(&slug).await.map_err(|e| match e {
+                StoreError::NotFound => ApiError::Validation(unknown()),
+                other => other.into(),
+            })?;
+            Some(url.id)
+        }
+    };
+    visit_page(&state, url_id, params, &base).await
+}
+
+/// One page of visits; the `next` link repeats the filters given.
+async fn visit_page(
+    state: &AppState,
+    url_id: Option<i64>,
+    params: VisitParams,
+    base: &str,
+) -> Result<Json<PageView<VisitView>>, ApiError> {
     let request = page_request(
         params.limit,
         params.cursor.as_deref(),
         &state.settings.pagination,
     )?;
-    let base = format!("{}/api/visits", state.public_url);
-    match params.url.filter(|s| !s.is_empty()) {
-        None => visit_page(&state, None, request, &base, &[]).await,
-        Some(raw) => {
-            let unknown = || Invalid::new("url", "no URL has this slug");
-            let slug = Slug::for_lookup(&raw).ok_or_else(unknown)?;
-            let url = state.store.get_url(&slug).await.map_err(|e| match e {
-                StoreError::NotFound => ApiError::Validation(unknown()),
-                other => other.into(),
-            })?;
-            visit_page(
-                &state,
-                Some(url.id),
-                request,
-                &base,
-                &[("url", slug.as_str())],
-            )
-            .await
-        }
-    }
-}
-
-/// One page of visits; `filters` are repeated in the `next` link before `limit` and `cursor`.
-async fn visit_page(
-    state: &AppState,
-    url_id: Option<i64>,
-    request: PageRequest,
-    base: &str,
-    filters: &[(&str, &str)],
-) -> Result<Json<PageView<VisitView>>, ApiError> {
-    let page = state
-        .store
-        .list_visits(VisitFilter { url_id }, request)
-        .await?;
+    let filter = VisitFilter {
+        url_id,
+        from: params
+            .from
+            .as_deref()
+            .map(|v| parse_start("from", v))
+            .transpose()?,
+        until: params
+            .to
+            .as_deref()
+            .map(|v| parse_end("to", v))
+            .transpose()?,
+        is_bot: params.bot,
+    };
+    let page = state.store.list_visits(filter, request).await?;
     let limit = request.limit.to_string();
+    let bot = params.bot.map(|b| b.to_string());
+    let given = [
+        ("url", params.url.as_deref()),
+        ("from", params.from.as_deref()),
+        ("to", params.to.as_deref()),
+        ("bot", bot.as_deref()),
+        ("limit", Some(limit.as_str())),
+    ];
     Ok(Json(page_view(page, VisitView::from, |cursor| {
-        let mut params = filters.to_vec();
-        params.extend([("limit", limit.as_str()), ("cursor", cursor)]);
-        with_query(base, &params)
+        let mut query: Vec<(&str, &str)> = given
+            .iter()
+            .filter_map(|(name, value)| value.map(|v| (*name, v)))
+            .collect();
+        query.push(("cursor", cursor));
+        with_query(base, &query)
     })))
 }

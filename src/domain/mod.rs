@@ -6,11 +6,13 @@ use std::borrow::Cow;
 mod cursor;
 mod slug;
 mod target;
+mod time;
 mod title;
 
 pub use cursor::Cursor;
 pub use slug::{Slug, SlugPolicy};
 pub use target::TargetUrl;
+pub use time::{parse_day, parse_end, parse_start};
 pub use title::Title;
 
 /// Why a value was refused: the field it belongs to and a sentence for the client.

@@ -5,8 +5,10 @@
 mod error;
 mod models;
 mod postgres;
+mod rollup;
 mod rows;
 mod sqlite;
+mod stats;
 
 use std::sync::Arc;
 
@@ -14,9 +16,11 @@ use async_trait::async_trait;
 
 pub use error::StoreError;
 pub use models::{
-    NewUrl, NewVisit, Page, PageRequest, Redirect, UrlPatch, UrlRecord, VisitFilter, VisitRecord,
+    DayCount, NewUrl, NewVisit, Page, PageRequest, Redirect, StatsQuery, UrlPatch, UrlRecord,
+    UrlStats, ValueCount, VisitFilter, VisitRecord,
 };
 pub use postgres::PostgresStore;
+pub use rollup::DIMENSIONS;
 pub use sqlite::SqliteStore;
 
 use crate::config::DatabaseSettings;
@@ -52,8 +56,9 @@ pub trait Store: Send + Sync + 'static {
     /// Up to `limit` slugs marked crawlable, for robots.txt.
     async fn crawlable_slugs(&self, limit: u32) -> Result<Vec<Slug>, StoreError>;
 
-    /// Writes a batch of visits in one transaction and bumps each URL's `visit_count` once.
-    /// Visits of URLs deleted meanwhile are skipped. Returns how many were stored.
+    /// Writes a batch of visits in one transaction, bumps each URL's `visit_count` once and
+    /// adds the batch to the statistics rollups. Visits of URLs deleted meanwhile are skipped.
+    /// Returns how many were stored.
     async fn record_visits(&self, visits: &[NewVisit]) -> Result<u64, StoreError>;
 
     /// Visits newest first.
@@ -62,6 +67,9 @@ pub trait Store: Send + Sync + 'static {
         filter: VisitFilter,
         page: PageRequest,
     ) -> Result<Page<VisitRecord>, StoreError>;
+
+    /// A URL's statistics over a range of days, from the rollups.
+    async fn url_stats(&self, query: StatsQuery) -> Result<UrlStats, StoreError>;
 }
 
 /// Opens the database named by the settings (a `sqlite:` or `postgres://` URL) and, when
@@ -77,13 +85,4 @@ pub async fn connect(settings: &DatabaseSettings) -> Result<Arc<dyn Store>, Stor
         store.migrate().await?;
     }
     Ok(store)
-}
-
-/// Counts visits per URL, ordered by URL id so that concurrent writers lock rows in one order.
-pub(crate) fn visits_per_url(visits: &[NewVisit]) -> Vec<(i64, i64)> {
-    let mut counts = std::collections::BTreeMap::<i64, i64>::new();
-    for visit in visits {
-        *counts.entry(visit.url_id).or_default() += 1;
-    }
-    counts.into_iter().collect()
 }

@@ -2,7 +2,7 @@
 
 use std::net::IpAddr;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::domain::{Cursor, Slug, TargetUrl, Title};
 
@@ -80,6 +80,51 @@ pub struct VisitRecord {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct VisitFilter {
     pub url_id: Option<i64>,
+    /// Visits at or after this time.
+    pub from: Option<DateTime<Utc>>,
+    /// Visits before this time.
+    pub until: Option<DateTime<Utc>>,
+    /// Only bots (`true`) or only people (`false`).
+    pub is_bot: Option<bool>,
+}
+
+/// A statistics question about one URL: the days `from..=to` (UTC).
+#[derive(Debug, Clone, Copy)]
+pub struct StatsQuery {
+    pub url_id: i64,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub include_bots: bool,
+    /// How many values each breakdown lists at most.
+    pub top: u32,
+}
+
+/// Statistics of one URL over a range of days, read from the rollups.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct UrlStats {
+    /// Visits in the range (bots excluded unless asked for).
+    pub visits: i64,
+    /// Bot visits in the range, whether or not `visits` includes them.
+    pub bot_visits: i64,
+    /// Every day of the range, oldest first, zeros included.
+    pub days: Vec<DayCount>,
+    pub browsers: Vec<ValueCount>,
+    pub os: Vec<ValueCount>,
+    pub devices: Vec<ValueCount>,
+    pub referrer_hosts: Vec<ValueCount>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DayCount {
+    pub day: NaiveDate,
+    pub visits: i64,
+}
+
+/// A value of a breakdown; `None` is "unknown".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValueCount {
+    pub value: Option<String>,
+    pub visits: i64,
 }
 
 /// One page of a keyset-paginated list: rows with an id below `after`, newest first.

@@ -1,3 +1,4 @@
+use std::collections::HashSet;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -6,10 +7,12 @@ use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{Postgres, QueryBuilder};
 
-use super::rows::{into_urls, RedirectRow, UrlRow, VisitRow, URL_COLUMNS};
+use super::rollup::Rollups;
+use super::rows::{into_urls, push_visit_page, RedirectRow, UrlRow, VisitRow, URL_COLUMNS};
+use super::stats::{self, DailyRow, TopValueRow};
 use super::{
-    visits_per_url, NewUrl, NewVisit, Page, PageRequest, Redirect, Store, StoreError, UrlPatch,
-    UrlRecord, VisitFilter, VisitRecord,
+    NewUrl, NewVisit, Page, PageRequest, Redirect, StatsQuery, Store, StoreError, UrlPatch,
+    UrlRecord, UrlStats, VisitFilter, VisitRecord,
 };
 use crate::config::DatabaseSettings;
 use crate::domain::Slug;
@@ -159,10 +162,9 @@ impl Store for PostgresStore {
         let url_ids: Vec<i64> = visits.iter().map(|v| v.url_id).collect();
         let times: Vec<DateTime<Utc>> = visits.iter().map(|v| v.visited_at).collect();
         let bots: Vec<bool> = visits.iter().map(|v| v.is_bot).collect();
-        let (count_ids, counts): (Vec<i64>, Vec<i64>) = visits_per_url(visits).into_iter().unzip();
 
         let mut tx = self.pool.begin().await?;
-        let stored = sqlx::query(
+        let stored: Vec<i64> = sqlx::query_scalar(
             "INSERT INTO url_visits (url_id, visited_at, client_ip, user_agent, referrer, \
                  referrer_host, browser, os, device, is_bot) \
              SELECT t.url_id, t.visited_at, t.ip::inet, t.ua, t.referrer, t.referrer_host, \
@@ -172,7 +174,8 @@ impl Store for PostgresStore {
                  AS t(url_id, visited_at, ip, ua, referrer, referrer_host, browser, os, device, \
                       is_bot, position) \
              WHERE EXISTS (SELECT 1 FROM urls u WHERE u.id = t.url_id) \
-             ORDER BY t.position",
+             ORDER BY t.position \
+             RETURNING url_id",
         )
         .bind(&url_ids)
         .bind(&times)
@@ -184,19 +187,77 @@ impl Store for PostgresStore {
         .bind(column(|v| v.os.clone()))
         .bind(column(|v| v.device.clone()))
         .bind(&bots)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+        .fetch_all(&mut *tx)
+        .await?;
+        // The URLs still there: visits of deleted ones were skipped and count nowhere.
+        let live: HashSet<i64> = stored.iter().copied().collect();
+        let rollups = Rollups::of(visits.iter().filter(|v| live.contains(&v.url_id)));
+
+        let (ids, counts): (Vec<i64>, Vec<i64>) = rollups.per_url.into_iter().unzip();
         sqlx::query(
             "UPDATE urls SET visit_count = urls.visit_count + d.n \
              FROM UNNEST($1::bigint[], $2::bigint[]) AS d(id, n) WHERE urls.id = d.id",
         )
-        .bind(&count_ids)
+        .bind(&ids)
         .bind(&counts)
         .execute(&mut *tx)
         .await?;
+
+        let mut daily = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for ((url_id, day), tally) in rollups.daily {
+            daily.0.push(url_id);
+            daily.1.push(day);
+            daily.2.push(tally.visits);
+            daily.3.push(tally.bot_visits);
+        }
+        sqlx::query(
+            "INSERT INTO url_daily_stats (url_id, day, visits, bot_visits) \
+             SELECT * FROM UNNEST($1::bigint[], $2::date[], $3::bigint[], $4::bigint[]) \
+             ON CONFLICT (url_id, day) DO UPDATE SET \
+                 visits = url_daily_stats.visits + EXCLUDED.visits, \
+                 bot_visits = url_daily_stats.bot_visits + EXCLUDED.bot_visits",
+        )
+        .bind(&daily.0)
+        .bind(&daily.1)
+        .bind(&daily.2)
+        .bind(&daily.3)
+        .execute(&mut *tx)
+        .await?;
+
+        let mut dims = (
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+        );
+        for ((url_id, dimension, day, value), tally) in rollups.dimensions {
+            dims.0.push(url_id);
+            dims.1.push(dimension);
+            dims.2.push(day);
+            dims.3.push(value);
+            dims.4.push(tally.visits);
+            dims.5.push(tally.bot_visits);
+        }
+        sqlx::query(
+            "INSERT INTO url_daily_dimensions (url_id, dimension, day, value, visits, bot_visits) \
+             SELECT * FROM UNNEST($1::bigint[], $2::text[], $3::date[], $4::text[], \
+                                  $5::bigint[], $6::bigint[]) \
+             ON CONFLICT (url_id, dimension, day, value) DO UPDATE SET \
+                 visits = url_daily_dimensions.visits + EXCLUDED.visits, \
+                 bot_visits = url_daily_dimensions.bot_visits + EXCLUDED.bot_visits",
+        )
+        .bind(&dims.0)
+        .bind(&dims.1)
+        .bind(&dims.2)
+        .bind(&dims.3)
+        .bind(&dims.4)
+        .bind(&dims.5)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
-        Ok(stored)
+        Ok(stored.len() as u64)
     }
 
     async fn list_visits(
@@ -205,17 +266,27 @@ impl Store for PostgresStore {
         page: PageRequest,
     ) -> Result<Page<VisitRecord>, StoreError> {
         let mut query = QueryBuilder::<Postgres>::new(VISIT_SELECT);
-        if let Some(url_id) = filter.url_id {
-            query.push(" AND v.url_id = ").push_bind(url_id);
-        }
-        if let Some(after) = page.after {
-            query.push(" AND v.id < ").push_bind(after.last_id());
-        }
-        query
-            .push(" ORDER BY v.id DESC LIMIT ")
-            .push_bind(i64::from(page.limit) + 1);
+        push_visit_page(&mut query, filter, page);
         let rows: Vec<VisitRow> = query.build_query_as().fetch_all(&self.pool).await?;
         let visits = rows.into_iter().map(VisitRecord::from).collect();
         Ok(Page::from_overfetch(visits, page.limit, |v| v.id))
+    }
+
+    async fn url_stats(&self, query: StatsQuery) -> Result<UrlStats, StoreError> {
+        let daily: Vec<DailyRow> = sqlx::query_as(stats::DAILY_SQL)
+            .bind(query.url_id)
+            .bind(query.from)
+            .bind(query.to)
+            .fetch_all(&self.pool)
+            .await?;
+        let top: Vec<TopValueRow> = sqlx::query_as(stats::TOP_VALUES_SQL)
+            .bind(query.url_id)
+            .bind(query.from)
+            .bind(query.to)
+            .bind(i64::from(!query.include_bots))
+            .bind(i64::from(query.top))
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(stats::assemble(&query, daily, top))
     }
 }

@@ -1,8 +1,9 @@
 //! Row shapes shared by both backends; the conversions check what comes back.
 
 use chrono::{DateTime, Utc};
+use sqlx::{Database, Encode, QueryBuilder, Type};
 
-use super::models::{Redirect, UrlRecord, VisitRecord};
+use super::models::{PageRequest, Redirect, UrlRecord, VisitFilter, VisitRecord};
 use super::StoreError;
 use crate::domain::{Slug, TargetUrl};
 
@@ -92,4 +93,36 @@ impl From<VisitRow> for VisitRecord {
 
 pub(crate) fn into_urls(rows: Vec<UrlRow>) -> Result<Vec<UrlRecord>, StoreError> {
     rows.into_iter().map(UrlRecord::try_from).collect()
+}
+
+/// Appends a visit list's filters, keyset position, order and limit to a query that ends in a
+/// `WHERE` clause over `url_visits v`.
+pub(crate) fn push_visit_page<'q, DB>(
+    query: &mut QueryBuilder<'q, DB>,
+    filter: VisitFilter,
+    page: PageRequest,
+) where
+    DB: Database,
+    i64: Encode<'q, DB> + Type<DB>,
+    bool: Encode<'q, DB> + Type<DB>,
+    DateTime<Utc>: Encode<'q, DB> + Type<DB>,
+{
+    if let Some(url_id) = filter.url_id {
+        query.push(" AND v.url_id = ").push_bind(url_id);
+    }
+    if let Some(from) = filter.from {
+        query.push(" AND v.visited_at >= ").push_bind(from);
+    }
+    if let Some(until) = filter.until {
+        query.push(" AND v.visited_at < ").push_bind(until);
+    }
+    if let Some(is_bot) = filter.is_bot {
+        query.push(" AND v.is_bot = ").push_bind(is_bot);
+    }
+    if let Some(after) = page.after {
+        query.push(" AND v.id < ").push_bind(after.last_id());
+    }
+    query
+        .push(" ORDER BY v.id DESC LIMIT ")
+        .push_bind(i64::from(page.limit) + 1);
 }

@@ -1,3 +1,4 @@
+use std::collections::HashSet;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -8,10 +9,12 @@ use sqlx::sqlite::{
 };
 use sqlx::{QueryBuilder, Sqlite};
 
-use super::rows::{into_urls, RedirectRow, UrlRow, VisitRow, URL_COLUMNS};
+use super::rollup::Rollups;
+use super::rows::{into_urls, push_visit_page, RedirectRow, UrlRow, VisitRow, URL_COLUMNS};
+use super::stats::{self, DailyRow, TopValueRow};
 use super::{
-    visits_per_url, NewUrl, NewVisit, Page, PageRequest, Redirect, Store, StoreError, UrlPatch,
-    UrlRecord, VisitFilter, VisitRecord,
+    NewUrl, NewVisit, Page, PageRequest, Redirect, StatsQuery, Store, StoreError, UrlPatch,
+    UrlRecord, UrlStats, VisitFilter, VisitRecord,
 };
 use crate::config::DatabaseSettings;
 use crate::domain::Slug;
@@ -168,9 +171,10 @@ impl Store for SqliteStore {
             return Ok(0);
         }
         let mut tx = self.pool.begin().await?;
+        let mut live = HashSet::new();
         let mut stored = 0;
         for visit in visits {
-            stored += sqlx::query(
+            let inserted = sqlx::query(
                 "INSERT INTO url_visits (url_id, visited_at, client_ip, user_agent, referrer, \
                      referrer_host, browser, os, device, is_bot) \
                  SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10 \
@@ -189,13 +193,51 @@ impl Store for SqliteStore {
             .execute(&mut *tx)
             .await?
             .rows_affected();
+            if inserted > 0 {
+                live.insert(visit.url_id);
+                stored += inserted;
+            }
         }
-        for (url_id, count) in visits_per_url(visits) {
+        // Visits of URLs deleted meanwhile were skipped and count nowhere.
+        let rollups = Rollups::of(visits.iter().filter(|v| live.contains(&v.url_id)));
+        for (url_id, count) in rollups.per_url {
             sqlx::query("UPDATE urls SET visit_count = visit_count + ?1 WHERE id = ?2")
                 .bind(count)
                 .bind(url_id)
                 .execute(&mut *tx)
                 .await?;
+        }
+        for ((url_id, day), tally) in rollups.daily {
+            sqlx::query(
+                "INSERT INTO url_daily_stats (url_id, day, visits, bot_visits) \
+                 VALUES (?1, ?2, ?3, ?4) \
+                 ON CONFLICT (url_id, day) DO UPDATE SET \
+                     visits = visits + excluded.visits, \
+                     bot_visits = bot_visits + excluded.bot_visits",
+            )
+            .bind(url_id)
+            .bind(day)
+            .bind(tally.visits)
+            .bind(tally.bot_visits)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for ((url_id, dimension, day, value), tally) in rollups.dimensions {
+            sqlx::query(
+                "INSERT INTO url_daily_dimensions (url_id, dimension, day, value, visits, bot_visits) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
+                 ON CONFLICT (url_id, dimension, day, value) DO UPDATE SET \
+                     visits = visits + excluded.visits, \
+                     bot_visits = bot_visits + excluded.bot_visits",
+            )
+            .bind(url_id)
+            .bind(dimension)
+            .bind(day)
+            .bind(value)
+            .bind(tally.visits)
+            .bind(tally.bot_visits)
+            .execute(&mut *tx)
+            .await?;
         }
         tx.commit().await?;
         Ok(stored)
@@ -207,17 +249,27 @@ impl Store for SqliteStore {
         page: PageRequest,
     ) -> Result<Page<VisitRecord>, StoreError> {
         let mut query = QueryBuilder::<Sqlite>::new(VISIT_SELECT);
-        if let Some(url_id) = filter.url_id {
-            query.push(" AND v.url_id = ").push_bind(url_id);
-        }
-        if let Some(after) = page.after {
-            query.push(" AND v.id < ").push_bind(after.last_id());
-        }
-        query
-            .push(" ORDER BY v.id DESC LIMIT ")
-            .push_bind(i64::from(page.limit) + 1);
+        push_visit_page(&mut query, filter, page);
         let rows: Vec<VisitRow> = query.build_query_as().fetch_all(&self.pool).await?;
         let visits = rows.into_iter().map(VisitRecord::from).collect();
         Ok(Page::from_overfetch(visits, page.limit, |v| v.id))
+    }
+
+    async fn url_stats(&self, query: StatsQuery) -> Result<UrlStats, StoreError> {
+        let daily: Vec<DailyRow> = sqlx::query_as(&stats::DAILY_SQL.replace('$', "?"))
+            .bind(query.url_id)
+            .bind(query.from)
+            .bind(query.to)
+            .fetch_all(&self.pool)
+            .await?;
+        let top: Vec<TopValueRow> = sqlx::query_as(&stats::TOP_VALUES_SQL.replace('$', "?"))
+            .bind(query.url_id)
+            .bind(query.from)
+            .bind(query.to)
+            .bind(i64::from(!query.include_bots))
+            .bind(i64::from(query.top))
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(stats::assemble(&query, daily, top))
     }
 }

@@ -10,7 +10,10 @@ use std::sync::Arc;
 use chrono::{Duration, Utc};
 use kurz::config::{Environment, Settings};
 use kurz::domain::{Cursor, Slug, SlugPolicy, TargetUrl, Title};
-use kurz::store::{self, NewUrl, NewVisit, PageRequest, Store, StoreError, UrlPatch, VisitFilter};
+use kurz::store::{
+    self, NewUrl, NewVisit, PageRequest, StatsQuery, Store, StoreError, UrlPatch, ValueCount,
+    VisitFilter,
+};
 
 use common::database::{Backend, TestDatabase};
 
@@ -235,14 +238,23 @@ async fn visits_are_stored_counted_and_listed(backend: Backend) {
 
     let only_a = f
         .store
-        .list_visits(VisitFilter { url_id: Some(a.id) }, first_page(1))
+        .list_visits(
+            VisitFilter {
+                url_id: Some(a.id),
+                ..VisitFilter::default()
+            },
+            first_page(1),
+        )
         .await
         .unwrap();
     assert_eq!(only_a.items.len(), 1);
     let rest = f
         .store
         .list_visits(
-            VisitFilter { url_id: Some(a.id) },
+            VisitFilter {
+                url_id: Some(a.id),
+                ..VisitFilter::default()
+            },
             PageRequest {
                 after: only_a.next,
                 limit: 1,
@@ -335,7 +347,202 @@ async fn concurrent_batches_keep_counts_exact(backend: Backend) {
     );
 }
 
+fn at(day: u32, hour: u32) -> chrono::DateTime<Utc> {
+    use chrono::TimeZone;
+    Utc.with_ymd_and_hms(2026, 11, day, hour, 0, 0).unwrap()
+}
+
+fn day(day: u32) -> chrono::NaiveDate {
+    chrono::NaiveDate::from_ymd_opt(2026, 11, day).unwrap()
+}
+
+async fn visit_lists_filter_by_time_and_bot(backend: Backend) {
+    let f = fixture(backend).await;
+    let url = f.create("t", "https://example.com").await;
+    let mut batch = Vec::new();
+    for (d, h, bot) in [(1, 10, false), (2, 10, true), (2, 23, false), (3, 0, false)] {
+        batch.push(NewVisit {
+            visited_at: at(d, h),
+            is_bot: bot,
+            ..visit(url.id, 0)
+        });
+    }
+    f.store.record_visits(&batch).await.unwrap();
+    let count = |filter: VisitFilter| {
+        let store = f.store.clone();
+        async move {
+            store
+                .list_visits(filter, first_page(100))
+                .await
+                .unwrap()
+                .items
+                .len()
+        }
+    };
+    let base = VisitFilter {
+        url_id: Some(url.id),
+        ..VisitFilter::default()
+    };
+    assert_eq!(count(base).await, 4);
+    assert_eq!(
+        count(VisitFilter {
+            from: Some(at(2, 0)),
+            ..base
+        })
+        .await,
+        3
+    );
+    assert_eq!(
+        count(VisitFilter {
+            from: Some(at(2, 0)),
+            until: Some(at(3, 0)),
+            ..base
+        })
+        .await,
+        2
+    );
+    assert_eq!(
+        count(VisitFilter {
+            is_bot: Some(true),
+            ..base
+        })
+        .await,
+        1
+    );
+    assert_eq!(
+        count(VisitFilter {
+            is_bot: Some(false),
+            from: Some(at(2, 0)),
+            ..VisitFilter::default()
+        })
+        .await,
+        2
+    );
+}
+
+async fn stats_come_from_rollups_kept_by_each_batch(backend: Backend) {
+    let f = fixture(backend).await;
+    let url = f.create("s", "https://example.com").await;
+    let other = f.create("o", "https://example.com").await;
+    let make = |d: u32, browser: &str, referrer: Option<&str>, bot: bool| NewVisit {
+        visited_at: at(d, 12),
+        browser: Some(browser.to_owned()),
+        device: Some(if bot { "bot" } else { "desktop" }.to_owned()),
+        referrer_host: referrer.map(str::to_owned),
+        is_bot: bot,
+        ..visit(url.id, 0)
+    };
+    // Two batches touching the same rollup rows, and a visit of another URL.
+    f.store
+        .record_visits(&[
+            make(1, "Firefox", Some("news.example"), false),
+            make(1, "Firefox", None, false),
+            make(1, "Googlebot", None, true),
+        ])
+        .await
+        .unwrap();
+    f.store
+        .record_visits(&[
+            make(3, "Chrome", Some("news.example"), false),
+            make(3, "Firefox", Some("mail.example"), false),
+            NewVisit {
+                visited_at: at(3, 12),
+                ..visit(other.id, 0)
+            },
+        ])
+        .await
+        .unwrap();
+    let query = StatsQuery {
+        url_id: url.id,
+        from: day(1),
+        to: day(4),
+        include_bots: false,
+        top: 10,
+    };
+    let stats = f.store.url_stats(query).await.unwrap();
+    assert_eq!(stats.visits, 4);
+    assert_eq!(stats.bot_visits, 1);
+    let days: Vec<i64> = stats.days.iter().map(|d| d.visits).collect();
+    assert_eq!(days, [2, 0, 2, 0]);
+    assert_eq!(
+        stats.browsers,
+        [
+            ValueCount {
+                value: Some("Firefox".into()),
+                visits: 3
+            },
+            ValueCount {
+                value: Some("Chrome".into()),
+                visits: 1
+            },
+        ]
+    );
+    assert_eq!(
+        stats.referrer_hosts,
+        [
+            ValueCount {
+                value: Some("news.example".into()),
+                visits: 2
+            },
+            ValueCount {
+                value: None,
+                visits: 1
+            },
+            ValueCount {
+                value: Some("mail.example".into()),
+                visits: 1
+            },
+        ]
+    );
+    assert_eq!(
+        stats.devices,
+        [ValueCount {
+            value: Some("desktop".into()),
+            visits: 4
+        }]
+    );
+
+    let with_bots = f
+        .store
+        .url_stats(StatsQuery {
+            include_bots: true,
+            ..query
+        })
+        .await
+        .unwrap();
+    assert_eq!(with_bots.visits, 5);
+    assert_eq!(with_bots.days[0].visits, 3);
+    assert!(with_bots
+        .browsers
+        .iter()
+        .any(|c| c.value.as_deref() == Some("Googlebot")));
+
+    let top_one = f
+        .store
+        .url_stats(StatsQuery { top: 1, ..query })
+        .await
+        .unwrap();
+    assert_eq!(top_one.browsers.len(), 1);
+    let one_day = f
+        .store
+        .url_stats(StatsQuery {
+            from: day(3),
+            to: day(3),
+            ..query
+        })
+        .await
+        .unwrap();
+    assert_eq!(one_day.visits, 2);
+
+    // Deleting the URL takes its rollups with it.
+    f.store.delete_url(&f.slug("s")).await.unwrap();
+    let gone = f.store.url_stats(query).await.unwrap();
+    assert_eq!(gone.visits, 0);
+}
+
 on_both_backends!(
+    visit_lists_filter_by_time_and_bot,
+    stats_come_from_rollups_kept_by_each_batch,
     migrations_are_idempotent_and_ping_answers,
     created_urls_read_back_exactly,
     duplicate_slugs_conflict,

@@ -1,0 +1,141 @@
+//! `GET /api/urls/{slug}/stats`: totals, a per-day series and the top browsers, operating
+//! systems, device types and referrer hosts, read from the rollups.
+
+use axum::extract::State;
+use axum::Json;
+use chrono::{Days, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::extract::{QueryParams, SlugPath};
+use super::urls::not_found;
+use crate::domain::{parse_day, Invalid};
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::store::{StatsQuery, UrlStats, ValueCount};
+
+/// Days shown when `from` is not given.
+const DEFAULT_DAYS: u64 = 30;
+/// The longest range one request may ask for.
+const MAX_DAYS: i64 = 3660;
+const DEFAULT_TOP: u32 = 10;
+const MAX_TOP: u32 = 100;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatsParams {
+    /// First day, `YYYY-MM-DD` (UTC); default 29 days before `to`.
+    pub from: Option<String>,
+    /// Last day, inclusive; default today (UTC).
+    pub to: Option<String>,
+    /// Count bot visits too (default false).
+    #[serde(default)]
+    pub bots: bool,
+    /// Values per breakdown (default 10, at most 100).
+    pub top: Option<u32>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct StatsView {
+    pub slug: String,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub bots_included: bool,
+    pub total_visits: i64,
+    pub bot_visits: i64,
+    pub days: Vec<DayView>,
+    pub browsers: Vec<CountView>,
+    pub os: Vec<CountView>,
+    pub devices: Vec<CountView>,
+    pub referrer_hosts: Vec<CountView>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct DayView {
+    pub day: NaiveDate,
+    pub visits: i64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CountView {
+    /// `null` stands for unknown (no user agent match, no referrer).
+    pub value: Option<String>,
+    pub visits: i64,
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    SlugPath(slug): SlugPath,
+    QueryParams(params): QueryParams<StatsParams>,
+) -> Result<Json<StatsView>, ApiError> {
+    let to = match params.to.as_deref() {
+        Some(value) => parse_day("to", value)?,
+        None => Utc::now().date_naive(),
+    };
+    let from = match params.from.as_deref() {
+        Some(value) => parse_day("from", value)?,
+        None => to
+            .checked_sub_days(Days::new(DEFAULT_DAYS - 1))
+            .unwrap_or(NaiveDate::MIN),
+    };
+    if from > to {
+        return Err(Invalid::new("from", "must not be after `to`").into());
+    }
+    if (to - from).num_days() >= MAX_DAYS {
+        return Err(Invalid::new(
+            "from",
+            format!("the range may span at most {MAX_DAYS} days"),
+        )
+        .into());
+    }
+    let top = match params.top {
+        None => DEFAULT_TOP,
+        Some(n) if (1..=MAX_TOP).contains(&n) => n,
+        Some(_) => {
+            return Err(Invalid::new("top", format!("must be between 1 and {MAX_TOP}")).into())
+        }
+    };
+    let url = state.store.get_url(&slug).await.map_err(not_found)?;
+    let stats = state
+        .store
+        .url_stats(StatsQuery {
+            url_id: url.id,
+            from,
+            to,
+            include_bots: params.bots,
+            top,
+        })
+        .await?;
+    Ok(Json(view(slug.to_string(), from, to, params.bots, stats)))
+}
+
+fn view(slug: String, from: NaiveDate, to: NaiveDate, bots: bool, stats: UrlStats) -> StatsView {
+    let counts = |values: Vec<ValueCount>| {
+        values
+            .into_iter()
+            .map(|c| CountView {
+                value: c.value,
+                visits: c.visits,
+            })
+            .collect()
+    };
+    StatsView {
+        slug,
+        from,
+        to,
+        bots_included: bots,
+        total_visits: stats.visits,
+        bot_visits: stats.bot_visits,
+        days: stats
+            .days
+            .into_iter()
+            .map(|d| DayView {
+                day: d.day,
+                visits: d.visits,
+            })
+            .collect(),
+        browsers: counts(stats.browsers),
+        os: counts(stats.os),
+        devices: counts(stats.devices),
+        referrer_hosts: counts(stats.referrer_hosts),
+    }
+}

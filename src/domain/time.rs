@@ -1,0 +1,79 @@
+//! Time bounds as clients write them in query strings: an RFC 3339 instant
+//! (`2026-11-26T10:00:00Z`) or a calendar day (`2026-11-26`, UTC).
+
+use chrono::{DateTime, Days, NaiveDate, Utc};
+
+use super::Invalid;
+
+/// A day, `YYYY-MM-DD`.
+pub fn parse_day(field: &'static str, value: &str) -> Result<NaiveDate, Invalid> {
+    NaiveDate::parse_from_str(value, "%Y-%m-%d")
+        .map_err(|_| Invalid::new(field, format!("`{value}` is not a date like 2026-11-26")))
+}
+
+/// The start of a range: an instant, or the first moment of a day.
+pub fn parse_start(field: &'static str, value: &str) -> Result<DateTime<Utc>, Invalid> {
+    parse_instant(field, value, |day| Some(day))
+}
+
+/// The end of a range, exclusive: an instant, or the end of a day (the next day's midnight), so
+/// that `to=2026-11-26` includes all of that day.
+pub fn parse_end(field: &'static str, value: &str) -> Result<DateTime<Utc>, Invalid> {
+    parse_instant(field, value, |day| day.checked_add_days(Days::new(1)))
+}
+
+fn parse_instant(
+    field: &'static str,
+    value: &str,
+    day_to_bound: impl Fn(NaiveDate) -> Option<NaiveDate>,
+) -> Result<DateTime<Utc>, Invalid> {
+    if let Ok(instant) = DateTime::parse_from_rfc3339(value) {
+        return Ok(instant.with_timezone(&Utc));
+    }
+    NaiveDate::parse_from_str(value, "%Y-%m-%d")
+        .ok()
+        .and_then(day_to_bound)
+        .and_then(|day| day.and_hms_opt(0, 0, 0))
+        .map(|midnight| midnight.and_utc())
+        .ok_or_else(|| {
+            Invalid::new(
+                field,
+                format!("`{value}` is neither a date (2026-11-26) nor an RFC 3339 time"),
+            )
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn days_and_instants() {
+        assert_eq!(
+            parse_start("from", "2026-11-26").unwrap().to_rfc3339(),
+            "2026-11-26T00:00:00+00:00"
+        );
+        assert_eq!(
+            parse_end("to", "2026-11-26").unwrap().to_rfc3339(),
+            "2026-11-27T00:00:00+00:00"
+        );
+        assert_eq!(
+            parse_start("from", "2026-11-26T10:00:00+01:00")
+                .unwrap()
+                .to_rfc3339(),
+            "2026-11-26T09:00:00+00:00"
+        );
+        assert_eq!(parse_day("from", "2026-02-30").unwrap_err().field, "from");
+        assert!(parse_end("to", "+262142-12-31").is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn never_panics(s in "\\PC{0,40}") {
+            let _ = parse_start("from", &s);
+            let _ = parse_end("to", &s);
+            let _ = parse_day("from", &s);
+        }
+    }
+}

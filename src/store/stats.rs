@@ -1,0 +1,148 @@
+//! Statistics read from the rollups. The SQL is the same for both backends (written with `$n`
+//! placeholders; SQLite reads them as `?n`), and so is the assembly of the answer.
+
+use chrono::{Days, NaiveDate};
+
+use super::models::{DayCount, StatsQuery, UrlStats, ValueCount};
+
+pub(crate) const DAILY_SQL: &str = "SELECT day, visits, bot_visits FROM url_daily_stats \
+     WHERE url_id = $1 AND day >= $2 AND day <= $3 ORDER BY day";
+
+/// The top `$5` values of each dimension; `$4` is 1 to leave bots out, 0 to count them.
+pub(crate) const TOP_VALUES_SQL: &str = "SELECT dimension, value, n FROM ( \
+       SELECT dimension, value, CAST(SUM(visits - bot_visits * $4) AS BIGINT) AS n, \
+              ROW_NUMBER() OVER (PARTITION BY dimension \
+                                 ORDER BY SUM(visits - bot_visits * $4) DESC, value) AS position \
+       FROM url_daily_dimensions \
+       WHERE url_id = $1 AND day >= $2 AND day <= $3 \
+       GROUP BY dimension, value \
+     ) ranked WHERE position <= $5 AND n > 0 ORDER BY dimension, n DESC, value";
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct DailyRow {
+    day: NaiveDate,
+    visits: i64,
+    bot_visits: i64,
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct TopValueRow {
+    dimension: String,
+    value: String,
+    n: i64,
+}
+
+pub(crate) fn assemble(
+    query: &StatsQuery,
+    daily: Vec<DailyRow>,
+    top: Vec<TopValueRow>,
+) -> UrlStats {
+    let mut stats = UrlStats::default();
+    let mut rows = daily.into_iter().peekable();
+    let mut day = query.from;
+    while day <= query.to {
+        let mut count = 0;
+        if let Some(row) = rows.next_if(|row| row.day == day) {
+            let counted = if query.include_bots {
+                row.visits
+            } else {
+                row.visits - row.bot_visits
+            };
+            stats.visits += counted;
+            stats.bot_visits += row.bot_visits;
+            count = counted;
+        }
+        stats.days.push(DayCount { day, visits: count });
+        match day.checked_add_days(Days::new(1)) {
+            Some(next) => day = next,
+            None => break,
+        }
+    }
+    for row in top {
+        let entry = ValueCount {
+            value: Some(row.value).filter(|v| !v.is_empty()),
+            visits: row.n,
+        };
+        match row.dimension.as_str() {
+            "browser" => stats.browsers.push(entry),
+            "os" => stats.os.push(entry),
+            "device" => stats.devices.push(entry),
+            "referrer_host" => stats.referrer_hosts.push(entry),
+            _ => {}
+        }
+    }
+    stats
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn date(day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 11, day).unwrap()
+    }
+
+    #[test]
+    fn every_day_is_listed_and_bots_are_left_out_unless_asked() {
+        let query = StatsQuery {
+            url_id: 1,
+            from: date(1),
+            to: date(4),
+            include_bots: false,
+            top: 10,
+        };
+        let daily = || {
+            vec![
+                DailyRow {
+                    day: date(2),
+                    visits: 5,
+                    bot_visits: 2,
+                },
+                DailyRow {
+                    day: date(4),
+                    visits: 1,
+                    bot_visits: 0,
+                },
+            ]
+        };
+        let stats = assemble(&query, daily(), vec![]);
+        let counts: Vec<i64> = stats.days.iter().map(|d| d.visits).collect();
+        assert_eq!(counts, [0, 3, 0, 1]);
+        assert_eq!((stats.visits, stats.bot_visits), (4, 2));
+        let with_bots = assemble(
+            &StatsQuery {
+                include_bots: true,
+                ..query
+            },
+            daily(),
+            vec![],
+        );
+        assert_eq!(with_bots.visits, 6);
+    }
+
+    #[test]
+    fn unknown_values_are_none() {
+        let query = StatsQuery {
+            url_id: 1,
+            from: date(1),
+            to: date(1),
+            include_bots: false,
+            top: 10,
+        };
+        let top = vec![
+            TopValueRow {
+                dimension: "browser".into(),
+                value: "Firefox".into(),
+                n: 3,
+            },
+            TopValueRow {
+                dimension: "referrer_host".into(),
+                value: String::new(),
+                n: 2,
+            },
+        ];
+        let stats = assemble(&query, vec![], top);
+        assert_eq!(stats.browsers[0].value.as_deref(), Some("Firefox"));
+        assert_eq!(stats.referrer_hosts[0].value, None);
+    }
+}
