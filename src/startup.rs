@@ -68,8 +68,13 @@ impl Application {
             settings.visits.queue_capacity,
             Duration::from_millis(settings.visits.enqueue_timeout_ms),
         );
-        let writer =
-            VisitWriter::spawn(store.clone(), receiver, counters.clone(), &settings.visits);
+        let writer = VisitWriter::spawn(
+            store.clone(),
+            receiver,
+            counters.clone(),
+            &settings.visits,
+            &settings.enrichment,
+        );
         let state = AppState {
             slugs: Arc::new(SlugPolicy::new(&settings.slug)),
             client_ip: Arc::new(ClientIpResolver::new(&settings.server.trusted_proxies)),

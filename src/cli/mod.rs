@@ -1,6 +1,8 @@
 //! Management commands, carried by the same binary as the server so that
 //! `docker exec -it <container> kurz <command>` works wherever kurz runs.
 
+mod seed;
+
 use clap::{Parser, Subcommand};
 
 use crate::config::Settings;
@@ -24,6 +26,17 @@ pub enum Command {
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Tools for developing and benchmarking kurz.
+    Dev {
+        #[command(subcommand)]
+        command: DevCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DevCommand {
+    /// Fill the database with generated URLs and visits (for benchmarks).
+    Seed(seed::SeedArgs),
 }
 
 impl Cli {
@@ -42,6 +55,9 @@ impl Cli {
                 println!("migrations applied ({})", store.backend());
                 Ok(())
             }
+            Command::Dev {
+                command: DevCommand::Seed(args),
+            } => seed::run(settings, args).await,
         }
     }
 }

@@ -13,7 +13,7 @@ pub fn parse_day(field: &'static str, value: &str) -> Result<NaiveDate, Invalid>
 
 /// The start of a range: an instant, or the first moment of a day.
 pub fn parse_start(field: &'static str, value: &str) -> Result<DateTime<Utc>, Invalid> {
-    parse_instant(field, value, |day| Some(day))
+    parse_instant(field, value, Some)
 }
 
 /// The end of a range, exclusive: an instant, or the end of a day (the next day's midnight), so

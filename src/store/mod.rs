@@ -40,6 +40,10 @@ pub trait Store: Send + Sync + 'static {
     /// Stores a new URL; [`StoreError::Conflict`] when the slug is taken.
     async fn create_url(&self, new: NewUrl) -> Result<UrlRecord, StoreError>;
 
+    /// Stores many URLs in one transaction, skipping slugs that exist already (so re-running
+    /// an import changes nothing). Returns how many were created.
+    async fn import_urls(&self, urls: &[NewUrl]) -> Result<u64, StoreError>;
+
     async fn get_url(&self, slug: &Slug) -> Result<UrlRecord, StoreError>;
 
     async fn update_url(&self, slug: &Slug, patch: UrlPatch) -> Result<UrlRecord, StoreError>;

@@ -79,6 +79,38 @@ impl Store for PostgresStore {
         row.try_into()
     }
 
+    #[tracing::instrument(skip_all, fields(batch = urls.len()))]
+    async fn import_urls(&self, urls: &[NewUrl]) -> Result<u64, StoreError> {
+        if urls.is_empty() {
+            return Ok(0);
+        }
+        let slugs: Vec<&str> = urls.iter().map(|u| u.slug.as_str()).collect();
+        let targets: Vec<&str> = urls.iter().map(|u| u.target.as_str()).collect();
+        let titles: Vec<Option<&str>> = urls
+            .iter()
+            .map(|u| u.title.as_ref().map(|t| t.as_str()))
+            .collect();
+        let crawlable: Vec<bool> = urls.iter().map(|u| u.crawlable).collect();
+        let times: Vec<DateTime<Utc>> = urls.iter().map(|u| u.created_at).collect();
+        let created = sqlx::query(
+            "INSERT INTO urls (slug, target, title, crawlable, created_at, updated_at) \
+             SELECT t.slug, t.target, t.title, t.crawlable, t.created_at, t.created_at \
+             FROM UNNEST($1::text[], $2::text[], $3::text[], $4::bool[], $5::timestamptz[]) \
+                 WITH ORDINALITY AS t(slug, target, title, crawlable, created_at, position) \
+             ORDER BY t.position \
+             ON CONFLICT (slug) DO NOTHING",
+        )
+        .bind(&slugs)
+        .bind(&targets)
+        .bind(&titles)
+        .bind(&crawlable)
+        .bind(&times)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(created)
+    }
+
     async fn get_url(&self, slug: &Slug) -> Result<UrlRecord, StoreError> {
         let sql = format!("SELECT {URL_COLUMNS} FROM urls WHERE slug = $1");
         let row: UrlRow = sqlx::query_as(&sql)

@@ -91,6 +91,28 @@ impl Store for SqliteStore {
         row.try_into()
     }
 
+    #[tracing::instrument(skip_all, fields(batch = urls.len()))]
+    async fn import_urls(&self, urls: &[NewUrl]) -> Result<u64, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let mut created = 0;
+        for url in urls {
+            created += sqlx::query(
+                "INSERT INTO urls (slug, target, title, crawlable, created_at, updated_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?5) ON CONFLICT (slug) DO NOTHING",
+            )
+            .bind(url.slug.as_str())
+            .bind(url.target.as_str())
+            .bind(url.title.as_ref().map(|t| t.as_str()))
+            .bind(url.crawlable)
+            .bind(url.created_at)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        }
+        tx.commit().await?;
+        Ok(created)
+    }
+
     async fn get_url(&self, slug: &Slug) -> Result<UrlRecord, StoreError> {
         let sql = format!("SELECT {URL_COLUMNS} FROM urls WHERE slug = ?1");
         let row: UrlRow = sqlx::query_as(&sql)

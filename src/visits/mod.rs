@@ -2,6 +2,7 @@
 //! returns; the writer task turns events into rows and stores them in batches.
 
 mod client_ip;
+mod enrich;
 mod queue;
 mod writer;
 
@@ -10,6 +11,7 @@ use std::net::IpAddr;
 use chrono::{DateTime, Utc};
 
 pub use client_ip::ClientIpResolver;
+pub use enrich::{Enricher, ParsedAgent};
 pub use queue::{VisitCounters, VisitQueue};
 pub use writer::VisitWriter;
 

@@ -7,8 +7,8 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::{VisitCounters, VisitEvent};
-use crate::config::VisitSettings;
+use super::{Enricher, VisitCounters, VisitEvent};
+use crate::config::{EnrichmentSettings, VisitSettings};
 use crate::store::{NewVisit, Store};
 
 /// Attempts at writing one batch once shutdown has begun; before that a batch is retried until
@@ -16,7 +16,8 @@ use crate::store::{NewVisit, Store};
 const ATTEMPTS_WHILE_STOPPING: u32 = 5;
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
-/// The background task that drains the queue and writes visits in batches: a batch is written
+/// The background task that drains the queue, enriches visits (user agent, bot flag,
+/// anonymised IP) and writes them in batches: a batch is written
 /// when it holds `batch_size` visits or its first visit is `flush_interval` old.
 pub struct VisitWriter {
     handle: JoinHandle<()>,
@@ -29,10 +30,12 @@ impl VisitWriter {
         receiver: mpsc::Receiver<VisitEvent>,
         counters: Arc<VisitCounters>,
         settings: &VisitSettings,
+        enrichment: &EnrichmentSettings,
     ) -> Self {
         let stop = CancellationToken::new();
         let worker = Worker {
             store,
+            enricher: Enricher::new(enrichment),
             counters,
             batch_size: settings.batch_size,
             flush_interval: Duration::from_millis(settings.flush_interval_ms),
@@ -54,6 +57,7 @@ impl VisitWriter {
 
 struct Worker {
     store: Arc<dyn Store>,
+    enricher: Enricher,
     counters: Arc<VisitCounters>,
     batch_size: usize,
     flush_interval: Duration,
@@ -103,7 +107,10 @@ impl Worker {
         if events.is_empty() {
             return;
         }
-        let visits: Vec<NewVisit> = events.into_iter().map(VisitEvent::into_new_visit).collect();
+        let visits: Vec<NewVisit> = events
+            .into_iter()
+            .map(|event| self.enricher.enrich(event))
+            .collect();
         let mut backoff = Duration::from_millis(100);
         let mut attempt = 0;
         loop {

@@ -4,10 +4,12 @@
 mod common;
 
 mod bad_input;
+mod cache;
 mod helpers;
 mod pagination;
 mod redirects;
 mod shutdown;
 mod site;
+mod stats;
 mod urls;
 mod visits;

@@ -540,7 +540,33 @@ async fn stats_come_from_rollups_kept_by_each_batch(backend: Backend) {
     assert_eq!(gone.visits, 0);
 }
 
+async fn imports_skip_existing_slugs(backend: Backend) {
+    let f = fixture(backend).await;
+    f.create("taken", "https://example.com/original").await;
+    let new = |slug: &str| NewUrl {
+        slug: f.slug(slug),
+        target: TargetUrl::parse(&format!("https://example.com/{slug}"), 2048).unwrap(),
+        title: None,
+        crawlable: false,
+        created_at: Utc::now(),
+    };
+    let batch = vec![new("i1"), new("taken"), new("i2")];
+    assert_eq!(f.store.import_urls(&batch).await.unwrap(), 2);
+    assert_eq!(
+        f.store.import_urls(&batch).await.unwrap(),
+        0,
+        "re-running changes nothing"
+    );
+    assert_eq!(f.store.import_urls(&[]).await.unwrap(), 0);
+    let taken = f.store.get_url(&f.slug("taken")).await.unwrap();
+    assert_eq!(taken.target.as_str(), "https://example.com/original");
+    let page = f.store.list_urls(first_page(10)).await.unwrap();
+    let slugs: Vec<String> = page.items.iter().map(|u| u.slug.to_string()).collect();
+    assert_eq!(slugs, ["i2", "i1", "taken"], "imported in order");
+}
+
 on_both_backends!(
+    imports_skip_existing_slugs,
     visit_lists_filter_by_time_and_bot,
     stats_come_from_rollups_kept_by_each_batch,
     migrations_are_idempotent_and_ping_answers,

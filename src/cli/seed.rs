@@ -1,0 +1,185 @@
+//! `kurz dev seed`: fills a database with URLs and visits for benchmarks, through the same
+//! store calls the service uses (bulk URL import, batched visit writes with rollups), and
+//! reports the visit ingest rate it reached.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use chrono::{Duration, Utc};
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+
+use crate::config::Settings;
+use crate::domain::{Cursor, Slug, TargetUrl};
+use crate::store::{self, NewUrl, PageRequest, Store};
+use crate::visits::{Enricher, VisitEvent};
+
+#[derive(Debug, clap::Args)]
+pub struct SeedArgs {
+    /// URLs to create, with slugs b0000000, b0000001, ... (existing slugs are skipped).
+    #[arg(long, default_value_t = 1_000)]
+    pub urls: u64,
+    /// Visits to record, spread over the URLs.
+    #[arg(long, default_value_t = 10_000)]
+    pub visits: u64,
+    /// How many of those visits go to the first URL (b0000000), a heavily visited link.
+    #[arg(long, default_value_t = 0)]
+    pub hot_visits: u64,
+    /// Visits are spread over this many past days.
+    #[arg(long, default_value_t = 90)]
+    pub days: u32,
+    /// Visits written per batch.
+    #[arg(long, default_value_t = 5_000)]
+    pub batch: usize,
+}
+
+/// Browsers, phones, crawlers and scripts, in rough proportion to real traffic.
+const USER_AGENTS: &[&str] = &[
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36",
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1",
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1",
+    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Mobile Safari/537.36",
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15",
+    "Mozilla/5.0 (X11; Linux x86_64; rv:130.0) Gecko/20100101 Firefox/130.0",
+    "Mozilla/5.0 (iPad; CPU OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1",
+    "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
+    "facebookexternalhit/1.1 (+http://www.facebook.com/externalhit_uatext.php)",
+    "Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)",
+    "curl/8.5.0",
+];
+
+const REFERRERS: &[Option<&str>] = &[
+    None,
+    None,
+    None,
+    Some("https://www.google.com/"),
+    Some("https://news.ycombinator.com/item?id=1"),
+    Some("https://t.co/abc"),
+    Some("https://www.reddit.com/r/rust/"),
+    Some("https://mail.example.com/inbox"),
+];
+
+pub async fn run(settings: Settings, args: SeedArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(args.urls > 0, "--urls must be at least 1");
+    anyhow::ensure!(args.batch > 0, "--batch must be at least 1");
+    let store = store::connect(&settings.database).await?;
+    let ids = seed_urls(store.as_ref(), args.urls).await?;
+    seed_visits(store, &settings, &args, &ids).await
+}
+
+async fn seed_urls(store: &dyn Store, count: u64) -> anyhow::Result<Vec<i64>> {
+    let started = Instant::now();
+    let now = Utc::now();
+    let mut created = 0;
+    let mut next = 0u64;
+    while next < count {
+        let end = (next + 10_000).min(count);
+        let batch: Vec<NewUrl> = (next..end)
+            .map(|i| {
+                Ok(NewUrl {
+                    slug: Slug::for_lookup(&format!("b{i:07}"))
+                        .ok_or_else(|| anyhow::anyhow!("bad slug"))?,
+                    target: TargetUrl::parse(&format!("https://example.com/page/{i}"), 2048)?,
+                    title: None,
+                    crawlable: false,
+                    created_at: now,
+                })
+            })
+            .collect::<anyhow::Result<_>>()?;
+        created += store.import_urls(&batch).await?;
+        next = end;
+    }
+    eprintln!(
+        "urls: {created} created ({} existed) in {:.1}s",
+        count - created,
+        started.elapsed().as_secs_f64()
+    );
+    // The ids of the seeded URLs, read back with keyset pages.
+    let mut ids = Vec::with_capacity(count as usize);
+    let mut after: Option<Cursor> = None;
+    loop {
+        let page = store
+            .list_urls(PageRequest {
+                after,
+                limit: 10_000,
+            })
+            .await?;
+        ids.extend(
+            page.items
+                .iter()
+                .filter(|u| u.slug.as_str().starts_with('b'))
+                .map(|u| {
+                    (
+                        u.slug.as_str()[1..].parse::<u64>().unwrap_or(u64::MAX),
+                        u.id,
+                    )
+                }),
+        );
+        match page.next {
+            Some(cursor) => after = Some(cursor),
+            None => break,
+        }
+    }
+    let mut ids: Vec<(u64, i64)> = ids.into_iter().filter(|(n, _)| *n < count).collect();
+    ids.sort_unstable();
+    Ok(ids.into_iter().map(|(_, id)| id).collect())
+}
+
+async fn seed_visits(
+    store: Arc<dyn Store>,
+    settings: &Settings,
+    args: &SeedArgs,
+    ids: &[i64],
+) -> anyhow::Result<()> {
+    if args.visits == 0 {
+        return Ok(());
+    }
+    let enricher = Enricher::new(&settings.enrichment);
+    let mut rng = SmallRng::seed_from_u64(42);
+    let now = Utc::now();
+    let span_secs = i64::from(args.days.max(1)) * 86_400;
+    let started = Instant::now();
+    let mut written: u64 = 0;
+    let mut writing = std::time::Duration::ZERO;
+    while written < args.visits {
+        let size = (args.visits - written).min(args.batch as u64);
+        let batch: Vec<_> = (0..size)
+            .map(|k| {
+                let n = written + k;
+                let url_id = if n < args.hot_visits {
+                    ids[0]
+                } else {
+                    ids[rng.gen_range(0..ids.len())]
+                };
+                enricher.enrich(VisitEvent {
+                    url_id,
+                    at: now - Duration::seconds(rng.gen_range(0..span_secs)),
+                    client_ip: std::net::IpAddr::from(rng.gen::<[u8; 4]>()),
+                    user_agent: Some(USER_AGENTS[rng.gen_range(0..USER_AGENTS.len())].to_owned()),
+                    referrer: REFERRERS[rng.gen_range(0..REFERRERS.len())].map(str::to_owned),
+                })
+            })
+            .collect();
+        let write_started = Instant::now();
+        store.record_visits(&batch).await?;
+        writing += write_started.elapsed();
+        written += size;
+        if (written / size) % 100 == 0 || written == args.visits {
+            eprintln!(
+                "visits: {written}/{} ({:.0} visits/s written)",
+                args.visits,
+                written as f64 / writing.as_secs_f64()
+            );
+        }
+    }
+    println!(
+        "seeded {} URLs and {} visits in {:.1}s; visit ingest {:.0} visits/s (database time only, batches of {})",
+        ids.len(),
+        written,
+        started.elapsed().as_secs_f64(),
+        written as f64 / writing.as_secs_f64(),
+        args.batch
+    );
+    Ok(())
+}
