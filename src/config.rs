@@ -181,6 +181,7 @@ pub struct VisitSettings {
     pub enqueue_timeout_ms: u64,
     pub batch_size: usize,
     pub flush_interval_ms: u64,
+    pub write_parallelism: usize,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -348,6 +349,12 @@ impl Settings {
             return fail(
                 "visits",
                 "queue_capacity and batch_size must be at least 1".into(),
+            );
+        }
+        if !(1..=16).contains(&self.visits.write_parallelism) {
+            return fail(
+                "visits.write_parallelism",
+                format!("{} is outside 1..=16", self.visits.write_parallelism),
             );
         }
         if self.target.max_length < 16 {

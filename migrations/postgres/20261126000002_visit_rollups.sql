@@ -1,24 +1,19 @@
 -- Statistics rollups, maintained by the visit writer in the same transaction as the visits, so a
 -- URL's statistics cost grows with the number of days asked for, not with its number of visits.
--- `visits` counts every visit; `bot_visits` the part of it made by bots.
+-- One row per URL, day and combination of browser, OS, device type and referrer host ('' is
+-- unknown): one upsert per visit at most, and every breakdown and the daily series are sums
+-- over a URL's rows for the days asked. `visits` counts every visit; `bot_visits` the bots' part.
 
-CREATE TABLE url_daily_stats (
-    url_id     BIGINT NOT NULL REFERENCES urls (id) ON DELETE CASCADE,
-    day        DATE   NOT NULL,
-    visits     BIGINT NOT NULL DEFAULT 0,
-    bot_visits BIGINT NOT NULL DEFAULT 0,
-    PRIMARY KEY (url_id, day)
-);
-
--- One row per URL, day, dimension (browser, os, device, referrer_host) and value; '' is unknown.
-CREATE TABLE url_daily_dimensions (
-    url_id     BIGINT NOT NULL REFERENCES urls (id) ON DELETE CASCADE,
-    dimension  TEXT   NOT NULL,
-    day        DATE   NOT NULL,
-    value      TEXT   NOT NULL,
-    visits     BIGINT NOT NULL DEFAULT 0,
-    bot_visits BIGINT NOT NULL DEFAULT 0,
-    PRIMARY KEY (url_id, dimension, day, value)
+CREATE TABLE url_daily_rollups (
+    url_id        BIGINT NOT NULL REFERENCES urls (id) ON DELETE CASCADE,
+    day           DATE   NOT NULL,
+    browser       TEXT   NOT NULL,
+    os            TEXT   NOT NULL,
+    device        TEXT   NOT NULL,
+    referrer_host TEXT   NOT NULL,
+    visits        BIGINT NOT NULL DEFAULT 0,
+    bot_visits    BIGINT NOT NULL DEFAULT 0,
+    PRIMARY KEY (url_id, day, browser, os, device, referrer_host)
 );
 
 -- Visit lists filtered by time.

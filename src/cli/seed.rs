@@ -12,7 +12,7 @@ use rand::{Rng, SeedableRng};
 use crate::config::Settings;
 use crate::domain::{Cursor, Slug, TargetUrl};
 use crate::store::{self, NewUrl, PageRequest, Store};
-use crate::visits::{Enricher, VisitEvent};
+use crate::visits::{VisitCounters, VisitEvent, VisitQueue, VisitWriter};
 
 #[derive(Debug, clap::Args)]
 pub struct SeedArgs {
@@ -25,12 +25,22 @@ pub struct SeedArgs {
     /// How many of those visits go to the first URL (b0000000), a heavily visited link.
     #[arg(long, default_value_t = 0)]
     pub hot_visits: u64,
+    /// How the other visits pick their URL: `skewed` (a few links get most clicks, as in real
+    /// traffic) or `uniform` (every visit a random link: the rollups' worst case).
+    #[arg(long, value_enum, default_value_t = Spread::Skewed)]
+    pub spread: Spread,
     /// Visits are spread over this many past days.
     #[arg(long, default_value_t = 90)]
     pub days: u32,
     /// Visits written per batch.
     #[arg(long, default_value_t = 5_000)]
     pub batch: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Spread {
+    Skewed,
+    Uniform,
 }
 
 /// Browsers, phones, crawlers and scripts, in rough proportion to real traffic.
@@ -126,6 +136,8 @@ async fn seed_urls(store: &dyn Store, count: u64) -> anyhow::Result<Vec<i64>> {
     Ok(ids.into_iter().map(|(_, id)| id).collect())
 }
 
+/// Sends the visits through the service's own pipeline (queue, writer, enrichment, batched
+/// writes with rollups), as if they were clicks, and reports how fast they were stored.
 async fn seed_visits(
     store: Arc<dyn Store>,
     settings: &Settings,
@@ -135,51 +147,75 @@ async fn seed_visits(
     if args.visits == 0 {
         return Ok(());
     }
-    let enricher = Enricher::new(&settings.enrichment);
+    let mut visit_settings = settings.visits.clone();
+    visit_settings.batch_size = args.batch;
+    // The generator is faster than any database: let it wait for room rather than drop.
+    let (queue, receiver, counters) =
+        VisitQueue::new(args.batch * 4, std::time::Duration::from_secs(3600));
+    let writer = VisitWriter::spawn(
+        store,
+        receiver,
+        counters.clone(),
+        &visit_settings,
+        &settings.enrichment,
+    );
     let mut rng = SmallRng::seed_from_u64(42);
-    let now = Utc::now();
-    let span_secs = i64::from(args.days.max(1)) * 86_400;
+    // Visits arrive in time order, oldest first, like clicks do.
+    let span_ms = i64::from(args.days.max(1)) * 86_400_000;
+    let first = Utc::now() - Duration::milliseconds(span_ms);
+    let step_ms = span_ms as f64 / args.visits as f64;
+    let hot_share = args.hot_visits as f64 / args.visits as f64;
     let started = Instant::now();
-    let mut written: u64 = 0;
-    let mut writing = std::time::Duration::ZERO;
-    while written < args.visits {
-        let size = (args.visits - written).min(args.batch as u64);
-        let batch: Vec<_> = (0..size)
-            .map(|k| {
-                let n = written + k;
-                let url_id = if n < args.hot_visits {
-                    ids[0]
-                } else {
-                    ids[rng.gen_range(0..ids.len())]
-                };
-                enricher.enrich(VisitEvent {
-                    url_id,
-                    at: now - Duration::seconds(rng.gen_range(0..span_secs)),
-                    client_ip: std::net::IpAddr::from(rng.gen::<[u8; 4]>()),
-                    user_agent: Some(USER_AGENTS[rng.gen_range(0..USER_AGENTS.len())].to_owned()),
-                    referrer: REFERRERS[rng.gen_range(0..REFERRERS.len())].map(str::to_owned),
-                })
+    for n in 0..args.visits {
+        let url_id = if rng.gen_bool(hot_share) {
+            ids[0]
+        } else {
+            ids[pick(&mut rng, args.spread, ids.len())]
+        };
+        queue
+            .record(VisitEvent {
+                url_id,
+                at: first + Duration::milliseconds((n as f64 * step_ms) as i64),
+                client_ip: std::net::IpAddr::from(rng.gen::<[u8; 4]>()),
+                user_agent: Some(USER_AGENTS[rng.gen_range(0..USER_AGENTS.len())].to_owned()),
+                referrer: REFERRERS[rng.gen_range(0..REFERRERS.len())].map(str::to_owned),
             })
-            .collect();
-        let write_started = Instant::now();
-        store.record_visits(&batch).await?;
-        writing += write_started.elapsed();
-        written += size;
-        if (written / size) % 100 == 0 || written == args.visits {
+            .await;
+        if (n + 1) % 1_000_000 == 0 {
+            let stored = VisitCounters::get(&counters.stored);
             eprintln!(
-                "visits: {written}/{} ({:.0} visits/s written)",
-                args.visits,
-                written as f64 / writing.as_secs_f64()
+                "visits: {} queued, {stored} stored ({:.0} visits/s)",
+                n + 1,
+                stored as f64 / started.elapsed().as_secs_f64()
             );
         }
     }
+    drop(queue);
+    writer.drain().await;
+    let elapsed = started.elapsed().as_secs_f64();
+    let stored = VisitCounters::get(&counters.stored);
+    let dropped = VisitCounters::get(&counters.dropped);
+    anyhow::ensure!(dropped == 0, "{dropped} visits were dropped");
     println!(
-        "seeded {} URLs and {} visits in {:.1}s; visit ingest {:.0} visits/s (database time only, batches of {})",
+        "seeded {} URLs and {stored} visits; visit ingest {:.0} visits/s through the pipeline \
+         ({} batches of up to {}, {} parallel parts)",
         ids.len(),
-        written,
-        started.elapsed().as_secs_f64(),
-        written as f64 / writing.as_secs_f64(),
-        args.batch
+        stored as f64 / elapsed,
+        VisitCounters::get(&counters.batches),
+        args.batch,
+        visit_settings.write_parallelism,
     );
     Ok(())
+}
+
+/// An index below `len`: uniformly, or skewed so that the first 1% of links take about 20% of
+/// the visits and the first 10% about 46%.
+fn pick(rng: &mut SmallRng, spread: Spread, len: usize) -> usize {
+    match spread {
+        Spread::Uniform => rng.gen_range(0..len),
+        Spread::Skewed => {
+            let r: f64 = rng.gen();
+            ((r.powi(3) * len as f64) as usize).min(len - 1)
+        }
+    }
 }

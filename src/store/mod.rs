@@ -20,7 +20,6 @@ pub use models::{
     UrlStats, ValueCount, VisitFilter, VisitRecord,
 };
 pub use postgres::PostgresStore;
-pub use rollup::DIMENSIONS;
 pub use sqlite::SqliteStore;
 
 use crate::config::DatabaseSettings;
@@ -30,6 +29,11 @@ use crate::domain::Slug;
 pub trait Store: Send + Sync + 'static {
     /// `postgres` or `sqlite`, for logs and the readiness answer.
     fn backend(&self) -> &'static str;
+
+    /// How many visit batches may usefully be written at once. SQLite has one writer.
+    fn max_concurrent_writes(&self) -> usize {
+        1
+    }
 
     /// Applies pending migrations from `migrations/{backend}`.
     async fn migrate(&self) -> Result<(), StoreError>;

@@ -3,7 +3,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{Postgres, QueryBuilder};
 
@@ -50,6 +50,10 @@ const VISIT_SELECT: &str = "SELECT v.id, v.url_id, u.slug, v.visited_at, \
 impl Store for PostgresStore {
     fn backend(&self) -> &'static str {
         "postgres"
+    }
+
+    fn max_concurrent_writes(&self) -> usize {
+        usize::MAX
     }
 
     async fn migrate(&self) -> Result<(), StoreError> {
@@ -190,40 +194,24 @@ impl Store for PostgresStore {
         if visits.is_empty() {
             return Ok(0);
         }
-        let column = |f: fn(&NewVisit) -> Option<String>| visits.iter().map(f).collect::<Vec<_>>();
-        let url_ids: Vec<i64> = visits.iter().map(|v| v.url_id).collect();
-        let times: Vec<DateTime<Utc>> = visits.iter().map(|v| v.visited_at).collect();
-        let bots: Vec<bool> = visits.iter().map(|v| v.is_bot).collect();
-
         let mut tx = self.pool.begin().await?;
-        let stored: Vec<i64> = sqlx::query_scalar(
-            "INSERT INTO url_visits (url_id, visited_at, client_ip, user_agent, referrer, \
-                 referrer_host, browser, os, device, is_bot) \
-             SELECT t.url_id, t.visited_at, t.ip::inet, t.ua, t.referrer, t.referrer_host, \
-                 t.browser, t.os, t.device, t.is_bot \
-             FROM UNNEST($1::bigint[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], \
-                 $6::text[], $7::text[], $8::text[], $9::text[], $10::bool[]) WITH ORDINALITY \
-                 AS t(url_id, visited_at, ip, ua, referrer, referrer_host, browser, os, device, \
-                      is_bot, position) \
-             WHERE EXISTS (SELECT 1 FROM urls u WHERE u.id = t.url_id) \
-             ORDER BY t.position \
-             RETURNING url_id",
-        )
-        .bind(&url_ids)
-        .bind(&times)
-        .bind(column(|v| v.client_ip.map(|ip| ip.to_string())))
-        .bind(column(|v| v.user_agent.clone()))
-        .bind(column(|v| v.referrer.clone()))
-        .bind(column(|v| v.referrer_host.clone()))
-        .bind(column(|v| v.browser.clone()))
-        .bind(column(|v| v.os.clone()))
-        .bind(column(|v| v.device.clone()))
-        .bind(&bots)
-        .fetch_all(&mut *tx)
-        .await?;
-        // The URLs still there: visits of deleted ones were skipped and count nowhere.
-        let live: HashSet<i64> = stored.iter().copied().collect();
-        let rollups = Rollups::of(visits.iter().filter(|v| live.contains(&v.url_id)));
+        // Fast path: every URL still exists, and the foreign key is the only check. A URL
+        // deleted since its click fails it; then the batch is written again, skipping those.
+        let live = match insert_visits(&mut tx, visits, false).await {
+            Ok(_) => None,
+            Err(sqlx::Error::Database(error)) if error.is_foreign_key_violation() => {
+                tx.rollback().await?;
+                tx = self.pool.begin().await?;
+                let ids = insert_visits(&mut tx, visits, true).await?;
+                Some(ids.into_iter().collect::<HashSet<i64>>())
+            }
+            Err(other) => return Err(other.into()),
+        };
+        let stored: Vec<&NewVisit> = visits
+            .iter()
+            .filter(|v| live.as_ref().is_none_or(|ids| ids.contains(&v.url_id)))
+            .collect();
+        let rollups = Rollups::of(stored.iter().copied());
 
         let (ids, counts): (Vec<i64>, Vec<i64>) = rollups.per_url.into_iter().unzip();
         sqlx::query(
@@ -235,57 +223,34 @@ impl Store for PostgresStore {
         .execute(&mut *tx)
         .await?;
 
-        let mut daily = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        for ((url_id, day), tally) in rollups.daily {
-            daily.0.push(url_id);
-            daily.1.push(day);
-            daily.2.push(tally.visits);
-            daily.3.push(tally.bot_visits);
+        let mut rows = RollupColumns::default();
+        for ((url_id, day, browser, os, device, referrer_host), tally) in rollups.rows {
+            rows.url_ids.push(url_id);
+            rows.days.push(day);
+            rows.browsers.push(browser);
+            rows.oses.push(os);
+            rows.devices.push(device);
+            rows.referrer_hosts.push(referrer_host);
+            rows.visits.push(tally.visits);
+            rows.bot_visits.push(tally.bot_visits);
         }
         sqlx::query(
-            "INSERT INTO url_daily_stats (url_id, day, visits, bot_visits) \
-             SELECT * FROM UNNEST($1::bigint[], $2::date[], $3::bigint[], $4::bigint[]) \
-             ON CONFLICT (url_id, day) DO UPDATE SET \
-                 visits = url_daily_stats.visits + EXCLUDED.visits, \
-                 bot_visits = url_daily_stats.bot_visits + EXCLUDED.bot_visits",
+            "INSERT INTO url_daily_rollups \
+                 (url_id, day, browser, os, device, referrer_host, visits, bot_visits) \
+             SELECT * FROM UNNEST($1::bigint[], $2::date[], $3::text[], $4::text[], $5::text[], \
+                                  $6::text[], $7::bigint[], $8::bigint[]) \
+             ON CONFLICT (url_id, day, browser, os, device, referrer_host) DO UPDATE SET \
+                 visits = url_daily_rollups.visits + EXCLUDED.visits, \
+                 bot_visits = url_daily_rollups.bot_visits + EXCLUDED.bot_visits",
         )
-        .bind(&daily.0)
-        .bind(&daily.1)
-        .bind(&daily.2)
-        .bind(&daily.3)
-        .execute(&mut *tx)
-        .await?;
-
-        let mut dims = (
-            Vec::new(),
-            Vec::new(),
-            Vec::new(),
-            Vec::new(),
-            Vec::new(),
-            Vec::new(),
-        );
-        for ((url_id, dimension, day, value), tally) in rollups.dimensions {
-            dims.0.push(url_id);
-            dims.1.push(dimension);
-            dims.2.push(day);
-            dims.3.push(value);
-            dims.4.push(tally.visits);
-            dims.5.push(tally.bot_visits);
-        }
-        sqlx::query(
-            "INSERT INTO url_daily_dimensions (url_id, dimension, day, value, visits, bot_visits) \
-             SELECT * FROM UNNEST($1::bigint[], $2::text[], $3::date[], $4::text[], \
-                                  $5::bigint[], $6::bigint[]) \
-             ON CONFLICT (url_id, dimension, day, value) DO UPDATE SET \
-                 visits = url_daily_dimensions.visits + EXCLUDED.visits, \
-                 bot_visits = url_daily_dimensions.bot_visits + EXCLUDED.bot_visits",
-        )
-        .bind(&dims.0)
-        .bind(&dims.1)
-        .bind(&dims.2)
-        .bind(&dims.3)
-        .bind(&dims.4)
-        .bind(&dims.5)
+        .bind(&rows.url_ids)
+        .bind(&rows.days)
+        .bind(&rows.browsers)
+        .bind(&rows.oses)
+        .bind(&rows.devices)
+        .bind(&rows.referrer_hosts)
+        .bind(&rows.visits)
+        .bind(&rows.bot_visits)
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -321,4 +286,59 @@ impl Store for PostgresStore {
             .await?;
         Ok(stats::assemble(&query, daily, top))
     }
+}
+
+/// The rollup rows of a batch, column by column, for one `UNNEST` upsert.
+#[derive(Default)]
+struct RollupColumns {
+    url_ids: Vec<i64>,
+    days: Vec<NaiveDate>,
+    browsers: Vec<String>,
+    oses: Vec<String>,
+    devices: Vec<String>,
+    referrer_hosts: Vec<String>,
+    visits: Vec<i64>,
+    bot_visits: Vec<i64>,
+}
+
+/// Inserts a batch of visits in one statement, keeping their order. With `skip_deleted`,
+/// visits of URLs that no longer exist are left out; returns the URL id of each stored visit.
+async fn insert_visits(
+    tx: &mut sqlx::PgConnection,
+    visits: &[NewVisit],
+    skip_deleted: bool,
+) -> Result<Vec<i64>, sqlx::Error> {
+    let column = |f: fn(&NewVisit) -> Option<String>| visits.iter().map(f).collect::<Vec<_>>();
+    let url_ids: Vec<i64> = visits.iter().map(|v| v.url_id).collect();
+    let times: Vec<DateTime<Utc>> = visits.iter().map(|v| v.visited_at).collect();
+    let bots: Vec<bool> = visits.iter().map(|v| v.is_bot).collect();
+    let filter = if skip_deleted {
+        "WHERE EXISTS (SELECT 1 FROM urls u WHERE u.id = t.url_id)"
+    } else {
+        ""
+    };
+    let sql = format!(
+        "INSERT INTO url_visits (url_id, visited_at, client_ip, user_agent, referrer, \
+             referrer_host, browser, os, device, is_bot) \
+         SELECT t.url_id, t.visited_at, t.ip::inet, t.ua, t.referrer, t.referrer_host, \
+             t.browser, t.os, t.device, t.is_bot \
+         FROM UNNEST($1::bigint[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], \
+             $6::text[], $7::text[], $8::text[], $9::text[], $10::bool[]) WITH ORDINALITY \
+             AS t(url_id, visited_at, ip, ua, referrer, referrer_host, browser, os, device, \
+                  is_bot, position) \
+         {filter} ORDER BY t.position RETURNING url_id"
+    );
+    sqlx::query_scalar(&sql)
+        .bind(&url_ids)
+        .bind(&times)
+        .bind(column(|v| v.client_ip.map(|ip| ip.to_string())))
+        .bind(column(|v| v.user_agent.clone()))
+        .bind(column(|v| v.referrer.clone()))
+        .bind(column(|v| v.referrer_host.clone()))
+        .bind(column(|v| v.browser.clone()))
+        .bind(column(|v| v.os.clone()))
+        .bind(column(|v| v.device.clone()))
+        .bind(&bots)
+        .fetch_all(tx)
+        .await
 }

@@ -1,4 +1,4 @@
-//! Aggregates a batch of visits into the rows the statistics rollups need. Both backends write
+//! Aggregates a batch of visits into the rows the statistics rollup needs. Both backends write
 //! the same rows; sorting them keeps concurrent writers locking in the same order.
 
 use std::collections::BTreeMap;
@@ -7,8 +7,9 @@ use chrono::NaiveDate;
 
 use super::NewVisit;
 
-/// The dimensions statistics break visits down by, as stored in `url_daily_dimensions`.
-pub const DIMENSIONS: [&str; 4] = ["browser", "os", "device", "referrer_host"];
+/// The key of a `url_daily_rollups` row: URL, day, browser, OS, device, referrer host
+/// (`""` for unknown).
+pub(crate) type RollupKey = (i64, NaiveDate, String, String, String, String);
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Tally {
@@ -16,46 +17,30 @@ pub(crate) struct Tally {
     pub bot_visits: i64,
 }
 
-impl Tally {
-    fn add(&mut self, is_bot: bool) {
-        self.visits += 1;
-        self.bot_visits += i64::from(is_bot);
-    }
-}
-
-/// What one batch adds: per URL, per URL and day, and per URL, dimension, day and value.
+/// What one batch adds: visits per URL, and per rollup row.
 #[derive(Debug, Default)]
 pub(crate) struct Rollups {
     pub per_url: BTreeMap<i64, i64>,
-    pub daily: BTreeMap<(i64, NaiveDate), Tally>,
-    pub dimensions: BTreeMap<(i64, &'static str, NaiveDate, String), Tally>,
+    pub rows: BTreeMap<RollupKey, Tally>,
 }
 
 impl Rollups {
     pub fn of<'a>(visits: impl IntoIterator<Item = &'a NewVisit>) -> Self {
         let mut rollups = Self::default();
         for visit in visits {
-            let day = visit.visited_at.date_naive();
             *rollups.per_url.entry(visit.url_id).or_default() += 1;
-            rollups
-                .daily
-                .entry((visit.url_id, day))
-                .or_default()
-                .add(visit.is_bot);
-            let values = [
-                &visit.browser,
-                &visit.os,
-                &visit.device,
-                &visit.referrer_host,
-            ];
-            for (dimension, value) in DIMENSIONS.into_iter().zip(values) {
-                let value = value.clone().unwrap_or_default();
-                rollups
-                    .dimensions
-                    .entry((visit.url_id, dimension, day, value))
-                    .or_default()
-                    .add(visit.is_bot);
-            }
+            let text = |value: &Option<String>| value.clone().unwrap_or_default();
+            let key = (
+                visit.url_id,
+                visit.visited_at.date_naive(),
+                text(&visit.browser),
+                text(&visit.os),
+                text(&visit.device),
+                text(&visit.referrer_host),
+            );
+            let tally = rollups.rows.entry(key).or_default();
+            tally.visits += 1;
+            tally.bot_visits += i64::from(visit.is_bot);
         }
         rollups
     }
@@ -82,7 +67,7 @@ mod tests {
     }
 
     #[test]
-    fn tallies_by_url_day_and_dimension() {
+    fn tallies_by_url_day_and_combination() {
         let batch = [
             visit(1, 1, Some("Firefox"), false),
             visit(1, 1, Some("Firefox"), true),
@@ -91,21 +76,22 @@ mod tests {
         ];
         let r = Rollups::of(&batch);
         assert_eq!(r.per_url.get(&1), Some(&3));
+        assert_eq!(r.rows.len(), 3);
         let nov1 = NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
+        let key = (
+            1,
+            nov1,
+            "Firefox".into(),
+            String::new(),
+            String::new(),
+            String::new(),
+        );
         assert_eq!(
-            r.daily[&(1, nov1)],
+            r.rows[&key],
             Tally {
                 visits: 2,
                 bot_visits: 1
             }
         );
-        assert_eq!(
-            r.dimensions[&(1, "browser", nov1, "Firefox".to_owned())].visits,
-            2
-        );
-        let nov2 = NaiveDate::from_ymd_opt(2026, 11, 2).unwrap();
-        assert_eq!(r.dimensions[&(1, "browser", nov2, String::new())].visits, 1);
-        // Four dimensions for each (url, day) seen.
-        assert_eq!(r.dimensions.len(), 4 * 3);
     }
 }

@@ -229,33 +229,21 @@ impl Store for SqliteStore {
                 .execute(&mut *tx)
                 .await?;
         }
-        for ((url_id, day), tally) in rollups.daily {
+        for ((url_id, day, browser, os, device, referrer_host), tally) in rollups.rows {
             sqlx::query(
-                "INSERT INTO url_daily_stats (url_id, day, visits, bot_visits) \
-                 VALUES (?1, ?2, ?3, ?4) \
-                 ON CONFLICT (url_id, day) DO UPDATE SET \
+                "INSERT INTO url_daily_rollups \
+                     (url_id, day, browser, os, device, referrer_host, visits, bot_visits) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) \
+                 ON CONFLICT (url_id, day, browser, os, device, referrer_host) DO UPDATE SET \
                      visits = visits + excluded.visits, \
                      bot_visits = bot_visits + excluded.bot_visits",
             )
             .bind(url_id)
             .bind(day)
-            .bind(tally.visits)
-            .bind(tally.bot_visits)
-            .execute(&mut *tx)
-            .await?;
-        }
-        for ((url_id, dimension, day, value), tally) in rollups.dimensions {
-            sqlx::query(
-                "INSERT INTO url_daily_dimensions (url_id, dimension, day, value, visits, bot_visits) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
-                 ON CONFLICT (url_id, dimension, day, value) DO UPDATE SET \
-                     visits = visits + excluded.visits, \
-                     bot_visits = bot_visits + excluded.bot_visits",
-            )
-            .bind(url_id)
-            .bind(dimension)
-            .bind(day)
-            .bind(value)
+            .bind(browser)
+            .bind(os)
+            .bind(device)
+            .bind(referrer_host)
             .bind(tally.visits)
             .bind(tally.bot_visits)
             .execute(&mut *tx)

@@ -1,21 +1,31 @@
-//! Statistics read from the rollups. The SQL is the same for both backends (written with `$n`
+//! Statistics read from the rollup. The SQL is the same for both backends (written with `$n`
 //! placeholders; SQLite reads them as `?n`), and so is the assembly of the answer.
+//! `$1` is the URL id, `$2` and `$3` the first and last day, `$4` is 1 to leave bots out and 0 to
+//! count them, `$5` how many values each breakdown lists.
 
 use chrono::{Days, NaiveDate};
 
 use super::models::{DayCount, StatsQuery, UrlStats, ValueCount};
 
-pub(crate) const DAILY_SQL: &str = "SELECT day, visits, bot_visits FROM url_daily_stats \
-     WHERE url_id = $1 AND day >= $2 AND day <= $3 ORDER BY day";
+pub(crate) const DAILY_SQL: &str = "SELECT day, \
+         CAST(SUM(visits) AS BIGINT) AS visits, CAST(SUM(bot_visits) AS BIGINT) AS bot_visits \
+     FROM url_daily_rollups WHERE url_id = $1 AND day >= $2 AND day <= $3 \
+     GROUP BY day ORDER BY day";
 
-/// The top `$5` values of each dimension; `$4` is 1 to leave bots out, 0 to count them.
-pub(crate) const TOP_VALUES_SQL: &str = "SELECT dimension, value, n FROM ( \
-       SELECT dimension, value, CAST(SUM(visits - bot_visits * $4) AS BIGINT) AS n, \
-              ROW_NUMBER() OVER (PARTITION BY dimension \
-                                 ORDER BY SUM(visits - bot_visits * $4) DESC, value) AS position \
-       FROM url_daily_dimensions \
-       WHERE url_id = $1 AND day >= $2 AND day <= $3 \
-       GROUP BY dimension, value \
+/// The top values of each breakdown, from one pass over the URL's rows per breakdown.
+pub(crate) const TOP_VALUES_SQL: &str = "WITH r AS ( \
+       SELECT browser, os, device, referrer_host, visits - bot_visits * $4 AS n \
+       FROM url_daily_rollups WHERE url_id = $1 AND day >= $2 AND day <= $3 \
+     ), counts AS ( \
+       SELECT 'browser' AS dimension, browser AS value, SUM(n) AS n FROM r GROUP BY browser \
+       UNION ALL SELECT 'os', os, SUM(n) FROM r GROUP BY os \
+       UNION ALL SELECT 'device', device, SUM(n) FROM r GROUP BY device \
+       UNION ALL SELECT 'referrer_host', referrer_host, SUM(n) FROM r GROUP BY referrer_host \
+     ) \
+     SELECT dimension, value, n FROM ( \
+       SELECT dimension, value, CAST(n AS BIGINT) AS n, \
+              ROW_NUMBER() OVER (PARTITION BY dimension ORDER BY n DESC, value) AS position \
+       FROM counts \
      ) ranked WHERE position <= $5 AND n > 0 ORDER BY dimension, n DESC, value";
 
 #[derive(sqlx::FromRow)]
@@ -82,53 +92,42 @@ mod tests {
         NaiveDate::from_ymd_opt(2026, 11, day).unwrap()
     }
 
-    #[test]
-    fn every_day_is_listed_and_bots_are_left_out_unless_asked() {
-        let query = StatsQuery {
+    fn query(include_bots: bool) -> StatsQuery {
+        StatsQuery {
             url_id: 1,
             from: date(1),
             to: date(4),
-            include_bots: false,
+            include_bots,
             top: 10,
-        };
-        let daily = || {
-            vec![
-                DailyRow {
-                    day: date(2),
-                    visits: 5,
-                    bot_visits: 2,
-                },
-                DailyRow {
-                    day: date(4),
-                    visits: 1,
-                    bot_visits: 0,
-                },
-            ]
-        };
-        let stats = assemble(&query, daily(), vec![]);
+        }
+    }
+
+    fn daily() -> Vec<DailyRow> {
+        vec![
+            DailyRow {
+                day: date(2),
+                visits: 5,
+                bot_visits: 2,
+            },
+            DailyRow {
+                day: date(4),
+                visits: 1,
+                bot_visits: 0,
+            },
+        ]
+    }
+
+    #[test]
+    fn every_day_is_listed_and_bots_are_left_out_unless_asked() {
+        let stats = assemble(&query(false), daily(), vec![]);
         let counts: Vec<i64> = stats.days.iter().map(|d| d.visits).collect();
         assert_eq!(counts, [0, 3, 0, 1]);
         assert_eq!((stats.visits, stats.bot_visits), (4, 2));
-        let with_bots = assemble(
-            &StatsQuery {
-                include_bots: true,
-                ..query
-            },
-            daily(),
-            vec![],
-        );
-        assert_eq!(with_bots.visits, 6);
+        assert_eq!(assemble(&query(true), daily(), vec![]).visits, 6);
     }
 
     #[test]
     fn unknown_values_are_none() {
-        let query = StatsQuery {
-            url_id: 1,
-            from: date(1),
-            to: date(1),
-            include_bots: false,
-            top: 10,
-        };
         let top = vec![
             TopValueRow {
                 dimension: "browser".into(),
@@ -141,7 +140,7 @@ mod tests {
                 n: 2,
             },
         ];
-        let stats = assemble(&query, vec![], top);
+        let stats = assemble(&query(false), vec![], top);
         assert_eq!(stats.browsers[0].value.as_deref(), Some("Firefox"));
         assert_eq!(stats.referrer_hosts[0].value, None);
     }

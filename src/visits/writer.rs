@@ -33,7 +33,12 @@ impl VisitWriter {
         enrichment: &EnrichmentSettings,
     ) -> Self {
         let stop = CancellationToken::new();
+        let parallelism = settings
+            .write_parallelism
+            .min(store.max_concurrent_writes())
+            .max(1);
         let worker = Worker {
+            parallelism,
             store,
             enricher: Enricher::new(enrichment),
             counters,
@@ -56,6 +61,7 @@ impl VisitWriter {
 }
 
 struct Worker {
+    parallelism: usize,
     store: Arc<dyn Store>,
     enricher: Enricher,
     counters: Arc<VisitCounters>,
@@ -103,14 +109,26 @@ impl Worker {
         );
     }
 
+    /// Enriches a batch, splits it by URL into `parallelism` parts and writes them at once.
+    /// Each part is its own transaction with its own retries, so a part is never written twice.
     async fn write(&self, events: Vec<VisitEvent>) {
         if events.is_empty() {
             return;
         }
-        let visits: Vec<NewVisit> = events
+        let mut parts: Vec<Vec<NewVisit>> = vec![Vec::new(); self.parallelism];
+        for event in events {
+            let visit = self.enricher.enrich(event);
+            let part = visit.url_id.rem_euclid(self.parallelism as i64) as usize;
+            parts[part].push(visit);
+        }
+        let writes = parts
             .into_iter()
-            .map(|event| self.enricher.enrich(event))
-            .collect();
+            .filter(|part| !part.is_empty())
+            .map(|part| self.write_part(part));
+        futures_util::future::join_all(writes).await;
+    }
+
+    async fn write_part(&self, visits: Vec<NewVisit>) {
         let mut backoff = Duration::from_millis(100);
         let mut attempt = 0;
         loop {
