@@ -6,6 +6,8 @@ pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod error;
+#[cfg(feature = "explorer")]
+pub mod explorer;
 pub mod redirect;
 pub mod site;
 pub mod startup;

@@ -135,13 +135,27 @@ impl Application {
 pub fn make_app(state: AppState) -> Router {
     let timeout = Duration::from_secs(state.settings.server.request_timeout_secs);
     let max_body = state.settings.server.max_body_bytes;
-    Router::new()
+    #[allow(unused_mut)]
+    let mut api = api::router();
+    #[allow(unused_mut)]
+    let mut router = Router::new();
+    #[cfg(feature = "explorer")]
+    if state.settings.explorer.enabled {
+        api = api
+            .layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                crate::explorer::negotiate,
+            ))
+            .layer(axum::middleware::from_fn(crate::explorer::csrf_protect));
+        router = router.merge(crate::explorer::router());
+    }
+    router
         .route("/", get(site::root))
         .route("/robots.txt", get(site::robots))
         .route("/healthz", get(site::healthz))
         .route("/readyz", get(site::readyz))
         .route("/{slug}", get(redirect::follow))
-        .nest("/api", api::router())
+        .nest("/api", api)
         .fallback(site::fallback)
         .layer(RequestBodyLimitLayer::new(max_body))
         .layer(TimeoutLayer::with_status_code(

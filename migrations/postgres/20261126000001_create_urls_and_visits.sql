@@ -6,6 +6,8 @@ CREATE TABLE urls (
     id          BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     slug        TEXT        NOT NULL,
     target      TEXT        NOT NULL,
+    -- The target's host, lower case, for the search-as-you-type picker.
+    target_host TEXT        NOT NULL,
     title       TEXT,
     crawlable   BOOLEAN     NOT NULL DEFAULT FALSE,
     -- Kept incrementally by the visit writer, once per URL per batch.
@@ -14,6 +16,11 @@ CREATE TABLE urls (
     updated_at  TIMESTAMPTZ NOT NULL,
     CONSTRAINT urls_slug_key UNIQUE (slug)
 );
+
+-- Prefix search on slug and target host (GET /api/urls/search): byte-order ("C") indexes make
+-- `col >= q AND col < q || U+10FFFF ORDER BY col LIMIT n` a bounded range scan.
+CREATE INDEX urls_slug_prefix_idx ON urls ((slug COLLATE "C"));
+CREATE INDEX urls_target_host_prefix_idx ON urls ((target_host COLLATE "C"), id);
 
 -- robots.txt lists crawlable slugs; a partial index keeps that read small.
 CREATE INDEX urls_crawlable_idx ON urls (id) WHERE crawlable;

@@ -6,6 +6,8 @@ CREATE TABLE urls (
     id          INTEGER PRIMARY KEY AUTOINCREMENT,
     slug        TEXT    NOT NULL UNIQUE,
     target      TEXT    NOT NULL,
+    -- The target's host, lower case, for the search-as-you-type picker.
+    target_host TEXT    NOT NULL,
     title       TEXT,
     crawlable   INTEGER NOT NULL DEFAULT 0 CHECK (crawlable IN (0, 1)),
     -- Kept incrementally by the visit writer, once per URL per batch.
@@ -13,6 +15,9 @@ CREATE TABLE urls (
     created_at  TEXT    NOT NULL,
     updated_at  TEXT    NOT NULL
 );
+
+-- Prefix search on target host (GET /api/urls/search); slug prefixes use the UNIQUE index.
+CREATE INDEX urls_target_host_prefix_idx ON urls (target_host, id);
 
 CREATE INDEX urls_crawlable_idx ON urls (id) WHERE crawlable = 1;
 

@@ -21,6 +21,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(index))
         .route("/urls", get(urls::list).post(urls::create))
+        .route("/urls/search", get(urls::search))
         .route(
             "/urls/{slug}",
             get(urls::show).patch(urls::update).delete(urls::remove),

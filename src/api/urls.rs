@@ -10,7 +10,7 @@ use serde::{Deserialize, Deserializer};
 use super::extract::{JsonBody, QueryParams, SlugPath};
 use super::pagination::{page_request, page_view, with_query, PageView};
 use super::views::UrlView;
-use crate::domain::{Slug, TargetUrl, Title};
+use crate::domain::{Invalid, Slug, TargetUrl, Title};
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store::{NewUrl, StoreError, UrlPatch};
@@ -45,6 +45,23 @@ where
     T: Deserialize<'de>,
 {
     Option::<T>::deserialize(deserializer).map(Some)
+}
+
+/// Results of `GET /api/urls/search` when `limit` is not given, and at most.
+const SEARCH_DEFAULT_LIMIT: u32 = 10;
+const SEARCH_MAX_LIMIT: u32 = 20;
+const SEARCH_MAX_QUERY_CHARS: usize = 100;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SearchParams {
+    pub q: String,
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, serde::Serialize)]
+pub struct SearchView {
+    pub items: Vec<UrlView>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -127,6 +144,40 @@ pub async fn list(
         |record| UrlView::new(&state, record),
         |cursor| with_query(&base, &[("limit", limit.as_str()), ("cursor", cursor)]),
     )))
+}
+
+/// `GET /api/urls/search?q=&limit=`: the pickers' endpoint. Prefix match on slug, then on
+/// target host; at most 20 results, each query an index range scan.
+pub async fn search(
+    State(state): State<AppState>,
+    QueryParams(params): QueryParams<SearchParams>,
+) -> Result<Json<SearchView>, ApiError> {
+    let q = params.q.trim();
+    if q.is_empty() {
+        return Err(Invalid::new("q", "must not be empty").into());
+    }
+    if q.chars().count() > SEARCH_MAX_QUERY_CHARS {
+        return Err(Invalid::new(
+            "q",
+            format!("must be at most {SEARCH_MAX_QUERY_CHARS} characters"),
+        )
+        .into());
+    }
+    if q.chars().any(char::is_control) {
+        return Err(Invalid::new("q", "must not contain control characters").into());
+    }
+    let limit = match params.limit {
+        None => SEARCH_DEFAULT_LIMIT,
+        Some(0) => return Err(Invalid::new("limit", "must be at least 1").into()),
+        Some(n) => n.min(SEARCH_MAX_LIMIT),
+    };
+    let found = state.store.search_urls(q, limit).await?;
+    Ok(Json(SearchView {
+        items: found
+            .into_iter()
+            .map(|record| UrlView::new(&state, record))
+            .collect(),
+    }))
 }
 
 pub async fn show(

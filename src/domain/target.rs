@@ -66,6 +66,11 @@ impl TargetUrl {
     pub fn host(&self) -> Option<&str> {
         self.0.host_str()
     }
+
+    /// The host as the search index keeps it: lower case, empty if there is none.
+    pub fn host_key(&self) -> String {
+        self.host().unwrap_or_default().to_ascii_lowercase()
+    }
 }
 
 impl fmt::Display for TargetUrl {

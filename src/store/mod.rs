@@ -55,6 +55,10 @@ pub trait Store: Send + Sync + 'static {
     /// Deletes a URL and, by cascade, its visits.
     async fn delete_url(&self, slug: &Slug) -> Result<(), StoreError>;
 
+    /// Up to `limit` URLs whose slug starts with `prefix` (as typed), then URLs whose target
+    /// host starts with it (lower-cased); each an index range scan, whatever the table size.
+    async fn search_urls(&self, prefix: &str, limit: u32) -> Result<Vec<UrlRecord>, StoreError>;
+
     /// URLs newest first.
     async fn list_urls(&self, page: PageRequest) -> Result<Page<UrlRecord>, StoreError>;
 
@@ -93,4 +97,25 @@ pub async fn connect(settings: &DatabaseSettings) -> Result<Arc<dyn Store>, Stor
         store.migrate().await?;
     }
     Ok(store)
+}
+
+/// The exclusive upper bound of a prefix range: every string that starts with `prefix` sorts
+/// (bytewise) at or after `prefix` and before `prefix` followed by the largest code point.
+pub(crate) fn prefix_upper_bound(prefix: &str) -> String {
+    format!("{prefix}{}", char::MAX)
+}
+
+/// Slug matches first, then host matches, without repeats, at most `limit`.
+pub(crate) fn merge_search(
+    by_slug: Vec<UrlRecord>,
+    by_host: Vec<UrlRecord>,
+    limit: u32,
+) -> Vec<UrlRecord> {
+    let mut seen = std::collections::HashSet::new();
+    by_slug
+        .into_iter()
+        .chain(by_host)
+        .filter(|url| seen.insert(url.id))
+        .take(limit as usize)
+        .collect()
 }

@@ -69,8 +69,8 @@ impl Store for PostgresStore {
     #[tracing::instrument(skip_all, fields(slug = %new.slug))]
     async fn create_url(&self, new: NewUrl) -> Result<UrlRecord, StoreError> {
         let sql = format!(
-            "INSERT INTO urls (slug, target, title, crawlable, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $5) RETURNING {URL_COLUMNS}"
+            "INSERT INTO urls (slug, target, target_host, title, crawlable, created_at, updated_at) \
+             VALUES ($1, $2, $6, $3, $4, $5, $5) RETURNING {URL_COLUMNS}"
         );
         let row: UrlRow = sqlx::query_as(&sql)
             .bind(new.slug.as_str())
@@ -78,6 +78,7 @@ impl Store for PostgresStore {
             .bind(new.title.as_ref().map(|t| t.as_str()))
             .bind(new.crawlable)
             .bind(new.created_at)
+            .bind(new.target.host_key())
             .fetch_one(&self.pool)
             .await?;
         row.try_into()
@@ -90,6 +91,7 @@ impl Store for PostgresStore {
         }
         let slugs: Vec<&str> = urls.iter().map(|u| u.slug.as_str()).collect();
         let targets: Vec<&str> = urls.iter().map(|u| u.target.as_str()).collect();
+        let hosts: Vec<String> = urls.iter().map(|u| u.target.host_key()).collect();
         let titles: Vec<Option<&str>> = urls
             .iter()
             .map(|u| u.title.as_ref().map(|t| t.as_str()))
@@ -97,10 +99,11 @@ impl Store for PostgresStore {
         let crawlable: Vec<bool> = urls.iter().map(|u| u.crawlable).collect();
         let times: Vec<DateTime<Utc>> = urls.iter().map(|u| u.created_at).collect();
         let created = sqlx::query(
-            "INSERT INTO urls (slug, target, title, crawlable, created_at, updated_at) \
-             SELECT t.slug, t.target, t.title, t.crawlable, t.created_at, t.created_at \
-             FROM UNNEST($1::text[], $2::text[], $3::text[], $4::bool[], $5::timestamptz[]) \
-                 WITH ORDINALITY AS t(slug, target, title, crawlable, created_at, position) \
+            "INSERT INTO urls (slug, target, target_host, title, crawlable, created_at, updated_at) \
+             SELECT t.slug, t.target, t.host, t.title, t.crawlable, t.created_at, t.created_at \
+             FROM UNNEST($1::text[], $2::text[], $3::text[], $4::bool[], $5::timestamptz[], \
+                         $6::text[]) \
+                 WITH ORDINALITY AS t(slug, target, title, crawlable, created_at, host, position) \
              ORDER BY t.position \
              ON CONFLICT (slug) DO NOTHING",
         )
@@ -109,6 +112,7 @@ impl Store for PostgresStore {
         .bind(&titles)
         .bind(&crawlable)
         .bind(&times)
+        .bind(&hosts)
         .execute(&self.pool)
         .await?
         .rows_affected();
@@ -130,6 +134,7 @@ impl Store for PostgresStore {
         query.push_bind(Utc::now());
         if let Some(target) = &patch.target {
             query.push(", target = ").push_bind(target.as_str());
+            query.push(", target_host = ").push_bind(target.host_key());
         }
         if let Some(title) = &patch.title {
             query
@@ -157,6 +162,37 @@ impl Store for PostgresStore {
             return Err(StoreError::NotFound);
         }
         Ok(())
+    }
+
+    async fn search_urls(&self, prefix: &str, limit: u32) -> Result<Vec<UrlRecord>, StoreError> {
+        let upper = super::prefix_upper_bound(prefix);
+        let by_slug: Vec<UrlRow> = sqlx::query_as(&format!(
+            "SELECT {URL_COLUMNS} FROM urls \
+             WHERE slug COLLATE \"C\" >= $1 AND slug COLLATE \"C\" < $2 \
+             ORDER BY slug COLLATE \"C\" LIMIT $3"
+        ))
+        .bind(prefix)
+        .bind(&upper)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        let host = prefix.to_ascii_lowercase();
+        let host_upper = super::prefix_upper_bound(&host);
+        let by_host: Vec<UrlRow> = sqlx::query_as(&format!(
+            "SELECT {URL_COLUMNS} FROM urls \
+             WHERE target_host COLLATE \"C\" >= $1 AND target_host COLLATE \"C\" < $2 \
+             ORDER BY target_host COLLATE \"C\", id LIMIT $3"
+        ))
+        .bind(&host)
+        .bind(&host_upper)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(super::merge_search(
+            into_urls(by_slug)?,
+            into_urls(by_host)?,
+            limit,
+        ))
     }
 
     async fn list_urls(&self, page: PageRequest) -> Result<Page<UrlRecord>, StoreError> {

@@ -77,8 +77,8 @@ impl Store for SqliteStore {
     #[tracing::instrument(skip_all, fields(slug = %new.slug))]
     async fn create_url(&self, new: NewUrl) -> Result<UrlRecord, StoreError> {
         let sql = format!(
-            "INSERT INTO urls (slug, target, title, crawlable, created_at, updated_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?5) RETURNING {URL_COLUMNS}"
+            "INSERT INTO urls (slug, target, target_host, title, crawlable, created_at, updated_at) \
+             VALUES (?1, ?2, ?6, ?3, ?4, ?5, ?5) RETURNING {URL_COLUMNS}"
         );
         let row: UrlRow = sqlx::query_as(&sql)
             .bind(new.slug.as_str())
@@ -86,6 +86,7 @@ impl Store for SqliteStore {
             .bind(new.title.as_ref().map(|t| t.as_str()))
             .bind(new.crawlable)
             .bind(new.created_at)
+            .bind(new.target.host_key())
             .fetch_one(&self.pool)
             .await?;
         row.try_into()
@@ -97,14 +98,16 @@ impl Store for SqliteStore {
         let mut created = 0;
         for url in urls {
             created += sqlx::query(
-                "INSERT INTO urls (slug, target, title, crawlable, created_at, updated_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?5) ON CONFLICT (slug) DO NOTHING",
+                "INSERT INTO urls (slug, target, target_host, title, crawlable, created_at, \
+                     updated_at) \
+                 VALUES (?1, ?2, ?6, ?3, ?4, ?5, ?5) ON CONFLICT (slug) DO NOTHING",
             )
             .bind(url.slug.as_str())
             .bind(url.target.as_str())
             .bind(url.title.as_ref().map(|t| t.as_str()))
             .bind(url.crawlable)
             .bind(url.created_at)
+            .bind(url.target.host_key())
             .execute(&mut *tx)
             .await?
             .rows_affected();
@@ -128,6 +131,7 @@ impl Store for SqliteStore {
         query.push_bind(Utc::now());
         if let Some(target) = &patch.target {
             query.push(", target = ").push_bind(target.as_str());
+            query.push(", target_host = ").push_bind(target.host_key());
         }
         if let Some(title) = &patch.title {
             query
@@ -155,6 +159,34 @@ impl Store for SqliteStore {
             return Err(StoreError::NotFound);
         }
         Ok(())
+    }
+
+    async fn search_urls(&self, prefix: &str, limit: u32) -> Result<Vec<UrlRecord>, StoreError> {
+        let upper = super::prefix_upper_bound(prefix);
+        let by_slug: Vec<UrlRow> = sqlx::query_as(&format!(
+            "SELECT {URL_COLUMNS} FROM urls WHERE slug >= ?1 AND slug < ?2 ORDER BY slug LIMIT ?3"
+        ))
+        .bind(prefix)
+        .bind(&upper)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        let host = prefix.to_ascii_lowercase();
+        let host_upper = super::prefix_upper_bound(&host);
+        let by_host: Vec<UrlRow> = sqlx::query_as(&format!(
+            "SELECT {URL_COLUMNS} FROM urls WHERE target_host >= ?1 AND target_host < ?2 \
+             ORDER BY target_host, id LIMIT ?3"
+        ))
+        .bind(&host)
+        .bind(&host_upper)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(super::merge_search(
+            into_urls(by_slug)?,
+            into_urls(by_host)?,
+            limit,
+        ))
     }
 
     async fn list_urls(&self, page: PageRequest) -> Result<Page<UrlRecord>, StoreError> {

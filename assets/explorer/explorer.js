@@ -1,0 +1,146 @@
+// kurz explorer: JSON forms, delete confirmation, and search-as-you-type URL pickers.
+// Served by kurz itself (no CDN); the page's Content-Security-Policy allows only this script.
+"use strict";
+
+const csrfToken = () => document.querySelector('meta[name="csrf-token"]')?.content ?? "";
+
+async function callApi(method, url, body) {
+  const response = await fetch(url, {
+    method,
+    credentials: "same-origin",
+    headers: {
+      Accept: "application/json",
+      "Content-Type": "application/json",
+      "X-CSRF-Token": csrfToken(),
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  const json = text ? JSON.parse(text) : null;
+  if (!response.ok) {
+    const fields = (json?.errors ?? []).map((e) => `${e.field}: ${e.reason}`).join("; ");
+    throw new Error(fields || json?.detail || `HTTP ${response.status}`);
+  }
+  return json;
+}
+
+// The JSON body of a create (POST) or edit (PATCH) form. Empty optional fields are left out
+// of a create; an empty title clears it on an edit.
+function formBody(form, method) {
+  const body = {};
+  for (const input of form.querySelectorAll("input[name]")) {
+    if (input.type === "checkbox") {
+      body[input.name] = input.checked;
+    } else if (input.value.trim() !== "") {
+      body[input.name] = input.value.trim();
+    } else if (method === "PATCH" && input.name === "title") {
+      body.title = null;
+    }
+  }
+  return body;
+}
+
+function wireApiForm(form) {
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const method = form.dataset.apiMethod;
+    const output = form.querySelector("output");
+    if (form.dataset.confirm && !window.confirm(form.dataset.confirm)) return;
+    try {
+      const body = method === "DELETE" ? undefined : formBody(form, method);
+      const result = await callApi(method, form.getAttribute("action"), body);
+      if (method === "POST") window.location.assign(`/api/urls/${encodeURIComponent(result.slug)}`);
+      else if (method === "DELETE") window.location.assign("/api/urls");
+      else window.location.reload();
+    } catch (error) {
+      if (output) output.textContent = error.message;
+    }
+  });
+}
+
+// A search box over GET /api/urls/search (at most 20 results). "navigate" opens the chosen
+// URL's page; "fill" puts its slug into the form's hidden `url` field and submits the form.
+function wirePicker(picker) {
+  const input = picker.querySelector('input[type="search"]');
+  const results = picker.querySelector(".results");
+  const hidden = picker.querySelector('input[type="hidden"]');
+  let timer = null;
+  let latest = 0;
+
+  const choose = (slug) => {
+    if (picker.dataset.picker === "navigate") {
+      window.location.assign(`/api/urls/${encodeURIComponent(slug)}`);
+    } else {
+      hidden.value = slug;
+      input.value = slug;
+      results.replaceChildren();
+      picker.closest("form")?.requestSubmit();
+    }
+  };
+
+  const search = async () => {
+    const q = input.value.trim();
+    if (hidden && q === "") hidden.value = "";
+    if (q === "") {
+      results.replaceChildren();
+      return;
+    }
+    const ticket = ++latest;
+    try {
+      const page = await callApi("GET", `/api/urls/search?q=${encodeURIComponent(q)}&limit=10`);
+      if (ticket !== latest) return;
+      results.replaceChildren(
+        ...page.items.map((url) => {
+          const item = document.createElement("li");
+          const button = document.createElement("button");
+          button.type = "button";
+          button.className = "result";
+          button.dataset.slug = url.slug;
+          const slug = document.createElement("strong");
+          slug.textContent = url.slug;
+          const target = document.createElement("span");
+          target.textContent = ` → ${url.url}`;
+          button.append(slug, target);
+          button.addEventListener("click", () => choose(url.slug));
+          item.append(button);
+          return item;
+        }),
+      );
+      if (page.items.length === 0) {
+        const empty = document.createElement("li");
+        empty.className = "muted";
+        empty.textContent = "No URL matches.";
+        results.replaceChildren(empty);
+      }
+    } catch (error) {
+      results.replaceChildren();
+    }
+  };
+
+  input.addEventListener("input", () => {
+    clearTimeout(timer);
+    timer = setTimeout(search, 150);
+  });
+  input.addEventListener("keydown", (event) => {
+    if (event.key === "Enter") {
+      event.preventDefault();
+      const first = results.querySelector("button.result");
+      if (first) choose(first.dataset.slug);
+    }
+  });
+}
+
+// GET filter forms leave empty fields out of the query string.
+function wireFilterForm(form) {
+  form.addEventListener("submit", () => {
+    for (const field of form.querySelectorAll("[name]")) {
+      if (field.value === "") field.disabled = true;
+    }
+  });
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  document.querySelectorAll("form[data-api-method]").forEach(wireApiForm);
+  document.querySelectorAll(".picker").forEach(wirePicker);
+  document.querySelectorAll('form[method="get"]').forEach(wireFilterForm);
+});
