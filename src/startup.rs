@@ -55,6 +55,13 @@ impl Application {
         settings: Settings,
         store: Arc<dyn Store>,
     ) -> anyhow::Result<Self> {
+        #[cfg(not(feature = "explorer"))]
+        if settings.explorer.enabled {
+            tracing::warn!(
+                "explorer.enabled is set, but this binary was built without the `explorer` \
+                 feature: the API answers JSON only"
+            );
+        }
         let address = format!("{}:{}", settings.server.host, settings.server.port);
         let listener = TcpListener::bind(&address)
             .await

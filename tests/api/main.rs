@@ -5,9 +5,12 @@ mod common;
 
 mod bad_input;
 mod cache;
+#[cfg(feature = "explorer")]
+mod explorer;
 mod helpers;
 mod pagination;
 mod redirects;
+mod search;
 mod shutdown;
 mod site;
 mod stats;

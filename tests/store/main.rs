@@ -565,7 +565,69 @@ async fn imports_skip_existing_slugs(backend: Backend) {
     assert_eq!(slugs, ["i2", "i1", "taken"], "imported in order");
 }
 
+async fn search_matches_slug_then_host_prefixes(backend: Backend) {
+    let f = fixture(backend).await;
+    f.create("launch", "https://News.Example.com/a").await;
+    f.create("launchpad", "https://shop.example.org/").await;
+    f.create("Lunch", "https://launch.example.net/menu").await;
+    f.create("other", "https://other.example/").await;
+    f.create("100%_off", "https://deals.example/").await;
+    let slugs = |found: Vec<kurz::store::UrlRecord>| {
+        found
+            .into_iter()
+            .map(|u| u.slug.to_string())
+            .collect::<Vec<_>>()
+    };
+    // Slug prefixes first (bytewise order), then target hosts starting with the text.
+    assert_eq!(
+        slugs(f.store.search_urls("launch", 10).await.unwrap()),
+        ["launch", "launchpad", "Lunch"]
+    );
+    assert_eq!(
+        slugs(f.store.search_urls("launch", 2).await.unwrap()),
+        ["launch", "launchpad"]
+    );
+    // Hosts are matched in lower case; slugs as typed.
+    assert_eq!(
+        slugs(f.store.search_urls("NEWS", 10).await.unwrap()),
+        ["launch"]
+    );
+    assert_eq!(
+        slugs(f.store.search_urls("Lu", 10).await.unwrap()),
+        ["Lunch"]
+    );
+    // LIKE wildcards mean nothing here.
+    assert_eq!(
+        slugs(f.store.search_urls("100%", 10).await.unwrap()),
+        ["100%_off"]
+    );
+    assert!(f.store.search_urls("%", 10).await.unwrap().is_empty());
+    assert!(f.store.search_urls("zzz", 10).await.unwrap().is_empty());
+    // A changed target moves the URL in host search.
+    f.store
+        .update_url(
+            &f.slug("other"),
+            UrlPatch {
+                target: Some(TargetUrl::parse("https://moved.example/", 2048).unwrap()),
+                ..UrlPatch::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        slugs(f.store.search_urls("moved", 10).await.unwrap()),
+        ["other"]
+    );
+    assert!(f
+        .store
+        .search_urls("other.example", 10)
+        .await
+        .unwrap()
+        .is_empty());
+}
+
 on_both_backends!(
+    search_matches_slug_then_host_prefixes,
     imports_skip_existing_slugs,
     visit_lists_filter_by_time_and_bot,
     stats_come_from_rollups_kept_by_each_batch,
