@@ -103,6 +103,14 @@ impl TestApp {
         response.json().await.expect("JSON body")
     }
 
+    /// Creates a URL that must succeed and returns its slug.
+    pub async fn new_slug(&self, target: &str) -> String {
+        self.new_url(target).await["slug"]
+            .as_str()
+            .expect("a slug")
+            .to_owned()
+    }
+
     pub async fn patch_url(&self, slug: &str, body: Value) -> Response {
         self.send_json(Method::PATCH, &format!("/api/urls/{slug}"), &body)
             .await
@@ -128,25 +136,14 @@ impl TestApp {
     pub async fn wait_for_visits(&self, count: usize) {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
         loop {
-            let page = self
-                .store
-                .list_visits(
-                    VisitFilter::default(),
-                    PageRequest {
-                        after: None,
-                        limit: 10_000,
-                    },
-                )
-                .await
-                .expect("visits listed");
-            if page.items.len() >= count {
-                assert_eq!(page.items.len(), count, "more visits than expected");
+            let stored = stored_visits(self.store.as_ref()).await;
+            if stored >= count {
+                assert_eq!(stored, count, "more visits than expected");
                 return;
             }
             assert!(
                 tokio::time::Instant::now() < deadline,
-                "only {} of {count} visits stored after 10 s",
-                page.items.len()
+                "only {stored} of {count} visits stored after 10 s"
             );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
@@ -195,4 +192,20 @@ pub async fn assert_problem(response: Response, status: u16) -> Value {
         "{body}"
     );
     body
+}
+
+/// How many visits a store holds (up to 10 000, plenty for tests).
+pub async fn stored_visits(store: &dyn Store) -> usize {
+    store
+        .list_visits(
+            VisitFilter::default(),
+            PageRequest {
+                after: None,
+                limit: 10_000,
+            },
+        )
+        .await
+        .expect("visits listed")
+        .items
+        .len()
 }

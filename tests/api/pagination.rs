@@ -41,12 +41,7 @@ async fn url_pages_cover_every_row_once_while_rows_are_inserted(backend: Backend
     let app = spawn_app(backend).await;
     let mut expected = Vec::new();
     for i in 0..23 {
-        expected.push(
-            app.new_url(&format!("https://example.com/{i}")).await["slug"]
-                .as_str()
-                .unwrap()
-                .to_owned(),
-        );
+        expected.push(app.new_slug(&format!("https://example.com/{i}")).await);
     }
     let items = walk(&app, "/api/urls?limit=5", async |page| {
         // Every page, someone else creates two more links.
@@ -71,14 +66,8 @@ async fn url_pages_cover_every_row_once_while_rows_are_inserted(backend: Backend
 
 async fn visit_pages_are_newest_first_and_complete(backend: Backend) {
     let app = spawn_app(backend).await;
-    let slug = app.new_url("https://example.com/").await["slug"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let other = app.new_url("https://example.org/").await["slug"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let slug = app.new_slug("https://example.com/").await;
+    let other = app.new_slug("https://example.org/").await;
     for _ in 0..12 {
         app.follow(&slug).await;
     }

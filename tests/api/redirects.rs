@@ -7,10 +7,7 @@ use crate::helpers::{assert_problem, spawn_app, spawn_app_with, Backend};
 
 async fn get_redirects_and_records_one_visit(backend: Backend) {
     let app = spawn_app(backend).await;
-    let slug = app.new_url("https://example.com/landing").await["slug"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let slug = app.new_slug("https://example.com/landing").await;
 
     let response = app
         .client
@@ -50,14 +47,8 @@ async fn get_redirects_and_records_one_visit(backend: Backend) {
 
 async fn visit_counts_add_up(backend: Backend) {
     let app = spawn_app(backend).await;
-    let a = app.new_url("https://example.com/a").await["slug"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let b = app.new_url("https://example.com/b").await["slug"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let a = app.new_slug("https://example.com/a").await;
+    let b = app.new_slug("https://example.com/b").await;
     for _ in 0..5 {
         assert_eq!(app.follow(&a).await.status(), 302);
     }
@@ -71,10 +62,7 @@ async fn visit_counts_add_up(backend: Backend) {
 
 async fn head_redirects_without_recording_a_visit(backend: Backend) {
     let app = spawn_app(backend).await;
-    let slug = app.new_url("https://example.com/").await["slug"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let slug = app.new_slug("https://example.com/").await;
     let head = app.request(Method::HEAD, &format!("/{slug}")).await;
     assert_eq!(head.status(), 302);
     assert_eq!(head.headers()["location"], "https://example.com/");
@@ -90,10 +78,7 @@ async fn head_redirects_without_recording_a_visit(backend: Backend) {
 async fn redirect_status_is_configurable(backend: Backend) {
     for status in [301u16, 307, 308] {
         let app = spawn_app_with(backend, |s| s.redirect.status = status).await;
-        let slug = app.new_url("https://example.com/").await["slug"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+        let slug = app.new_slug("https://example.com/").await;
         let response = app.follow(&slug).await;
         assert_eq!(response.status(), status);
         assert_eq!(response.headers()["location"], "https://example.com/");
@@ -130,10 +115,7 @@ async fn forwarded_for_is_believed_only_from_trusted_proxies(backend: Backend) {
         s.enrichment.anonymize_ips = false;
     })
     .await;
-    let slug = trusting.new_url("https://example.com/").await["slug"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let slug = trusting.new_slug("https://example.com/").await;
     trusting
         .client
         .get(trusting.url(&format!("/{slug}")))
@@ -146,10 +128,7 @@ async fn forwarded_for_is_believed_only_from_trusted_proxies(backend: Backend) {
     assert_eq!(visits["items"][0]["client_ip"], "198.51.100.7");
 
     let untrusting = spawn_app(backend).await;
-    let slug = untrusting.new_url("https://example.com/").await["slug"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let slug = untrusting.new_slug("https://example.com/").await;
     untrusting
         .client
         .get(untrusting.url(&format!("/{slug}")))

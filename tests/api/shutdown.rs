@@ -3,25 +3,8 @@
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use kurz::store::{PageRequest, VisitFilter};
-
 use crate::common::database::TestDatabase;
-use crate::helpers::{spawn_app_with, Backend};
-
-async fn stored_visits(store: &dyn kurz::store::Store) -> usize {
-    store
-        .list_visits(
-            VisitFilter::default(),
-            PageRequest {
-                after: None,
-                limit: 10_000,
-            },
-        )
-        .await
-        .unwrap()
-        .items
-        .len()
-}
+use crate::helpers::{spawn_app_with, stored_visits, Backend};
 
 async fn stopping_drains_the_visit_queue(backend: Backend) {
     // A slow flush keeps the visits queued until the stop.
@@ -30,10 +13,7 @@ async fn stopping_drains_the_visit_queue(backend: Backend) {
         s.visits.batch_size = 10_000;
     })
     .await;
-    let slug = app.new_url("https://example.com/").await["slug"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let slug = app.new_slug("https://example.com/").await;
     const N: usize = 200;
     let mut clicks = Vec::new();
     for _ in 0..N {

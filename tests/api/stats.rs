@@ -26,10 +26,7 @@ async fn click(
 
 async fn stats_count_people_by_day_and_breakdown(backend: Backend) {
     let app = spawn_app(backend).await;
-    let slug = app.new_url("https://example.com/").await["slug"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let slug = app.new_slug("https://example.com/").await;
     click(&app, &slug, FIREFOX, Some("https://news.example.org/a")).await;
     click(&app, &slug, FIREFOX, None).await;
     click(&app, &slug, GOOGLEBOT, None).await;
@@ -72,10 +69,7 @@ async fn stats_count_people_by_day_and_breakdown(backend: Backend) {
 
 async fn stats_reject_bad_ranges(backend: Backend) {
     let app = spawn_app(backend).await;
-    let slug = app.new_url("https://example.com/").await["slug"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let slug = app.new_slug("https://example.com/").await;
     for (query, field) in [
         ("from=2026-13-01", "from"),
         ("to=yesterday", "to"),
@@ -95,10 +89,7 @@ async fn stats_reject_bad_ranges(backend: Backend) {
 
 async fn visit_lists_filter_by_bot_and_time(backend: Backend) {
     let app = spawn_app(backend).await;
-    let slug = app.new_url("https://example.com/").await["slug"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let slug = app.new_slug("https://example.com/").await;
     click(&app, &slug, FIREFOX, None).await;
     click(&app, &slug, GOOGLEBOT, None).await;
     click(&app, &slug, FIREFOX, None).await;
