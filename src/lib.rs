@@ -8,6 +8,7 @@ pub mod domain;
 pub mod error;
 #[cfg(feature = "explorer")]
 pub mod explorer;
+pub mod monitoring;
 pub mod redirect;
 pub mod site;
 pub mod startup;

@@ -28,7 +28,7 @@ use crate::error::{ApiError, PROBLEM_JSON};
 use crate::state::AppState;
 use crate::store::{self, Store};
 use crate::visits::{ClientIpResolver, VisitCounters, VisitQueue, VisitWriter};
-use crate::{api, redirect, site};
+use crate::{api, monitoring, redirect, site};
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -62,6 +62,7 @@ impl Application {
                  feature: the API answers JSON only"
             );
         }
+        monitoring::handle();
         let address = format!("{}:{}", settings.server.host, settings.server.port);
         let listener = TcpListener::bind(&address)
             .await
@@ -161,6 +162,7 @@ pub fn make_app(state: AppState) -> Router {
         .route("/robots.txt", get(site::robots))
         .route("/healthz", get(site::healthz))
         .route("/readyz", get(site::readyz))
+        .route("/metrics", get(monitoring::render))
         .route("/{slug}", get(redirect::follow))
         .nest("/api", api)
         .fallback(site::fallback)
@@ -170,6 +172,7 @@ pub fn make_app(state: AppState) -> Router {
             timeout,
         ))
         .layer(axum::middleware::map_response(problem_for_bare_errors))
+        .layer(axum::middleware::from_fn(monitoring::track_requests))
         .layer(
             ServiceBuilder::new()
                 .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))

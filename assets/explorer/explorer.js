@@ -80,7 +80,6 @@ function wirePicker(picker) {
 
   const search = async () => {
     const q = input.value.trim();
-    if (hidden && q === "") hidden.value = "";
     if (q === "") {
       results.replaceChildren();
       return;
@@ -118,6 +117,8 @@ function wirePicker(picker) {
   };
 
   input.addEventListener("input", () => {
+    // What is typed is the filter until a result is chosen.
+    if (hidden) hidden.value = input.value.trim();
     clearTimeout(timer);
     timer = setTimeout(search, 150);
   });

@@ -25,10 +25,21 @@ pub use sqlite::SqliteStore;
 use crate::config::DatabaseSettings;
 use crate::domain::Slug;
 
+/// How busy the connection pool is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStatus {
+    pub size: u32,
+    pub idle: usize,
+    pub max: u32,
+}
+
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// `postgres` or `sqlite`, for logs and the readiness answer.
     fn backend(&self) -> &'static str;
+
+    /// The connection pool's size, idle connections and maximum, for metrics.
+    fn pool_status(&self) -> PoolStatus;
 
     /// How many visit batches may usefully be written at once. SQLite has one writer.
     fn max_concurrent_writes(&self) -> usize {

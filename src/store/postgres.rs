@@ -52,6 +52,14 @@ impl Store for PostgresStore {
         "postgres"
     }
 
+    fn pool_status(&self) -> super::PoolStatus {
+        super::PoolStatus {
+            size: self.pool.size(),
+            idle: self.pool.num_idle(),
+            max: self.pool.options().get_max_connections(),
+        }
+    }
+
     fn max_concurrent_writes(&self) -> usize {
         usize::MAX
     }

@@ -64,6 +64,14 @@ impl Store for SqliteStore {
         "sqlite"
     }
 
+    fn pool_status(&self) -> super::PoolStatus {
+        super::PoolStatus {
+            size: self.pool.size(),
+            idle: self.pool.num_idle(),
+            max: self.pool.options().get_max_connections(),
+        }
+    }
+
     async fn migrate(&self) -> Result<(), StoreError> {
         MIGRATOR.run(&self.pool).await?;
         Ok(())

@@ -121,11 +121,15 @@ impl Worker {
             let part = visit.url_id.rem_euclid(self.parallelism as i64) as usize;
             parts[part].push(visit);
         }
+        let size: usize = parts.iter().map(Vec::len).sum();
+        let started = std::time::Instant::now();
         let writes = parts
             .into_iter()
             .filter(|part| !part.is_empty())
             .map(|part| self.write_part(part));
         futures_util::future::join_all(writes).await;
+        metrics::histogram!("kurz_visit_batch_size").record(size as f64);
+        metrics::histogram!("kurz_visit_flush_seconds").record(started.elapsed().as_secs_f64());
     }
 
     async fn write_part(&self, visits: Vec<NewVisit>) {

@@ -8,6 +8,7 @@ mod cache;
 #[cfg(feature = "explorer")]
 mod explorer;
 mod helpers;
+mod metrics;
 mod pagination;
 mod redirects;
 mod search;

@@ -1,0 +1,406 @@
+//! The HTML explorer in a real headless Chromium: forms submitted by explorer.js, the
+//! search-as-you-type pickers, the confirm dialog, and what the pages show. Each test runs its
+//! own kurz (SQLite, development defaults: the explorer is on) and its own chromedriver.
+//!
+//! Screenshots of the main pages are taken on every run and written under the target
+//! directory; `KURZ_UPDATE_SCREENSHOTS=1 cargo test --test browser` writes them to
+//! `docs/images/` instead, for the documentation.
+
+#[path = "../common/mod.rs"]
+mod common;
+#[allow(dead_code)]
+#[path = "../api/helpers.rs"]
+mod helpers;
+
+mod driver;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use chrono::Utc;
+use kurz::domain::Slug;
+use kurz::store::NewVisit;
+use serde_json::json;
+
+use driver::{eventually, Browser, STEP_TIMEOUT};
+use helpers::{spawn_app, Backend, TestApp};
+
+const FIREFOX: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0";
+const SAFARI: &str = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_6) AppleWebKit/605.1.15 \
+     (KHTML, like Gecko) Version/18.1 Safari/605.1.15";
+/// Visits `seed_visits` writes.
+const SEEDED: usize = 19;
+const SCRIPT_TITLE: &str = "<script>alert(1)</script> launch";
+
+/// Where a screenshot goes: `docs/images/` when asked for, else the target directory.
+fn screenshot_path(name: &str) -> PathBuf {
+    let update = std::env::var("KURZ_UPDATE_SCREENSHOTS").is_ok_and(|v| v == "1");
+    let dir = if update {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/images")
+    } else {
+        PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("screenshots")
+    };
+    dir.join(name)
+}
+
+/// A few other URLs, so that the pickers have more than one answer to "brow".
+async fn create_neighbours(app: &TestApp) {
+    for (slug, target, title) in [
+        ("brownies", "https://recipes.example/brownies", "Brownies"),
+        ("bro", "https://example.org/bro", "Short one"),
+        ("news", "https://browserbench.example/news", "Benchmarks"),
+    ] {
+        let response = app
+            .create_url(json!({ "url": target, "slug": slug, "title": title }))
+            .await;
+        assert_eq!(response.status(), 201, "creating {slug}");
+    }
+}
+
+/// Visits of `slug` over the last two weeks, written straight to the store, for the chart.
+async fn seed_visits(app: &TestApp, slug: &str) {
+    let url_id = app
+        .store
+        .resolve(&Slug::for_lookup(slug).expect("a slug"))
+        .await
+        .expect("resolved")
+        .expect("the URL exists")
+        .url_id;
+    let people = [
+        ("Firefox", "Linux", "Other", Some("news.example")),
+        ("Chrome", "Windows", "Other", Some("search.example")),
+        ("Safari", "iOS", "iPhone", None),
+        (
+            "Chrome Mobile",
+            "Android",
+            "Pixel 8",
+            Some("social.example"),
+        ),
+    ];
+    // Oldest first, as clicks arrive: the explorer lists visits newest first by arrival.
+    let days_ago = [13, 12, 9, 9, 9, 8, 6, 6, 5, 3, 3, 3, 3, 3, 2, 2, 1, 1, 1];
+    let visits: Vec<NewVisit> = days_ago
+        .iter()
+        .enumerate()
+        .map(|(i, days)| {
+            let (browser, os, device, referrer) = people[i % people.len()];
+            NewVisit {
+                url_id,
+                visited_at: Utc::now()
+                    - chrono::Duration::days(*days)
+                    - chrono::Duration::minutes(7 * (days_ago.len() - i) as i64),
+                client_ip: Some("2001:db8::1".parse().expect("an IP")),
+                user_agent: Some(format!("{browser} (seeded)")),
+                referrer: referrer.map(|host| format!("https://{host}/")),
+                referrer_host: referrer.map(str::to_owned),
+                browser: Some(browser.into()),
+                os: Some(os.into()),
+                device: Some(device.into()),
+                is_bot: false,
+            }
+        })
+        .collect();
+    assert_eq!(visits.len(), SEEDED);
+    let stored = app
+        .store
+        .record_visits(&visits)
+        .await
+        .expect("visits seeded");
+    assert_eq!(stored, visits.len() as u64);
+}
+
+/// Types `query` into a picker's search box and waits for the result for `slug`.
+async fn pick(browser: &Browser, search_box: &str, query: &str, slug: &str) {
+    browser.type_into(search_box, query).await;
+    browser
+        .wait_for(&format!(r#".results button.result[data-slug="{slug}"]"#))
+        .await;
+}
+
+/// The rows of the recent visits table, each as its cells' text.
+async fn recent_visit_rows(browser: &Browser) -> Vec<Vec<String>> {
+    let mut rows = Vec::new();
+    for row in browser.find_all("#recent-visits tbody tr").await {
+        let mut cells = Vec::new();
+        for cell in row
+            .find_all(fantoccini::Locator::Css("td"))
+            .await
+            .expect("cells")
+        {
+            cells.push(cell.text().await.expect("a cell's text"));
+        }
+        rows.push(cells);
+    }
+    rows
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_url_goes_from_creation_to_deletion_in_the_explorer() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let browser = Browser::start(&app.address).await;
+    create_neighbours(&app).await;
+
+    // Create through the form: explorer.js posts JSON and opens the new URL's page.
+    browser.open("/api/urls").await;
+    browser.wait_for("#create-url").await;
+    browser
+        .type_into(
+            "#create-url input[name=url]",
+            "https://example.com/from-the-browser",
+        )
+        .await;
+    browser
+        .type_into("#create-url input[name=slug]", "browser-made")
+        .await;
+    browser
+        .type_into("#create-url input[name=title]", SCRIPT_TITLE)
+        .await;
+    browser.click("#create-url input[name=crawlable]").await;
+    browser.click("#create-url button[type=submit]").await;
+    browser.wait_for("#edit-url").await;
+    browser.wait_for_location("/api/urls/browser-made").await;
+    assert_eq!(browser.text("h1").await, "URL browser-made");
+    let title = browser.client.title().await.expect("the document title");
+    assert!(title.contains("browser-made"), "document title: {title}");
+    assert!(browser.text("#short-url").await.ends_with("/browser-made"));
+
+    // The title is shown as text: in the field as typed, no script ran, no dialog opened.
+    assert_eq!(browser.dialog().await, None, "a dialog opened");
+    assert_eq!(
+        browser.value("#edit-url input[name=title]").await,
+        SCRIPT_TITLE
+    );
+    assert_eq!(
+        browser.value("#edit-url input[name=url]").await,
+        "https://example.com/from-the-browser"
+    );
+    assert!(browser
+        .find("#edit-url input[name=crawlable]")
+        .await
+        .is_selected()
+        .await
+        .expect("checkbox state"));
+    assert!(browser.text("#json").await.contains(SCRIPT_TITLE));
+    let scripts = browser
+        .client
+        .execute("return document.scripts.length;", vec![])
+        .await
+        .expect("script count");
+    assert_eq!(scripts, json!(1), "only explorer.js is on the page");
+    browser.find("#no-visits").await;
+
+    // Find it again with the search box, and open it from the results.
+    browser.open("/api/urls").await;
+    pick(&browser, "#url-search", "brow", "browser-made").await;
+    let shown: Vec<String> = {
+        let mut slugs = Vec::new();
+        for button in browser.find_all(".results button.result").await {
+            slugs.push(
+                button
+                    .attr("data-slug")
+                    .await
+                    .expect("data-slug")
+                    .unwrap_or_default(),
+            );
+        }
+        slugs
+    };
+    assert!(
+        shown.contains(&"brownies".to_owned()) && shown.contains(&"news".to_owned()),
+        "results for brow: {shown:?}"
+    );
+    assert!(!shown.contains(&"bro".to_owned()), "results: {shown:?}");
+    browser
+        .screenshot(&screenshot_path("explorer-urls.png"))
+        .await;
+    browser
+        .click(r#".results button.result[data-slug="browser-made"]"#)
+        .await;
+    browser.wait_for_location("/api/urls/browser-made").await;
+    browser.wait_for("#edit-url").await;
+
+    // Follow the short link, then watch the visit show up on the page.
+    let response = app
+        .client
+        .get(app.url("/browser-made"))
+        .header("user-agent", FIREFOX)
+        .send()
+        .await
+        .expect("short link followed");
+    assert_eq!(response.status(), 302);
+    assert_eq!(
+        response.headers()["location"],
+        "https://example.com/from-the-browser"
+    );
+    // The page reads the count and the visit list one after the other, while the visit writer
+    // may commit in between: wait until both show the visit.
+    let rows = eventually(
+        "one row in #recent-visits and a count of 1",
+        Duration::from_secs(10),
+        || async {
+            browser.client.refresh().await.ok()?;
+            let rows = recent_visit_rows(&browser).await;
+            let shown: serde_json::Value =
+                serde_json::from_str(&browser.text("#json").await).ok()?;
+            let counted = shown["visit_count"] == 1;
+            (rows.len() == 1 && counted).then_some(rows)
+        },
+    )
+    .await;
+    assert_eq!(rows[0][1], "Firefox", "row: {:?}", rows[0]);
+    assert_eq!(rows[0][5], "no", "row: {:?}", rows[0]);
+
+    // A visit to a neighbour, which the visits filter below must leave out.
+    assert_eq!(app.follow("brownies").await.status(), 302);
+    app.wait_for_visits(2).await;
+
+    // Past days' visits for the chart and one more click today, then the URL page's screenshot.
+    seed_visits(&app, "browser-made").await;
+    let response = app
+        .client
+        .get(app.url("/browser-made"))
+        .header("user-agent", SAFARI)
+        .send()
+        .await
+        .expect("short link followed");
+    assert_eq!(response.status(), 302);
+    app.wait_for_visits(2 + SEEDED + 1).await;
+    browser.client.refresh().await.expect("page reloaded");
+    browser.wait_for("#daily-chart").await;
+    let bars = browser.find_all("#daily-chart rect").await;
+    assert_eq!(bars.len(), 30, "one bar per day");
+    let mut tall = 0;
+    for bar in &bars {
+        let height: f64 = bar
+            .attr("height")
+            .await
+            .expect("height")
+            .unwrap_or_default()
+            .parse()
+            .expect("a number");
+        tall += usize::from(height > 0.0);
+    }
+    assert!(tall >= 8, "{tall} days with visits drawn");
+    let rows = recent_visit_rows(&browser).await;
+    assert_eq!(rows.len(), 10, "the ten most recent visits");
+    assert_eq!(rows[0][1], "Safari", "newest first: {:?}", rows[0]);
+    browser
+        .screenshot(&screenshot_path("explorer-url.png"))
+        .await;
+
+    // The visits page: pick the URL, the filter form submits itself.
+    browser.open("/api/visits").await;
+    pick(&browser, "#visit-url-search", "brow", "browser-made").await;
+    browser
+        .screenshot(&screenshot_path("explorer-visits.png"))
+        .await;
+    browser
+        .click(r#".results button.result[data-slug="browser-made"]"#)
+        .await;
+    browser
+        .wait_for_location("/api/visits?url=browser-made")
+        .await;
+    browser.wait_for("#json").await;
+    let listed = browser.text("#json").await;
+    assert!(listed.contains("browser-made"), "{listed}");
+    assert!(!listed.contains("brownies"), "filter ignored: {listed}");
+    assert_eq!(browser.value("#visit-url-search").await, "browser-made");
+    assert_eq!(
+        browser.value("#visit-filter input[name=url]").await,
+        "browser-made"
+    );
+
+    // Edit the title: the page reloads with the new one.
+    browser.open("/api/urls/browser-made").await;
+    browser
+        .type_into("#edit-url input[name=title]", "Renamed in the browser")
+        .await;
+    browser.click("#edit-url button[type=submit]").await;
+    eventually("the new title on the page", STEP_TIMEOUT, || async {
+        let json = browser
+            .client
+            .find(fantoccini::Locator::Css("#json"))
+            .await
+            .ok()?;
+        let text = json.text().await.ok()?;
+        text.contains("Renamed in the browser").then_some(())
+    })
+    .await;
+    assert_eq!(
+        browser.value("#edit-url input[name=title]").await,
+        "Renamed in the browser"
+    );
+    let stored = app.json("/api/urls/browser-made").await;
+    assert_eq!(stored["title"], "Renamed in the browser");
+
+    // Delete: confirm the dialog, land on the list, and the URL is gone.
+    browser.click("#delete-url button[type=submit]").await;
+    let question = eventually("the confirm dialog", STEP_TIMEOUT, || async {
+        browser.dialog().await
+    })
+    .await;
+    assert_eq!(question, "Delete browser-made and all its visits?");
+    browser
+        .client
+        .accept_alert()
+        .await
+        .expect("dialog accepted");
+    browser.wait_for_location("/api/urls").await;
+    browser.wait_for("#create-url").await;
+    assert_eq!(app.get("/api/urls/browser-made").await.status(), 404);
+
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_explorer_shows_api_errors_and_keeps_a_url_when_deletion_is_cancelled() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let browser = Browser::start(&app.address).await;
+    app.new_url("https://example.com/taken").await;
+    let taken = app.json("/api/urls").await["items"][0]["slug"]
+        .as_str()
+        .expect("a slug")
+        .to_owned();
+
+    // A taken slug: the API's problem is shown in the form, and the page stays.
+    browser.open("/api/urls").await;
+    browser.wait_for("#create-url").await;
+    browser
+        .type_into("#create-url input[name=url]", "https://example.com/other")
+        .await;
+    browser
+        .type_into("#create-url input[name=slug]", &taken)
+        .await;
+    browser.click("#create-url button[type=submit]").await;
+    let error = eventually("the form's error", STEP_TIMEOUT, || async {
+        let text = browser.text("#create-url output.error").await;
+        (!text.is_empty()).then_some(text)
+    })
+    .await;
+    assert!(error.contains("slug"), "error shown: {error}");
+    assert_eq!(browser.location().await, "/api/urls");
+
+    // Cancelling the confirm dialog deletes nothing.
+    browser.open(&format!("/api/urls/{taken}")).await;
+    browser.wait_for("#delete-url").await;
+    browser.click("#delete-url button[type=submit]").await;
+    eventually("the confirm dialog", STEP_TIMEOUT, || async {
+        browser.dialog().await
+    })
+    .await;
+    browser
+        .client
+        .dismiss_alert()
+        .await
+        .expect("dialog dismissed");
+    assert_eq!(browser.location().await, format!("/api/urls/{taken}"));
+    assert_eq!(app.get(&format!("/api/urls/{taken}")).await.status(), 200);
+
+    // A search with no match says so.
+    browser.open("/api/urls").await;
+    browser.type_into("#url-search", "zzz").await;
+    let empty = browser.wait_for(".results li.muted").await;
+    assert_eq!(empty.text().await.expect("text"), "No URL matches.");
+
+    browser.close().await;
+}
