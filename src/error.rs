@@ -4,6 +4,7 @@
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::domain::Invalid;
 use crate::store::StoreError;
@@ -37,20 +38,37 @@ pub enum ApiError {
 }
 
 /// The RFC 9457 body. `code` is a stable machine-readable name; `errors` names the fields.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "type": "about:blank", "title": "Unprocessable Entity", "status": 422,
+    "detail": "slug: `api` is reserved", "code": "validation_failed",
+    "errors": [{"field": "slug", "reason": "`api` is reserved"}]
+}))]
 pub struct Problem {
+    /// Always `about:blank`: the status says what kind of problem it is.
     #[serde(rename = "type")]
+    #[schema(value_type = String)]
     pub kind: &'static str,
+    /// The status's reason phrase.
+    #[schema(value_type = String)]
     pub title: &'static str,
+    /// The HTTP status code.
     pub status: u16,
+    /// What went wrong, for a person.
     pub detail: String,
+    /// A stable machine-readable name: `bad_request`, `not_found`, `forbidden`, `conflict`,
+    /// `validation_failed`, `unsupported_media_type`, `payload_too_large`,
+    /// `method_not_allowed`, `timeout`, `unavailable` or `internal`.
+    #[schema(value_type = String)]
     pub code: &'static str,
+    /// The fields that were wrong (422 only; absent otherwise).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct FieldError {
+    /// The JSON field or query parameter, e.g. `url` or `limit`.
     pub field: String,
     pub reason: String,
 }

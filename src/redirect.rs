@@ -9,11 +9,39 @@ use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 
 use crate::domain::Slug;
-use crate::error::ApiError;
+use crate::error::{ApiError, Problem};
 use crate::site::not_found_page;
 use crate::state::AppState;
 use crate::visits::VisitEvent;
 
+/// Follow a short link.
+///
+/// Answers `redirect.status` (302 by default) with `Location`, and records one visit (time,
+/// client IP, user agent, referrer) without waiting for the database.
+#[utoipa::path(
+    get,
+    path = "/{slug}",
+    operation_id = "follow_short_link",
+    tag = "redirects",
+    params(("slug" = String, Path, description = "The short link's slug (case-sensitive)")),
+    responses(
+        (status = 301, description = "`redirect.status = 301`",
+            headers(("Location" = String, description = "The target URL"))),
+        (status = 302, description = "The default `redirect.status`; `Cache-Control: private, no-cache`",
+            headers(("Location" = String, description = "The target URL"))),
+        (status = 307, description = "`redirect.status = 307`; `Cache-Control: private, no-cache`",
+            headers(("Location" = String, description = "The target URL"))),
+        (status = 308, description = "`redirect.status = 308`",
+            headers(("Location" = String, description = "The target URL"))),
+        (status = 404, description = "No short link has this slug: a problem document, or a small HTML page for clients that accept `text/html`",
+            content((Problem = "application/problem+json"), (String = "text/html"))),
+        (status = 500, description = "An unexpected error, logged by the server",
+            body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unavailable; retry after `Retry-After` seconds",
+            body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u32, description = "Seconds to wait before retrying"))),
+    )
+)]
 #[tracing::instrument(skip_all, fields(slug = %raw_slug))]
 pub async fn follow(
     State(state): State<AppState>,

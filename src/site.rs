@@ -7,7 +7,7 @@ use axum::Json;
 use serde_json::json;
 
 use crate::config::{Environment, RootMode};
-use crate::error::ApiError;
+use crate::error::{ApiError, Problem};
 use crate::state::AppState;
 
 /// At most this many `Allow:` lines in robots.txt; crawlers stop reading long files anyway.
@@ -15,6 +15,23 @@ const MAX_ROBOTS_ALLOWS: u32 = 10_000;
 
 /// `/`: a redirect to the configured homepage, or a small JSON index. Only a development
 /// server links to `/api` from here, so production never leads crawlers into the API.
+#[utoipa::path(
+    get,
+    path = "/",
+    operation_id = "site_index",
+    tag = "site",
+    responses(
+        (status = 200, description = "`root.mode = \"index\"`: a small JSON index",
+            body = crate::api::openapi::SiteIndex, content_type = "application/json"),
+        (status = 302, description = "`root.mode = \"redirect\"`: to `root.redirect_to`",
+            headers(("Location" = String, description = "`root.redirect_to`"))),
+        (status = 500, description = "`root.redirect_to` is not a valid header value",
+            body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database has not been reached yet (at start); retry after `Retry-After` seconds",
+            body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u32, description = "Seconds to wait before retrying"))),
+    )
+)]
 pub async fn root(State(state): State<AppState>) -> Response {
     let settings = &state.settings;
     if settings.root.mode == RootMode::Redirect {
@@ -35,6 +52,21 @@ pub async fn root(State(state): State<AppState>) -> Response {
 }
 
 /// `/robots.txt`: everything disallowed, except short links marked crawlable.
+#[utoipa::path(
+    get,
+    path = "/robots.txt",
+    operation_id = "robots_txt",
+    tag = "site",
+    responses(
+        (status = 200, description = "`Disallow: /` for everyone, with `Allow: /{slug}` for each crawlable short link",
+            body = String, content_type = "text/plain"),
+        (status = 500, description = "An unexpected error, logged by the server",
+            body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unavailable; retry after `Retry-After` seconds",
+            body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u32, description = "Seconds to wait before retrying"))),
+    )
+)]
 pub async fn robots(State(state): State<AppState>) -> Result<Response, ApiError> {
     let slugs = state.store.crawlable_slugs(MAX_ROBOTS_ALLOWS).await?;
     let mut body = String::from("User-agent: *\n");
@@ -46,11 +78,36 @@ pub async fn robots(State(state): State<AppState>) -> Result<Response, ApiError>
 }
 
 /// `/healthz`: the process is up.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    operation_id = "healthz",
+    tag = "health",
+    responses(
+        (status = 200, description = "The process runs", body = crate::api::openapi::Health,
+            content_type = "application/json"),
+    )
+)]
 pub async fn healthz() -> Json<serde_json::Value> {
     Json(json!({ "status": "ok" }))
 }
 
 /// `/readyz`: the database answers.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    operation_id = "readyz",
+    tag = "health",
+    responses(
+        (status = 200, description = "The database answers", body = crate::api::openapi::Readiness,
+            content_type = "application/json"),
+        (status = 500, description = "An unexpected database error, logged by the server",
+            body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unavailable",
+            body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u32, description = "Seconds to wait before retrying"))),
+    )
+)]
 pub async fn readyz(State(state): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
     state.store.ping().await?;
     Ok(Json(

@@ -1,6 +1,7 @@
 //! The JSON REST API under `/api`, one file per resource.
 
 mod extract;
+pub mod openapi;
 mod pagination;
 mod stats;
 mod urls;
@@ -14,12 +15,13 @@ use serde_json::json;
 pub use extract::{JsonBody, QueryParams};
 pub use views::{UrlView, VisitView};
 
-use crate::error::ApiError;
+use crate::error::{ApiError, Problem};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(index))
+        .route("/openapi.json", get(openapi::serve))
         .route("/urls", get(urls::list).post(urls::create))
         .route("/urls/search", get(urls::search))
         .route(
@@ -32,6 +34,20 @@ pub fn router() -> Router<AppState> {
         .fallback(not_found)
 }
 
+/// Links to the API's collections.
+#[utoipa::path(
+    get,
+    path = "/api",
+    operation_id = "api_index",
+    tag = "site",
+    responses(
+        (status = 200, description = "Links to the collections", body = openapi::ApiIndex,
+            content_type = "application/json"),
+        (status = 503, description = "The database has not been reached yet (at start); retry after `Retry-After` seconds",
+            body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u32, description = "Seconds to wait before retrying"))),
+    )
+)]
 async fn index(
     axum::extract::State(state): axum::extract::State<AppState>,
 ) -> Json<serde_json::Value> {

@@ -8,6 +8,8 @@ use crate::config::PaginationSettings;
 use crate::domain::{Cursor, Invalid};
 use crate::store::{Page, PageRequest};
 
+/// One page of a keyset-paginated list, newest first. Described in the OpenAPI document as
+/// `UrlPage` and `VisitPage` (`super::openapi`), which name their item schemas.
 #[derive(Debug, Serialize)]
 pub struct PageView<T> {
     pub items: Vec<T>,

@@ -5,11 +5,12 @@ use axum::extract::State;
 use axum::Json;
 use chrono::{Days, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use super::extract::{QueryParams, SlugPath};
 use super::urls::not_found;
 use crate::domain::{parse_day, Invalid};
-use crate::error::ApiError;
+use crate::error::{ApiError, Problem};
 use crate::state::AppState;
 use crate::store::{StatsQuery, UrlStats, ValueCount};
 
@@ -20,28 +21,36 @@ const MAX_DAYS: i64 = 3660;
 const DEFAULT_TOP: u32 = 10;
 const MAX_TOP: u32 = 100;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct StatsParams {
     /// First day, `YYYY-MM-DD` (UTC); default 29 days before `to`.
+    #[param(format = Date)]
     pub from: Option<String>,
-    /// Last day, inclusive; default today (UTC).
+    /// Last day, inclusive; default today (UTC). The range may span at most 3660 days.
+    #[param(format = Date)]
     pub to: Option<String>,
     /// Count bot visits too (default false).
     #[serde(default)]
     pub bots: bool,
     /// Values per breakdown (default 10, at most 100).
+    #[param(minimum = 1, maximum = 100)]
     pub top: Option<u32>,
 }
 
-#[derive(Debug, Serialize)]
+/// Statistics of one short link over a range of days, read from the daily rollups.
+#[derive(Debug, Serialize, ToSchema)]
 pub struct StatsView {
     pub slug: String,
     pub from: NaiveDate,
     pub to: NaiveDate,
+    /// Whether `total_visits`, `days` and the breakdowns count bots.
     pub bots_included: bool,
     pub total_visits: i64,
+    /// The bots' share, whether or not `total_visits` includes them.
     pub bot_visits: i64,
+    /// Every day of the range, zeros included.
     pub days: Vec<DayView>,
     pub browsers: Vec<CountView>,
     pub os: Vec<CountView>,
@@ -49,19 +58,47 @@ pub struct StatsView {
     pub referrer_hosts: Vec<CountView>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct DayView {
     pub day: NaiveDate,
     pub visits: i64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct CountView {
     /// `null` stands for unknown (no user agent match, no referrer).
+    #[schema(required = true)]
     pub value: Option<String>,
     pub visits: i64,
 }
 
+/// Statistics of one short link.
+///
+/// Totals, a per-day series and the top browsers, operating systems, device types and
+/// referrer hosts over a range of days (UTC).
+#[utoipa::path(
+    get,
+    path = "/api/urls/{slug}/stats",
+    operation_id = "get_url_stats",
+    tag = "stats",
+    params(
+        ("slug" = String, Path, description = "The short link's slug (case-sensitive)"),
+        StatsParams
+    ),
+    responses(
+        (status = 200, description = "The statistics",
+            body = StatsView, content_type = "application/json"),
+        (status = 404, description = "No URL has this slug",
+            body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A query parameter is unknown or invalid, or the range is empty or too long",
+            body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "An unexpected error, logged by the server",
+            body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unavailable; retry after `Retry-After` seconds",
+            body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u32, description = "Seconds to wait before retrying"))),
+    )
+)]
 pub async fn show(
     State(state): State<AppState>,
     SlugPath(slug): SlugPath,

@@ -6,35 +6,56 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::Utc;
 use serde::{Deserialize, Deserializer};
+use utoipa::{IntoParams, ToSchema};
 
 use super::extract::{JsonBody, QueryParams, SlugPath};
 use super::pagination::{page_request, page_view, with_query, PageView};
 use super::views::UrlView;
 use crate::domain::{Invalid, Slug, TargetUrl, Title};
-use crate::error::ApiError;
+use crate::error::{ApiError, Problem};
 use crate::state::AppState;
 use crate::store::{NewUrl, StoreError, UrlPatch};
 
 /// Attempts at finding a free generated slug before giving up.
 const SLUG_ATTEMPTS: usize = 8;
 
-#[derive(Debug, Deserialize)]
+/// The body of `POST /api/urls`. Unknown fields are a 422.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "url": "https://example.com/page", "slug": "spring", "title": "Spring launch"
+}))]
 pub struct CreateUrl {
+    /// Absolute `http` or `https` URL with a host, no user name or password, at most
+    /// `target.max_length` bytes. Normalised before it is stored.
+    #[schema(format = "uri")]
     pub url: String,
+    /// A custom slug: `A-Z a-z 0-9 - _`, at most `slug.max_length` characters, not reserved.
+    /// Without one, kurz generates one of `slug.length` characters.
+    #[schema(pattern = "^[A-Za-z0-9_-]+$", min_length = 1)]
     pub slug: Option<String>,
+    /// Up to 512 characters.
+    #[schema(max_length = 512)]
     pub title: Option<String>,
+    /// List the short link in `robots.txt` as allowed (default false).
     #[serde(default)]
     pub crawlable: bool,
 }
 
-#[derive(Debug, Deserialize)]
+/// The body of `PATCH /api/urls/{slug}`: every field is optional, and a field left out is left
+/// unchanged. Unknown fields are a 422.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"url": "https://example.com/summer", "title": null}))]
 pub struct UpdateUrl {
+    /// A new target, checked like the one of `POST /api/urls`.
+    #[schema(format = "uri", nullable = false)]
     pub url: Option<String>,
     /// Absent leaves the title alone; `null` clears it.
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, max_length = 512)]
     pub title: Option<Option<String>>,
+    #[schema(nullable = false)]
     pub crawlable: Option<bool>,
 }
 
@@ -52,25 +73,67 @@ const SEARCH_DEFAULT_LIMIT: u32 = 10;
 const SEARCH_MAX_LIMIT: u32 = 20;
 const SEARCH_MAX_QUERY_CHARS: usize = 100;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct SearchParams {
+    /// A prefix of a slug (case-sensitive) or of a target host; 1 to 100 characters.
+    #[param(min_length = 1, max_length = 100)]
     pub q: String,
+    /// Results at most (default 10, capped at 20).
+    #[param(minimum = 1)]
     pub limit: Option<u32>,
 }
 
-#[derive(Debug, serde::Serialize)]
+/// The answer of `GET /api/urls/search`: slug matches first, then host matches.
+#[derive(Debug, serde::Serialize, ToSchema)]
 pub struct SearchView {
     pub items: Vec<UrlView>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListParams {
+    /// Items per page (default `pagination.default_limit`, capped at `pagination.max_limit`).
+    #[param(minimum = 1)]
     pub limit: Option<u32>,
+    /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
 }
 
+/// Shorten a URL.
+///
+/// With a `slug`, the short link gets that slug (409 if it is taken); without one, kurz
+/// generates one.
+#[utoipa::path(
+    post,
+    path = "/api/urls",
+    operation_id = "create_url",
+    tag = "urls",
+    request_body(content = CreateUrl, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Created", body = UrlView, content_type = "application/json",
+            headers(("Location" = String, description = "`/api/urls/{slug}`, the new resource"))),
+        (status = 400, description = "The body is not valid JSON",
+            body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "An explorer session's request without its `X-CSRF-Token`",
+            body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The custom slug is taken",
+            body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is larger than `server.max_body_bytes`",
+            body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not sent as `application/json`",
+            body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A field is missing, unknown or invalid; `errors` names it",
+            body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "An unexpected error, logged by the server",
+            body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unavailable; retry after `Retry-After` seconds",
+            body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u32, description = "Seconds to wait before retrying"))),
+    )
+)]
 #[tracing::instrument(skip_all)]
 pub async fn create(
     State(state): State<AppState>,
@@ -127,6 +190,28 @@ pub async fn create(
         .into_response())
 }
 
+/// List short links, newest first.
+///
+/// Keyset-paginated: follow `next` (or pass `cursor=next_cursor`) until it is `null`. There is
+/// deliberately no total count.
+#[utoipa::path(
+    get,
+    path = "/api/urls",
+    operation_id = "list_urls",
+    tag = "urls",
+    params(ListParams),
+    responses(
+        (status = 200, description = "One page of short links",
+            body = super::openapi::UrlPage, content_type = "application/json"),
+        (status = 422, description = "A query parameter is unknown or invalid (`limit`, `cursor`)",
+            body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "An unexpected error, logged by the server",
+            body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unavailable; retry after `Retry-After` seconds",
+            body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u32, description = "Seconds to wait before retrying"))),
+    )
+)]
 pub async fn list(
     State(state): State<AppState>,
     QueryParams(params): QueryParams<ListParams>,
@@ -146,8 +231,28 @@ pub async fn list(
     )))
 }
 
+/// Search short links by slug or target host prefix.
+///
 /// `GET /api/urls/search?q=&limit=`: the pickers' endpoint. Prefix match on slug, then on
 /// target host; at most 20 results, each query an index range scan.
+#[utoipa::path(
+    get,
+    path = "/api/urls/search",
+    operation_id = "search_urls",
+    tag = "urls",
+    params(SearchParams),
+    responses(
+        (status = 200, description = "The matches, slug matches first",
+            body = SearchView, content_type = "application/json"),
+        (status = 422, description = "`q` is missing, empty, too long or has control characters, or `limit` is invalid",
+            body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "An unexpected error, logged by the server",
+            body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unavailable; retry after `Retry-After` seconds",
+            body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u32, description = "Seconds to wait before retrying"))),
+    )
+)]
 pub async fn search(
     State(state): State<AppState>,
     QueryParams(params): QueryParams<SearchParams>,
@@ -180,6 +285,25 @@ pub async fn search(
     }))
 }
 
+/// Show one short link.
+#[utoipa::path(
+    get,
+    path = "/api/urls/{slug}",
+    operation_id = "get_url",
+    tag = "urls",
+    params(("slug" = String, Path, description = "The short link's slug (case-sensitive)")),
+    responses(
+        (status = 200, description = "The short link",
+            body = UrlView, content_type = "application/json"),
+        (status = 404, description = "No URL has this slug",
+            body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "An unexpected error, logged by the server",
+            body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unavailable; retry after `Retry-After` seconds",
+            body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u32, description = "Seconds to wait before retrying"))),
+    )
+)]
 pub async fn show(
     State(state): State<AppState>,
     SlugPath(slug): SlugPath,
@@ -188,6 +312,38 @@ pub async fn show(
     Ok(Json(UrlView::new(&state, record)))
 }
 
+/// Change a short link's target, title or crawlability.
+///
+/// Fields left out are left unchanged; `"title": null` clears the title.
+#[utoipa::path(
+    patch,
+    path = "/api/urls/{slug}",
+    operation_id = "update_url",
+    tag = "urls",
+    params(("slug" = String, Path, description = "The short link's slug (case-sensitive)")),
+    request_body(content = UpdateUrl, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The changed short link",
+            body = UrlView, content_type = "application/json"),
+        (status = 400, description = "The body is not valid JSON",
+            body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "An explorer session's request without its `X-CSRF-Token`",
+            body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No URL has this slug",
+            body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is larger than `server.max_body_bytes`",
+            body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not sent as `application/json`",
+            body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A field is unknown or invalid; `errors` names it",
+            body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "An unexpected error, logged by the server",
+            body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unavailable; retry after `Retry-After` seconds",
+            body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u32, description = "Seconds to wait before retrying"))),
+    )
+)]
 #[tracing::instrument(skip_all, fields(slug = %slug))]
 pub async fn update(
     State(state): State<AppState>,
@@ -215,6 +371,26 @@ pub async fn update(
     Ok(Json(UrlView::new(&state, record)))
 }
 
+/// Delete a short link and its visits.
+#[utoipa::path(
+    delete,
+    path = "/api/urls/{slug}",
+    operation_id = "delete_url",
+    tag = "urls",
+    params(("slug" = String, Path, description = "The short link's slug (case-sensitive)")),
+    responses(
+        (status = 204, description = "Deleted, with its visits"),
+        (status = 403, description = "An explorer session's request without its `X-CSRF-Token`",
+            body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No URL has this slug",
+            body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "An unexpected error, logged by the server",
+            body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unavailable; retry after `Retry-After` seconds",
+            body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u32, description = "Seconds to wait before retrying"))),
+    )
+)]
 #[tracing::instrument(skip_all, fields(slug = %slug))]
 pub async fn remove(
     State(state): State<AppState>,

@@ -4,18 +4,20 @@
 use axum::extract::State;
 use axum::Json;
 use serde::Deserialize;
+use utoipa::IntoParams;
 
 use super::extract::{QueryParams, SlugPath};
 use super::pagination::{page_request, page_view, with_query, PageView};
 use super::urls::not_found;
 use super::views::VisitView;
 use crate::domain::{parse_end, parse_start, Invalid, Slug};
-use crate::error::ApiError;
+use crate::error::{ApiError, Problem};
 use crate::state::AppState;
 use crate::store::{StoreError, VisitFilter};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct VisitParams {
     /// Only visits of the URL with this slug (`/api/visits` only).
     pub url: Option<String>,
@@ -25,10 +27,40 @@ pub struct VisitParams {
     pub to: Option<String>,
     /// `true`: only bots; `false`: only people; absent: everyone.
     pub bot: Option<bool>,
+    /// Items per page (default `pagination.default_limit`, capped at `pagination.max_limit`).
+    #[param(minimum = 1)]
     pub limit: Option<u32>,
+    /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
 }
 
+/// List the visits of one short link, newest first.
+///
+/// Keyset-paginated like `GET /api/urls`; the `next` link repeats the filters given. `url` is
+/// not accepted here (the path names the URL).
+#[utoipa::path(
+    get,
+    path = "/api/urls/{slug}/visits",
+    operation_id = "list_url_visits",
+    tag = "visits",
+    params(
+        ("slug" = String, Path, description = "The short link's slug (case-sensitive)"),
+        VisitParams
+    ),
+    responses(
+        (status = 200, description = "One page of visits",
+            body = super::openapi::VisitPage, content_type = "application/json"),
+        (status = 404, description = "No URL has this slug",
+            body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A query parameter is unknown or invalid (`url` is not allowed here)",
+            body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "An unexpected error, logged by the server",
+            body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unavailable; retry after `Retry-After` seconds",
+            body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u32, description = "Seconds to wait before retrying"))),
+    )
+)]
 pub async fn list_for_url(
     State(state): State<AppState>,
     SlugPath(slug): SlugPath,
@@ -42,6 +74,27 @@ pub async fn list_for_url(
     visit_page(&state, Some(url.id), params, &base).await
 }
 
+/// List visits of all short links, newest first.
+///
+/// Keyset-paginated like `GET /api/urls`; the `next` link repeats the filters given.
+#[utoipa::path(
+    get,
+    path = "/api/visits",
+    operation_id = "list_visits",
+    tag = "visits",
+    params(VisitParams),
+    responses(
+        (status = 200, description = "One page of visits",
+            body = super::openapi::VisitPage, content_type = "application/json"),
+        (status = 422, description = "A query parameter is unknown or invalid, or no URL has the slug given as `url`",
+            body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "An unexpected error, logged by the server",
+            body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unavailable; retry after `Retry-After` seconds",
+            body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u32, description = "Seconds to wait before retrying"))),
+    )
+)]
 pub async fn list(
     State(state): State<AppState>,
     QueryParams(params): QueryParams<VisitParams>,

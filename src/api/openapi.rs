@@ -1,0 +1,231 @@
+//! The OpenAPI 3.1 description of kurz, generated from the handlers' `#[utoipa::path]`
+//! attributes and the types' `ToSchema`/`IntoParams` derives, served at `GET /api/openapi.json`.
+//!
+//! `tests/api/openapi.rs` checks it against the live server: every documented operation answers
+//! with a documented status and content type, and every route is documented.
+
+use std::sync::LazyLock;
+
+use axum::extract::State;
+use axum::http::{header, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::openapi::path::ParameterIn;
+use utoipa::openapi::server::Server;
+use utoipa::{Modify, OpenApi, ToSchema};
+
+use super::views::{UrlView, VisitView};
+use crate::error::{FieldError, Problem};
+use crate::state::AppState;
+use crate::{redirect, site};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "kurz",
+        version = env!("CARGO_PKG_VERSION"),
+        description = "A self-hosted URL shortener with click tracking.\n\n\
+            The JSON API lives under `/api`; request bodies must be sent with \
+            `Content-Type: application/json`. Every error is an RFC 9457 problem document \
+            (`application/problem+json`, schema `Problem`). Besides the statuses listed per \
+            operation, any request may be answered `405` (the path exists, the method does not; \
+            `Allow` lists the methods), `408` (the request took longer than \
+            `server.request_timeout_secs`) or `413` (a `Content-Length` over \
+            `server.max_body_bytes`), each as a problem document.\n\n\
+            In development builds, a browser's `GET` of an `/api` URL (`Accept: text/html`) is \
+            answered with an HTML page of the explorer instead of JSON.",
+        license(name = "MIT", identifier = "MIT"),
+    ),
+    paths(
+        super::index,
+        serve,
+        super::urls::create,
+        super::urls::list,
+        super::urls::search,
+        super::urls::show,
+        super::urls::update,
+        super::urls::remove,
+        super::visits::list_for_url,
+        super::visits::list,
+        super::stats::show,
+        redirect::follow,
+        probe_short_link,
+        site::root,
+        site::robots,
+        site::healthz,
+        site::readyz,
+        metrics,
+    ),
+    components(schemas(Problem, FieldError)),
+    modifiers(&NoUrlFilterOnUrlVisits),
+    tags(
+        (name = "urls", description = "Short links: create, list, search, show, change, delete"),
+        (name = "visits", description = "The clicks on short links, newest first"),
+        (name = "stats", description = "Per-link statistics read from daily rollups"),
+        (name = "redirects", description = "The short links themselves: `/{slug}`"),
+        (name = "health", description = "Liveness, readiness and metrics for orchestrators and monitoring"),
+        (name = "site", description = "Index documents, `robots.txt` and this description"),
+    )
+)]
+pub struct ApiDoc;
+
+/// `GET /api/urls/{slug}/visits` shares `VisitParams` with `GET /api/visits` but refuses its
+/// `url` filter (the path names the URL), so the parameter is left out of that operation.
+struct NoUrlFilterOnUrlVisits;
+
+impl Modify for NoUrlFilterOnUrlVisits {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let operation = openapi
+            .paths
+            .paths
+            .get_mut("/api/urls/{slug}/visits")
+            .and_then(|item| item.get.as_mut());
+        if let Some(parameters) = operation.and_then(|op| op.parameters.as_mut()) {
+            parameters.retain(|p| !(p.name == "url" && p.parameter_in == ParameterIn::Query));
+        }
+    }
+}
+
+/// The document, built once; `servers` is filled in per request from the public URL.
+static DOCUMENT: LazyLock<utoipa::openapi::OpenApi> = LazyLock::new(ApiDoc::openapi);
+
+/// The OpenAPI 3.1 description of this server.
+///
+/// Generated from the code; `servers` names this server's public URL.
+#[utoipa::path(
+    get,
+    path = "/api/openapi.json",
+    operation_id = "get_openapi",
+    tag = "site",
+    responses(
+        (status = 200, description = "The OpenAPI 3.1 document", content_type = "application/json",
+            body = Object),
+        (status = 503, description = "The database has not been reached yet (at start); retry after `Retry-After` seconds",
+            body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u32, description = "Seconds to wait before retrying"))),
+    )
+)]
+pub async fn serve(State(state): State<AppState>) -> Response {
+    let mut document = DOCUMENT.clone();
+    document.servers = Some(vec![Server::new(state.public_url.as_ref())]);
+    match serde_json::to_vec(&document) {
+        Ok(body) => (
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            )],
+            body,
+        )
+            .into_response(),
+        Err(error) => crate::error::ApiError::Internal(
+            anyhow::Error::new(error).context("serialising the OpenAPI document"),
+        )
+        .into_response(),
+    }
+}
+
+/// One page of short links, newest first (`PageView<UrlView>`).
+#[derive(ToSchema)]
+pub struct UrlPage {
+    pub items: Vec<UrlView>,
+    /// Pass as `cursor` for the next page; `null` on the last page.
+    #[schema(required = true)]
+    pub next_cursor: Option<String>,
+    /// The URL of the next page; `null` on the last page.
+    #[schema(required = true)]
+    pub next: Option<String>,
+}
+
+/// One page of visits, newest first (`PageView<VisitView>`).
+#[derive(ToSchema)]
+pub struct VisitPage {
+    pub items: Vec<VisitView>,
+    /// Pass as `cursor` for the next page; `null` on the last page.
+    #[schema(required = true)]
+    pub next_cursor: Option<String>,
+    /// The URL of the next page, filters repeated; `null` on the last page.
+    #[schema(required = true)]
+    pub next: Option<String>,
+}
+
+/// The answer of `GET /api`: links to the collections.
+#[derive(Serialize, ToSchema)]
+pub struct ApiIndex {
+    /// `{public_url}/api/urls`
+    pub urls: String,
+    /// `{public_url}/api/visits`
+    pub visits: String,
+}
+
+/// The answer of `GET /` in `root.mode = "index"`.
+#[derive(Serialize, ToSchema)]
+pub struct SiteIndex {
+    /// Always `kurz`.
+    pub name: String,
+    /// The server's version.
+    pub version: String,
+    /// `{public_url}/api`; development servers only.
+    pub api: Option<String>,
+}
+
+/// The answer of `GET /healthz`.
+#[derive(Serialize, ToSchema)]
+pub struct Health {
+    /// Always `ok`.
+    pub status: String,
+}
+
+/// The answer of `GET /readyz` when the database answers.
+#[derive(Serialize, ToSchema)]
+pub struct Readiness {
+    /// Always `ok`.
+    pub status: String,
+    /// `sqlite` or `postgres`.
+    pub database: String,
+}
+
+/// Probe a short link without counting a visit.
+///
+/// The same redirect as `GET /{slug}`, without a body, and no visit is recorded. (Served by the
+/// `GET /{slug}` handler; this function only carries the documentation.)
+#[utoipa::path(
+    head,
+    path = "/{slug}",
+    operation_id = "probe_short_link",
+    tag = "redirects",
+    params(("slug" = String, Path, description = "The short link's slug (case-sensitive)")),
+    responses(
+        (status = 301, description = "`redirect.status = 301`",
+            headers(("Location" = String, description = "The target URL"))),
+        (status = 302, description = "The default `redirect.status`",
+            headers(("Location" = String, description = "The target URL"))),
+        (status = 307, description = "`redirect.status = 307`",
+            headers(("Location" = String, description = "The target URL"))),
+        (status = 308, description = "`redirect.status = 308`",
+            headers(("Location" = String, description = "The target URL"))),
+        (status = 404, description = "No short link has this slug (the headers of the `GET` answer, no body)"),
+        (status = 500, description = "An unexpected error, logged by the server (no body)"),
+        (status = 503, description = "The database is unavailable (no body)",
+            headers(("Retry-After" = u32, description = "Seconds to wait before retrying"))),
+    )
+)]
+#[allow(dead_code)]
+fn probe_short_link() {}
+
+/// Prometheus metrics.
+///
+/// Requests by route and status and their latency, the visit pipeline, the redirect cache and
+/// the database pool, in the Prometheus text format. (Served by `monitoring::render`; this
+/// function only carries the documentation.)
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    operation_id = "metrics",
+    tag = "health",
+    responses(
+        (status = 200, description = "The metrics, Prometheus text format 0.0.4", body = String,
+            content_type = "text/plain"),
+    )
+)]
+#[allow(dead_code)]
+fn metrics() {}

@@ -1,0 +1,825 @@
+//! The OpenAPI document at `/api/openapi.json` cannot drift from the server:
+//!
+//! - the routes registered in the source (`src/startup.rs`, `src/api/mod.rs`) are exactly
+//!   [`LIVE_ROUTES`], and [`LIVE_ROUTES`] are exactly the documented operations, so a route
+//!   added, removed or renamed without its documentation fails here;
+//! - every documented operation is called on a live server with the documented parameters (an
+//!   example value for each) and an example body that satisfies the documented schema, and must
+//!   answer a documented success status (never 404 or 405) with the documented content type,
+//!   headers and body schema;
+//! - each operation is then called wrongly (unknown slug, unknown query parameter, bodies that
+//!   are not JSON, not parseable or of the wrong shape, a missing CSRF token, a method the path
+//!   does not have), and every answer must be a documented status with its documented content
+//!   type: problem documents for errors, with `Allow` listing exactly the documented methods
+//!   for a 405.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{Days, Utc};
+#[cfg(feature = "explorer")]
+use reqwest::header::COOKIE;
+use reqwest::header::{HeaderMap, ACCEPT, ALLOW, CONTENT_TYPE, USER_AGENT};
+use reqwest::{Method, RequestBuilder, Response};
+use serde_json::{json, Value};
+
+use crate::helpers::{spawn_app, spawn_app_with, Backend, TestApp};
+
+/// Every route the server answers, as `(method, path template)`. `HEAD /{slug}` is listed
+/// because it is documented on its own (it answers without counting a visit); `HEAD` of the
+/// other `GET` routes is implied by HTTP and not documented separately.
+const LIVE_ROUTES: &[(&str, &str)] = &[
+    ("GET", "/"),
+    ("GET", "/robots.txt"),
+    ("GET", "/healthz"),
+    ("GET", "/readyz"),
+    ("GET", "/metrics"),
+    ("GET", "/{slug}"),
+    ("HEAD", "/{slug}"),
+    ("GET", "/api"),
+    ("GET", "/api/openapi.json"),
+    ("GET", "/api/urls"),
+    ("POST", "/api/urls"),
+    ("GET", "/api/urls/search"),
+    ("GET", "/api/urls/{slug}"),
+    ("PATCH", "/api/urls/{slug}"),
+    ("DELETE", "/api/urls/{slug}"),
+    ("GET", "/api/urls/{slug}/visits"),
+    ("GET", "/api/urls/{slug}/stats"),
+    ("GET", "/api/visits"),
+];
+
+/// Request bodies by operation id; each must satisfy the documented request schema.
+fn example_body(operation_id: &str) -> Option<Value> {
+    match operation_id {
+        "create_url" => Some(json!({
+            "url": "https://example.com/created-by-the-openapi-test",
+            "title": "Created by the OpenAPI drift test",
+            "crawlable": true
+        })),
+        "update_url" => Some(json!({ "title": "Renamed by the OpenAPI drift test" })),
+        _ => None,
+    }
+}
+
+const FIREFOX: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:130.0) Gecko/20100101 Firefox/130.0";
+const HTTP_METHODS: [&str; 8] = [
+    "get", "put", "post", "delete", "options", "head", "patch", "trace",
+];
+
+// ---------------------------------------------------------------------------------------------
+// The routes in the source
+
+/// `(method, path)` of every `.route(...)` in the router sources; `src/api/mod.rs` is nested
+/// at `/api`. Method routers add `HEAD` to `GET` implicitly, so only the methods named appear.
+fn routes_in_source() -> BTreeSet<(String, String)> {
+    let startup = include_str!("../../src/startup.rs");
+    let api = include_str!("../../src/api/mod.rs");
+    // Any other way of adding routes would escape this check.
+    let nests: Vec<&str> = calls(startup, ".nest(").collect();
+    assert_eq!(
+        nests,
+        ["\"/api\", api"],
+        "src/startup.rs nests other routers"
+    );
+    let merges: Vec<&str> = calls(startup, ".merge(").collect();
+    assert!(
+        merges.iter().all(|m| *m == "crate::explorer::router()"),
+        "src/startup.rs merges routers this test does not know: {merges:?}"
+    );
+    for (source, unread) in [
+        (startup, &[".route_service(", ".nest_service("][..]),
+        (
+            api,
+            &[".route_service(", ".nest_service(", ".nest(", ".merge("][..],
+        ),
+    ] {
+        for call in unread {
+            assert!(
+                !source.contains(call),
+                "a router source uses {call}, which this test does not read"
+            );
+        }
+    }
+    let mut routes = BTreeSet::new();
+    for (source, prefix) in [(startup, ""), (api, "/api")] {
+        for call in calls(source, ".route(") {
+            let (literal, methods) = call
+                .trim_start()
+                .strip_prefix('"')
+                .and_then(|rest| rest.split_once('"'))
+                .unwrap_or_else(|| panic!("a .route( without a literal path: {call}"));
+            let path = match (prefix, literal) {
+                ("", path) => path.to_owned(),
+                (prefix, "/") => prefix.to_owned(),
+                (prefix, path) => format!("{prefix}{path}"),
+            };
+            let named = method_names(methods);
+            assert!(!named.is_empty(), "no method found in .route({call})");
+            for method in named {
+                routes.insert((method, path.clone()));
+            }
+        }
+    }
+    routes
+}
+
+/// The argument text of every `name(...)` call in `source`, balanced parentheses.
+fn calls<'a>(source: &'a str, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+    source.match_indices(name).map(move |(start, _)| {
+        let body = &source[start + name.len()..];
+        let mut depth = 1;
+        for (i, c) in body.char_indices() {
+            match c {
+                '(' => depth += 1,
+                ')' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        return &body[..i];
+                    }
+                }
+                _ => {}
+            }
+        }
+        panic!("unbalanced {name} call");
+    })
+}
+
+/// HTTP methods called in a method-router expression such as `get(a).patch(b)`.
+fn method_names(expression: &str) -> Vec<String> {
+    let bytes = expression.as_bytes();
+    let mut found = Vec::new();
+    for method in HTTP_METHODS.iter().chain(&["any"]) {
+        for (at, _) in expression.match_indices(method) {
+            let before = at.checked_sub(1).map(|i| bytes[i]);
+            let after = expression[at + method.len()..].trim_start().chars().next();
+            let starts_word = before.is_none_or(|b| !(b.is_ascii_alphanumeric() || b == b'_'));
+            if starts_word && after == Some('(') {
+                assert_ne!(
+                    *method, "any",
+                    "`any(...)` routes cannot be documented per method"
+                );
+                found.push(method.to_ascii_uppercase());
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn live_routes_are_the_routes_in_the_source() {
+    let listed: BTreeSet<(String, String)> = LIVE_ROUTES
+        .iter()
+        .filter(|(method, _)| *method != "HEAD")
+        .map(|(m, p)| (m.to_string(), p.to_string()))
+        .collect();
+    for (method, path) in LIVE_ROUTES.iter().filter(|(m, _)| *m == "HEAD") {
+        assert!(
+            LIVE_ROUTES.contains(&("GET", path)),
+            "{method} {path} is served only through a GET route"
+        );
+    }
+    let in_source = routes_in_source();
+    assert_eq!(
+        in_source,
+        listed,
+        "the routes in src/startup.rs and src/api/mod.rs changed: update LIVE_ROUTES in \
+         tests/api/openapi.rs and document the route with #[utoipa::path] (src/api/openapi.rs).\n\
+         only in the source: {:?}\nonly in LIVE_ROUTES: {:?}",
+        in_source.difference(&listed).collect::<Vec<_>>(),
+        listed.difference(&in_source).collect::<Vec<_>>(),
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// The document
+
+/// One documented operation.
+struct Operation {
+    method: Method,
+    path: String,
+    id: String,
+    spec: Value,
+}
+
+impl Operation {
+    fn label(&self) -> String {
+        format!("{} {} ({})", self.method, self.path, self.id)
+    }
+
+    fn parameters(&self, location: &str) -> Vec<&Value> {
+        self.spec["parameters"]
+            .as_array()
+            .map(|all| all.iter().filter(|p| p["in"] == location).collect())
+            .unwrap_or_default()
+    }
+
+    fn documented_statuses(&self) -> Vec<String> {
+        self.spec["responses"]
+            .as_object()
+            .map(|r| r.keys().cloned().collect())
+            .unwrap_or_default()
+    }
+}
+
+fn operations(document: &Value) -> Vec<Operation> {
+    let mut found = Vec::new();
+    for (path, item) in document["paths"].as_object().expect("paths") {
+        for (method, spec) in item.as_object().expect("a path item") {
+            if !HTTP_METHODS.contains(&method.as_str()) {
+                continue;
+            }
+            found.push(Operation {
+                method: method.to_ascii_uppercase().parse().expect("a method"),
+                path: path.clone(),
+                id: spec["operationId"]
+                    .as_str()
+                    .expect("an operationId")
+                    .to_owned(),
+                spec: spec.clone(),
+            });
+        }
+    }
+    found
+}
+
+/// Checks of the document alone: version, unique ids, known tags, path parameters, problem
+/// documents for every error, and the documented routes being exactly [`LIVE_ROUTES`].
+fn check_document(document: &Value) {
+    assert_eq!(document["openapi"], "3.1.0");
+    assert_eq!(document["info"]["title"], "kurz");
+    assert_eq!(document["info"]["version"], env!("CARGO_PKG_VERSION"));
+    let tags: BTreeSet<&str> = document["tags"]
+        .as_array()
+        .expect("tags")
+        .iter()
+        .map(|t| t["name"].as_str().expect("a tag name"))
+        .collect();
+    for name in ["urls", "visits", "stats", "redirects", "health"] {
+        assert!(tags.contains(name), "tag {name} is missing");
+    }
+
+    let operations = operations(document);
+    let mut ids = BTreeSet::new();
+    for op in &operations {
+        let label = op.label();
+        assert!(ids.insert(op.id.clone()), "operationId {} repeats", op.id);
+        let op_tags = op.spec["tags"].as_array().expect("tags of an operation");
+        assert!(
+            !op_tags.is_empty() && op_tags.iter().all(|t| tags.contains(t.as_str().unwrap())),
+            "{label}: tags {op_tags:?} are not all declared"
+        );
+        // Every `{name}` of the template is a required path parameter, and nothing else is.
+        let in_template: BTreeSet<&str> = op
+            .path
+            .split('{')
+            .skip(1)
+            .map(|rest| rest.split('}').next().unwrap())
+            .collect();
+        let documented: BTreeSet<&str> = op
+            .parameters("path")
+            .iter()
+            .map(|p| {
+                assert_eq!(p["required"], true, "{label}: path parameters are required");
+                p["name"].as_str().unwrap()
+            })
+            .collect();
+        assert_eq!(in_template, documented, "{label}: path parameters");
+        if let Some(body) = op.spec.get("requestBody") {
+            let content = body["content"].as_object().expect("request content");
+            assert_eq!(
+                content.keys().collect::<Vec<_>>(),
+                ["application/json"],
+                "{label}: request bodies are JSON"
+            );
+        }
+        for (status, response) in op.spec["responses"].as_object().expect("responses") {
+            let code: u16 = status.parse().expect("explicit status codes only");
+            if code < 400 || op.method == Method::HEAD {
+                continue;
+            }
+            let problem = &response["content"]["application/problem+json"]["schema"]["$ref"];
+            assert_eq!(
+                problem, "#/components/schemas/Problem",
+                "{label}: {status} must be documented as application/problem+json with Problem"
+            );
+        }
+    }
+
+    let documented: BTreeSet<(String, String)> = operations
+        .iter()
+        .map(|op| (op.method.to_string(), op.path.clone()))
+        .collect();
+    let live: BTreeSet<(String, String)> = LIVE_ROUTES
+        .iter()
+        .map(|(m, p)| (m.to_string(), p.to_string()))
+        .collect();
+    assert_eq!(
+        documented,
+        live,
+        "documented operations differ from the live routes.\nundocumented routes: {:?}\n\
+         documented but not served: {:?}",
+        live.difference(&documented).collect::<Vec<_>>(),
+        documented.difference(&live).collect::<Vec<_>>(),
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// A small JSON Schema check: types, formats, required and documented properties.
+
+fn resolve<'a>(document: &'a Value, schema: &'a Value) -> &'a Value {
+    match schema["$ref"].as_str() {
+        Some(reference) => {
+            let name = reference
+                .strip_prefix("#/components/schemas/")
+                .unwrap_or_else(|| panic!("unsupported $ref {reference}"));
+            let target = &document["components"]["schemas"][name];
+            assert!(!target.is_null(), "{reference} is not in components");
+            resolve(document, target)
+        }
+        None => schema,
+    }
+}
+
+/// Errors of `value` against `schema`. Objects may only have documented properties.
+fn validate(document: &Value, schema: &Value, value: &Value, at: &str) -> Vec<String> {
+    let schema = resolve(document, schema);
+    for (keyword, all) in [("oneOf", false), ("anyOf", false), ("allOf", true)] {
+        if let Some(options) = schema[keyword].as_array() {
+            let results: Vec<Vec<String>> = options
+                .iter()
+                .map(|option| validate(document, option, value, at))
+                .collect();
+            let ok = if all {
+                results.iter().all(Vec::is_empty)
+            } else {
+                results.iter().any(Vec::is_empty)
+            };
+            if !ok {
+                return vec![format!(
+                    "{at}: no {keyword} alternative matches: {results:?}"
+                )];
+            }
+        }
+    }
+    let types: Vec<&str> = match &schema["type"] {
+        Value::String(one) => vec![one.as_str()],
+        Value::Array(many) => many.iter().filter_map(Value::as_str).collect(),
+        _ => Vec::new(),
+    };
+    let type_matches = |t: &str| match t {
+        "null" => value.is_null(),
+        "string" => value.is_string(),
+        "integer" => value.is_i64() || value.is_u64(),
+        "number" => value.is_number(),
+        "boolean" => value.is_boolean(),
+        "array" => value.is_array(),
+        "object" => value.is_object(),
+        other => panic!("unknown schema type {other}"),
+    };
+    if !types.is_empty() && !types.iter().any(|t| type_matches(t)) {
+        return vec![format!("{at}: {value} is not of type {types:?}")];
+    }
+    let mut errors = Vec::new();
+    match value {
+        Value::String(text) => {
+            let well_formed = match schema["format"].as_str() {
+                Some("date-time") => chrono::DateTime::parse_from_rfc3339(text).is_ok(),
+                Some("date") => text.parse::<chrono::NaiveDate>().is_ok(),
+                Some("uri") => url::Url::parse(text).is_ok(),
+                _ => true,
+            };
+            if !well_formed {
+                errors.push(format!("{at}: {text:?} is not a {}", schema["format"]));
+            }
+        }
+        Value::Array(items) => {
+            if let Some(item_schema) = schema.get("items") {
+                for (i, item) in items.iter().enumerate() {
+                    errors.extend(validate(document, item_schema, item, &format!("{at}[{i}]")));
+                }
+            }
+        }
+        Value::Object(fields) => {
+            for name in schema["required"].as_array().into_iter().flatten() {
+                let name = name.as_str().unwrap();
+                if !fields.contains_key(name) {
+                    errors.push(format!("{at}: required property `{name}` is missing"));
+                }
+            }
+            if let Some(properties) = schema["properties"].as_object() {
+                for (name, field) in fields {
+                    match properties.get(name) {
+                        Some(property) => errors.extend(validate(
+                            document,
+                            property,
+                            field,
+                            &format!("{at}.{name}"),
+                        )),
+                        None => errors.push(format!("{at}: property `{name}` is not documented")),
+                    }
+                }
+            }
+        }
+        _ => {}
+    }
+    errors
+}
+
+// ---------------------------------------------------------------------------------------------
+// Checking answers
+
+fn essence(content_type: &str) -> String {
+    content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase()
+}
+
+/// Asserts that `response` is documented for `op`: its status, content type, headers and body.
+/// Returns the status and the JSON body, if any.
+async fn check_answer(
+    document: &Value,
+    op: &Operation,
+    what: &str,
+    response: Response,
+) -> (u16, Value) {
+    let label = format!("{} [{what}]", op.label());
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let body = response.bytes().await.expect("a body");
+    let documented = &op.spec["responses"][status.to_string()];
+    assert!(
+        !documented.is_null(),
+        "{label}: answered {status}, which is not documented (documented: {:?}); body: {}",
+        op.documented_statuses(),
+        String::from_utf8_lossy(&body)
+    );
+    for name in documented["headers"]
+        .as_object()
+        .into_iter()
+        .flat_map(|h| h.keys())
+    {
+        assert!(
+            headers.contains_key(name.as_str()),
+            "{label}: {status} is documented with a {name} header, the answer has none"
+        );
+    }
+    let content_type = headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(essence);
+    let mut json = Value::Null;
+    match documented["content"].as_object() {
+        None => {
+            if op.method != Method::HEAD {
+                assert!(
+                    body.is_empty(),
+                    "{label}: {status} is documented without a body, the answer has {} bytes \
+                     ({content_type:?})",
+                    body.len()
+                );
+            }
+        }
+        Some(content) => {
+            let content_type = content_type
+                .unwrap_or_else(|| panic!("{label}: {status} answered without a Content-Type"));
+            let media = content
+                .iter()
+                .find(|(documented_type, _)| essence(documented_type) == content_type)
+                .map(|(_, media)| media)
+                .unwrap_or_else(|| {
+                    panic!(
+                        "{label}: {status} answered {content_type}, documented: {:?}",
+                        content.keys().collect::<Vec<_>>()
+                    )
+                });
+            if status >= 400 {
+                assert!(
+                    content_type == "application/problem+json" || content_type == "text/html",
+                    "{label}: an error answered {content_type}"
+                );
+            }
+            if op.method != Method::HEAD {
+                if content_type == "application/json" || content_type.ends_with("+json") {
+                    json = serde_json::from_slice(&body)
+                        .unwrap_or_else(|e| panic!("{label}: {status} body is not JSON: {e}"));
+                    let errors = validate(document, &media["schema"], &json, "body");
+                    assert!(
+                        errors.is_empty(),
+                        "{label}: the {status} body does not match its schema:\n{}\n{json}",
+                        errors.join("\n")
+                    );
+                } else {
+                    assert!(
+                        std::str::from_utf8(&body).is_ok(),
+                        "{label}: {content_type} body is not text"
+                    );
+                }
+            }
+        }
+    }
+    (status, json)
+}
+
+// ---------------------------------------------------------------------------------------------
+// The live server
+
+/// What the requests fill in: the slugs, and example values of query parameters.
+struct Examples {
+    slug: String,
+    doomed: String,
+    query: BTreeMap<&'static str, String>,
+}
+
+impl Examples {
+    fn path(&self, op: &Operation, slug: Option<&str>) -> String {
+        let slug = slug.unwrap_or(if op.method == Method::DELETE {
+            &self.doomed
+        } else {
+            &self.slug
+        });
+        op.path.replace("{slug}", slug)
+    }
+
+    /// A value for every documented query parameter (but `cursor`, which needs a page first).
+    fn query(&self, op: &Operation) -> Vec<(String, String)> {
+        op.parameters("query")
+            .into_iter()
+            .filter_map(|p| {
+                let name = p["name"].as_str().unwrap();
+                if name == "cursor" {
+                    return None;
+                }
+                let value = self.query.get(name).unwrap_or_else(|| {
+                    panic!(
+                        "{}: no example value for the query parameter `{name}`; add one to \
+                         the examples in tests/api/openapi.rs",
+                        op.label()
+                    )
+                });
+                Some((name.to_owned(), value.clone()))
+            })
+            .collect()
+    }
+}
+
+fn request(app: &TestApp, op: &Operation, path: &str) -> RequestBuilder {
+    app.client.request(op.method.clone(), app.url(path))
+}
+
+/// The request that must succeed: documented parameters, and the example body, which must
+/// satisfy the documented schema.
+fn valid_request(
+    app: &TestApp,
+    document: &Value,
+    op: &Operation,
+    examples: &Examples,
+) -> RequestBuilder {
+    let mut builder = request(app, op, &examples.path(op, None)).query(&examples.query(op));
+    if let Some(body) = op.spec.get("requestBody") {
+        let example = example_body(&op.id).unwrap_or_else(|| {
+            panic!("{}: no example body; add one to example_body()", op.label())
+        });
+        let schema = &body["content"]["application/json"]["schema"];
+        let errors = validate(document, schema, &example, "example body");
+        assert!(errors.is_empty(), "{}: {errors:?}", op.label());
+        builder = builder.json(&example);
+    }
+    builder
+}
+
+async fn send(builder: RequestBuilder) -> Response {
+    builder.send().await.expect("request sent")
+}
+
+async fn fetch_document(app: &TestApp) -> Value {
+    let response = app.get("/api/openapi.json").await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()[CONTENT_TYPE], "application/json");
+    let document: Value = response.json().await.expect("the document is JSON");
+    assert_eq!(document["servers"][0]["url"], app.address);
+    document
+}
+
+async fn click(app: &TestApp, slug: &str) {
+    let response = send(
+        app.client
+            .get(app.url(&format!("/{slug}")))
+            .header(USER_AGENT, FIREFOX),
+    )
+    .await;
+    assert_eq!(response.status(), 302);
+}
+
+async fn document_matches_the_live_server(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let document = fetch_document(&app).await;
+    check_document(&document);
+
+    let slug = "openapi-probe".to_owned();
+    let doomed = "openapi-doomed".to_owned();
+    for (slug, crawlable) in [(&slug, true), (&doomed, false)] {
+        let response = app
+            .create_url(
+                json!({ "url": "https://example.com/", "slug": slug, "crawlable": crawlable }),
+            )
+            .await;
+        assert_eq!(response.status(), 201);
+    }
+    click(&app, &slug).await;
+    click(&app, &slug).await;
+    app.wait_for_visits(2).await;
+
+    let today = Utc::now().date_naive();
+    let examples = Examples {
+        query: BTreeMap::from([
+            ("limit", "1".to_owned()),
+            ("q", "openapi".to_owned()),
+            ("url", slug.clone()),
+            ("from", (today - Days::new(6)).to_string()),
+            ("to", today.to_string()),
+            ("bot", "false".to_owned()),
+            ("bots", "true".to_owned()),
+            ("top", "5".to_owned()),
+        ]),
+        slug,
+        doomed,
+    };
+
+    let operations = operations(&document);
+    for op in &operations {
+        // (a) the documented request succeeds, as documented.
+        let response = send(valid_request(&app, &document, op, &examples)).await;
+        let (status, body) = check_answer(&document, op, "documented request", response).await;
+        assert!(
+            (200..400).contains(&status),
+            "{}: the documented request answered {status}: the route is not served as documented",
+            op.label()
+        );
+        if let Some(items) = body.get("items") {
+            assert!(
+                !items.as_array().unwrap().is_empty(),
+                "{}: the example request found nothing to check the item schema against",
+                op.label()
+            );
+        }
+        // The cursor of a page leads to the next one.
+        if let Some(cursor) = body["next_cursor"].as_str() {
+            assert!(
+                !op.parameters("query").is_empty(),
+                "{}: a page without query parameters",
+                op.label()
+            );
+            let mut query = examples.query(op);
+            query.push(("cursor".into(), cursor.to_owned()));
+            let response = request(&app, op, &examples.path(op, None))
+                .query(&query)
+                .send()
+                .await
+                .expect("request sent");
+            let (status, _) = check_answer(&document, op, "next page", response).await;
+            assert_eq!(status, 200, "{}: the next page", op.label());
+        }
+        probe_errors(&app, &document, op, &examples).await;
+    }
+
+    probe_methods(&app, &operations, &examples).await;
+    probe_other_settings(backend, &document, &operations).await;
+}
+
+/// Wrong requests to `op`: each answer must be a documented error with its content type.
+async fn probe_errors(app: &TestApp, document: &Value, op: &Operation, examples: &Examples) {
+    let path = examples.path(op, None);
+    if op.path.contains("{slug}") {
+        let unknown = examples.path(op, Some("no-such-slug-openapi"));
+        let mut builder = request(app, op, &unknown).query(&examples.query(op));
+        if let Some(body) = example_body(&op.id) {
+            builder = builder.json(&body);
+        }
+        let response = send(builder).await;
+        let (status, _) = check_answer(document, op, "unknown slug", response).await;
+        assert_eq!(status, 404, "{}: an unknown slug", op.label());
+        if op.path == "/{slug}" && op.method == Method::GET {
+            let response = send(request(app, op, &unknown).header(ACCEPT, "text/html")).await;
+            let (status, _) = check_answer(document, op, "unknown slug, HTML", response).await;
+            assert_eq!(status, 404);
+        }
+    }
+    if !op.parameters("query").is_empty() {
+        let response = send(
+            request(app, op, &path)
+                .query(&examples.query(op))
+                .query(&[("openapi_probe", "1")]),
+        )
+        .await;
+        let (status, _) = check_answer(document, op, "unknown query parameter", response).await;
+        assert_eq!(status, 422, "{}: an unknown query parameter", op.label());
+    }
+    if op.spec.get("requestBody").is_some() {
+        let wrong_bodies: [(&str, &str, &str, u16); 3] = [
+            ("not JSON", "text/plain", "hello", 415),
+            ("unparseable JSON", "application/json", "{", 400),
+            (
+                "an unknown field",
+                "application/json",
+                r#"{"openapi_probe": 1}"#,
+                422,
+            ),
+        ];
+        for (what, content_type, body, expected) in wrong_bodies {
+            let response = send(
+                request(app, op, &path)
+                    .header(CONTENT_TYPE, content_type)
+                    .body(body),
+            )
+            .await;
+            let (status, _) = check_answer(document, op, what, response).await;
+            assert_eq!(status, expected, "{}: {what}", op.label());
+        }
+    }
+    // A browser that has seen the explorer must send its CSRF token with unsafe requests.
+    #[cfg(feature = "explorer")]
+    if op.path.starts_with("/api") && !matches!(op.method, Method::GET | Method::HEAD) {
+        let cookie = format!("kurz_csrf={}", "a".repeat(32));
+        let response =
+            send(valid_request(app, document, op, examples).header(COOKIE, cookie)).await;
+        let (status, _) = check_answer(document, op, "no CSRF token", response).await;
+        assert_eq!(status, 403, "{}: a missing CSRF token", op.label());
+    }
+}
+
+/// A method a path does not have is a 405 problem whose `Allow` lists the documented methods.
+async fn probe_methods(app: &TestApp, operations: &[Operation], examples: &Examples) {
+    let mut by_path: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
+    for op in operations {
+        by_path
+            .entry(op.path.as_str())
+            .or_default()
+            .insert(op.method.to_string());
+    }
+    for (path, mut methods) in by_path {
+        if methods.contains("GET") {
+            methods.insert("HEAD".into());
+        }
+        let other = ["PUT", "OPTIONS", "POST", "PATCH", "DELETE"]
+            .into_iter()
+            .find(|m| !methods.contains(*m))
+            .expect("an undocumented method");
+        let url = app.url(&path.replace("{slug}", &examples.slug));
+        let response = send(app.client.request(other.parse().unwrap(), url)).await;
+        let label = format!("{other} {path}");
+        assert_eq!(response.status(), 405, "{label}");
+        let headers: HeaderMap = response.headers().clone();
+        assert_eq!(
+            essence(headers[CONTENT_TYPE].to_str().unwrap()),
+            "application/problem+json",
+            "{label}"
+        );
+        let allowed: BTreeSet<String> = headers
+            .get(ALLOW)
+            .unwrap_or_else(|| panic!("{label}: a 405 without Allow"))
+            .to_str()
+            .unwrap()
+            .split(',')
+            .map(|m| m.trim().to_ascii_uppercase())
+            .filter(|m| !m.is_empty())
+            .collect();
+        assert_eq!(
+            allowed, methods,
+            "{label}: the server allows other methods than the documented ones"
+        );
+    }
+}
+
+/// The statuses that only other settings give: `GET /` as a redirect, and a permanent
+/// redirect status for short links.
+async fn probe_other_settings(backend: Backend, document: &Value, operations: &[Operation]) {
+    let app = spawn_app_with(backend, |settings| {
+        settings.root.mode = kurz::config::RootMode::Redirect;
+        settings.root.redirect_to = "https://www.example.com/".into();
+        settings.redirect.status = 301;
+    })
+    .await;
+    let slug = app.new_slug("https://example.com/moved").await;
+    let find = |method: Method, path: &str| {
+        operations
+            .iter()
+            .find(|op| op.method == method && op.path == path)
+            .unwrap_or_else(|| panic!("{method} {path} is not documented"))
+    };
+    for (method, path, url, expected) in [
+        (Method::GET, "/", "/".to_owned(), 302),
+        (Method::GET, "/{slug}", format!("/{slug}"), 301),
+        (Method::HEAD, "/{slug}", format!("/{slug}"), 301),
+        (Method::HEAD, "/{slug}", "/no-such-slug".to_owned(), 404),
+    ] {
+        let op = find(method.clone(), path);
+        let response = send(app.client.request(method, app.url(&url))).await;
+        let (status, _) = check_answer(document, op, "other settings", response).await;
+        assert_eq!(status, expected, "{}", op.label());
+    }
+}
+
+crate::on_both_backends!(document_matches_the_live_server);
