@@ -10,7 +10,8 @@ use std::path::PathBuf;
 use std::str::FromStr;
 
 use figment::providers::{Env, Format, Serialized, Toml};
-use figment::Figment;
+use figment::value::{Dict, Map};
+use figment::{Figment, Metadata, Profile, Provider};
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
@@ -49,6 +50,44 @@ impl Environment {
             Self::Development => DEVELOPMENT_TOML,
             Self::Production => PRODUCTION_TOML,
         }
+    }
+
+    /// The overlay's file in the repository, as errors and `kurz check-config` name it.
+    pub fn overlay_name(self) -> &'static str {
+        match self {
+            Self::Development => "config/development.toml",
+            Self::Production => "config/production.toml",
+        }
+    }
+}
+
+/// The names of the configuration layers, as error messages and `kurz check-config` show them.
+/// (`KURZ_CONFIG_FILE` keeps figment's "TOML file" with its path, and `KURZ__` variables
+/// figment's "`KURZ__` environment variable(s)".)
+pub mod source {
+    pub const DEFAULTS: &str = "config/default.toml";
+    pub const KURZ_ENV: &str = "KURZ_ENV";
+    pub const KURZ_ENV_UNSET: &str = "default (KURZ_ENV not set)";
+    pub const DATABASE_URL: &str = "DATABASE_URL environment variable";
+}
+
+/// A provider under another name, so that a value's metadata says which layer it came from.
+struct Named<P> {
+    name: &'static str,
+    provider: P,
+}
+
+impl<P: Provider> Provider for Named<P> {
+    fn metadata(&self) -> Metadata {
+        Metadata::named(self.name)
+    }
+
+    fn data(&self) -> Result<Map<Profile, Dict>, figment::Error> {
+        self.provider.data()
+    }
+
+    fn profile(&self) -> Option<Profile> {
+        self.provider.profile()
     }
 }
 
@@ -218,11 +257,17 @@ impl Settings {
     /// Loads the settings the way the binary does: `KURZ_ENV`, the layered files, the
     /// environment variables.
     pub fn load() -> Result<Self, ConfigError> {
-        let environment = match std::env::var("KURZ_ENV") {
-            Ok(value) if !value.trim().is_empty() => value.parse()?,
-            _ => Environment::Development,
+        Self::extract(Self::figment()?)
+    }
+
+    /// Every layer the binary reads, merged but not yet checked: what [`Settings::load`]
+    /// extracts, and what `kurz check-config` shows with each value's source.
+    pub fn figment() -> Result<Figment, ConfigError> {
+        let (environment, environment_source) = match std::env::var("KURZ_ENV") {
+            Ok(value) if !value.trim().is_empty() => (value.parse()?, source::KURZ_ENV),
+            _ => (Environment::Development, source::KURZ_ENV_UNSET),
         };
-        let mut figment = Self::builtin(environment);
+        let mut figment = Self::layers(environment, environment_source);
         if let Ok(path) = std::env::var("KURZ_CONFIG_FILE") {
             if !std::path::Path::new(&path).is_file() {
                 return Err(ConfigError(format!(
@@ -231,11 +276,18 @@ impl Settings {
             }
             figment = figment.merge(Toml::file_exact(path));
         }
-        let figment = figment.merge(Env::prefixed("KURZ__").split("__")).merge(
-            Env::raw()
-                .only(&["DATABASE_URL"])
-                .map(|_| "database.url".into()),
-        );
+        Ok(figment
+            .merge(Env::prefixed("KURZ__").split("__"))
+            .merge(Named {
+                name: source::DATABASE_URL,
+                provider: Env::raw()
+                    .only(&["DATABASE_URL"])
+                    .map(|_| "database.url".into()),
+            }))
+    }
+
+    /// Checks a figment built by [`Settings::figment`] (or any other) as `load` does.
+    pub fn from_figment(figment: Figment) -> Result<Self, ConfigError> {
         Self::extract(figment)
     }
 
@@ -245,10 +297,23 @@ impl Settings {
     }
 
     fn builtin(environment: Environment) -> Figment {
+        Self::layers(environment, source::KURZ_ENV_UNSET)
+    }
+
+    fn layers(environment: Environment, environment_source: &'static str) -> Figment {
         Figment::new()
-            .merge(Toml::string(DEFAULT_TOML))
-            .merge(Toml::string(environment.overlay()))
-            .merge(Serialized::default("environment", environment))
+            .merge(Named {
+                name: source::DEFAULTS,
+                provider: Toml::string(DEFAULT_TOML),
+            })
+            .merge(Named {
+                name: environment.overlay_name(),
+                provider: Toml::string(environment.overlay()),
+            })
+            .merge(Named {
+                name: environment_source,
+                provider: Serialized::default("environment", environment),
+            })
     }
 
     fn extract(figment: Figment) -> Result<Self, ConfigError> {
@@ -406,6 +471,16 @@ mod tests {
             .merge(Toml::string("[server]\nport = \"eighty\"\n"));
         let error = Settings::extract(figment).unwrap_err().to_string();
         assert!(error.contains("server.port"), "{error}");
+    }
+
+    #[test]
+    fn every_layer_names_its_source() {
+        let figment = Settings::builtin(Environment::Production);
+        let source = |key: &str| figment.find_metadata(key).unwrap().name.to_string();
+        assert_eq!(source("server.port"), "config/default.toml");
+        assert_eq!(source("server.host"), "config/production.toml");
+        assert_eq!(source("environment"), super::source::KURZ_ENV_UNSET);
+        assert!(Settings::from_figment(figment).is_ok());
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! (`tests/store`) runs against both.
 
 mod error;
+mod maintenance;
 mod models;
 mod postgres;
 mod rollup;
@@ -13,8 +14,10 @@ mod stats;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use chrono::NaiveDate;
 
 pub use error::StoreError;
+pub use maintenance::{MigrationState, MigrationStatus, PrunedVisits};
 pub use models::{
     DayCount, NewUrl, NewVisit, Page, PageRequest, Redirect, StatsQuery, UrlPatch, UrlRecord,
     UrlStats, ValueCount, VisitFilter, VisitRecord,
@@ -93,21 +96,49 @@ pub trait Store: Send + Sync + 'static {
 
     /// A URL's statistics over a range of days, from the rollups.
     async fn url_stats(&self, query: StatsQuery) -> Result<UrlStats, StoreError>;
+
+    /// Every migration this binary carries or the database has applied, by version, with its
+    /// state. Reads `_sqlx_migrations` without applying anything; on a database never migrated
+    /// every migration is pending.
+    async fn migration_status(&self) -> Result<Vec<MigrationStatus>, StoreError>;
+
+    /// URLs with an id above `after_id` (all with `None`), oldest first, at most `limit`: the
+    /// order an export is written in, so that importing it creates the URLs in their original
+    /// order. Keyset paging: every call costs the same at any depth.
+    async fn urls_oldest_first(
+        &self,
+        after_id: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<UrlRecord>, StoreError>;
+
+    /// Deletes, in one transaction, up to `limit` of the visits made before `before` (00:00
+    /// UTC of that day) and lowers the `visit_count` of their URLs by as many. When fewer than
+    /// `limit` such visits were left, the same transaction also deletes the statistics rollup
+    /// rows of the days before `before` (they count exactly the visits deleted, the cut being a
+    /// day boundary) and reports `done`. Call it until `done`.
+    async fn prune_visits(&self, before: NaiveDate, limit: u32)
+        -> Result<PrunedVisits, StoreError>;
 }
 
 /// Opens the database named by the settings (a `sqlite:` or `postgres://` URL) and, when
 /// configured, applies pending migrations.
 pub async fn connect(settings: &DatabaseSettings) -> Result<Arc<dyn Store>, StoreError> {
-    let url = settings.effective_url();
-    let store: Arc<dyn Store> = if url.starts_with("sqlite:") {
-        Arc::new(SqliteStore::connect(&url, settings).await?)
-    } else {
-        Arc::new(PostgresStore::connect(&url, settings).await?)
-    };
+    let store = open(settings).await?;
     if settings.run_migrations {
         store.migrate().await?;
     }
     Ok(store)
+}
+
+/// Opens the database without touching the schema. A PostgreSQL pool connects on first use,
+/// so this succeeds while the server is down; the server then waits for it (see `startup`).
+pub async fn open(settings: &DatabaseSettings) -> Result<Arc<dyn Store>, StoreError> {
+    let url = settings.effective_url();
+    Ok(if url.starts_with("sqlite:") {
+        Arc::new(SqliteStore::connect(&url, settings).await?)
+    } else {
+        Arc::new(PostgresStore::connect(&url, settings).await?)
+    })
 }
 
 /// The exclusive upper bound of a prefix range: every string that starts with `prefix` sorts

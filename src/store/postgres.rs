@@ -7,12 +7,13 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{Postgres, QueryBuilder};
 
+use super::maintenance::{self, count_per_url, AppliedMigration};
 use super::rollup::Rollups;
 use super::rows::{into_urls, push_visit_page, RedirectRow, UrlRow, VisitRow, URL_COLUMNS};
 use super::stats::{self, DailyRow, TopValueRow};
 use super::{
-    NewUrl, NewVisit, Page, PageRequest, Redirect, StatsQuery, Store, StoreError, UrlPatch,
-    UrlRecord, UrlStats, VisitFilter, VisitRecord,
+    MigrationStatus, NewUrl, NewVisit, Page, PageRequest, PrunedVisits, Redirect, StatsQuery,
+    Store, StoreError, UrlPatch, UrlRecord, UrlStats, VisitFilter, VisitRecord,
 };
 use crate::config::DatabaseSettings;
 use crate::domain::Slug;
@@ -26,13 +27,14 @@ pub struct PostgresStore {
 }
 
 impl PostgresStore {
+    /// Opens a pool that connects on first use, so a server can start (and say it is not
+    /// ready) while PostgreSQL is still down.
     pub async fn connect(url: &str, settings: &DatabaseSettings) -> Result<Self, StoreError> {
         let options = PgConnectOptions::from_str(url)?.application_name("kurz");
         let pool = PgPoolOptions::new()
             .max_connections(settings.max_connections)
             .acquire_timeout(Duration::from_secs(settings.acquire_timeout_secs))
-            .connect_with(options)
-            .await?;
+            .connect_lazy_with(options);
         Ok(Self { pool })
     }
 
@@ -329,6 +331,85 @@ impl Store for PostgresStore {
             .fetch_all(&self.pool)
             .await?;
         Ok(stats::assemble(&query, daily, top))
+    }
+
+    async fn migration_status(&self) -> Result<Vec<MigrationStatus>, StoreError> {
+        let exists: bool = sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
+            .fetch_one(&self.pool)
+            .await?;
+        let applied: Vec<AppliedMigration> = if exists {
+            sqlx::query_as(
+                "SELECT version, description, installed_on, success, checksum \
+                 FROM _sqlx_migrations ORDER BY version",
+            )
+            .fetch_all(&self.pool)
+            .await?
+        } else {
+            Vec::new()
+        };
+        Ok(maintenance::migration_status(&MIGRATOR, applied))
+    }
+
+    async fn urls_oldest_first(
+        &self,
+        after_id: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<UrlRecord>, StoreError> {
+        let sql = format!("SELECT {URL_COLUMNS} FROM urls WHERE id > $1 ORDER BY id LIMIT $2");
+        let rows: Vec<UrlRow> = sqlx::query_as(&sql)
+            .bind(after_id.unwrap_or(0))
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+        into_urls(rows)
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn prune_visits(
+        &self,
+        before: NaiveDate,
+        limit: u32,
+    ) -> Result<PrunedVisits, StoreError> {
+        let limit = limit.max(1);
+        let cut = before.and_time(chrono::NaiveTime::MIN).and_utc();
+        let mut tx = self.pool.begin().await?;
+        let url_ids: Vec<i64> = sqlx::query_scalar(
+            "DELETE FROM url_visits WHERE id IN \
+                 (SELECT id FROM url_visits WHERE visited_at < $1 LIMIT $2) \
+             RETURNING url_id",
+        )
+        .bind(cut)
+        .bind(i64::from(limit))
+        .fetch_all(&mut *tx)
+        .await?;
+        let (ids, counts): (Vec<i64>, Vec<i64>) = count_per_url(&url_ids).into_iter().unzip();
+        if !ids.is_empty() {
+            sqlx::query(
+                "UPDATE urls SET visit_count = GREATEST(urls.visit_count - d.n, 0) \
+                 FROM UNNEST($1::bigint[], $2::bigint[]) AS d(id, n) WHERE urls.id = d.id",
+            )
+            .bind(&ids)
+            .bind(&counts)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let done = url_ids.len() < limit as usize;
+        let rollup_rows = if done {
+            sqlx::query("DELETE FROM url_daily_rollups WHERE day < $1")
+                .bind(before)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+        } else {
+            0
+        };
+        tx.commit().await?;
+        Ok(PrunedVisits {
+            visits: url_ids.len() as u64,
+            urls: ids.len() as u64,
+            rollup_rows,
+            done,
+        })
     }
 }
 

@@ -3,18 +3,19 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chrono::Utc;
+use chrono::{NaiveDate, Utc};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 use sqlx::{QueryBuilder, Sqlite};
 
+use super::maintenance::{self, count_per_url, AppliedMigration};
 use super::rollup::Rollups;
 use super::rows::{into_urls, push_visit_page, RedirectRow, UrlRow, VisitRow, URL_COLUMNS};
 use super::stats::{self, DailyRow, TopValueRow};
 use super::{
-    NewUrl, NewVisit, Page, PageRequest, Redirect, StatsQuery, Store, StoreError, UrlPatch,
-    UrlRecord, UrlStats, VisitFilter, VisitRecord,
+    MigrationStatus, NewUrl, NewVisit, Page, PageRequest, PrunedVisits, Redirect, StatsQuery,
+    Store, StoreError, UrlPatch, UrlRecord, UrlStats, VisitFilter, VisitRecord,
 };
 use crate::config::DatabaseSettings;
 use crate::domain::Slug;
@@ -321,5 +322,86 @@ impl Store for SqliteStore {
             .fetch_all(&self.pool)
             .await?;
         Ok(stats::assemble(&query, daily, top))
+    }
+
+    async fn migration_status(&self) -> Result<Vec<MigrationStatus>, StoreError> {
+        let exists: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM sqlite_master \
+             WHERE type = 'table' AND name = '_sqlx_migrations')",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        let applied: Vec<AppliedMigration> = if exists {
+            sqlx::query_as(
+                "SELECT version, description, installed_on, success, checksum \
+                 FROM _sqlx_migrations ORDER BY version",
+            )
+            .fetch_all(&self.pool)
+            .await?
+        } else {
+            Vec::new()
+        };
+        Ok(maintenance::migration_status(&MIGRATOR, applied))
+    }
+
+    async fn urls_oldest_first(
+        &self,
+        after_id: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<UrlRecord>, StoreError> {
+        let sql = format!("SELECT {URL_COLUMNS} FROM urls WHERE id > ?1 ORDER BY id LIMIT ?2");
+        let rows: Vec<UrlRow> = sqlx::query_as(&sql)
+            .bind(after_id.unwrap_or(0))
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+        into_urls(rows)
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn prune_visits(
+        &self,
+        before: NaiveDate,
+        limit: u32,
+    ) -> Result<PrunedVisits, StoreError> {
+        let limit = limit.max(1);
+        let cut = before.and_time(chrono::NaiveTime::MIN).and_utc();
+        let mut tx = self.pool.begin().await?;
+        let url_ids: Vec<i64> = sqlx::query_scalar(
+            "DELETE FROM url_visits WHERE id IN \
+                 (SELECT id FROM url_visits WHERE visited_at < ?1 LIMIT ?2) \
+             RETURNING url_id",
+        )
+        .bind(cut)
+        .bind(i64::from(limit))
+        .fetch_all(&mut *tx)
+        .await?;
+        let (ids, counts): (Vec<i64>, Vec<i64>) = count_per_url(&url_ids).into_iter().unzip();
+        if !ids.is_empty() {
+            for (id, count) in ids.iter().zip(&counts) {
+                sqlx::query("UPDATE urls SET visit_count = MAX(visit_count - ?1, 0) WHERE id = ?2")
+                    .bind(count)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        let done = url_ids.len() < limit as usize;
+        let rollup_rows = if done {
+            sqlx::query("DELETE FROM url_daily_rollups WHERE day < ?1")
+                .bind(before)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+        } else {
+            0
+        };
+        tx.commit().await?;
+        Ok(PrunedVisits {
+            visits: url_ids.len() as u64,
+            urls: ids.len() as u64,
+            rollup_rows,
+            done,
+        })
     }
 }

@@ -1,0 +1,704 @@
+//! `kurz export` and `kurz import`: URLs to and from CSV or JSON Lines, streamed both ways so
+//! that ten million rows take no more memory than ten.
+//!
+//! Export writes every URL oldest first (keyset pages over the id), so that importing the file
+//! creates the URLs in their original order. Import validates each row with the domain types,
+//! as the API does, writes valid rows in batches through `Store::import_urls` (idempotent by
+//! slug), and reports every invalid row with its line number without stopping.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::output::{self, Progress};
+use super::{Context, UsageError};
+use crate::domain::{Invalid, Slug, SlugPolicy, TargetUrl, Title};
+use crate::store::{NewUrl, Store, StoreError, UrlRecord};
+
+/// URLs read per keyset page while exporting.
+const EXPORT_PAGE: u32 = 1_000;
+/// Valid rows written per `import_urls` call (one transaction).
+const IMPORT_BATCH: usize = 1_000;
+/// Attempts at a free generated slug for a row without one.
+const SLUG_ATTEMPTS: usize = 8;
+/// Invalid rows listed in the `--json` summary (all of them go to stderr).
+const JSON_INVALID_ROWS: usize = 1_000;
+/// A JSON Lines line longer than this is reported invalid without being held in memory.
+const MAX_LINE_BYTES: usize = 64 * 1024;
+
+/// The columns of an export, in order; an import needs `url` and reads the others if present.
+pub const COLUMNS: [&str; 6] = [
+    "slug",
+    "url",
+    "title",
+    "crawlable",
+    "created_at",
+    "visit_count",
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    /// Comma-separated values with a header line.
+    Csv,
+    /// One JSON object per line.
+    Jsonl,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ExportArgs {
+    /// The file format.
+    #[arg(long, value_enum, default_value_t = Format::Csv)]
+    pub format: Format,
+    /// Write to this file instead of stdout.
+    #[arg(long, short)]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ImportArgs {
+    /// The file to read; `-` reads stdin (then --format is required).
+    pub file: PathBuf,
+    /// The file format; by default from the extension (.csv; .jsonl or .ndjson).
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+}
+
+// ----- export -------------------------------------------------------------------------------
+
+/// One exported URL. `visit_count` is informative: an import does not restore visits.
+#[derive(Serialize)]
+struct ExportRow<'a> {
+    slug: &'a str,
+    url: &'a str,
+    title: Option<&'a str>,
+    crawlable: bool,
+    created_at: String,
+    visit_count: i64,
+}
+
+impl<'a> From<&'a UrlRecord> for ExportRow<'a> {
+    fn from(url: &'a UrlRecord) -> Self {
+        Self {
+            slug: url.slug.as_str(),
+            url: url.target.as_str(),
+            title: url.title.as_deref(),
+            crawlable: url.crawlable,
+            created_at: url.created_at.to_rfc3339_opts(SecondsFormat::AutoSi, true),
+            visit_count: url.visit_count,
+        }
+    }
+}
+
+enum RowWriter<W: Write> {
+    Csv(Box<csv::Writer<W>>),
+    Jsonl(W),
+}
+
+impl<W: Write> RowWriter<W> {
+    fn new(format: Format, sink: W) -> anyhow::Result<Self> {
+        Ok(match format {
+            Format::Csv => {
+                let mut writer = csv::WriterBuilder::new()
+                    .has_headers(false)
+                    .from_writer(sink);
+                // Written by hand so that an empty export still has its header.
+                writer.write_record(COLUMNS)?;
+                Self::Csv(Box::new(writer))
+            }
+            Format::Jsonl => Self::Jsonl(sink),
+        })
+    }
+
+    fn write(&mut self, url: &UrlRecord) -> anyhow::Result<()> {
+        let row = ExportRow::from(url);
+        match self {
+            Self::Csv(writer) => writer.serialize(&row)?,
+            Self::Jsonl(sink) => {
+                serde_json::to_writer(&mut *sink, &row)?;
+                sink.write_all(b"\n")?;
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(self) -> anyhow::Result<()> {
+        let mut sink = match self {
+            Self::Csv(writer) => writer.into_inner().map_err(|e| e.into_error())?,
+            Self::Jsonl(sink) => sink,
+        };
+        sink.flush()?;
+        Ok(())
+    }
+}
+
+#[derive(Serialize)]
+struct ExportJson {
+    exported: u64,
+    format: Format,
+    output: String,
+}
+
+pub async fn export(ctx: &Context, args: ExportArgs) -> anyhow::Result<()> {
+    let output = args.output.filter(|path| path != Path::new("-"));
+    let store = ctx.store().await?;
+    let sink: Box<dyn Write + Send> = match &output {
+        Some(path) => Box::new(
+            File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
+        ),
+        None => Box::new(std::io::stdout()),
+    };
+    let mut writer = RowWriter::new(args.format, BufWriter::with_capacity(64 * 1024, sink))?;
+    let mut progress = Progress::new("export", None);
+    let mut exported = 0u64;
+    let mut after = None;
+    loop {
+        let page = store.urls_oldest_first(after, EXPORT_PAGE).await?;
+        for url in &page {
+            writer.write(url)?;
+        }
+        exported += page.len() as u64;
+        progress.update(exported, 0, || format!("{exported} URLs exported"));
+        match page.last() {
+            Some(last) if page.len() == EXPORT_PAGE as usize => after = Some(last.id),
+            _ => break,
+        }
+    }
+    writer.finish()?;
+    progress.finish();
+    let Some(path) = output else {
+        // stdout holds the data; the summary goes to stderr.
+        eprintln!("exported {exported} URLs");
+        return Ok(());
+    };
+    if ctx.json {
+        return output::json(&ExportJson {
+            exported,
+            format: args.format,
+            output: path.display().to_string(),
+        });
+    }
+    output::emit(&format!("exported {exported} URLs to {}\n", path.display()))
+}
+
+// ----- import -------------------------------------------------------------------------------
+
+/// A row as read, before validation.
+#[derive(Debug, Default)]
+struct RawRow {
+    line: u64,
+    slug: Option<String>,
+    url: Option<String>,
+    title: Option<String>,
+    crawlable: Option<Result<bool, String>>,
+    created_at: Option<String>,
+}
+
+/// A row that was not imported, and why.
+#[derive(Debug, Clone, Serialize)]
+struct BadRow {
+    line: u64,
+    reason: String,
+}
+
+/// A JSON Lines row; other fields (`visit_count`, `short_url`, ...) are ignored.
+#[derive(Deserialize)]
+struct JsonRow {
+    slug: Option<String>,
+    url: Option<String>,
+    title: Option<String>,
+    crawlable: Option<serde_json::Value>,
+    created_at: Option<String>,
+}
+
+fn parse_bool(value: &str) -> Result<bool, String> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "" | "false" | "0" | "no" => Ok(false),
+        "true" | "1" | "yes" => Ok(true),
+        _ => Err(format!("`{value}` is not true or false")),
+    }
+}
+
+/// Counts the bytes read, for the progress bar.
+struct Counting<R> {
+    inner: R,
+    read: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// Where each column of a CSV file is.
+struct Columns {
+    slug: Option<usize>,
+    url: usize,
+    title: Option<usize>,
+    crawlable: Option<usize>,
+    created_at: Option<usize>,
+}
+
+enum RowReader<R: BufRead> {
+    Csv {
+        reader: csv::Reader<R>,
+        columns: Columns,
+        record: csv::StringRecord,
+    },
+    Jsonl {
+        reader: R,
+        line: u64,
+        buffer: Vec<u8>,
+    },
+}
+
+impl<R: BufRead> RowReader<R> {
+    fn new(format: Format, input: R, name: &str) -> anyhow::Result<Self> {
+        match format {
+            Format::Jsonl => Ok(Self::Jsonl {
+                reader: input,
+                line: 0,
+                buffer: Vec::new(),
+            }),
+            Format::Csv => {
+                let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(input);
+                let headers = reader
+                    .headers()
+                    .with_context(|| format!("cannot read the CSV header of {name}"))?;
+                let find = |column: &str| {
+                    headers.iter().position(|h| {
+                        h.trim_start_matches('\u{feff}')
+                            .trim()
+                            .eq_ignore_ascii_case(column)
+                    })
+                };
+                let url = find("url").ok_or_else(|| {
+                    UsageError(format!(
+                        "{name}: the CSV header has no `url` column (expected {})",
+                        COLUMNS.join(",")
+                    ))
+                })?;
+                let columns = Columns {
+                    slug: find("slug"),
+                    url,
+                    title: find("title"),
+                    crawlable: find("crawlable"),
+                    created_at: find("created_at"),
+                };
+                Ok(Self::Csv {
+                    reader,
+                    columns,
+                    record: csv::StringRecord::new(),
+                })
+            }
+        }
+    }
+
+    /// The next row, a row that could not be read, or `None` at the end. An error is fatal
+    /// (the file cannot be read any further).
+    fn next_row(&mut self) -> anyhow::Result<Option<Result<RawRow, BadRow>>> {
+        match self {
+            Self::Csv {
+                reader,
+                columns,
+                record,
+            } => match reader.read_record(record) {
+                Ok(false) => Ok(None),
+                Ok(true) => {
+                    let line = record.position().map_or(0, |p| p.line());
+                    let cell =
+                        |index: Option<usize>| index.and_then(|i| record.get(i)).map(str::to_owned);
+                    Ok(Some(Ok(RawRow {
+                        line,
+                        slug: cell(columns.slug),
+                        url: cell(Some(columns.url)),
+                        title: cell(columns.title),
+                        crawlable: cell(columns.crawlable).map(|v| parse_bool(&v)),
+                        created_at: cell(columns.created_at),
+                    })))
+                }
+                Err(error) => {
+                    let line = error.position().map_or(0, |p| p.line());
+                    match error.kind() {
+                        csv::ErrorKind::Utf8 { .. } => Ok(Some(Err(BadRow {
+                            line,
+                            reason: "not valid UTF-8".into(),
+                        }))),
+                        _ => Err(anyhow::Error::new(error).context("cannot read the file")),
+                    }
+                }
+            },
+            Self::Jsonl {
+                reader,
+                line,
+                buffer,
+            } => loop {
+                let complete = read_line_capped(reader, buffer)?;
+                if buffer.is_empty() && complete.is_none() {
+                    return Ok(None);
+                }
+                *line += 1;
+                let line = *line;
+                let bad = |reason: String| Ok(Some(Err(BadRow { line, reason })));
+                if complete == Some(false) {
+                    return bad(format!("longer than {MAX_LINE_BYTES} bytes"));
+                }
+                let Ok(text) = std::str::from_utf8(buffer) else {
+                    return bad("not valid UTF-8".into());
+                };
+                let text = text.trim_start_matches('\u{feff}').trim();
+                if text.is_empty() {
+                    continue;
+                }
+                return match serde_json::from_str::<JsonRow>(text) {
+                    Ok(row) => Ok(Some(Ok(RawRow {
+                        line,
+                        slug: row.slug,
+                        url: row.url,
+                        title: row.title,
+                        crawlable: row.crawlable.map(|value| match value {
+                            serde_json::Value::Bool(b) => Ok(b),
+                            serde_json::Value::Null => Ok(false),
+                            serde_json::Value::String(s) => parse_bool(&s),
+                            other => Err(format!("`{other}` is not true or false")),
+                        }),
+                        created_at: row.created_at,
+                    }))),
+                    Err(error) => bad(format!("not a JSON object of a URL ({error})")),
+                };
+            },
+        }
+    }
+}
+
+/// Reads one line (without its `\n`) into `buffer`, keeping at most `MAX_LINE_BYTES` of it.
+/// `None`: the input had ended before anything was read; `Some(false)`: the line was too long
+/// (the rest of it was skipped).
+fn read_line_capped(
+    reader: &mut impl BufRead,
+    buffer: &mut Vec<u8>,
+) -> anyhow::Result<Option<bool>> {
+    buffer.clear();
+    let mut seen_any = false;
+    let mut fits = true;
+    loop {
+        let chunk = reader.fill_buf().context("cannot read the file")?;
+        if chunk.is_empty() {
+            return Ok(seen_any.then_some(fits));
+        }
+        seen_any = true;
+        let (part, done) = match chunk.iter().position(|b| *b == b'\n') {
+            Some(end) => (&chunk[..end], Some(end + 1)),
+            None => (chunk, None),
+        };
+        if fits && buffer.len() + part.len() <= MAX_LINE_BYTES {
+            buffer.extend_from_slice(part);
+        } else {
+            fits = false;
+            buffer.clear();
+        }
+        let used = done.unwrap_or(chunk.len());
+        reader.consume(used);
+        if done.is_some() {
+            return Ok(Some(fits));
+        }
+    }
+}
+
+/// A row ready to be stored.
+struct ValidRow {
+    line: u64,
+    url: NewUrl,
+    /// The file had no slug for it: kurz generated one.
+    generated: bool,
+}
+
+/// Checks a row as the API checks a request; a `created_at` that is not an RFC 3339 time is
+/// replaced by the import time, with a warning.
+fn validate(
+    raw: RawRow,
+    policy: &SlugPolicy,
+    max_length: usize,
+) -> Result<(ValidRow, Option<String>), BadRow> {
+    let line = raw.line;
+    let bad = |error: Invalid| BadRow {
+        line,
+        reason: error.to_string(),
+    };
+    let target =
+        TargetUrl::parse(raw.url.as_deref().unwrap_or_default(), max_length).map_err(bad)?;
+    let (slug, generated) = match raw.slug.as_deref() {
+        None | Some("") => (policy.generate(), true),
+        Some(value) => (Slug::parse(value, policy).map_err(bad)?, false),
+    };
+    let title = match raw.title.as_deref() {
+        None | Some("") => None,
+        Some(value) => Some(Title::parse(value).map_err(bad)?),
+    };
+    let crawlable = raw
+        .crawlable
+        .unwrap_or(Ok(false))
+        .map_err(|reason| bad(Invalid::new("crawlable", reason)))?;
+    let mut warning = None;
+    let created_at = match raw.created_at.as_deref().map(str::trim) {
+        None | Some("") => Utc::now(),
+        Some(value) => match DateTime::parse_from_rfc3339(value) {
+            Ok(at) => at.with_timezone(&Utc),
+            Err(_) => {
+                warning = Some(format!(
+                    "line {line}: created_at: `{value}` is not an RFC 3339 time; the row gets \
+                     the time of the import"
+                ));
+                Utc::now()
+            }
+        },
+    };
+    Ok((
+        ValidRow {
+            line,
+            url: NewUrl {
+                slug,
+                target,
+                title,
+                crawlable,
+                created_at,
+            },
+            generated,
+        },
+        warning,
+    ))
+}
+
+#[derive(Debug, Default, Serialize)]
+struct ImportJson {
+    file: String,
+    format: Option<Format>,
+    /// Data rows read (blank lines and the header not counted).
+    rows: u64,
+    created: u64,
+    /// Valid rows whose slug existed already: left as they were.
+    skipped: u64,
+    invalid: u64,
+    /// Rows without a slug, created with a generated one.
+    generated_slugs: u64,
+    /// Rows imported with the import time because their `created_at` was not readable.
+    warnings: u64,
+    /// The first invalid rows (every one is reported on stderr).
+    invalid_rows: Vec<BadRow>,
+    invalid_rows_truncated: bool,
+}
+
+struct Importer {
+    store: Arc<dyn Store>,
+    policy: SlugPolicy,
+    batch: Vec<ValidRow>,
+    summary: ImportJson,
+}
+
+impl Importer {
+    async fn push(&mut self, row: ValidRow) -> anyhow::Result<()> {
+        self.batch.push(row);
+        if self.batch.len() >= IMPORT_BATCH {
+            self.flush().await?;
+        }
+        Ok(())
+    }
+
+    /// Writes the batch in one transaction. Rows that existed are skipped; a generated slug
+    /// that happened to be taken already gets another one.
+    async fn flush(&mut self) -> anyhow::Result<()> {
+        if self.batch.is_empty() {
+            return Ok(());
+        }
+        let batch = std::mem::take(&mut self.batch);
+        let urls: Vec<NewUrl> = batch.iter().map(|row| row.url.clone()).collect();
+        let created = self.store.import_urls(&urls).await?;
+        let mut not_created = urls.len() as u64 - created;
+        let mut created = created;
+        if not_created > 0 {
+            for row in batch.iter().filter(|row| row.generated) {
+                if self.is_ours(&row.url).await? {
+                    continue;
+                }
+                self.create_with_fresh_slug(row).await?;
+                not_created = not_created.saturating_sub(1);
+                created += 1;
+            }
+        }
+        self.summary.created += created;
+        self.summary.skipped += not_created;
+        Ok(())
+    }
+
+    /// Whether the URL stored under this row's slug is the row itself.
+    async fn is_ours(&self, url: &NewUrl) -> anyhow::Result<bool> {
+        match self.store.get_url(&url.slug).await {
+            Ok(stored) => Ok(stored.target == url.target
+                && stored.created_at.timestamp_micros() == url.created_at.timestamp_micros()),
+            Err(StoreError::NotFound) => Ok(false),
+            Err(other) => Err(other.into()),
+        }
+    }
+
+    async fn create_with_fresh_slug(&self, row: &ValidRow) -> anyhow::Result<()> {
+        for _ in 0..SLUG_ATTEMPTS {
+            let url = NewUrl {
+                slug: self.policy.generate(),
+                ..row.url.clone()
+            };
+            match self.store.create_url(url).await {
+                Ok(_) => return Ok(()),
+                Err(StoreError::Conflict(_)) => continue,
+                Err(other) => return Err(other.into()),
+            }
+        }
+        anyhow::bail!(
+            "line {}: no free slug after {SLUG_ATTEMPTS} attempts; raise slug.length",
+            row.line
+        )
+    }
+}
+
+fn format_of(path: &Path) -> Result<Format, UsageError> {
+    let extension = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    match extension.as_deref() {
+        Some("csv") => Ok(Format::Csv),
+        Some("jsonl" | "ndjson") => Ok(Format::Jsonl),
+        _ => Err(UsageError(format!(
+            "cannot tell the format of {} from its name: pass --format csv or --format jsonl",
+            path.display()
+        ))),
+    }
+}
+
+pub async fn import(ctx: &Context, args: ImportArgs) -> anyhow::Result<()> {
+    let from_stdin = args.file == Path::new("-");
+    let format = match args.format {
+        Some(format) => format,
+        None if from_stdin => {
+            return Err(
+                UsageError("reading stdin needs --format csv or --format jsonl".into()).into(),
+            )
+        }
+        None => format_of(&args.file)?,
+    };
+    let name = args.file.display().to_string();
+    let (input, size): (Box<dyn Read + Send>, Option<u64>) = if from_stdin {
+        (Box::new(std::io::stdin()), None)
+    } else {
+        let file =
+            File::open(&args.file).map_err(|e| UsageError(format!("cannot open {name}: {e}")))?;
+        let size = file.metadata().ok().map(|m| m.len());
+        (Box::new(file), size)
+    };
+    let bytes = Arc::new(AtomicU64::new(0));
+    let input = BufReader::with_capacity(
+        64 * 1024,
+        Counting {
+            inner: input,
+            read: bytes.clone(),
+        },
+    );
+    let mut reader = RowReader::new(format, input, &name)?;
+    let mut importer = Importer {
+        store: ctx.store().await?,
+        policy: SlugPolicy::new(&ctx.settings.slug),
+        batch: Vec::with_capacity(IMPORT_BATCH),
+        summary: ImportJson {
+            file: name.clone(),
+            format: Some(format),
+            ..ImportJson::default()
+        },
+    };
+    let max_length = ctx.settings.target.max_length;
+    let mut progress = Progress::new("import", size);
+    while let Some(row) = reader.next_row()? {
+        importer.summary.rows += 1;
+        match row.and_then(|raw| validate(raw, &importer.policy, max_length)) {
+            Ok((row, warning)) => {
+                if let Some(warning) = warning {
+                    importer.summary.warnings += 1;
+                    progress.report(&warning);
+                }
+                importer.summary.generated_slugs += u64::from(row.generated);
+                importer.push(row).await?;
+            }
+            Err(bad) => {
+                progress.report(&format!("line {}: {}", bad.line, bad.reason));
+                let summary = &mut importer.summary;
+                summary.invalid += 1;
+                if summary.invalid_rows.len() < JSON_INVALID_ROWS {
+                    summary.invalid_rows.push(bad);
+                } else {
+                    summary.invalid_rows_truncated = true;
+                }
+            }
+        }
+        let summary = &importer.summary;
+        progress.update(summary.rows, bytes.load(Ordering::Relaxed), || {
+            format!(
+                "{} rows read: {} created, {} skipped, {} invalid",
+                summary.rows, summary.created, summary.skipped, summary.invalid
+            )
+        });
+    }
+    importer.flush().await?;
+    progress.finish();
+    let summary = importer.summary;
+    if ctx.json {
+        output::json(&summary)?;
+    } else {
+        let mut text = format!(
+            "imported {name}: {} read, {} created, {} skipped (slug existed), {} invalid\n",
+            rows(summary.rows),
+            summary.created,
+            summary.skipped,
+            summary.invalid
+        );
+        if summary.generated_slugs > 0 {
+            text.push_str(&format!(
+                "note: {} without a slug got a generated one; importing this file again \
+                 creates {} again (as duplicates with other slugs)\n",
+                rows(summary.generated_slugs),
+                if summary.generated_slugs == 1 {
+                    "it"
+                } else {
+                    "them"
+                },
+            ));
+        }
+        if summary.warnings > 0 {
+            text.push_str(&format!(
+                "note: {} with an unreadable created_at got the time of the import\n",
+                rows(summary.warnings)
+            ));
+        }
+        output::emit(&text)?;
+    }
+    if summary.invalid > 0 {
+        return Err(UsageError(format!(
+            "{} of {} rows were invalid and not imported (each is reported above with its line \
+             number); the others were imported",
+            summary.invalid, summary.rows
+        ))
+        .into());
+    }
+    Ok(())
+}
+
+/// `1 row`, `2 rows`.
+fn rows(n: u64) -> String {
+    format!("{n} row{}", if n == 1 { "" } else { "s" })
+}

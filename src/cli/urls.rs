@@ -1,0 +1,373 @@
+//! `kurz url create|list|show|delete`: the short links, validated by the same domain types as
+//! the HTTP API.
+
+use anyhow::anyhow;
+use chrono::{DateTime, Days, NaiveDate, Utc};
+use clap::Subcommand;
+use serde::Serialize;
+
+use super::output::{self, Table};
+use super::{Context, UsageError};
+use crate::domain::{Cursor, Invalid, Slug, SlugPolicy, TargetUrl, Title};
+use crate::store::{NewUrl, PageRequest, StatsQuery, StoreError, UrlRecord};
+
+/// Attempts at finding a free generated slug before giving up (as the API does).
+const SLUG_ATTEMPTS: usize = 8;
+/// Search text limits, as `GET /api/urls/search` has them.
+const SEARCH_MAX_QUERY_CHARS: usize = 100;
+/// `url show` totals this many days, today included.
+const RECENT_DAYS: u64 = 30;
+
+#[derive(Debug, Subcommand)]
+pub enum UrlCommand {
+    /// Shorten a URL.
+    Create(CreateArgs),
+    /// List URLs newest first, one page at a time (or those matching --search).
+    List(ListArgs),
+    /// Show a URL with its visit totals.
+    Show {
+        /// The slug of the URL.
+        slug: String,
+    },
+    /// Delete a URL and all its visits (asks first on a terminal).
+    Delete {
+        /// The slug of the URL.
+        slug: String,
+        /// Do not ask for confirmation (required when stdin is not a terminal).
+        #[arg(long, short)]
+        yes: bool,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CreateArgs {
+    /// Where the short link points: an absolute http or https URL.
+    pub target: String,
+    /// A custom slug (A-Z a-z 0-9 - _); without one kurz generates one.
+    #[arg(long)]
+    pub slug: Option<String>,
+    /// A label for the link.
+    #[arg(long)]
+    pub title: Option<String>,
+    /// List the link as allowed in robots.txt.
+    #[arg(long)]
+    pub crawlable: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ListArgs {
+    /// Only URLs whose slug, or target host, starts with this text.
+    #[arg(long, short)]
+    pub search: Option<String>,
+    /// URLs per page (default pagination.default_limit, at most pagination.max_limit).
+    #[arg(long)]
+    pub limit: Option<u32>,
+    /// Where to continue: the cursor the previous page printed.
+    #[arg(long)]
+    pub cursor: Option<String>,
+}
+
+/// A URL as `--json` prints it: the API's URL resource.
+#[derive(Debug, Serialize)]
+pub(crate) struct UrlJson {
+    pub slug: String,
+    pub short_url: String,
+    pub url: String,
+    pub title: Option<String>,
+    pub crawlable: bool,
+    pub visit_count: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl UrlJson {
+    fn new(ctx: &Context, record: UrlRecord) -> Self {
+        Self {
+            short_url: format!("{}/{}", ctx.public_url(), record.slug),
+            slug: record.slug.to_string(),
+            url: record.target.to_string(),
+            title: record.title,
+            crawlable: record.crawlable,
+            visit_count: record.visit_count,
+            created_at: record.created_at,
+            updated_at: record.updated_at,
+        }
+    }
+
+    fn details(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("slug", self.slug.clone()),
+            ("short url", self.short_url.clone()),
+            ("url", self.url.clone()),
+            ("title", self.title.clone().unwrap_or_else(|| "-".into())),
+            ("crawlable", yes_no(self.crawlable).into()),
+            ("visits", self.visit_count.to_string()),
+            ("created", format!("{} UTC", output::time(self.created_at))),
+            ("updated", format!("{} UTC", output::time(self.updated_at))),
+        ]
+    }
+}
+
+fn yes_no(value: bool) -> &'static str {
+    if value {
+        "yes"
+    } else {
+        "no"
+    }
+}
+
+#[derive(Serialize)]
+struct ListJson {
+    items: Vec<UrlJson>,
+    next_cursor: Option<String>,
+}
+
+#[derive(Serialize)]
+struct ShowJson {
+    #[serde(flatten)]
+    url: UrlJson,
+    recent: RecentJson,
+}
+
+/// Visits of the last days, from the statistics rollups.
+#[derive(Serialize)]
+struct RecentJson {
+    from: NaiveDate,
+    to: NaiveDate,
+    /// Every visit of those days, bots included.
+    visits: i64,
+    /// The bots' share of `visits`.
+    bot_visits: i64,
+}
+
+#[derive(Serialize)]
+struct DeletedJson {
+    deleted: UrlJson,
+}
+
+pub async fn run(ctx: &Context, command: UrlCommand) -> anyhow::Result<()> {
+    match command {
+        UrlCommand::Create(args) => create(ctx, args).await,
+        UrlCommand::List(args) => list(ctx, args).await,
+        UrlCommand::Show { slug } => show(ctx, &slug).await,
+        UrlCommand::Delete { slug, yes } => delete(ctx, &slug, yes).await,
+    }
+}
+
+async fn create(ctx: &Context, args: CreateArgs) -> anyhow::Result<()> {
+    let policy = SlugPolicy::new(&ctx.settings.slug);
+    let target = TargetUrl::parse(&args.target, ctx.settings.target.max_length)?;
+    let title = args.title.as_deref().map(Title::parse).transpose()?;
+    let requested = args
+        .slug
+        .as_deref()
+        .map(|s| Slug::parse(s, &policy))
+        .transpose()?;
+    let store = ctx.store().await?;
+    let new = |slug: Slug| NewUrl {
+        slug,
+        target: target.clone(),
+        title: title.clone(),
+        crawlable: args.crawlable,
+        created_at: Utc::now(),
+    };
+    let record = match requested {
+        Some(slug) => match store.create_url(new(slug.clone())).await {
+            Err(StoreError::Conflict(_)) => {
+                anyhow::bail!("the slug '{slug}' is already taken")
+            }
+            other => other?,
+        },
+        None => {
+            let mut attempts = 0;
+            loop {
+                attempts += 1;
+                match store.create_url(new(policy.generate())).await {
+                    Err(StoreError::Conflict(_)) if attempts < SLUG_ATTEMPTS => continue,
+                    Err(StoreError::Conflict(_)) => anyhow::bail!(
+                        "no free slug after {SLUG_ATTEMPTS} attempts; raise slug.length"
+                    ),
+                    other => break other?,
+                }
+            }
+        }
+    };
+    let url = UrlJson::new(ctx, record);
+    if ctx.json {
+        return output::json(&url);
+    }
+    output::emit(&format!(
+        "created {}\n\n{}",
+        url.short_url,
+        output::details(&url.details())
+    ))
+}
+
+async fn list(ctx: &Context, args: ListArgs) -> anyhow::Result<()> {
+    let pagination = &ctx.settings.pagination;
+    let limit = match args.limit {
+        None => pagination.default_limit,
+        Some(0) => return Err(Invalid::new("limit", "must be at least 1").into()),
+        Some(n) => n.min(pagination.max_limit),
+    };
+    let (records, next) = match args.search.as_deref() {
+        Some(search) => {
+            if args.cursor.is_some() {
+                return Err(UsageError(
+                    "--cursor pages through the whole list; a --search answers one page".into(),
+                )
+                .into());
+            }
+            let q = search_text(search)?;
+            let store = ctx.store().await?;
+            (store.search_urls(q, limit).await?, None)
+        }
+        None => {
+            let after = match args.cursor.as_deref() {
+                None | Some("") => None,
+                Some(value) => Some(Cursor::decode(value)?),
+            };
+            let store = ctx.store().await?;
+            let page = store.list_urls(PageRequest { after, limit }).await?;
+            (page.items, page.next.map(Cursor::encode))
+        }
+    };
+    let items: Vec<UrlJson> = records
+        .into_iter()
+        .map(|record| UrlJson::new(ctx, record))
+        .collect();
+    if ctx.json {
+        return output::json(&ListJson {
+            items,
+            next_cursor: next,
+        });
+    }
+    if items.is_empty() {
+        return output::emit(if args.search.is_some() {
+            "no URL matches\n"
+        } else {
+            "no URLs\n"
+        });
+    }
+    let mut table = Table::new(&["SLUG", "VISITS", "CREATED", "URL", "TITLE"])
+        .max_width(3, 60)
+        .max_width(4, 40);
+    for url in &items {
+        table.row(vec![
+            url.slug.clone(),
+            url.visit_count.to_string(),
+            output::time(url.created_at),
+            url.url.clone(),
+            url.title.clone().unwrap_or_default(),
+        ]);
+    }
+    let mut text = table.render();
+    if let Some(cursor) = next {
+        text.push_str(&format!(
+            "\nnext page: kurz url list --limit {limit} --cursor {cursor}\n"
+        ));
+    }
+    output::emit(&text)
+}
+
+/// The search text as the API accepts it: trimmed, 1 to 100 characters, no control characters.
+fn search_text(value: &str) -> Result<&str, Invalid> {
+    let q = value.trim();
+    if q.is_empty() {
+        return Err(Invalid::new("search", "must not be empty"));
+    }
+    if q.chars().count() > SEARCH_MAX_QUERY_CHARS {
+        return Err(Invalid::new(
+            "search",
+            format!("must be at most {SEARCH_MAX_QUERY_CHARS} characters"),
+        ));
+    }
+    if q.chars().any(char::is_control) {
+        return Err(Invalid::new(
+            "search",
+            "must not contain control characters",
+        ));
+    }
+    Ok(q)
+}
+
+/// The URL with this slug, or the one-line "no URL has the slug" failure (exit code 1).
+async fn find(ctx: &Context, value: &str) -> anyhow::Result<(UrlRecord, Slug)> {
+    let missing = || anyhow!("no URL has the slug '{value}'");
+    let slug = Slug::for_lookup(value).ok_or_else(missing)?;
+    let store = ctx.store().await?;
+    match store.get_url(&slug).await {
+        Ok(record) => Ok((record, slug)),
+        Err(StoreError::NotFound) => Err(missing()),
+        Err(other) => Err(other.into()),
+    }
+}
+
+async fn show(ctx: &Context, value: &str) -> anyhow::Result<()> {
+    let (record, _) = find(ctx, value).await?;
+    let store = ctx.store().await?;
+    let to = Utc::now().date_naive();
+    let from = to
+        .checked_sub_days(Days::new(RECENT_DAYS - 1))
+        .unwrap_or(to);
+    let stats = store
+        .url_stats(StatsQuery {
+            url_id: record.id,
+            from,
+            to,
+            include_bots: true,
+            top: 1,
+        })
+        .await?;
+    let shown = ShowJson {
+        url: UrlJson::new(ctx, record),
+        recent: RecentJson {
+            from,
+            to,
+            visits: stats.visits,
+            bot_visits: stats.bot_visits,
+        },
+    };
+    if ctx.json {
+        return output::json(&shown);
+    }
+    let mut rows = shown.url.details();
+    rows.insert(
+        6,
+        (
+            "last 30 days",
+            format!(
+                "{} visits ({} by bots), {from} to {to}",
+                shown.recent.visits, shown.recent.bot_visits
+            ),
+        ),
+    );
+    output::emit(&output::details(&rows))
+}
+
+async fn delete(ctx: &Context, value: &str, yes: bool) -> anyhow::Result<()> {
+    let (record, slug) = find(ctx, value).await?;
+    output::confirm(
+        &format!(
+            "Delete {}/{slug} (to {}) and its {} visits?",
+            ctx.public_url(),
+            record.target,
+            record.visit_count
+        ),
+        yes,
+    )?;
+    let store = ctx.store().await?;
+    match store.delete_url(&slug).await {
+        Ok(()) => {}
+        Err(StoreError::NotFound) => anyhow::bail!("no URL has the slug '{value}'"),
+        Err(other) => return Err(other.into()),
+    }
+    let url = UrlJson::new(ctx, record);
+    if ctx.json {
+        return output::json(&DeletedJson { deleted: url });
+    }
+    output::emit(&format!(
+        "deleted {} and its {} visits\n",
+        url.slug, url.visit_count
+    ))
+}

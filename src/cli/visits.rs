@@ -1,0 +1,102 @@
+//! `kurz visits prune`: deletes old visits in batches, keeping each URL's `visit_count` and the
+//! statistics rollups consistent with what is left.
+
+use chrono::{NaiveDate, Utc};
+use clap::Subcommand;
+use serde::Serialize;
+
+use super::output::{self, Progress};
+use super::{Context, UsageError};
+use crate::domain::parse_day;
+
+#[derive(Debug, Subcommand)]
+pub enum VisitsCommand {
+    /// Delete every visit made before a day (00:00 UTC), in batches; visit counts and
+    /// statistics follow.
+    Prune(PruneArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PruneArgs {
+    /// The first day to keep, YYYY-MM-DD (UTC): visits before its midnight are deleted.
+    /// Today at the latest.
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub before: String,
+    /// Visits deleted per transaction.
+    #[arg(long, default_value_t = 10_000,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub batch: u32,
+    /// Do not ask for confirmation (required when stdin is not a terminal).
+    #[arg(long, short)]
+    pub yes: bool,
+}
+
+#[derive(Serialize)]
+struct PrunedJson {
+    before: NaiveDate,
+    deleted_visits: u64,
+    deleted_rollup_rows: u64,
+    batches: u64,
+}
+
+pub async fn run(ctx: &Context, command: VisitsCommand) -> anyhow::Result<()> {
+    match command {
+        VisitsCommand::Prune(args) => prune(ctx, args).await,
+    }
+}
+
+async fn prune(ctx: &Context, args: PruneArgs) -> anyhow::Result<()> {
+    let before = parse_day("before", &args.before)?;
+    let today = Utc::now().date_naive();
+    if before > today {
+        // Today's visits are still being written; a cut in the future would race the server.
+        return Err(UsageError(format!(
+            "--before {before} is in the future: the latest cut is today ({today})"
+        ))
+        .into());
+    }
+    output::confirm(
+        &format!("Delete every visit made before {before} 00:00 UTC? This cannot be undone."),
+        args.yes,
+    )?;
+    let store = ctx.store().await?;
+    let mut progress = Progress::new("prune", None);
+    let mut deleted = 0u64;
+    let mut rollup_rows = 0u64;
+    let mut batches = 0u64;
+    loop {
+        let batch = store.prune_visits(before, args.batch).await?;
+        batches += 1;
+        deleted += batch.visits;
+        rollup_rows += batch.rollup_rows;
+        progress.update(deleted, 0, || format!("{deleted} visits deleted"));
+        if batch.done {
+            break;
+        }
+    }
+    progress.finish();
+    if ctx.json {
+        return output::json(&PrunedJson {
+            before,
+            deleted_visits: deleted,
+            deleted_rollup_rows: rollup_rows,
+            batches,
+        });
+    }
+    output::emit(&format!(
+        "deleted {deleted} visit{} made before {before} ({batches} batch{} of up to {}), \
+         and {rollup_rows} statistics row{} of those days\n",
+        plural(deleted),
+        if batches == 1 { "" } else { "es" },
+        args.batch,
+        plural(rollup_rows),
+    ))
+}
+
+fn plural(n: u64) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}

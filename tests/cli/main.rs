@@ -1,0 +1,811 @@
+//! The management commands, run as the real `kurz` binary against a fresh database of each
+//! backend (`DATABASE_URL`), as an operator runs them with `docker exec`.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+
+use chrono::{DateTime, Days, Duration, NaiveDate, Utc};
+use kurz::config::{Environment, Settings};
+use kurz::store::{self, NewVisit, PageRequest, StatsQuery, Store, VisitFilter};
+use serde_json::Value;
+
+use common::database::{Backend, TestDatabase};
+
+/// A database, a working directory, and the binary pointed at both.
+struct Kurz {
+    database: TestDatabase,
+    dir: tempfile::TempDir,
+    env: Vec<(String, String)>,
+}
+
+/// What one run of the binary did.
+#[derive(Debug)]
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Kurz {
+    async fn new(backend: Backend) -> Self {
+        Self {
+            database: TestDatabase::create(backend).await,
+            dir: tempfile::tempdir().expect("a temporary directory"),
+            env: Vec::new(),
+        }
+    }
+
+    fn with_env(mut self, name: &str, value: &str) -> Self {
+        self.env.push((name.into(), value.into()));
+        self
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_kurz"));
+        // Only what the test sets: no KURZ_* or DATABASE_URL of the environment running it.
+        for (name, _) in std::env::vars_os() {
+            let name = name.to_string_lossy().into_owned();
+            if name.starts_with("KURZ") || name == "DATABASE_URL" || name == "RUST_LOG" {
+                command.env_remove(name);
+            }
+        }
+        command
+            .env("DATABASE_URL", &self.database.url)
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .current_dir(self.dir.path())
+            .stdin(Stdio::null())
+            .args(args);
+        command
+    }
+
+    fn run(&self, args: &[&str]) -> Run {
+        let output = self.command(args).output().expect("kurz runs");
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    /// Runs a command that must succeed; its stdout.
+    fn ok(&self, args: &[&str]) -> String {
+        let run = self.run(args);
+        assert_eq!(run.code, 0, "kurz {args:?} failed: {run:?}");
+        run.stdout
+    }
+
+    /// Runs a command that must succeed with `--json`; its document.
+    fn json(&self, args: &[&str]) -> Value {
+        let mut args = args.to_vec();
+        args.push("--json");
+        let stdout = self.ok(&args);
+        serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{args:?}: {e}: {stdout}"))
+    }
+
+    /// Runs a command that must fail with `code`; its stderr.
+    fn fails(&self, args: &[&str], code: i32) -> String {
+        let run = self.run(args);
+        assert_eq!(run.code, code, "kurz {args:?}: {run:?}");
+        assert!(!run.stderr.is_empty(), "kurz {args:?} says why: {run:?}");
+        run.stderr
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// The library's store on the same database, to add visits and check what commands did.
+    async fn store(&self) -> Arc<dyn Store> {
+        let mut settings = Settings::defaults(Environment::Development).unwrap();
+        settings.database.url = self.database.url.clone();
+        store::connect(&settings.database)
+            .await
+            .expect("store opens")
+    }
+}
+
+fn slugs(list: &Value) -> Vec<String> {
+    list["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|u| u["slug"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn visit(url_id: i64, visited_at: DateTime<Utc>, is_bot: bool) -> NewVisit {
+    NewVisit {
+        url_id,
+        visited_at,
+        client_ip: Some("203.0.113.7".parse().unwrap()),
+        user_agent: Some("agent".into()),
+        referrer: None,
+        referrer_host: None,
+        browser: Some("Firefox".into()),
+        os: Some("Linux".into()),
+        device: Some(if is_bot { "bot" } else { "desktop" }.into()),
+        is_bot,
+    }
+}
+
+fn days_ago(days: u64) -> NaiveDate {
+    Utc::now()
+        .date_naive()
+        .checked_sub_days(Days::new(days))
+        .unwrap()
+}
+
+fn noon(day: NaiveDate) -> DateTime<Utc> {
+    day.and_hms_opt(12, 0, 0).unwrap().and_utc()
+}
+
+async fn urls_are_created_listed_shown_and_deleted(backend: Backend) {
+    let kurz = Kurz::new(backend)
+        .await
+        .with_env("KURZ__SERVER__PUBLIC_URL", "https://sho.rt/");
+
+    let created = kurz.ok(&[
+        "url",
+        "create",
+        "https://Example.COM/spring",
+        "--slug",
+        "launch",
+        "--title",
+        "Spring launch",
+        "--crawlable",
+    ]);
+    assert!(
+        created.starts_with("created https://sho.rt/launch\n"),
+        "{created}"
+    );
+    assert!(
+        created.contains("https://example.com/spring"),
+        "normalised: {created}"
+    );
+    assert!(created.contains("Spring launch"), "{created}");
+
+    let generated = kurz.json(&["url", "create", "https://example.org/page"]);
+    let generated_slug = generated["slug"].as_str().unwrap().to_owned();
+    assert_eq!(generated_slug.len(), 7);
+    assert_eq!(
+        generated["short_url"],
+        format!("https://sho.rt/{generated_slug}")
+    );
+    assert_eq!(generated["url"], "https://example.org/page");
+    assert_eq!(generated["title"], Value::Null);
+    assert_eq!(generated["crawlable"], false);
+    assert_eq!(generated["visit_count"], 0);
+
+    // The list: newest first, as a table and as JSON, one keyset page at a time.
+    let table = kurz.ok(&["url", "list"]);
+    let lines: Vec<&str> = table.lines().collect();
+    assert!(lines[0].starts_with("SLUG"), "{table}");
+    assert!(lines[1].starts_with(&generated_slug), "{table}");
+    assert!(lines[2].starts_with("launch "), "{table}");
+    assert!(lines[2].contains("Spring launch"), "{table}");
+    let all = kurz.json(&["url", "list"]);
+    assert_eq!(slugs(&all), [generated_slug.as_str(), "launch"]);
+    assert_eq!(all["next_cursor"], Value::Null);
+    let first = kurz.json(&["url", "list", "--limit", "1"]);
+    assert_eq!(slugs(&first), [generated_slug.as_str()]);
+    let cursor = first["next_cursor"]
+        .as_str()
+        .expect("a next page")
+        .to_owned();
+    let human = kurz.ok(&["url", "list", "--limit", "1"]);
+    assert!(
+        human.contains(&format!("kurz url list --limit 1 --cursor {cursor}")),
+        "{human}"
+    );
+    let second = kurz.json(&["url", "list", "--limit", "1", "--cursor", &cursor]);
+    assert_eq!(slugs(&second), ["launch"]);
+    assert_eq!(second["next_cursor"], Value::Null);
+
+    // Show: the URL with its visit totals.
+    let store = kurz.store().await;
+    let id = store
+        .get_url(&kurz::domain::Slug::for_lookup("launch").unwrap())
+        .await
+        .unwrap()
+        .id;
+    store
+        .record_visits(&[
+            visit(id, Utc::now() - Duration::minutes(5), false),
+            visit(id, Utc::now() - Duration::minutes(4), true),
+            visit(id, noon(days_ago(40)), false),
+        ])
+        .await
+        .unwrap();
+    let shown = kurz.json(&["url", "show", "launch"]);
+    assert_eq!(shown["slug"], "launch");
+    assert_eq!(shown["short_url"], "https://sho.rt/launch");
+    assert_eq!(shown["title"], "Spring launch");
+    assert_eq!(shown["crawlable"], true);
+    assert_eq!(shown["visit_count"], 3);
+    assert_eq!(shown["recent"]["visits"], 2, "the last 30 days: {shown}");
+    assert_eq!(shown["recent"]["bot_visits"], 1);
+    let human = kurz.ok(&["url", "show", "launch"]);
+    assert!(human.contains("visits        3\n"), "{human}");
+    assert!(
+        human.contains("last 30 days  2 visits (1 by bots)"),
+        "{human}"
+    );
+
+    // Delete: refuses without a terminal to confirm on, unless --yes.
+    let refused = kurz.fails(&["url", "delete", "launch"], 2);
+    assert!(refused.contains("--yes"), "{refused}");
+    assert_eq!(kurz.json(&["url", "show", "launch"])["slug"], "launch");
+    let deleted = kurz.ok(&["url", "delete", "launch", "--yes"]);
+    assert_eq!(deleted, "deleted launch and its 3 visits\n");
+    let gone = kurz.fails(&["url", "show", "launch"], 1);
+    assert_eq!(gone, "kurz: no URL has the slug 'launch'\n");
+    let deleted = kurz.json(&["url", "delete", &generated_slug, "--yes"]);
+    assert_eq!(deleted["deleted"]["slug"], generated_slug.as_str());
+    assert!(slugs(&kurz.json(&["url", "list"])).is_empty());
+    assert_eq!(kurz.ok(&["url", "list"]), "no URLs\n");
+}
+
+async fn search_finds_slug_then_host_prefixes(backend: Backend) {
+    let kurz = Kurz::new(backend).await;
+    for (slug, target) in [
+        ("launch", "https://news.example.com/a"),
+        ("launchpad", "https://shop.example.org/"),
+        ("lunch", "https://launch.example.net/menu"),
+        ("other", "https://other.example/"),
+    ] {
+        kurz.ok(&["url", "create", target, "--slug", slug]);
+    }
+    let found = kurz.json(&["url", "list", "--search", "launch"]);
+    assert_eq!(slugs(&found), ["launch", "launchpad", "lunch"]);
+    assert_eq!(found["next_cursor"], Value::Null);
+    let found = kurz.json(&["url", "list", "--search", "NEWS"]);
+    assert_eq!(slugs(&found), ["launch"]);
+    let limited = kurz.json(&["url", "list", "--search", "launch", "--limit", "2"]);
+    assert_eq!(slugs(&limited), ["launch", "launchpad"]);
+    let table = kurz.ok(&["url", "list", "-s", "oth"]);
+    assert!(
+        table.lines().nth(1).unwrap().starts_with("other "),
+        "{table}"
+    );
+    assert_eq!(
+        kurz.ok(&["url", "list", "--search", "zzz"]),
+        "no URL matches\n"
+    );
+}
+
+async fn failures_have_one_line_and_an_exit_code(backend: Backend) {
+    let kurz = Kurz::new(backend).await;
+    kurz.ok(&["url", "create", "https://example.com/", "--slug", "taken"]);
+    // Wrong input: exit code 2, the field and the reason.
+    let error = kurz.fails(&["url", "create", "javascript:alert(1)"], 2);
+    assert_eq!(
+        error,
+        "kurz: url: scheme `javascript` is not allowed (only http and https)\n"
+    );
+    let error = kurz.fails(
+        &["url", "create", "https://example.com/", "--slug", "API"],
+        2,
+    );
+    assert_eq!(error, "kurz: slug: `API` is reserved\n");
+    kurz.fails(
+        &["url", "create", "https://example.com/", "--slug", "a b"],
+        2,
+    );
+    kurz.fails(
+        &[
+            "url",
+            "create",
+            "https://example.com/",
+            "--title",
+            "a\u{7}b",
+        ],
+        2,
+    );
+    kurz.fails(&["url", "list", "--cursor", "garbage"], 2);
+    kurz.fails(&["url", "list", "--limit", "0"], 2);
+    kurz.fails(&["url", "list", "--search", "a", "--cursor", "azE6Mg"], 2);
+    kurz.fails(&["visits", "prune", "--before", "2026-02-30", "--yes"], 2);
+    let tomorrow = (Utc::now().date_naive() + Days::new(1)).to_string();
+    let error = kurz.fails(&["visits", "prune", "--before", &tomorrow, "--yes"], 2);
+    assert!(error.contains("in the future"), "{error}");
+    kurz.fails(&["import", "missing.csv"], 2);
+    kurz.fails(&["import", "urls.txt"], 2);
+    kurz.fails(&["url", "frobnicate"], 2);
+    // Failed operations: exit code 1.
+    let error = kurz.fails(
+        &["url", "create", "https://example.org/", "--slug", "taken"],
+        1,
+    );
+    assert_eq!(error, "kurz: the slug 'taken' is already taken\n");
+    let error = kurz.fails(&["url", "show", "nope"], 1);
+    assert_eq!(error, "kurz: no URL has the slug 'nope'\n");
+    kurz.fails(&["url", "delete", "nope", "--yes"], 1);
+    kurz.fails(&["url", "show", "not/a/slug"], 1);
+    // An unreachable database is a failure too, named as such.
+    let unreachable = Kurz::new(Backend::Sqlite)
+        .await
+        .with_env("DATABASE_URL", "postgres://kurz@127.0.0.1:1/kurz")
+        .with_env("KURZ__DATABASE__ACQUIRE_TIMEOUT_SECS", "1");
+    let error = unreachable.fails(&["url", "list"], 1);
+    assert!(
+        error.starts_with("kurz: cannot open the database"),
+        "{error}"
+    );
+}
+
+async fn migrate_status_lists_pending_then_applied(backend: Backend) {
+    let kurz = Kurz::new(backend).await;
+    let status = kurz.ok(&["migrate", "--status"]);
+    let lines: Vec<&str> = status.lines().collect();
+    assert_eq!(
+        lines[0].split_whitespace().collect::<Vec<_>>(),
+        ["VERSION", "DESCRIPTION", "STATE", "APPLIED", "ON"]
+    );
+    assert_eq!(
+        lines[1].split_whitespace().collect::<Vec<_>>(),
+        [
+            "20261126000001",
+            "create",
+            "urls",
+            "and",
+            "visits",
+            "pending",
+            "-"
+        ]
+    );
+    assert!(
+        status.contains("pending: `kurz migrate` applies them"),
+        "{status}"
+    );
+    let pending = kurz.json(&["migrate", "--status"]);
+    assert_eq!(pending["backend"], format!("{backend:?}").to_lowercase());
+    let migrations = pending["migrations"].as_array().unwrap();
+    assert!(migrations.len() >= 2);
+    assert!(migrations
+        .iter()
+        .all(|m| m["state"] == "pending" && m["applied_on"].is_null()));
+
+    let applied = kurz.ok(&["migrate"]);
+    assert!(
+        applied.starts_with(&format!("applied {} migrations", migrations.len())),
+        "{applied}"
+    );
+    assert!(
+        applied.contains("20261126000002 visit rollups"),
+        "{applied}"
+    );
+    let again = kurz.ok(&["migrate"]);
+    assert!(again.starts_with("nothing to apply"), "{again}");
+
+    let status = kurz.json(&["migrate", "--status"]);
+    for m in status["migrations"].as_array().unwrap() {
+        assert_eq!(m["state"], "applied", "{m}");
+        let on: DateTime<Utc> = m["applied_on"].as_str().unwrap().parse().unwrap();
+        assert!((Utc::now() - on).num_minutes().abs() < 5, "{on}");
+    }
+    let table = kurz.ok(&["migrate", "--status"]);
+    assert!(table.contains("applied"), "{table}");
+    assert!(table.ends_with("the database is up to date\n"), "{table}");
+}
+
+async fn check_config_shows_sources_and_masks_secrets(backend: Backend) {
+    let database = TestDatabase::create(backend).await;
+    // A URL with a password: the backend's own for PostgreSQL (check-config opens nothing).
+    let (url, shown) = match backend {
+        Backend::Postgres => {
+            let mut url = url::Url::parse(&database.url).unwrap();
+            url.set_password(Some("hunter2")).unwrap();
+            let mut masked = url.clone();
+            masked.set_password(Some("********")).unwrap();
+            (url.to_string(), masked.to_string())
+        }
+        Backend::Sqlite => (database.url.clone(), database.url.clone()),
+    };
+    let kurz = Kurz {
+        database,
+        dir: tempfile::tempdir().unwrap(),
+        env: Vec::new(),
+    }
+    .with_env("DATABASE_URL", &url)
+    .with_env("KURZ__SERVER__PORT", "9123");
+    let table = kurz.ok(&["check-config"]);
+    assert!(!table.contains("hunter2"), "{table}");
+    let row = |key: &str| {
+        table
+            .lines()
+            .find(|line| line.split_whitespace().next() == Some(key))
+            .unwrap_or_else(|| panic!("no {key} in {table}"))
+            .split_whitespace()
+            .skip(1)
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    assert_eq!(row("server.port"), "KURZ__SERVER__PORT 9123");
+    assert_eq!(row("server.host"), "config/default.toml \"127.0.0.1\"");
+    assert_eq!(row("explorer.enabled"), "config/development.toml true");
+    assert_eq!(
+        row("environment"),
+        "default (KURZ_ENV not set) \"development\""
+    );
+    assert_eq!(row("database.url"), format!("DATABASE_URL \"{shown}\""));
+    assert!(table.contains("configuration is valid"), "{table}");
+    assert!(
+        table.contains("short links: http://127.0.0.1:9123/<slug>"),
+        "{table}"
+    );
+
+    let report = kurz.json(&["check-config"]);
+    assert_eq!(report["valid"], true);
+    let settings = report["settings"].as_array().unwrap();
+    let entry = |key: &str| {
+        settings
+            .iter()
+            .find(|e| e["key"] == key)
+            .unwrap_or_else(|| panic!("no {key}"))
+    };
+    assert_eq!(entry("server.port")["value"], 9123);
+    assert_eq!(entry("server.port")["source"], "KURZ__SERVER__PORT");
+    assert_eq!(entry("database.url")["value"], shown.as_str());
+    assert_eq!(report["database"], shown.as_str());
+    assert!(!report.to_string().contains("hunter2"));
+    // Every key of the configuration is listed.
+    for key in [
+        "slug.reserved",
+        "visits.write_parallelism",
+        "log.filter",
+        "cache.ttl_secs",
+    ] {
+        entry(key);
+    }
+
+    // An invalid value: the table still says where it came from, and the error ends it (2).
+    let invalid = kurz.with_env("KURZ__SERVER__PORT", "eighty");
+    let run = invalid.run(&["check-config"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stdout.contains("KURZ__SERVER__PORT"), "{run:?}");
+    assert!(!run.stdout.contains("configuration is valid"), "{run:?}");
+    assert!(
+        run.stderr.starts_with("kurz: configuration error:"),
+        "{run:?}"
+    );
+    assert!(run.stderr.contains("SERVER.PORT"), "{run:?}");
+    // The other commands refuse to start on it, with the same exit code.
+    invalid.fails(&["url", "list"], 2);
+}
+
+async fn prune_deletes_old_visits_and_keeps_counts(backend: Backend) {
+    let kurz = Kurz::new(backend).await;
+    let a = kurz.json(&["url", "create", "https://example.com/a", "--slug", "a"]);
+    kurz.ok(&["url", "create", "https://example.com/b", "--slug", "b"]);
+    let store = kurz.store().await;
+    let slug = |s: &str| kurz::domain::Slug::for_lookup(s).unwrap();
+    let a_id = store.get_url(&slug("a")).await.unwrap().id;
+    let b_id = store.get_url(&slug("b")).await.unwrap().id;
+    assert_eq!(a["visit_count"], 0);
+    let cut = days_ago(20);
+    let last_before = cut.and_hms_opt(0, 0, 0).unwrap().and_utc() - Duration::milliseconds(1);
+    store
+        .record_visits(&[
+            visit(a_id, noon(days_ago(40)), false),
+            visit(a_id, noon(days_ago(35)), true),
+            visit(b_id, last_before, false),
+            visit(a_id, cut.and_hms_opt(0, 0, 0).unwrap().and_utc(), false),
+            visit(a_id, noon(days_ago(10)), false),
+            visit(b_id, noon(days_ago(1)), true),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(kurz.json(&["url", "show", "a"])["visit_count"], 4);
+
+    // Without a terminal, nothing happens without --yes.
+    kurz.fails(&["visits", "prune", "--before", &cut.to_string()], 2);
+    assert_eq!(kurz.json(&["url", "show", "a"])["visit_count"], 4);
+
+    let pruned = kurz.json(&[
+        "visits",
+        "prune",
+        "--before",
+        &cut.to_string(),
+        "--batch",
+        "2",
+        "--yes",
+    ]);
+    assert_eq!(pruned["deleted_visits"], 3);
+    assert_eq!(pruned["batches"], 2);
+    assert!(pruned["deleted_rollup_rows"].as_u64().unwrap() >= 3);
+
+    // Later visits are kept; counts and statistics agree with them.
+    let left = store
+        .list_visits(
+            VisitFilter::default(),
+            PageRequest {
+                after: None,
+                limit: 100,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(left.items.len(), 3);
+    let cut_time = cut.and_hms_opt(0, 0, 0).unwrap().and_utc();
+    assert!(left.items.iter().all(|v| v.visited_at >= cut_time));
+    let shown_a = kurz.json(&["url", "show", "a"]);
+    assert_eq!(shown_a["visit_count"], 2);
+    assert_eq!(shown_a["recent"]["visits"], 2);
+    let shown_b = kurz.json(&["url", "show", "b"]);
+    assert_eq!(shown_b["visit_count"], 1);
+    assert_eq!(shown_b["recent"]["bot_visits"], 1);
+    for (id, expected) in [(a_id, 2), (b_id, 1)] {
+        let stats = store
+            .url_stats(StatsQuery {
+                url_id: id,
+                from: days_ago(60),
+                to: days_ago(0),
+                include_bots: true,
+                top: 10,
+            })
+            .await
+            .unwrap();
+        assert_eq!(stats.visits, expected);
+        assert!(stats
+            .days
+            .iter()
+            .filter(|d| d.day < cut)
+            .all(|d| d.visits == 0));
+    }
+
+    // Again: nothing left before the cut.
+    let again = kurz.ok(&["visits", "prune", "--before", &cut.to_string(), "--yes"]);
+    assert!(again.starts_with("deleted 0 visits made before"), "{again}");
+    assert_eq!(kurz.json(&["url", "show", "a"])["visit_count"], 2);
+}
+
+/// What a list says of each URL that an export carries.
+fn portable(list: &Value) -> Vec<Value> {
+    list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| {
+            serde_json::json!({
+                "slug": u["slug"], "url": u["url"], "title": u["title"],
+                "crawlable": u["crawlable"], "created_at": u["created_at"],
+            })
+        })
+        .collect()
+}
+
+fn summary(run_stdout: &str) -> Value {
+    serde_json::from_str(run_stdout).unwrap_or_else(|e| panic!("{e}: {run_stdout}"))
+}
+
+async fn export_then_import_round_trips(backend: Backend) {
+    let source = Kurz::new(backend).await;
+    // An empty database exports a header only.
+    assert_eq!(
+        source.ok(&["export"]),
+        "slug,url,title,crawlable,created_at,visit_count\n"
+    );
+    source.ok(&["url", "create", "https://example.com/1", "--slug", "first"]);
+    source.ok(&[
+        "url",
+        "create",
+        "https://example.com/2?a=1,b=\"2\"",
+        "--slug",
+        "second",
+        "--title",
+        "Commas, \"quotes\" and ünïcode",
+        "--crawlable",
+    ]);
+    source.ok(&["url", "create", "https://example.org/3"]);
+    let original = source.json(&["url", "list"]);
+
+    let csv = source.path("urls.csv");
+    let exported = source.ok(&["export", "--output", csv.to_str().unwrap()]);
+    assert_eq!(exported, format!("exported 3 URLs to {}\n", csv.display()));
+    let jsonl = source.run(&["export", "--format", "jsonl"]);
+    assert_eq!(jsonl.code, 0, "{jsonl:?}");
+    assert_eq!(jsonl.stderr, "exported 3 URLs\n");
+    assert_eq!(jsonl.stdout.lines().count(), 3);
+    let first: Value = serde_json::from_str(jsonl.stdout.lines().next().unwrap()).unwrap();
+    assert_eq!(first["slug"], "first", "oldest first");
+    let jsonl_file = source.path("urls.jsonl");
+    std::fs::write(&jsonl_file, &jsonl.stdout).unwrap();
+
+    for file in [&csv, &jsonl_file] {
+        let target = Kurz::new(backend).await;
+        let imported = summary(&target.ok(&["import", file.to_str().unwrap(), "--json"]));
+        assert_eq!(imported["rows"], 3, "{imported}");
+        assert_eq!(imported["created"], 3, "{imported}");
+        assert_eq!(imported["skipped"], 0);
+        assert_eq!(imported["invalid"], 0);
+        let copy = target.json(&["url", "list"]);
+        assert_eq!(portable(&copy), portable(&original), "{}", file.display());
+
+        // Again: everything exists, nothing changes.
+        let human = target.ok(&["import", file.to_str().unwrap()]);
+        assert!(
+            human.contains("3 rows read, 0 created, 3 skipped (slug existed), 0 invalid"),
+            "{human}"
+        );
+        assert_eq!(
+            portable(&target.json(&["url", "list"])),
+            portable(&original)
+        );
+    }
+}
+
+async fn import_reports_bad_rows_and_imports_good_ones(backend: Backend) {
+    let kurz = Kurz::new(backend).await;
+    kurz.ok(&[
+        "url",
+        "create",
+        "https://example.com/old",
+        "--slug",
+        "exists",
+    ]);
+    let csv = kurz.path("mixed.csv");
+    let mut content = String::from("url,slug,title,crawlable,created_at,extra\n");
+    content.push_str("https://example.com/good,good,Good,true,2020-01-02T03:04:05Z,x\n"); // 2
+    content.push_str("https://example.com/reserved,api,,,,\n"); // 3
+    content.push_str("javascript:alert(1),bad-url,,,,\n"); // 4
+    content.push_str("https://example.com/new,exists,,,,\n"); // 5: skipped
+    content.push_str("https://example.com/generated,,,,,\n"); // 6: gets a slug
+    content.push_str("https://example.com/maybe,maybe,,perhaps,,\n"); // 7
+    content.push_str("\"https://example.com/multi\nline\",multi,,,,\n"); // 8-9
+    content.push_str("https://example.com/late,late,,,not a time,\n"); // 10
+    std::fs::write(&csv, content).unwrap();
+
+    let run = kurz.run(&["import", csv.to_str().unwrap()]);
+    assert_eq!(run.code, 2, "{run:?}");
+    for expected in [
+        "line 3: slug: `api` is reserved\n",
+        "line 4: url: scheme `javascript` is not allowed (only http and https)\n",
+        "line 7: crawlable: `perhaps` is not true or false\n",
+        "line 8: url: must not contain whitespace or control characters\n",
+        "line 10: created_at: `not a time` is not an RFC 3339 time",
+        "kurz: 4 of 8 rows were invalid",
+    ] {
+        assert!(
+            run.stderr.contains(expected),
+            "{expected:?} in {}",
+            run.stderr
+        );
+    }
+    assert!(
+        run.stdout.starts_with(&format!(
+            "imported {}: 8 rows read, 3 created, 1 skipped (slug existed), 4 invalid\n",
+            csv.display()
+        )),
+        "{run:?}"
+    );
+    assert!(
+        run.stdout
+            .contains("1 row without a slug got a generated one"),
+        "{run:?}"
+    );
+
+    let good = kurz.json(&["url", "show", "good"]);
+    assert_eq!(good["title"], "Good");
+    assert_eq!(good["crawlable"], true);
+    assert_eq!(good["created_at"], "2020-01-02T03:04:05Z");
+    assert_eq!(
+        kurz.json(&["url", "show", "exists"])["url"],
+        "https://example.com/old"
+    );
+    kurz.json(&["url", "show", "late"]);
+    let generated = kurz.json(&["url", "list", "--search", "example.com"]);
+    assert!(
+        generated["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|u| u["url"] == "https://example.com/generated"
+                && u["slug"].as_str().unwrap().len() == 7),
+        "{generated}"
+    );
+
+    // JSON Lines: a broken line and a line that is not an object, among good ones.
+    let jsonl = kurz.path("mixed.jsonl");
+    std::fs::write(
+        &jsonl,
+        "{\"slug\":\"j1\",\"url\":\"https://example.net/1\",\"visit_count\":5}\n\
+         \n\
+         {\"slug\":\"j2\",\"url\":\n\
+         [1,2]\n\
+         {\"slug\":\"j3\",\"url\":\"https://example.net/3\",\"crawlable\":true,\"title\":null}\n\
+         {\"slug\":\"j4\"}\n",
+    )
+    .unwrap();
+    let run = kurz.run(&["import", jsonl.to_str().unwrap(), "--json"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    let report = summary(&run.stdout);
+    assert_eq!(report["rows"], 5);
+    assert_eq!(report["created"], 2);
+    assert_eq!(report["invalid"], 3);
+    let lines: Vec<u64> = report["invalid_rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["line"].as_u64().unwrap())
+        .collect();
+    assert_eq!(lines, [3, 4, 6]);
+    assert!(
+        run.stderr.contains("line 6: url: must not be empty"),
+        "{run:?}"
+    );
+    assert_eq!(kurz.json(&["url", "show", "j3"])["crawlable"], true);
+
+    // A CSV file without a url column is refused before anything is read.
+    let headerless = kurz.path("nourl.csv");
+    std::fs::write(&headerless, "slug,target\na,https://example.com/\n").unwrap();
+    let error = kurz.fails(&["import", headerless.to_str().unwrap()], 2);
+    assert!(error.contains("no `url` column"), "{error}");
+    // stdin works with an explicit format.
+    let mut child = kurz
+        .command(&["import", "-", "--format", "csv"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"slug,url\npiped,https://example.com/piped\n")
+        .unwrap();
+    assert!(child.wait_with_output().unwrap().status.success());
+    kurz.json(&["url", "show", "piped"]);
+}
+
+on_both_backends!(
+    urls_are_created_listed_shown_and_deleted,
+    search_finds_slug_then_host_prefixes,
+    failures_have_one_line_and_an_exit_code,
+    migrate_status_lists_pending_then_applied,
+    check_config_shows_sources_and_masks_secrets,
+    prune_deletes_old_visits_and_keeps_counts,
+    export_then_import_round_trips,
+    import_reports_bad_rows_and_imports_good_ones,
+);
+
+/// Without a terminal on stderr, a long import says how far it is every 100 000 rows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn long_imports_report_progress_in_plain_lines() {
+    let kurz = Kurz::new(Backend::Sqlite).await;
+    let file = kurz.path("big.jsonl");
+    let mut content = String::with_capacity(12_000_000);
+    for i in 0..200_001 {
+        content.push_str(&format!(
+            "{{\"slug\":\"s{i}\",\"url\":\"https://example.com/{i}\"}}\n"
+        ));
+    }
+    std::fs::write(&file, content).unwrap();
+    let run = kurz.run(&["import", file.to_str().unwrap()]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let progress: Vec<&str> = run.stderr.lines().collect();
+    assert_eq!(
+        progress,
+        [
+            "import: 100000 rows read: 100000 created, 0 skipped, 0 invalid",
+            "import: 200000 rows read: 200000 created, 0 skipped, 0 invalid",
+        ]
+    );
+    assert!(
+        run.stdout.contains("200001 rows read, 200001 created"),
+        "{}",
+        run.stdout
+    );
+    let exported = kurz.run(&["export", "--format", "jsonl"]);
+    assert_eq!(exported.stdout.lines().count(), 200_001);
+    let first: Value = serde_json::from_str(exported.stdout.lines().next().unwrap()).unwrap();
+    assert_eq!(first["slug"], "s0");
+    assert_eq!(first["url"], "https://example.com/0");
+    assert_eq!(first["title"], Value::Null);
+    assert_eq!(first["crawlable"], false);
+    assert_eq!(first["visit_count"], 0);
+}
