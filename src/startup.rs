@@ -28,7 +28,7 @@ use crate::error::{ApiError, PROBLEM_JSON};
 use crate::state::AppState;
 use crate::store::{self, Store};
 use crate::visits::{ClientIpResolver, VisitCounters, VisitQueue, VisitWriter};
-use crate::{api, monitoring, redirect, site};
+use crate::{api, monitoring, readiness, redirect, site};
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -45,7 +45,7 @@ impl Application {
     /// Connects to the database (migrating it when configured), starts the visit writer and
     /// binds the listener. Port 0 binds a free port, which tests use.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let store = store::connect(&settings.database)
+        let store = store::open(&settings.database)
             .await
             .with_context(|| format!("cannot open the database ({})", redacted_db(&settings)))?;
         Self::build_with_store(settings, store).await
@@ -76,6 +76,7 @@ impl Application {
             settings.visits.queue_capacity,
             Duration::from_millis(settings.visits.enqueue_timeout_ms),
         );
+        let readiness = readiness::prepare(store.clone(), settings.database.run_migrations).await;
         let writer = VisitWriter::spawn(
             store.clone(),
             receiver,
@@ -87,6 +88,7 @@ impl Application {
             slugs: Arc::new(SlugPolicy::new(&settings.slug)),
             client_ip: Arc::new(ClientIpResolver::new(&settings.server.trusted_proxies)),
             redirects: Arc::new(RedirectCache::new(&settings.cache)),
+            readiness,
             public_url: public_url.into(),
             settings: Arc::new(settings),
             store,
@@ -172,6 +174,10 @@ pub fn make_app(state: AppState) -> Router {
             timeout,
         ))
         .layer(axum::middleware::map_response(problem_for_bare_errors))
+        .layer(axum::middleware::from_fn_with_state(
+            state.readiness.clone(),
+            readiness::gate,
+        ))
         .layer(axum::middleware::from_fn(monitoring::track_requests))
         .layer(
             ServiceBuilder::new()

@@ -3,6 +3,7 @@ use std::sync::Arc;
 use crate::cache::RedirectCache;
 use crate::config::Settings;
 use crate::domain::SlugPolicy;
+use crate::readiness::Readiness;
 use crate::store::Store;
 use crate::visits::{ClientIpResolver, VisitQueue};
 
@@ -16,6 +17,8 @@ pub struct AppState {
     pub public_url: Arc<str>,
     pub visits: VisitQueue,
     pub redirects: Arc<RedirectCache>,
+    /// Whether the database has been reached and migrated.
+    pub readiness: Arc<Readiness>,
     pub client_ip: Arc<ClientIpResolver>,
 }
 

@@ -7,8 +7,10 @@ mod bad_input;
 mod cache;
 #[cfg(feature = "explorer")]
 mod explorer;
+mod faults;
 mod helpers;
 mod metrics;
+mod openapi;
 mod pagination;
 mod redirects;
 mod search;
