@@ -67,15 +67,10 @@ async fn seed_visits(app: &TestApp, slug: &str) {
         .expect("the URL exists")
         .url_id;
     let people = [
-        ("Firefox", "Linux", "Other", Some("news.example")),
-        ("Chrome", "Windows", "Other", Some("search.example")),
-        ("Safari", "iOS", "iPhone", None),
-        (
-            "Chrome Mobile",
-            "Android",
-            "Pixel 8",
-            Some("social.example"),
-        ),
+        ("Firefox", "Linux", "desktop", Some("news.example")),
+        ("Chrome", "Windows", "desktop", Some("search.example")),
+        ("Mobile Safari", "iOS", "mobile", None),
+        ("Chrome Mobile", "Android", "mobile", Some("social.example")),
     ];
     // Oldest first, as clicks arrive: the explorer lists visits newest first by arrival.
     let days_ago = [13, 12, 9, 9, 9, 8, 6, 6, 5, 3, 3, 3, 3, 3, 2, 2, 1, 1, 1];
