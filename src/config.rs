@@ -100,6 +100,7 @@ pub struct Settings {
     pub redirect: RedirectSettings,
     pub slug: SlugSettings,
     pub target: TargetSettings,
+    pub robots: RobotsSettings,
     pub root: RootSettings,
     pub pagination: PaginationSettings,
     pub explorer: ExplorerSettings,
@@ -184,6 +185,18 @@ pub struct SlugSettings {
 #[serde(deny_unknown_fields)]
 pub struct TargetSettings {
     pub max_length: usize,
+    /// Allow targets on loopback, private, link-local and other non-public IP addresses, and
+    /// local names (`localhost`, `*.local`, `*.internal`). See docs/security.md.
+    pub allow_private: bool,
+    /// Hosts no target may have; a domain denies its subdomains too.
+    pub deny_hosts: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RobotsSettings {
+    /// Link previewers (user-agent tokens) that robots.txt lets fetch short links.
+    pub preview_agents: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
@@ -425,6 +438,23 @@ impl Settings {
         if self.target.max_length < 16 {
             return fail("target.max_length", "must be at least 16".into());
         }
+        for entry in &self.target.deny_hosts {
+            if let Err(why) = crate::domain::TargetPolicy::deny_entry(entry) {
+                return fail("target.deny_hosts", why);
+            }
+        }
+        for agent in &self.robots.preview_agents {
+            let valid = !agent.is_empty()
+                && agent
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+            if !valid {
+                return fail(
+                    "robots.preview_agents",
+                    format!("`{agent}` is not a user-agent token (A-Z a-z 0-9 - _ .)"),
+                );
+            }
+        }
         Ok(())
     }
 }
@@ -487,6 +517,44 @@ mod tests {
     fn default_database_is_a_sqlite_file_in_the_data_dir() {
         let dev = Settings::defaults(Environment::Development).unwrap();
         assert_eq!(dev.database.effective_url(), "sqlite://data/kurz.db");
+    }
+
+    #[test]
+    fn target_and_robots_defaults() {
+        for environment in [Environment::Development, Environment::Production] {
+            let settings = Settings::defaults(environment).unwrap();
+            assert!(!settings.target.allow_private);
+            assert!(settings.target.deny_hosts.is_empty());
+            assert_eq!(settings.robots.preview_agents.len(), 7);
+            assert!(settings
+                .robots
+                .preview_agents
+                .contains(&"facebookexternalhit".to_owned()));
+        }
+    }
+
+    #[test]
+    fn deny_hosts_and_preview_agents_are_checked() {
+        for bad in [
+            "[target]\ndeny_hosts = [\"\"]\n",
+            "[target]\ndeny_hosts = [\"https://example.com/\"]\n",
+            "[target]\ndeny_hosts = [\"example.com:8080\"]\n",
+            "[target]\ndeny_hosts = [\"bad_label.example\"]\n",
+        ] {
+            let figment = Settings::builtin(Environment::Development).merge(Toml::string(bad));
+            let error = Settings::extract(figment).unwrap_err().to_string();
+            assert!(error.contains("target.deny_hosts"), "{bad}: {error}");
+        }
+        let figment = Settings::builtin(Environment::Development).merge(Toml::string(
+            "[target]\ndeny_hosts = [\"Example.COM\", \"bücher.example\", \"10.0.0.1\", \"::1\"]\n",
+        ));
+        assert!(Settings::extract(figment).is_ok());
+        for bad in ["", "Bad Bot", "agent\\nDisallow"] {
+            let toml = format!("[robots]\npreview_agents = [\"{bad}\"]\n");
+            let figment = Settings::builtin(Environment::Development).merge(Toml::string(&toml));
+            let error = Settings::extract(figment).unwrap_err().to_string();
+            assert!(error.contains("robots.preview_agents"), "{bad:?}: {error}");
+        }
     }
 
     #[test]

@@ -51,14 +51,16 @@ pub async fn root(State(state): State<AppState>) -> Response {
     Json(index).into_response()
 }
 
-/// `/robots.txt`: everything disallowed, except short links marked crawlable.
+/// `/robots.txt`: for each of `robots.preview_agents` (link previewers), a group allowing the
+/// short links and disallowing the API and the explorer; then, for everyone else, everything
+/// disallowed except short links marked crawlable.
 #[utoipa::path(
     get,
     path = "/robots.txt",
     operation_id = "robots_txt",
     tag = "site",
     responses(
-        (status = 200, description = "`Disallow: /` for everyone, with `Allow: /{slug}` for each crawlable short link",
+        (status = 200, description = "A group per `robots.preview_agents` entry (`Allow: /`, `Disallow: /api/`, `Disallow: /explorer/`), then `Disallow: /` for everyone else, with `Allow: /{slug}` for each crawlable short link",
             body = String, content_type = "text/plain"),
         (status = 500, description = "An unexpected error, logged by the server",
             body = Problem, content_type = "application/problem+json"),
@@ -69,7 +71,15 @@ pub async fn root(State(state): State<AppState>) -> Response {
 )]
 pub async fn robots(State(state): State<AppState>) -> Result<Response, ApiError> {
     let slugs = state.store.crawlable_slugs(MAX_ROBOTS_ALLOWS).await?;
-    let mut body = String::from("User-agent: *\n");
+    let mut body = String::new();
+    // Link previewers fetch a short link when it is posted in a chat or a feed: let them
+    // follow short links (their visits are still counted as bots), never into the API.
+    for agent in &state.settings.robots.preview_agents {
+        body.push_str(&format!(
+            "User-agent: {agent}\nAllow: /\nDisallow: /api/\nDisallow: /explorer/\n\n"
+        ));
+    }
+    body.push_str("User-agent: *\n");
     for slug in slugs {
         body.push_str(&format!("Allow: /{slug}\n"));
     }

@@ -23,7 +23,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::cache::RedirectCache;
 use crate::config::Settings;
-use crate::domain::SlugPolicy;
+use crate::domain::{SlugPolicy, TargetPolicy};
 use crate::error::{ApiError, PROBLEM_JSON};
 use crate::state::AppState;
 use crate::store::{self, Store};
@@ -72,6 +72,8 @@ impl Application {
             "" => format!("http://{}:{port}", settings.server.host),
             configured => configured.trim_end_matches('/').to_owned(),
         };
+        let targets = TargetPolicy::new(&settings.target, &public_url)
+            .map_err(|why| anyhow::anyhow!("target.deny_hosts: {why}"))?;
         let (visits, receiver, counters) = VisitQueue::new(
             settings.visits.queue_capacity,
             Duration::from_millis(settings.visits.enqueue_timeout_ms),
@@ -86,6 +88,7 @@ impl Application {
         );
         let state = AppState {
             slugs: Arc::new(SlugPolicy::new(&settings.slug)),
+            targets: Arc::new(targets),
             client_ip: Arc::new(ClientIpResolver::new(&settings.server.trusted_proxies)),
             redirects: Arc::new(RedirectCache::new(&settings.cache)),
             readiness,

@@ -2,7 +2,7 @@ use std::sync::Arc;
 
 use crate::cache::RedirectCache;
 use crate::config::Settings;
-use crate::domain::SlugPolicy;
+use crate::domain::{SlugPolicy, TargetPolicy};
 use crate::readiness::Readiness;
 use crate::store::Store;
 use crate::visits::{ClientIpResolver, VisitQueue};
@@ -13,6 +13,8 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub store: Arc<dyn Store>,
     pub slugs: Arc<SlugPolicy>,
+    /// What a short link may point to; every target from a request is parsed through it.
+    pub targets: Arc<TargetPolicy>,
     /// The base of every short link, without a trailing slash.
     pub public_url: Arc<str>,
     pub visits: VisitQueue,

@@ -11,7 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::extract::{JsonBody, QueryParams, SlugPath};
 use super::pagination::{page_request, page_view, with_query, PageView};
 use super::views::UrlView;
-use crate::domain::{Invalid, Slug, TargetUrl, Title};
+use crate::domain::{Invalid, Slug, Title};
 use crate::error::{ApiError, Problem};
 use crate::state::AppState;
 use crate::store::{NewUrl, StoreError, UrlPatch};
@@ -27,7 +27,9 @@ const SLUG_ATTEMPTS: usize = 8;
 }))]
 pub struct CreateUrl {
     /// Absolute `http` or `https` URL with a host, no user name or password, at most
-    /// `target.max_length` bytes. Normalised before it is stored.
+    /// `target.max_length` bytes. Normalised before it is stored. The host must be a domain
+    /// name with at least one dot or a public IP address, not kurz's own host and not in
+    /// `target.deny_hosts` (see "What a link may point to" in docs/api.md).
     #[schema(format = "uri")]
     pub url: String,
     /// A custom slug: `A-Z a-z 0-9 - _`, at most `slug.max_length` characters, not reserved.
@@ -139,7 +141,7 @@ pub async fn create(
     State(state): State<AppState>,
     JsonBody(body): JsonBody<CreateUrl>,
 ) -> Result<Response, ApiError> {
-    let target = TargetUrl::parse(&body.url, state.settings.target.max_length)?;
+    let target = state.targets.parse(&body.url)?;
     let title = body.title.as_deref().map(Title::parse).transpose()?;
     let requested = body
         .slug
@@ -354,7 +356,7 @@ pub async fn update(
         target: body
             .url
             .as_deref()
-            .map(|u| TargetUrl::parse(u, state.settings.target.max_length))
+            .map(|u| state.targets.parse(u))
             .transpose()?,
         title: body
             .title

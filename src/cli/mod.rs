@@ -119,6 +119,12 @@ impl Context {
         Ok(store.clone())
     }
 
+    /// What a target may be, as the server decides it (with the same public URL).
+    pub fn target_policy(&self) -> anyhow::Result<crate::domain::TargetPolicy> {
+        crate::domain::TargetPolicy::new(&self.settings.target, &self.public_url())
+            .map_err(|why| UsageError(format!("target.deny_hosts: {why}")).into())
+    }
+
     /// The base of short links, as the server writes them.
     pub fn public_url(&self) -> String {
         match self.settings.server.public_url.trim() {

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use super::output::{self, Progress};
 use super::{Context, UsageError};
-use crate::domain::{Invalid, Slug, SlugPolicy, TargetUrl, Title};
+use crate::domain::{Invalid, Slug, SlugPolicy, TargetPolicy, Title};
 use crate::store::{NewUrl, Store, StoreError, UrlRecord};
 
 /// URLs read per keyset page while exporting.
@@ -427,15 +427,16 @@ struct ValidRow {
 fn validate(
     raw: RawRow,
     policy: &SlugPolicy,
-    max_length: usize,
+    targets: &TargetPolicy,
 ) -> Result<(ValidRow, Option<String>), BadRow> {
     let line = raw.line;
     let bad = |error: Invalid| BadRow {
         line,
         reason: error.to_string(),
     };
-    let target =
-        TargetUrl::parse(raw.url.as_deref().unwrap_or_default(), max_length).map_err(bad)?;
+    let target = targets
+        .parse(raw.url.as_deref().unwrap_or_default())
+        .map_err(bad)?;
     let (slug, generated) = match raw.slug.as_deref() {
         None | Some("") => (policy.generate(), true),
         Some(value) => (Slug::parse(value, policy).map_err(bad)?, false),
@@ -622,11 +623,11 @@ pub async fn import(ctx: &Context, args: ImportArgs) -> anyhow::Result<()> {
             ..ImportJson::default()
         },
     };
-    let max_length = ctx.settings.target.max_length;
+    let targets = ctx.target_policy()?;
     let mut progress = Progress::new("import", size);
     while let Some(row) = reader.next_row()? {
         importer.summary.rows += 1;
-        match row.and_then(|raw| validate(raw, &importer.policy, max_length)) {
+        match row.and_then(|raw| validate(raw, &importer.policy, &targets)) {
             Ok((row, warning)) => {
                 if let Some(warning) = warning {
                     importer.summary.warnings += 1;

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::output::{self, Table};
 use super::{Context, UsageError};
-use crate::domain::{Cursor, Invalid, Slug, SlugPolicy, TargetUrl, Title};
+use crate::domain::{Cursor, Invalid, Slug, SlugPolicy, Title};
 use crate::store::{NewUrl, PageRequest, StatsQuery, StoreError, UrlRecord};
 
 /// Attempts at finding a free generated slug before giving up (as the API does).
@@ -156,7 +156,7 @@ pub async fn run(ctx: &Context, command: UrlCommand) -> anyhow::Result<()> {
 
 async fn create(ctx: &Context, args: CreateArgs) -> anyhow::Result<()> {
     let policy = SlugPolicy::new(&ctx.settings.slug);
-    let target = TargetUrl::parse(&args.target, ctx.settings.target.max_length)?;
+    let target = ctx.target_policy()?.parse(&args.target)?;
     let title = args.title.as_deref().map(Title::parse).transpose()?;
     let requested = args
         .slug

@@ -11,7 +11,7 @@ mod title;
 
 pub use cursor::Cursor;
 pub use slug::{Slug, SlugPolicy};
-pub use target::TargetUrl;
+pub use target::{non_public, TargetPolicy, TargetUrl};
 pub use time::{parse_day, parse_end, parse_start};
 pub use title::Title;
 

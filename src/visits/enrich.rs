@@ -624,6 +624,22 @@ mod tests {
     }
 
     #[test]
+    fn default_preview_agents_are_bots() {
+        // robots.txt lets these fetch short links; their visits must still count as bots.
+        let settings = crate::config::Settings::defaults(crate::config::Environment::Production)
+            .expect("default settings");
+        assert!(!settings.robots.preview_agents.is_empty());
+        for agent in &settings.robots.preview_agents {
+            for ua in [
+                format!("{agent}/1.0"),
+                format!("Mozilla/5.0 (compatible; {agent}/2.1; +https://example.com/bot)"),
+            ] {
+                assert!(enricher().parse_agent(&ua).is_bot, "{ua} should be a bot");
+            }
+        }
+    }
+
+    #[test]
     fn configured_tokens_mark_bots_case_insensitively() {
         let ua = format!("{FIREFOX_LINUX} KurzProbe/1.0");
         assert!(!enricher().parse_agent(&ua).is_bot);

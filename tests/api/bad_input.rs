@@ -3,7 +3,9 @@
 
 use reqwest::Method;
 
-use crate::helpers::{assert_problem, spawn_app, Backend};
+use serde_json::json;
+
+use crate::helpers::{assert_problem, spawn_app, spawn_app_with, Backend};
 
 struct Case {
     method: Method,
@@ -134,6 +136,70 @@ fn cases() -> Vec<Case> {
             Some("url"),
         ),
         case(M::POST, "/api/urls", &long_url, 422, Some("url")),
+        // What a link may point to (docs/security.md): 422 naming `url`.
+        case(
+            M::POST,
+            "/api/urls",
+            r#"{"url":"http://10.0.0.1/admin"}"#,
+            422,
+            Some("url"),
+        ),
+        case(
+            M::POST,
+            "/api/urls",
+            r#"{"url":"http://169.254.169.254/latest/meta-data/"}"#,
+            422,
+            Some("url"),
+        ),
+        case(
+            M::POST,
+            "/api/urls",
+            r#"{"url":"http://2130706433/"}"#,
+            422,
+            Some("url"),
+        ),
+        case(
+            M::POST,
+            "/api/urls",
+            r#"{"url":"http://[::1]/"}"#,
+            422,
+            Some("url"),
+        ),
+        case(
+            M::POST,
+            "/api/urls",
+            r#"{"url":"http://[::ffff:127.0.0.1]/"}"#,
+            422,
+            Some("url"),
+        ),
+        case(
+            M::POST,
+            "/api/urls",
+            r#"{"url":"http://localhost:8080/"}"#,
+            422,
+            Some("url"),
+        ),
+        case(
+            M::POST,
+            "/api/urls",
+            r#"{"url":"http://db.internal/"}"#,
+            422,
+            Some("url"),
+        ),
+        case(
+            M::POST,
+            "/api/urls",
+            r#"{"url":"http://intranet/"}"#,
+            422,
+            Some("url"),
+        ),
+        case(
+            M::POST,
+            "/api/urls",
+            r#"{"url":"https://under_score.example/"}"#,
+            422,
+            Some("url"),
+        ),
         case(
             M::POST,
             "/api/urls",
@@ -220,7 +286,78 @@ async fn method_not_allowed_lists_the_allowed_methods(backend: Backend) {
     assert_problem(response, 405).await;
 }
 
+/// Targets refused by a configured policy, each with a word its reason must contain.
+const REFUSED_TARGETS: &[(&str, &str)] = &[
+    ("http://192.168.1.1/", "private"),
+    ("http://2130706433/", "loopback"),
+    ("http://[::1]/", "loopback"),
+    ("http://localhost/", "local name"),
+    ("http://intranet/", "domain name"),
+    ("https://denied.example/", "deny list"),
+    ("https://www.Denied.Example/page", "deny list"),
+    ("https://kurz.example/abc", "own host"),
+    ("https://KURZ.example./abc", "own host"),
+];
+
+/// The target rules on a server with `deny_hosts` and a public URL: refused on create and on
+/// `PATCH` alike, with a reason naming the rule; nothing is stored or changed.
+async fn create_and_patch_apply_the_same_target_rules(backend: Backend) {
+    let app = spawn_app_with(backend, |s| {
+        s.server.public_url = "https://kurz.example/".into();
+        s.target.allow_private = false;
+        s.target.deny_hosts = vec!["denied.example".into()];
+    })
+    .await;
+    let slug = app.new_slug("https://example.com/original").await;
+    for (target, rule) in REFUSED_TARGETS {
+        let problem = assert_problem(app.create_url(json!({ "url": target })).await, 422).await;
+        assert_eq!(problem["errors"][0]["field"], "url", "{target}: {problem}");
+        let reason = problem["errors"][0]["reason"].as_str().unwrap();
+        assert!(reason.contains(rule), "{target}: {reason}");
+
+        let problem =
+            assert_problem(app.patch_url(&slug, json!({ "url": target })).await, 422).await;
+        assert_eq!(
+            problem["errors"][0]["field"], "url",
+            "PATCH {target}: {problem}"
+        );
+        let reason = problem["errors"][0]["reason"].as_str().unwrap();
+        assert!(reason.contains(rule), "PATCH {target}: {reason}");
+    }
+    let shown = app.json(&format!("/api/urls/{slug}")).await;
+    assert_eq!(shown["url"], "https://example.com/original");
+    let page = app.json("/api/urls").await;
+    assert_eq!(page["items"].as_array().unwrap().len(), 1);
+
+    // Neighbours of the denied domain and of kurz's host are fine, on create and PATCH.
+    app.new_url("https://notdenied.example/").await;
+    app.new_url("https://www.kurz.example/").await;
+    let response = app
+        .patch_url(&slug, json!({ "url": "https://denied.example.org/" }))
+        .await;
+    assert_eq!(response.status(), 200);
+}
+
+/// `target.allow_private` lets a server shorten links into its own network.
+async fn allow_private_accepts_private_targets(backend: Backend) {
+    let app = spawn_app_with(backend, |s| s.target.allow_private = true).await;
+    for target in [
+        "http://10.0.0.1/wiki",
+        "http://[fd00::1]/",
+        "http://nas.local/",
+    ] {
+        let url = app.new_url(target).await;
+        assert_eq!(url["url"], target);
+    }
+    // kurz's own host (here 127.0.0.1) stays refused.
+    let own = app.url("/abc");
+    let problem = assert_problem(app.create_url(json!({ "url": own })).await, 422).await;
+    assert_eq!(problem["errors"][0]["field"], "url");
+}
+
 crate::on_both_backends!(
     bad_requests_get_the_right_problem,
     method_not_allowed_lists_the_allowed_methods,
+    create_and_patch_apply_the_same_target_rules,
+    allow_private_accepts_private_targets,
 );

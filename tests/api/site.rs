@@ -19,11 +19,51 @@ async fn robots_disallows_all_but_crawlable_links(backend: Backend) {
         .unwrap()
         .starts_with("text/plain"));
     let body = response.text().await.unwrap();
-    assert_eq!(body, "User-agent: *\nAllow: /public\nDisallow: /\n");
+    assert_eq!(
+        body,
+        format!("{DEFAULT_PREVIEW_GROUPS}User-agent: *\nAllow: /public\nDisallow: /\n")
+    );
 
     app.patch_url("public", json!({ "crawlable": false })).await;
     let body = app.get("/robots.txt").await.text().await.unwrap();
-    assert_eq!(body, "User-agent: *\nDisallow: /\n");
+    assert_eq!(
+        body,
+        format!("{DEFAULT_PREVIEW_GROUPS}User-agent: *\nDisallow: /\n")
+    );
+}
+
+/// The groups `robots.preview_agents` adds by default, before `User-agent: *`.
+const DEFAULT_PREVIEW_GROUPS: &str = "\
+User-agent: facebookexternalhit\nAllow: /\nDisallow: /api/\nDisallow: /explorer/\n\n\
+User-agent: Twitterbot\nAllow: /\nDisallow: /api/\nDisallow: /explorer/\n\n\
+User-agent: Slackbot\nAllow: /\nDisallow: /api/\nDisallow: /explorer/\n\n\
+User-agent: LinkedInBot\nAllow: /\nDisallow: /api/\nDisallow: /explorer/\n\n\
+User-agent: Discordbot\nAllow: /\nDisallow: /api/\nDisallow: /explorer/\n\n\
+User-agent: TelegramBot\nAllow: /\nDisallow: /api/\nDisallow: /explorer/\n\n\
+User-agent: WhatsApp\nAllow: /\nDisallow: /api/\nDisallow: /explorer/\n\n";
+
+async fn robots_groups_follow_the_configured_preview_agents(backend: Backend) {
+    let custom = spawn_app_with(backend, |s| {
+        s.robots.preview_agents = vec!["Mastodon".into(), "Bluesky-Cardyb".into()];
+    })
+    .await;
+    custom
+        .create_url(json!({ "url": "https://example.com", "slug": "open", "crawlable": true }))
+        .await;
+    let body = custom.get("/robots.txt").await.text().await.unwrap();
+    assert_eq!(
+        body,
+        "User-agent: Mastodon\nAllow: /\nDisallow: /api/\nDisallow: /explorer/\n\n\
+         User-agent: Bluesky-Cardyb\nAllow: /\nDisallow: /api/\nDisallow: /explorer/\n\n\
+         User-agent: *\nAllow: /open\nDisallow: /\n"
+    );
+
+    // No previewers: robots.txt is the single group it always was.
+    let none = spawn_app_with(backend, |s| s.robots.preview_agents = Vec::new()).await;
+    none.create_url(json!({ "url": "https://example.com", "slug": "open", "crawlable": true }))
+        .await;
+    let body = none.get("/robots.txt").await.text().await.unwrap();
+    assert_eq!(body, "User-agent: *\nAllow: /open\nDisallow: /\n");
 }
 
 async fn health_and_readiness(backend: Backend) {
@@ -70,6 +110,7 @@ async fn every_response_carries_a_request_id(backend: Backend) {
 
 crate::on_both_backends!(
     robots_disallows_all_but_crawlable_links,
+    robots_groups_follow_the_configured_preview_agents,
     health_and_readiness,
     root_is_an_index_that_links_the_api_only_in_development,
     root_can_redirect_to_a_homepage,

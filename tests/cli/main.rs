@@ -762,7 +762,62 @@ async fn import_reports_bad_rows_and_imports_good_ones(backend: Backend) {
     kurz.json(&["url", "show", "piped"]);
 }
 
+/// `url create` and `import` apply the server's target rules: the same configuration, the
+/// same public URL, the same reasons.
+async fn commands_apply_the_target_rules(backend: Backend) {
+    let kurz = Kurz::new(backend)
+        .await
+        .with_env("KURZ__SERVER__PUBLIC_URL", "https://sho.rt/")
+        .with_env("KURZ__TARGET__DENY_HOSTS", r#"["denied.example"]"#);
+    for (target, rule) in [
+        ("http://127.0.0.1:8080/", "loopback"),
+        ("http://2130706433/", "loopback"),
+        ("http://[::1]/", "loopback"),
+        ("http://localhost/", "local name"),
+        ("http://intranet/", "domain name"),
+        ("https://www.denied.example/", "deny list"),
+        ("https://sho.rt/launch", "own host"),
+    ] {
+        let error = kurz.fails(&["url", "create", target], 2);
+        assert!(
+            error.starts_with("kurz: url: ") && error.contains(rule),
+            "{target}: {error}"
+        );
+    }
+    kurz.ok(&["url", "create", "https://recipes.example/", "--slug", "ok"]);
+
+    let csv = kurz.path("targets.csv");
+    std::fs::write(
+        &csv,
+        "url,slug\nhttps://example.com/fine,fine\nhttp://10.1.2.3/,private\n\
+         https://denied.example/,denied\nhttps://sho.rt/fine,loop\n",
+    )
+    .unwrap();
+    let run = kurz.run(&["import", csv.to_str().unwrap()]);
+    assert_eq!(run.code, 2, "{run:?}");
+    for expected in [
+        "line 3: url: ",
+        "line 4: url: ",
+        "line 5: url: ",
+        "kurz: 3 of 4 rows",
+    ] {
+        assert!(
+            run.stderr.contains(expected),
+            "{expected:?} in {}",
+            run.stderr
+        );
+    }
+    kurz.json(&["url", "show", "fine"]);
+
+    // With allow_private, a private target is accepted.
+    let allowing = Kurz::new(backend)
+        .await
+        .with_env("KURZ__TARGET__ALLOW_PRIVATE", "true");
+    allowing.ok(&["url", "create", "http://10.1.2.3/", "--slug", "lan"]);
+}
+
 on_both_backends!(
+    commands_apply_the_target_rules,
     urls_are_created_listed_shown_and_deleted,
     search_finds_slug_then_host_prefixes,
     failures_have_one_line_and_an_exit_code,
