@@ -37,7 +37,8 @@ trap cleanup EXIT
 # One wrk run: prints "req/s p50 p99 errors".
 measure() {
   local out
-  out=$(wrk -t2 -c"$1" -d"$DURATION" --latency "${@:2}")
+  local threads=$(( $1 < 2 ? $1 : 2 ))
+  out=$(wrk -t"$threads" -c"$1" -d"$DURATION" --latency "${@:2}")
   local rps p50 p99 errors
   rps=$(awk '/^Requests\/sec/ {print $2}' <<<"$out")
   p50=$(awk '/^ +50%/ {print $2}' <<<"$out")

@@ -121,6 +121,23 @@ pub struct ServerSettings {
     pub max_body_bytes: usize,
 }
 
+impl ServerSettings {
+    /// The base of short links: `public_url` when set, else `http://HOST:PORT` for the port
+    /// actually bound (a wildcard host is written as `localhost`). Without a trailing slash.
+    pub fn public_url_for(&self, port: u16) -> String {
+        match self.public_url.trim() {
+            "" => {
+                let host = match self.host.as_str() {
+                    "0.0.0.0" | "::" | "[::]" => "localhost",
+                    host => host,
+                };
+                format!("http://{host}:{port}")
+            }
+            configured => configured.trim_end_matches('/').to_owned(),
+        }
+    }
+}
+
 /// An IP address or CIDR range whose `X-Forwarded-For` header is believed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(try_from = "String", into = "String")]
@@ -511,6 +528,16 @@ mod tests {
         assert_eq!(source("server.host"), "config/production.toml");
         assert_eq!(source("environment"), super::source::KURZ_ENV_UNSET);
         assert!(Settings::from_figment(figment).is_ok());
+    }
+
+    #[test]
+    fn public_url_defaults_to_the_listen_address() {
+        let mut server = Settings::defaults(Environment::Development).unwrap().server;
+        assert_eq!(server.public_url_for(8080), "http://127.0.0.1:8080");
+        server.host = "0.0.0.0".into();
+        assert_eq!(server.public_url_for(9000), "http://localhost:9000");
+        server.public_url = "https://sho.rt/".into();
+        assert_eq!(server.public_url_for(9000), "https://sho.rt");
     }
 
     #[test]

@@ -68,10 +68,12 @@ impl Application {
             .await
             .with_context(|| format!("cannot listen on {address}"))?;
         let port = listener.local_addr()?.port();
-        let public_url = match settings.server.public_url.trim() {
-            "" => format!("http://{}:{port}", settings.server.host),
-            configured => configured.trim_end_matches('/').to_owned(),
-        };
+        let public_url = settings.server.public_url_for(port);
+        if settings.server.public_url.trim().is_empty()
+            && settings.environment == crate::config::Environment::Production
+        {
+            tracing::warn!(%public_url, "server.public_url is not set; short links are written with the listen address");
+        }
         let targets = TargetPolicy::new(&settings.target, &public_url)
             .map_err(|why| anyhow::anyhow!("target.deny_hosts: {why}"))?;
         let (visits, receiver, counters) = VisitQueue::new(

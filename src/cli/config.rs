@@ -37,10 +37,7 @@ pub fn run(json: bool) -> anyhow::Result<()> {
     let (database, public_url) = match &checked {
         Ok(settings) => (
             Some(mask_text(&settings.database.effective_url())),
-            Some(match settings.server.public_url.trim() {
-                "" => format!("http://{}:{}", settings.server.host, settings.server.port),
-                url => url.trim_end_matches('/').to_owned(),
-            }),
+            Some(settings.server.public_url_for(settings.server.port)),
         ),
         Err(_) => (None, None),
     };

@@ -127,13 +127,9 @@ impl Context {
 
     /// The base of short links, as the server writes them.
     pub fn public_url(&self) -> String {
-        match self.settings.server.public_url.trim() {
-            "" => format!(
-                "http://{}:{}",
-                self.settings.server.host, self.settings.server.port
-            ),
-            configured => configured.trim_end_matches('/').to_owned(),
-        }
+        self.settings
+            .server
+            .public_url_for(self.settings.server.port)
     }
 }
 

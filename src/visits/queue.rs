@@ -6,6 +6,9 @@ use tokio::sync::mpsc;
 
 use super::VisitEvent;
 
+/// A dropped visit is logged for the first drop and then once per this many.
+const DROP_LOG_EVERY: u64 = 1_000;
+
 /// Counters of the pipeline, readable at any time (metrics are built on them).
 #[derive(Debug, Default)]
 pub struct VisitCounters {
@@ -64,7 +67,11 @@ impl VisitQueue {
             }
             Err(reason) => {
                 let dropped = self.counters.dropped.fetch_add(1, Ordering::Relaxed) + 1;
-                tracing::warn!(reason, dropped_total = dropped, "visit dropped");
+                // Every drop is counted; the log says so for the first and then every
+                // thousandth, so an overload does not also flood the logs.
+                if dropped == 1 || dropped % DROP_LOG_EVERY == 0 {
+                    tracing::warn!(reason, dropped_total = dropped, "visits dropped");
+                }
             }
         }
     }
