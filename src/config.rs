@@ -107,6 +107,7 @@ pub struct Settings {
     pub visits: VisitSettings,
     pub enrichment: EnrichmentSettings,
     pub cache: CacheSettings,
+    pub rate_limit: RateLimitSettings,
     pub log: LogSettings,
 }
 
@@ -259,6 +260,14 @@ pub struct EnrichmentSettings {
     pub anonymize_ips: bool,
     pub user_agent_cache_capacity: u64,
     pub extra_bot_tokens: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitSettings {
+    pub enabled: bool,
+    pub anonymous_creates_per_minute: u32,
+    pub not_found_per_minute: u32,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

@@ -9,6 +9,7 @@ pub mod error;
 #[cfg(feature = "explorer")]
 pub mod explorer;
 pub mod monitoring;
+pub mod rate_limit;
 pub mod readiness;
 pub mod redirect;
 pub mod site;

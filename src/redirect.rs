@@ -35,6 +35,9 @@ use crate::visits::VisitEvent;
             headers(("Location" = String, description = "The target URL"))),
         (status = 404, description = "No short link has this slug: a problem document, or a small HTML page for clients that accept `text/html`",
             content((Problem = "application/problem+json"), (String = "text/html"))),
+        (status = 429, description = "Too many not-found answers to this client (`rate_limit.not_found_per_minute`)",
+            body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u32, description = "Seconds to wait before retrying"))),
         (status = 500, description = "An unexpected error, logged by the server",
             body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The database is unavailable; retry after `Retry-After` seconds",
@@ -50,12 +53,19 @@ pub async fn follow(
     Path(raw_slug): Path<String>,
     headers: HeaderMap,
 ) -> Response {
+    let not_found = |headers: &HeaderMap| {
+        let client = state.client_ip.resolve(peer.ip(), headers);
+        match state.rate_limits.check_not_found(client) {
+            Ok(()) => not_found_page(headers),
+            Err(limited) => limited.into_response(),
+        }
+    };
     let Some(slug) = Slug::for_lookup(&raw_slug) else {
-        return not_found_page(&headers);
+        return not_found(&headers);
     };
     let redirect = match state.redirects.resolve(state.store.as_ref(), &slug).await {
         Ok(Some(redirect)) => redirect,
-        Ok(None) => return not_found_page(&headers),
+        Ok(None) => return not_found(&headers),
         Err(error) => return ApiError::from(error).into_response(),
     };
     let Ok(location) = HeaderValue::from_str(&redirect.target) else {

@@ -25,6 +25,7 @@ use crate::cache::RedirectCache;
 use crate::config::Settings;
 use crate::domain::{SlugPolicy, TargetPolicy};
 use crate::error::{ApiError, PROBLEM_JSON};
+use crate::rate_limit::RateLimits;
 use crate::state::AppState;
 use crate::store::{self, Store};
 use crate::visits::{ClientIpResolver, VisitCounters, VisitQueue, VisitWriter};
@@ -94,6 +95,7 @@ impl Application {
             client_ip: Arc::new(ClientIpResolver::new(&settings.server.trusted_proxies)),
             redirects: Arc::new(RedirectCache::new(&settings.cache)),
             readiness,
+            rate_limits: RateLimits::new(&settings.rate_limit),
             public_url: public_url.into(),
             settings: Arc::new(settings),
             store,

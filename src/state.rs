@@ -3,6 +3,7 @@ use std::sync::Arc;
 use crate::cache::RedirectCache;
 use crate::config::Settings;
 use crate::domain::{SlugPolicy, TargetPolicy};
+use crate::rate_limit::RateLimits;
 use crate::readiness::Readiness;
 use crate::store::Store;
 use crate::visits::{ClientIpResolver, VisitQueue};
@@ -21,6 +22,7 @@ pub struct AppState {
     pub redirects: Arc<RedirectCache>,
     /// Whether the database has been reached and migrated.
     pub readiness: Arc<Readiness>,
+    pub rate_limits: Arc<RateLimits>,
     pub client_ip: Arc<ClientIpResolver>,
 }
 

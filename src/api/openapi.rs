@@ -204,6 +204,8 @@ pub struct Readiness {
         (status = 308, description = "`redirect.status = 308`",
             headers(("Location" = String, description = "The target URL"))),
         (status = 404, description = "No short link has this slug (the headers of the `GET` answer, no body)"),
+        (status = 429, description = "Too many not-found answers to this client (`rate_limit.not_found_per_minute`)",
+            headers(("Retry-After" = u32, description = "Seconds to wait before retrying"))),
         (status = 500, description = "An unexpected error, logged by the server (no body)"),
         (status = 503, description = "The database is unavailable (no body)",
             headers(("Retry-After" = u32, description = "Seconds to wait before retrying"))),

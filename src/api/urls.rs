@@ -1,7 +1,9 @@
 //! `/api/urls`: create, list, show, change and delete short links.
 
-use axum::extract::State;
-use axum::http::{header, StatusCode};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, State};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::Utc;
@@ -129,6 +131,9 @@ pub struct ListParams {
             body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A field is missing, unknown or invalid; `errors` names it",
             body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many creations by this client (`rate_limit.anonymous_creates_per_minute`)",
+            body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u32, description = "Seconds to wait before retrying"))),
         (status = 500, description = "An unexpected error, logged by the server",
             body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The database is unavailable; retry after `Retry-After` seconds",
@@ -139,8 +144,12 @@ pub struct ListParams {
 #[tracing::instrument(skip_all)]
 pub async fn create(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     JsonBody(body): JsonBody<CreateUrl>,
 ) -> Result<Response, ApiError> {
+    let client = state.client_ip.resolve(peer.ip(), &headers);
+    state.rate_limits.check_create(client)?;
     let target = state.targets.parse(&body.url)?;
     let title = body.title.as_deref().map(Title::parse).transpose()?;
     let requested = body

@@ -12,6 +12,7 @@ mod helpers;
 mod metrics;
 mod openapi;
 mod pagination;
+mod rate_limits;
 mod redirects;
 mod search;
 mod shutdown;
