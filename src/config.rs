@@ -120,6 +120,9 @@ pub struct ServerSettings {
     pub trusted_proxies: Vec<TrustedProxy>,
     pub request_timeout_secs: u64,
     pub max_body_bytes: usize,
+    pub max_uri_bytes: usize,
+    pub max_header_bytes: usize,
+    pub max_concurrent_requests: usize,
 }
 
 impl ServerSettings {
@@ -444,6 +447,18 @@ impl Settings {
             return fail(
                 "database.url",
                 "must start with sqlite:, postgres:// or postgresql://".into(),
+            );
+        }
+        if self.server.max_concurrent_requests == 0 {
+            return fail(
+                "server.max_concurrent_requests",
+                "must be at least 1".into(),
+            );
+        }
+        if self.server.max_uri_bytes < 256 || self.server.max_header_bytes < 1024 {
+            return fail(
+                "server.max_uri_bytes",
+                "max_uri_bytes must be at least 256 and max_header_bytes at least 1024".into(),
             );
         }
         if self.database.max_connections == 0 {

@@ -8,6 +8,7 @@ pub mod domain;
 pub mod error;
 #[cfg(feature = "explorer")]
 pub mod explorer;
+pub mod limits;
 pub mod monitoring;
 pub mod rate_limit;
 pub mod readiness;

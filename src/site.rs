@@ -142,9 +142,14 @@ pub fn not_found_page(headers: &HeaderMap) -> Response {
             )),
         )
             .into_response();
-        response
-            .headers_mut()
-            .insert("x-robots-tag", HeaderValue::from_static("noindex"));
+        let headers = response.headers_mut();
+        headers.insert("x-robots-tag", HeaderValue::from_static("noindex"));
+        headers.insert(
+            "content-security-policy",
+            HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+        );
+        headers.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+        headers.insert("x-frame-options", HeaderValue::from_static("DENY"));
         return response;
     }
     ApiError::not_found("no short link with this slug").into_response()

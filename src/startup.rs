@@ -25,6 +25,7 @@ use crate::cache::RedirectCache;
 use crate::config::Settings;
 use crate::domain::{SlugPolicy, TargetPolicy};
 use crate::error::{ApiError, PROBLEM_JSON};
+use crate::limits::{self, RequestLimits};
 use crate::rate_limit::RateLimits;
 use crate::state::AppState;
 use crate::store::{self, Store};
@@ -184,6 +185,10 @@ pub fn make_app(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             state.readiness.clone(),
             readiness::gate,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            RequestLimits::new(&state.settings.server),
+            limits::enforce,
         ))
         .layer(axum::middleware::from_fn(monitoring::track_requests))
         .layer(

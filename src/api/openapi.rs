@@ -30,8 +30,10 @@ use crate::{redirect, site};
             (`application/problem+json`, schema `Problem`). Besides the statuses listed per \
             operation, any request may be answered `405` (the path exists, the method does not; \
             `Allow` lists the methods), `408` (the request took longer than \
-            `server.request_timeout_secs`) or `413` (a `Content-Length` over \
-            `server.max_body_bytes`), each as a problem document.\n\n\
+            `server.request_timeout_secs`), `413` (a `Content-Length` over \
+            `server.max_body_bytes`), `414` (a URI over `server.max_uri_bytes`), `431` \
+            (headers over `server.max_header_bytes`) or `503` with `Retry-After` (more than \
+            `server.max_concurrent_requests` requests in flight), each as a problem document.\n\n\
             In development builds, a browser's `GET` of an `/api` URL (`Accept: text/html`) is \
             answered with an HTML page of the explorer instead of JSON.",
         license(name = "MIT", identifier = "MIT"),

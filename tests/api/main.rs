@@ -9,6 +9,7 @@ mod cache;
 mod explorer;
 mod faults;
 mod helpers;
+mod limits;
 mod metrics;
 mod openapi;
 mod pagination;

@@ -1,0 +1,57 @@
+//! Limits on the shape and number of requests, checked before any handler runs: URI length
+//! (414), total header size (431), and requests in flight (503 with `Retry-After` at once,
+//! rather than a queue that grows while clients time out). The body size (413) and the
+//! request timeout (408) are tower-http layers in `startup`.
+
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use tokio::sync::Semaphore;
+
+use crate::config::ServerSettings;
+use crate::error::ApiError;
+
+#[derive(Clone)]
+pub struct RequestLimits {
+    max_uri_bytes: usize,
+    max_header_bytes: usize,
+    in_flight: Arc<Semaphore>,
+}
+
+impl RequestLimits {
+    pub fn new(settings: &ServerSettings) -> Self {
+        Self {
+            max_uri_bytes: settings.max_uri_bytes,
+            max_header_bytes: settings.max_header_bytes,
+            in_flight: Arc::new(Semaphore::new(settings.max_concurrent_requests)),
+        }
+    }
+}
+
+pub async fn enforce(
+    State(limits): State<RequestLimits>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let uri_bytes = request
+        .uri()
+        .path_and_query()
+        .map_or(0, |p| p.as_str().len());
+    if uri_bytes > limits.max_uri_bytes {
+        return ApiError::UriTooLong.into_response();
+    }
+    let header_bytes: usize = request
+        .headers()
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len())
+        .sum();
+    if header_bytes > limits.max_header_bytes {
+        return ApiError::HeadersTooLarge.into_response();
+    }
+    let Ok(_permit) = limits.in_flight.clone().try_acquire_owned() else {
+        return ApiError::Overloaded.into_response();
+    };
+    next.run(request).await
+}

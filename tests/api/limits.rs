@@ -1,0 +1,91 @@
+//! Request limits: URI length (414), header size (431), requests in flight (503 at once).
+
+use std::time::Duration;
+
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
+
+use crate::helpers::{assert_problem, spawn_app_with, Backend};
+
+async fn oversized_uris_and_headers_are_refused(backend: Backend) {
+    let app = spawn_app_with(backend, |s| {
+        s.server.max_uri_bytes = 300;
+        s.server.max_header_bytes = 1024;
+    })
+    .await;
+    let long_query = format!("/api/urls?cursor={}", "a".repeat(400));
+    let problem = assert_problem(app.get(&long_query).await, 414).await;
+    assert_eq!(problem["code"], "uri_too_long");
+    let big_header = app
+        .client
+        .get(app.url("/api/urls"))
+        .header("x-padding", "p".repeat(2000))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        assert_problem(big_header, 431).await["code"],
+        "headers_too_large"
+    );
+    // Ordinary requests pass.
+    assert_eq!(app.get("/api/urls").await.status(), 200);
+}
+
+async fn requests_beyond_the_concurrency_limit_are_shed(backend: Backend) {
+    let app = spawn_app_with(backend, |s| s.server.max_concurrent_requests = 1).await;
+    // A request that holds its slot: headers announce a body that never comes.
+    let address = app.address.trim_start_matches("http://").to_owned();
+    let mut stalled = TcpStream::connect(&address).await.unwrap();
+    stalled
+        .write_all(
+            b"POST /api/urls HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{",
+        )
+        .await
+        .unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let response = app.get("/healthz").await;
+        if response.status() == 503 {
+            assert!(response.headers().contains_key("retry-after"));
+            assert_eq!(assert_problem(response, 503).await["code"], "overloaded");
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the stalled request never took the slot"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    drop(stalled);
+    // Once it is gone the slot is free again.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while app.get("/healthz").await.status() != 200 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the slot was never released"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn the_html_not_found_page_is_locked_down(backend: Backend) {
+    let app = spawn_app_with(backend, |_| {}).await;
+    let page = app
+        .client
+        .get(app.url("/nope"))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 404);
+    let csp = page.headers()["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"));
+    assert_eq!(page.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(page.headers()["referrer-policy"], "no-referrer");
+}
+
+crate::on_both_backends!(
+    oversized_uris_and_headers_are_refused,
+    requests_beyond_the_concurrency_limit_are_shed,
+    the_html_not_found_page_is_locked_down,
+);
