@@ -20,6 +20,15 @@ impl From<sqlx::Error> for StoreError {
             sqlx::Error::Database(ref db) if db.is_unique_violation() => {
                 Self::Conflict("slug is already taken")
             }
+            // The server going away: connection exceptions (08xxx), shutdown and other
+            // operator intervention (57xxx), or too many connections (53300).
+            sqlx::Error::Database(ref db)
+                if db.code().is_some_and(|code| {
+                    code.starts_with("08") || code.starts_with("57") || code == "53300"
+                }) =>
+            {
+                Self::Unavailable(error)
+            }
             sqlx::Error::PoolTimedOut
             | sqlx::Error::PoolClosed
             | sqlx::Error::Io(_)
