@@ -45,6 +45,34 @@ impl Door {
     }
 }
 
+/// kurz in-process on `database_url` (one-second pool waits, quick flushes): its base URL, its
+/// store, the server task and a client that does not follow redirects.
+async fn start_on(
+    database_url: &str,
+) -> (
+    String,
+    std::sync::Arc<dyn kurz::store::Store>,
+    tokio::task::JoinHandle<anyhow::Result<()>>,
+    reqwest::Client,
+) {
+    let mut settings = Settings::defaults(Environment::Development).unwrap();
+    settings.server.port = 0;
+    settings.database.url = database_url.to_owned();
+    settings.database.acquire_timeout_secs = 1;
+    settings.visits.flush_interval_ms = 20;
+    let app = Application::build(settings)
+        .await
+        .expect("kurz starts, with or without its database");
+    let store = app.store();
+    let base = format!("http://127.0.0.1:{}", app.port());
+    let server = tokio::spawn(app.run_until_stopped(std::future::pending()));
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    (base, store, server, client)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn starts_without_the_database_and_serves_once_it_answers() {
     let database = TestDatabase::create(Backend::Postgres).await;
@@ -59,19 +87,7 @@ async fn starts_without_the_database_and_serves_once_it_answers() {
     url.set_host(Some("127.0.0.1")).unwrap();
     url.set_port(Some(door.port)).unwrap();
 
-    let mut settings = Settings::defaults(Environment::Development).unwrap();
-    settings.server.port = 0;
-    settings.database.url = url.to_string();
-    settings.database.acquire_timeout_secs = 1;
-    let app = Application::build(settings)
-        .await
-        .expect("kurz starts without its database");
-    let base = format!("http://127.0.0.1:{}", app.port());
-    let server = tokio::spawn(app.run_until_stopped(std::future::pending()));
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let (base, _store, server, client) = start_on(&url.to_string()).await;
 
     // Up, not ready.
     assert_eq!(
@@ -256,19 +272,7 @@ impl Drop for PrivatePostgres {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_database_restart_loses_no_visit_and_writes_none_twice() {
     let postgres = PrivatePostgres::create();
-    let mut settings = Settings::defaults(Environment::Development).unwrap();
-    settings.server.port = 0;
-    settings.database.url = postgres.url();
-    settings.database.acquire_timeout_secs = 1;
-    settings.visits.flush_interval_ms = 20;
-    let app = Application::build(settings).await.expect("kurz starts");
-    let store = app.store();
-    let base = format!("http://127.0.0.1:{}", app.port());
-    let server = tokio::spawn(app.run_until_stopped(std::future::pending()));
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let (base, store, server, client) = start_on(&postgres.url()).await;
     let created = client
         .post(format!("{base}/api/urls"))
         .json(&json!({ "url": "https://example.com/", "slug": "steady" }))
