@@ -87,7 +87,7 @@ async fn starts_without_the_database_and_serves_once_it_answers() {
     url.set_host(Some("127.0.0.1")).unwrap();
     url.set_port(Some(door.port)).unwrap();
 
-    let (base, _store, server, client) = start_on(&url.to_string()).await;
+    let (base, _store, server, client) = start_on(url.as_str()).await;
 
     // Up, not ready.
     assert_eq!(
