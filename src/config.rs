@@ -108,6 +108,7 @@ pub struct Settings {
     pub enrichment: EnrichmentSettings,
     pub cache: CacheSettings,
     pub rate_limit: RateLimitSettings,
+    pub auth: AuthSettings,
     pub log: LogSettings,
 }
 
@@ -271,6 +272,20 @@ pub struct RateLimitSettings {
     pub enabled: bool,
     pub anonymous_creates_per_minute: u32,
     pub not_found_per_minute: u32,
+    /// Creations per minute by each editor key; admin keys are not limited.
+    pub editor_creates_per_minute: u32,
+}
+
+/// Who may use the API without a key; see docs/security.md.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSettings {
+    /// Requests without a key act with `anonymous_role` (true in development); when false,
+    /// they are answered 401.
+    pub allow_anonymous: bool,
+    /// The role of requests without a key: `admin` or `viewer` (an editor owns what it
+    /// creates, and an anonymous caller is nobody to own anything).
+    pub anonymous_role: crate::domain::Role,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -474,6 +489,14 @@ impl Settings {
             return fail(
                 "visits.write_parallelism",
                 format!("{} is outside 1..=16", self.visits.write_parallelism),
+            );
+        }
+        if self.auth.anonymous_role == crate::domain::Role::Editor {
+            return fail(
+                "auth.anonymous_role",
+                "must be `admin` or `viewer`: an editor owns the URLs it creates, and an \
+                 anonymous caller is nobody to own them"
+                    .into(),
             );
         }
         if self.target.max_length < 16 {

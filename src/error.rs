@@ -17,6 +17,12 @@ pub enum ApiError {
     BadRequest(String),
     #[error("{0}")]
     NotFound(String),
+    /// No API key, or one that is malformed, unknown or revoked: 401 with
+    /// `WWW-Authenticate: Bearer`.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// A key whose role does not allow the action (or an explorer request without its CSRF
+    /// token): 403.
     #[error("{0}")]
     Forbidden(String),
     #[error("{0}")]
@@ -64,7 +70,8 @@ pub struct Problem {
     pub status: u16,
     /// What went wrong, for a person.
     pub detail: String,
-    /// A stable machine-readable name: `bad_request`, `not_found`, `forbidden`, `conflict`,
+    /// A stable machine-readable name: `bad_request`, `not_found`, `unauthorized`,
+    /// `forbidden`, `conflict`,
     /// `validation_failed`, `unsupported_media_type`, `payload_too_large`,
     /// `method_not_allowed`, `timeout`, `unavailable` or `internal`.
     #[schema(value_type = String)]
@@ -81,6 +88,9 @@ pub struct FieldError {
     pub reason: String,
 }
 
+/// The challenge of every 401: an API key as a bearer token (`X-Api-Key` works too).
+const WWW_AUTHENTICATE: &str = "Bearer realm=\"kurz\"";
+
 /// Seconds a client should wait before retrying a 503.
 const RETRY_AFTER_SECS: &str = "5";
 
@@ -93,6 +103,7 @@ impl ApiError {
         match self {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -113,6 +124,7 @@ impl ApiError {
         match self {
             Self::BadRequest(_) => "bad_request",
             Self::NotFound(_) => "not_found",
+            Self::Unauthorized(_) => "unauthorized",
             Self::Forbidden(_) => "forbidden",
             Self::Conflict(_) => "conflict",
             Self::Validation(_) => "validation_failed",
@@ -180,6 +192,12 @@ impl IntoResponse for ApiError {
             headers.insert(
                 header::RETRY_AFTER,
                 HeaderValue::from_static(RETRY_AFTER_SECS),
+            );
+        }
+        if status == StatusCode::UNAUTHORIZED {
+            headers.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(WWW_AUTHENTICATE),
             );
         }
         if let Self::TooManyRequests { retry_after_secs } = self {

@@ -1,7 +1,9 @@
-//! Rate limits per client IP (the `governor` crate's GCRA), answered with 429 and `Retry-After`:
-//! creations of short links and not-found answers to slug probes. Configured under
+//! Rate limits (the `governor` crate's GCRA), answered with 429 and `Retry-After`: creations of
+//! short links per client IP (anonymous callers) or per API key (editors; admin keys are not
+//! limited), and not-found answers to slug probes per client IP. Configured under
 //! `[rate_limit]`: on in production, off in development.
 
+use std::hash::Hash;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::Arc;
@@ -10,6 +12,7 @@ use std::time::Duration;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
 
+use crate::auth::{Caller, Role};
 use crate::config::RateLimitSettings;
 use crate::error::ApiError;
 
@@ -19,20 +22,28 @@ const CLEANUP_EVERY: Duration = Duration::from_secs(60);
 pub struct RateLimits {
     creates: Option<DefaultKeyedRateLimiter<IpAddr>>,
     not_found: Option<DefaultKeyedRateLimiter<IpAddr>>,
+    /// Creations per editor key, by key id.
+    editor_creates: Option<DefaultKeyedRateLimiter<i64>>,
 }
 
-fn limiter(enabled: bool, per_minute: u32) -> Option<DefaultKeyedRateLimiter<IpAddr>> {
+fn limiter<K: Hash + Eq + Clone>(
+    enabled: bool,
+    per_minute: u32,
+) -> Option<DefaultKeyedRateLimiter<K>> {
     let per_minute = NonZeroU32::new(per_minute).filter(|_| enabled)?;
     Some(DefaultKeyedRateLimiter::keyed(Quota::per_minute(
         per_minute,
     )))
 }
 
-fn check(limiter: Option<&DefaultKeyedRateLimiter<IpAddr>>, ip: IpAddr) -> Result<(), ApiError> {
+fn check<K: Hash + Eq + Clone>(
+    limiter: Option<&DefaultKeyedRateLimiter<K>>,
+    key: K,
+) -> Result<(), ApiError> {
     let Some(limiter) = limiter else {
         return Ok(());
     };
-    limiter.check_key(&ip).map_err(|not_until| {
+    limiter.check_key(&key).map_err(|not_until| {
         let wait = not_until.wait_time_from(DefaultClock::default().now());
         ApiError::TooManyRequests {
             retry_after_secs: wait.as_secs().max(1),
@@ -45,6 +56,7 @@ impl RateLimits {
         let limits = Arc::new(Self {
             creates: limiter(settings.enabled, settings.anonymous_creates_per_minute),
             not_found: limiter(settings.enabled, settings.not_found_per_minute),
+            editor_creates: limiter(settings.enabled, settings.editor_creates_per_minute),
         });
         if settings.enabled {
             let weak = Arc::downgrade(&limits);
@@ -57,15 +69,28 @@ impl RateLimits {
                         limiter.retain_recent();
                         limiter.shrink_to_fit();
                     }
+                    if let Some(limiter) = &limits.editor_creates {
+                        limiter.retain_recent();
+                        limiter.shrink_to_fit();
+                    }
                 }
             });
         }
         limits
     }
 
-    /// Counts a creation by this client; 429 past `anonymous_creates_per_minute`.
-    pub fn check_create(&self, ip: IpAddr) -> Result<(), ApiError> {
-        check(self.creates.as_ref(), ip)
+    /// Counts a creation: an anonymous caller's by its IP (429 past
+    /// `anonymous_creates_per_minute`), an editor key's by the key (429 past
+    /// `editor_creates_per_minute`); admin keys are not limited. (Viewers never get here: they
+    /// may not create.)
+    pub fn check_create(&self, caller: &Caller, ip: IpAddr) -> Result<(), ApiError> {
+        match *caller {
+            Caller::Anonymous { .. } => check(self.creates.as_ref(), ip),
+            Caller::Key {
+                role: Role::Admin, ..
+            } => Ok(()),
+            Caller::Key { id, .. } => check(self.editor_creates.as_ref(), id),
+        }
     }
 
     /// Counts a not-found answer to this client; 429 past `not_found_per_minute`.
@@ -83,6 +108,7 @@ mod tests {
             enabled,
             anonymous_creates_per_minute: 2,
             not_found_per_minute: 3,
+            editor_creates_per_minute: 2,
         }
     }
 
@@ -91,16 +117,17 @@ mod tests {
         let limits = RateLimits::new(&settings(true));
         let a: IpAddr = "192.0.2.1".parse().unwrap();
         let b: IpAddr = "192.0.2.2".parse().unwrap();
-        assert!(limits.check_create(a).is_ok());
-        assert!(limits.check_create(a).is_ok());
-        match limits.check_create(a) {
+        let anon = Caller::anonymous(Role::Admin);
+        assert!(limits.check_create(&anon, a).is_ok());
+        assert!(limits.check_create(&anon, a).is_ok());
+        match limits.check_create(&anon, a) {
             Err(ApiError::TooManyRequests { retry_after_secs }) => {
                 assert!((1..=60).contains(&retry_after_secs))
             }
             other => panic!("expected 429, got {other:?}"),
         }
         assert!(
-            limits.check_create(b).is_ok(),
+            limits.check_create(&anon, b).is_ok(),
             "other clients are not affected"
         );
         for _ in 0..3 {
@@ -108,9 +135,23 @@ mod tests {
         }
         assert!(limits.check_not_found(a).is_err());
 
+        // Editor keys are limited per key, whatever their IP; admin keys are not limited.
+        let (editor, other, admin) = (
+            Caller::key(1, Role::Editor),
+            Caller::key(2, Role::Editor),
+            Caller::key(3, Role::Admin),
+        );
+        assert!(limits.check_create(&editor, a).is_ok());
+        assert!(limits.check_create(&editor, b).is_ok());
+        assert!(limits.check_create(&editor, b).is_err());
+        assert!(limits.check_create(&other, a).is_ok());
+        for _ in 0..100 {
+            assert!(limits.check_create(&admin, a).is_ok());
+        }
+
         let off = RateLimits::new(&settings(false));
         for _ in 0..100 {
-            assert!(off.check_create(a).is_ok());
+            assert!(off.check_create(&anon, a).is_ok());
         }
     }
 }

@@ -35,7 +35,15 @@ use crate::{redirect, site};
             (headers over `server.max_header_bytes`) or `503` with `Retry-After` (more than \
             `server.max_concurrent_requests` requests in flight), each as a problem document.\n\n\
             In development builds, a browser's `GET` of an `/api` URL (`Accept: text/html`) is \
-            answered with an HTML page of the explorer instead of JSON.",
+            answered with an HTML page of the explorer instead of JSON.\n\n\
+            Authentication: the operations on URLs, visits and statistics need an API key \
+            (`kurz apikey create --role admin|editor|viewer`), sent as \
+            `Authorization: Bearer <key>` (scheme `bearer`) or `X-Api-Key: <key>` (scheme \
+            `api_key`); 401 without a valid one, 403 when the key's role does not allow the \
+            action. A viewer reads everything; an editor creates, and reads and changes only \
+            the short links it created; an admin does everything. Servers with \
+            `auth.allow_anonymous` (development) also serve requests without a key, with \
+            `auth.anonymous_role`. `GET /api` and this document are public.",
         license(name = "MIT", identifier = "MIT"),
     ),
     paths(
@@ -59,7 +67,7 @@ use crate::{redirect, site};
         metrics,
     ),
     components(schemas(Problem, FieldError)),
-    modifiers(&NoUrlFilterOnUrlVisits),
+    modifiers(&NoUrlFilterOnUrlVisits, &ApiKeySchemes),
     tags(
         (name = "urls", description = "Short links: create, list, search, show, change, delete"),
         (name = "visits", description = "The clicks on short links, newest first"),
@@ -85,6 +93,32 @@ impl Modify for NoUrlFilterOnUrlVisits {
         if let Some(parameters) = operation.and_then(|op| op.parameters.as_mut()) {
             parameters.retain(|p| !(p.name == "url" && p.parameter_in == ParameterIn::Query));
         }
+    }
+}
+
+/// The two ways of sending an API key: `Authorization: Bearer <key>` and `X-Api-Key: <key>`.
+struct ApiKeySchemes;
+
+impl Modify for ApiKeySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            utoipa::openapi::security::SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("kurz_ followed by 40 letters and digits")
+                    .description(Some("An API key from `kurz apikey create`"))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "api_key",
+            utoipa::openapi::security::SecurityScheme::ApiKey(ApiKey::Header(
+                ApiKeyValue::with_description("X-Api-Key", "An API key from `kurz apikey create`"),
+            )),
+        );
     }
 }
 

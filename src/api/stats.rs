@@ -9,6 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::extract::{QueryParams, SlugPath};
 use super::urls::not_found;
+use crate::auth::Caller;
 use crate::domain::{parse_day, Invalid};
 use crate::error::{ApiError, Problem};
 use crate::state::AppState;
@@ -85,9 +86,15 @@ pub struct CountView {
         ("slug" = String, Path, description = "The short link's slug (case-sensitive)"),
         StatsParams
     ),
+    security(("bearer" = []), ("api_key" = [])),
     responses(
         (status = 200, description = "The statistics",
             body = StatsView, content_type = "application/json"),
+        (status = 401, description = "No API key while `auth.allow_anonymous` is off, or a malformed, unknown or revoked key",
+            body = Problem, content_type = "application/problem+json",
+            headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"kurz\"`"))),
+        (status = 403, description = "An editor key asking for the statistics of a short link it did not create",
+            body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No URL has this slug",
             body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A query parameter is unknown or invalid, or the range is empty or too long",
@@ -100,6 +107,7 @@ pub struct CountView {
     )
 )]
 pub async fn show(
+    caller: Caller,
     State(state): State<AppState>,
     SlugPath(slug): SlugPath,
     QueryParams(params): QueryParams<StatsParams>,
@@ -132,6 +140,7 @@ pub async fn show(
         }
     };
     let url = state.store.get_url(&slug).await.map_err(not_found)?;
+    caller.require_read_url(&url)?;
     let stats = state
         .store
         .url_stats(StatsQuery {

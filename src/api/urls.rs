@@ -13,6 +13,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::extract::{JsonBody, QueryParams, SlugPath};
 use super::pagination::{page_request, page_view, with_query, PageView};
 use super::views::UrlView;
+use crate::auth::Caller;
 use crate::domain::{Invalid, Slug, Title};
 use crate::error::{ApiError, Problem};
 use crate::state::AppState;
@@ -116,12 +117,16 @@ pub struct ListParams {
     operation_id = "create_url",
     tag = "urls",
     request_body(content = CreateUrl, content_type = "application/json"),
+    security(("bearer" = []), ("api_key" = [])),
     responses(
         (status = 201, description = "Created", body = UrlView, content_type = "application/json",
             headers(("Location" = String, description = "`/api/urls/{slug}`, the new resource"))),
         (status = 400, description = "The body is not valid JSON",
             body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "An explorer session's request without its `X-CSRF-Token`",
+        (status = 401, description = "No API key while `auth.allow_anonymous` is off, or a malformed, unknown or revoked key",
+            body = Problem, content_type = "application/problem+json",
+            headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"kurz\"`"))),
+        (status = 403, description = "A viewer key (only editors and admins create), or an explorer session's request without its `X-CSRF-Token`",
             body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The custom slug is taken",
             body = Problem, content_type = "application/problem+json"),
@@ -131,7 +136,7 @@ pub struct ListParams {
             body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A field is missing, unknown or invalid; `errors` names it",
             body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many creations by this client (`rate_limit.anonymous_creates_per_minute`)",
+        (status = 429, description = "Too many creations by this client IP (anonymous, `rate_limit.anonymous_creates_per_minute`) or by this editor key (`rate_limit.editor_creates_per_minute`)",
             body = Problem, content_type = "application/problem+json",
             headers(("Retry-After" = u32, description = "Seconds to wait before retrying"))),
         (status = 500, description = "An unexpected error, logged by the server",
@@ -143,13 +148,15 @@ pub struct ListParams {
 )]
 #[tracing::instrument(skip_all)]
 pub async fn create(
+    caller: Caller,
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     JsonBody(body): JsonBody<CreateUrl>,
 ) -> Result<Response, ApiError> {
+    caller.require_create()?;
     let client = state.client_ip.resolve(peer.ip(), &headers);
-    state.rate_limits.check_create(client)?;
+    state.rate_limits.check_create(&caller, client)?;
     let target = state.targets.parse(&body.url)?;
     let title = body.title.as_deref().map(Title::parse).transpose()?;
     let requested = body
@@ -163,6 +170,7 @@ pub async fn create(
         title: title.clone(),
         crawlable: body.crawlable,
         created_at: Utc::now(),
+        created_by: caller.key_id(),
     };
     let record = match requested {
         Some(slug) => state
@@ -211,9 +219,13 @@ pub async fn create(
     operation_id = "list_urls",
     tag = "urls",
     params(ListParams),
+    security(("bearer" = []), ("api_key" = [])),
     responses(
-        (status = 200, description = "One page of short links",
+        (status = 200, description = "One page of short links (an editor's own only)",
             body = super::openapi::UrlPage, content_type = "application/json"),
+        (status = 401, description = "No API key while `auth.allow_anonymous` is off, or a malformed, unknown or revoked key",
+            body = Problem, content_type = "application/problem+json",
+            headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"kurz\"`"))),
         (status = 422, description = "A query parameter is unknown or invalid (`limit`, `cursor`)",
             body = Problem, content_type = "application/problem+json"),
         (status = 500, description = "An unexpected error, logged by the server",
@@ -224,6 +236,7 @@ pub async fn create(
     )
 )]
 pub async fn list(
+    caller: Caller,
     State(state): State<AppState>,
     QueryParams(params): QueryParams<ListParams>,
 ) -> Result<Json<PageView<UrlView>>, ApiError> {
@@ -232,7 +245,10 @@ pub async fn list(
         params.cursor.as_deref(),
         &state.settings.pagination,
     )?;
-    let page = state.store.list_urls(request).await?;
+    let page = state
+        .store
+        .list_urls(request, caller.owner_filter())
+        .await?;
     let base = format!("{}/api/urls", state.public_url);
     let limit = request.limit.to_string();
     Ok(Json(page_view(
@@ -252,9 +268,13 @@ pub async fn list(
     operation_id = "search_urls",
     tag = "urls",
     params(SearchParams),
+    security(("bearer" = []), ("api_key" = [])),
     responses(
-        (status = 200, description = "The matches, slug matches first",
+        (status = 200, description = "The matches, slug matches first (an editor's own only)",
             body = SearchView, content_type = "application/json"),
+        (status = 401, description = "No API key while `auth.allow_anonymous` is off, or a malformed, unknown or revoked key",
+            body = Problem, content_type = "application/problem+json",
+            headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"kurz\"`"))),
         (status = 422, description = "`q` is missing, empty, too long or has control characters, or `limit` is invalid",
             body = Problem, content_type = "application/problem+json"),
         (status = 500, description = "An unexpected error, logged by the server",
@@ -265,6 +285,7 @@ pub async fn list(
     )
 )]
 pub async fn search(
+    caller: Caller,
     State(state): State<AppState>,
     QueryParams(params): QueryParams<SearchParams>,
 ) -> Result<Json<SearchView>, ApiError> {
@@ -287,7 +308,10 @@ pub async fn search(
         Some(0) => return Err(Invalid::new("limit", "must be at least 1").into()),
         Some(n) => n.min(SEARCH_MAX_LIMIT),
     };
-    let found = state.store.search_urls(q, limit).await?;
+    let found = state
+        .store
+        .search_urls(q, limit, caller.owner_filter())
+        .await?;
     Ok(Json(SearchView {
         items: found
             .into_iter()
@@ -303,9 +327,15 @@ pub async fn search(
     operation_id = "get_url",
     tag = "urls",
     params(("slug" = String, Path, description = "The short link's slug (case-sensitive)")),
+    security(("bearer" = []), ("api_key" = [])),
     responses(
         (status = 200, description = "The short link",
             body = UrlView, content_type = "application/json"),
+        (status = 401, description = "No API key while `auth.allow_anonymous` is off, or a malformed, unknown or revoked key",
+            body = Problem, content_type = "application/problem+json",
+            headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"kurz\"`"))),
+        (status = 403, description = "An editor key asking for a short link it did not create",
+            body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No URL has this slug",
             body = Problem, content_type = "application/problem+json"),
         (status = 500, description = "An unexpected error, logged by the server",
@@ -316,10 +346,12 @@ pub async fn search(
     )
 )]
 pub async fn show(
+    caller: Caller,
     State(state): State<AppState>,
     SlugPath(slug): SlugPath,
 ) -> Result<Json<UrlView>, ApiError> {
     let record = state.store.get_url(&slug).await.map_err(not_found)?;
+    caller.require_read_url(&record)?;
     Ok(Json(UrlView::new(&state, record)))
 }
 
@@ -333,12 +365,16 @@ pub async fn show(
     tag = "urls",
     params(("slug" = String, Path, description = "The short link's slug (case-sensitive)")),
     request_body(content = UpdateUrl, content_type = "application/json"),
+    security(("bearer" = []), ("api_key" = [])),
     responses(
         (status = 200, description = "The changed short link",
             body = UrlView, content_type = "application/json"),
         (status = 400, description = "The body is not valid JSON",
             body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "An explorer session's request without its `X-CSRF-Token`",
+        (status = 401, description = "No API key while `auth.allow_anonymous` is off, or a malformed, unknown or revoked key",
+            body = Problem, content_type = "application/problem+json",
+            headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"kurz\"`"))),
+        (status = 403, description = "A viewer key, an editor key changing a short link it did not create, or an explorer session's request without its `X-CSRF-Token`",
             body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No URL has this slug",
             body = Problem, content_type = "application/problem+json"),
@@ -357,10 +393,13 @@ pub async fn show(
 )]
 #[tracing::instrument(skip_all, fields(slug = %slug))]
 pub async fn update(
+    caller: Caller,
     State(state): State<AppState>,
     SlugPath(slug): SlugPath,
     JsonBody(body): JsonBody<UpdateUrl>,
 ) -> Result<Json<UrlView>, ApiError> {
+    let current = state.store.get_url(&slug).await.map_err(not_found)?;
+    caller.require_change_url(&current)?;
     let patch = UrlPatch {
         target: body
             .url
@@ -389,10 +428,15 @@ pub async fn update(
     operation_id = "delete_url",
     tag = "urls",
     params(("slug" = String, Path, description = "The short link's slug (case-sensitive)")),
+    security(("bearer" = []), ("api_key" = [])),
     responses(
         (status = 204, description = "Deleted, with its visits"),
-        (status = 403, description = "An explorer session's request without its `X-CSRF-Token`",
+        (status = 401, description = "No API key while `auth.allow_anonymous` is off, or a malformed, unknown or revoked key",
+            body = Problem, content_type = "application/problem+json",
+            headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"kurz\"`"))),
+        (status = 403, description = "A viewer key, an editor key deleting a short link it did not create, or an explorer session's request without its `X-CSRF-Token`",
             body = Problem, content_type = "application/problem+json"),
+
         (status = 404, description = "No URL has this slug",
             body = Problem, content_type = "application/problem+json"),
         (status = 500, description = "An unexpected error, logged by the server",
@@ -404,9 +448,12 @@ pub async fn update(
 )]
 #[tracing::instrument(skip_all, fields(slug = %slug))]
 pub async fn remove(
+    caller: Caller,
     State(state): State<AppState>,
     SlugPath(slug): SlugPath,
 ) -> Result<StatusCode, ApiError> {
+    let current = state.store.get_url(&slug).await.map_err(not_found)?;
+    caller.require_change_url(&current)?;
     state.store.delete_url(&slug).await.map_err(not_found)?;
     state.redirects.invalidate(&slug).await;
     Ok(StatusCode::NO_CONTENT)

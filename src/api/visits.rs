@@ -10,6 +10,7 @@ use super::extract::{QueryParams, SlugPath};
 use super::pagination::{page_request, page_view, with_query, PageView};
 use super::urls::not_found;
 use super::views::VisitView;
+use crate::auth::Caller;
 use crate::domain::{parse_end, parse_start, Invalid, Slug};
 use crate::error::{ApiError, Problem};
 use crate::state::AppState;
@@ -47,9 +48,15 @@ pub struct VisitParams {
         ("slug" = String, Path, description = "The short link's slug (case-sensitive)"),
         VisitParams
     ),
+    security(("bearer" = []), ("api_key" = [])),
     responses(
         (status = 200, description = "One page of visits",
             body = super::openapi::VisitPage, content_type = "application/json"),
+        (status = 401, description = "No API key while `auth.allow_anonymous` is off, or a malformed, unknown or revoked key",
+            body = Problem, content_type = "application/problem+json",
+            headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"kurz\"`"))),
+        (status = 403, description = "An editor key asking for the visits of a short link it did not create",
+            body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No URL has this slug",
             body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A query parameter is unknown or invalid (`url` is not allowed here)",
@@ -62,6 +69,7 @@ pub struct VisitParams {
     )
 )]
 pub async fn list_for_url(
+    caller: Caller,
     State(state): State<AppState>,
     SlugPath(slug): SlugPath,
     QueryParams(params): QueryParams<VisitParams>,
@@ -70,8 +78,9 @@ pub async fn list_for_url(
         return Err(Invalid::new("url", "is given by the path here").into());
     }
     let url = state.store.get_url(&slug).await.map_err(not_found)?;
+    caller.require_read_url(&url)?;
     let base = format!("{}/api/urls/{}/visits", state.public_url, slug);
-    visit_page(&state, Some(url.id), params, &base).await
+    visit_page(&state, Some(url.id), None, params, &base).await
 }
 
 /// List visits of all short links, newest first.
@@ -83,9 +92,15 @@ pub async fn list_for_url(
     operation_id = "list_visits",
     tag = "visits",
     params(VisitParams),
+    security(("bearer" = []), ("api_key" = [])),
     responses(
-        (status = 200, description = "One page of visits",
+        (status = 200, description = "One page of visits (of an editor's own short links only)",
             body = super::openapi::VisitPage, content_type = "application/json"),
+        (status = 401, description = "No API key while `auth.allow_anonymous` is off, or a malformed, unknown or revoked key",
+            body = Problem, content_type = "application/problem+json",
+            headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"kurz\"`"))),
+        (status = 403, description = "An editor key filtering by a short link (`url`) it did not create",
+            body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A query parameter is unknown or invalid, or no URL has the slug given as `url`",
             body = Problem, content_type = "application/problem+json"),
         (status = 500, description = "An unexpected error, logged by the server",
@@ -96,6 +111,7 @@ pub async fn list_for_url(
     )
 )]
 pub async fn list(
+    caller: Caller,
     State(state): State<AppState>,
     QueryParams(params): QueryParams<VisitParams>,
 ) -> Result<Json<PageView<VisitView>>, ApiError> {
@@ -109,16 +125,18 @@ pub async fn list(
                 StoreError::NotFound => ApiError::Validation(unknown()),
                 other => other.into(),
             })?;
+            caller.require_read_url(&url)?;
             Some(url.id)
         }
     };
-    visit_page(&state, url_id, params, &base).await
+    visit_page(&state, url_id, caller.owner_filter(), params, &base).await
 }
 
 /// One page of visits; the `next` link repeats the filters given.
 async fn visit_page(
     state: &AppState,
     url_id: Option<i64>,
+    owner: Option<i64>,
     params: VisitParams,
     base: &str,
 ) -> Result<Json<PageView<VisitView>>, ApiError> {
@@ -129,6 +147,7 @@ async fn visit_page(
     )?;
     let filter = VisitFilter {
         url_id,
+        owner,
         from: params
             .from
             .as_deref()

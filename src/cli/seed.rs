@@ -94,6 +94,7 @@ async fn seed_urls(store: &dyn Store, count: u64) -> anyhow::Result<Vec<i64>> {
                     title: None,
                     crawlable: false,
                     created_at: now,
+                    created_by: None,
                 })
             })
             .collect::<anyhow::Result<_>>()?;
@@ -110,10 +111,13 @@ async fn seed_urls(store: &dyn Store, count: u64) -> anyhow::Result<Vec<i64>> {
     let mut after: Option<Cursor> = None;
     loop {
         let page = store
-            .list_urls(PageRequest {
-                after,
-                limit: 10_000,
-            })
+            .list_urls(
+                PageRequest {
+                    after,
+                    limit: 10_000,
+                },
+                None,
+            )
             .await?;
         ids.extend(
             page.items

@@ -472,6 +472,8 @@ fn validate(
                 title,
                 crawlable,
                 created_at,
+                // Imported by the operator: no API key owns these URLs.
+                created_by: None,
             },
             generated,
         },

@@ -170,6 +170,8 @@ async fn create(ctx: &Context, args: CreateArgs) -> anyhow::Result<()> {
         title: title.clone(),
         crawlable: args.crawlable,
         created_at: Utc::now(),
+        // Commands act as the operator, not as an API key.
+        created_by: None,
     };
     let record = match requested {
         Some(slug) => match store.create_url(new(slug.clone())).await {
@@ -220,7 +222,7 @@ async fn list(ctx: &Context, args: ListArgs) -> anyhow::Result<()> {
             }
             let q = search_text(search)?;
             let store = ctx.store().await?;
-            (store.search_urls(q, limit).await?, None)
+            (store.search_urls(q, limit, None).await?, None)
         }
         None => {
             let after = match args.cursor.as_deref() {
@@ -228,7 +230,7 @@ async fn list(ctx: &Context, args: ListArgs) -> anyhow::Result<()> {
                 Some(value) => Some(Cursor::decode(value)?),
             };
             let store = ctx.store().await?;
-            let page = store.list_urls(PageRequest { after, limit }).await?;
+            let page = store.list_urls(PageRequest { after, limit }, None).await?;
             (page.items, page.next.map(Cursor::encode))
         }
     };

@@ -3,13 +3,17 @@
 
 use std::borrow::Cow;
 
+mod api_key;
 mod cursor;
+mod role;
 mod slug;
 mod target;
 mod time;
 mod title;
 
+pub use api_key::{ApiKey, KEY_PREFIX};
 pub use cursor::Cursor;
+pub use role::Role;
 pub use slug::{Slug, SlugPolicy};
 pub use target::{non_public, TargetPolicy, TargetUrl};
 pub use time::{parse_day, parse_end, parse_start};

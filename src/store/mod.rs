@@ -19,8 +19,8 @@ use chrono::NaiveDate;
 pub use error::StoreError;
 pub use maintenance::{MigrationState, MigrationStatus, PrunedVisits};
 pub use models::{
-    DayCount, NewUrl, NewVisit, Page, PageRequest, Redirect, StatsQuery, UrlPatch, UrlRecord,
-    UrlStats, ValueCount, VisitFilter, VisitRecord,
+    ApiKeyRecord, DayCount, NewApiKey, NewUrl, NewVisit, Page, PageRequest, Redirect, StatsQuery,
+    UrlPatch, UrlRecord, UrlStats, ValueCount, VisitFilter, VisitRecord,
 };
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
@@ -71,10 +71,21 @@ pub trait Store: Send + Sync + 'static {
 
     /// Up to `limit` URLs whose slug starts with `prefix` (as typed), then URLs whose target
     /// host starts with it (lower-cased); each an index range scan, whatever the table size.
-    async fn search_urls(&self, prefix: &str, limit: u32) -> Result<Vec<UrlRecord>, StoreError>;
+    /// With an `owner`, only URLs created by that API key.
+    async fn search_urls(
+        &self,
+        prefix: &str,
+        limit: u32,
+        owner: Option<i64>,
+    ) -> Result<Vec<UrlRecord>, StoreError>;
 
-    /// URLs newest first.
-    async fn list_urls(&self, page: PageRequest) -> Result<Page<UrlRecord>, StoreError>;
+    /// URLs newest first; with an `owner`, only those created by that API key (a range scan of
+    /// `urls_created_by_id_idx`).
+    async fn list_urls(
+        &self,
+        page: PageRequest,
+        owner: Option<i64>,
+    ) -> Result<Page<UrlRecord>, StoreError>;
 
     /// The redirect hot path: id and target only, `None` for an unknown slug.
     async fn resolve(&self, slug: &Slug) -> Result<Option<Redirect>, StoreError>;
@@ -118,6 +129,21 @@ pub trait Store: Send + Sync + 'static {
     /// day boundary) and reports `done`. Call it until `done`.
     async fn prune_visits(&self, before: NaiveDate, limit: u32)
         -> Result<PrunedVisits, StoreError>;
+
+    /// Stores a new API key (its hash only).
+    async fn create_api_key(&self, new: NewApiKey) -> Result<ApiKeyRecord, StoreError>;
+
+    /// Every API key, revoked ones included, oldest first.
+    async fn list_api_keys(&self) -> Result<Vec<ApiKeyRecord>, StoreError>;
+
+    /// Marks a key revoked from now on; [`StoreError::NotFound`] when no key has this id or it
+    /// is revoked already.
+    async fn revoke_api_key(&self, id: i64) -> Result<ApiKeyRecord, StoreError>;
+
+    /// The key that is not revoked and has this hash, if any: every authenticated request's
+    /// one look-up (a unique index).
+    async fn find_active_api_key(&self, key_hash: &str)
+        -> Result<Option<ApiKeyRecord>, StoreError>;
 }
 
 /// Opens the database named by the settings (a `sqlite:` or `postgres://` URL) and, when

@@ -4,7 +4,7 @@ use std::net::IpAddr;
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use crate::domain::{Cursor, Slug, TargetUrl, Title};
+use crate::domain::{Cursor, Role, Slug, TargetUrl, Title};
 
 /// A stored short link.
 #[derive(Debug, Clone, PartialEq)]
@@ -17,6 +17,8 @@ pub struct UrlRecord {
     pub visit_count: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The API key that created it; `None` when created anonymously or by a command.
+    pub created_by: Option<i64>,
 }
 
 /// A short link about to be stored.
@@ -27,6 +29,8 @@ pub struct NewUrl {
     pub title: Option<Title>,
     pub crawlable: bool,
     pub created_at: DateTime<Utc>,
+    /// The API key creating it; `None` for anonymous callers and commands.
+    pub created_by: Option<i64>,
 }
 
 /// The fields a PATCH may change; `None` leaves a field as it is, `title: Some(None)` clears it.
@@ -80,6 +84,8 @@ pub struct VisitRecord {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct VisitFilter {
     pub url_id: Option<i64>,
+    /// Only visits of URLs created by this API key (an editor's view).
+    pub owner: Option<i64>,
     /// Visits at or after this time.
     pub from: Option<DateTime<Utc>>,
     /// Visits before this time.
@@ -153,4 +159,28 @@ impl<T> Page<T> {
         };
         Self { items: rows, next }
     }
+}
+
+/// An API key about to be stored: its hash, never the key.
+#[derive(Debug, Clone)]
+pub struct NewApiKey {
+    pub name: String,
+    pub role: Role,
+    /// `kurz_` and the first random characters, to name the key in lists.
+    pub prefix: String,
+    /// SHA-256 of the key, hex.
+    pub key_hash: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A stored API key.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiKeyRecord {
+    pub id: i64,
+    pub name: String,
+    pub role: Role,
+    pub prefix: String,
+    pub key_hash: String,
+    pub created_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
 }

@@ -3,13 +3,13 @@
 use chrono::{DateTime, Utc};
 use sqlx::{Database, Encode, QueryBuilder, Type};
 
-use super::models::{PageRequest, Redirect, UrlRecord, VisitFilter, VisitRecord};
+use super::models::{ApiKeyRecord, PageRequest, Redirect, UrlRecord, VisitFilter, VisitRecord};
 use super::StoreError;
 use crate::domain::{Slug, TargetUrl};
 
 /// The column list every URL query returns, in `UrlRow`'s order.
 pub(crate) const URL_COLUMNS: &str =
-    "id, slug, target, title, crawlable, visit_count, created_at, updated_at";
+    "id, slug, target, title, crawlable, visit_count, created_at, updated_at, created_by";
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct UrlRow {
@@ -21,6 +21,7 @@ pub(crate) struct UrlRow {
     visit_count: i64,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
+    created_by: Option<i64>,
 }
 
 impl TryFrom<UrlRow> for UrlRecord {
@@ -37,6 +38,7 @@ impl TryFrom<UrlRow> for UrlRecord {
             visit_count: row.visit_count,
             created_at: row.created_at,
             updated_at: row.updated_at,
+            created_by: row.created_by,
         })
     }
 }
@@ -91,6 +93,39 @@ impl From<VisitRow> for VisitRecord {
     }
 }
 
+/// The column list every API key query returns, in `ApiKeyRow`'s order.
+pub(crate) const API_KEY_COLUMNS: &str = "id, name, role, prefix, key_hash, created_at, revoked_at";
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct ApiKeyRow {
+    id: i64,
+    name: String,
+    role: String,
+    prefix: String,
+    key_hash: String,
+    created_at: DateTime<Utc>,
+    revoked_at: Option<DateTime<Utc>>,
+}
+
+impl TryFrom<ApiKeyRow> for ApiKeyRecord {
+    type Error = StoreError;
+    fn try_from(row: ApiKeyRow) -> Result<Self, Self::Error> {
+        let role = row
+            .role
+            .parse()
+            .map_err(|_| anyhow::anyhow!("stored role of api key {} is unknown", row.id))?;
+        Ok(Self {
+            id: row.id,
+            name: row.name,
+            role,
+            prefix: row.prefix,
+            key_hash: row.key_hash,
+            created_at: row.created_at,
+            revoked_at: row.revoked_at,
+        })
+    }
+}
+
 pub(crate) fn into_urls(rows: Vec<UrlRow>) -> Result<Vec<UrlRecord>, StoreError> {
     rows.into_iter().map(UrlRecord::try_from).collect()
 }
@@ -109,6 +144,9 @@ pub(crate) fn push_visit_page<'q, DB>(
 {
     if let Some(url_id) = filter.url_id {
         query.push(" AND v.url_id = ").push_bind(url_id);
+    }
+    if let Some(owner) = filter.owner {
+        query.push(" AND u.created_by = ").push_bind(owner);
     }
     if let Some(from) = filter.from {
         query.push(" AND v.visited_at >= ").push_bind(from);

@@ -11,11 +11,15 @@ use sqlx::{QueryBuilder, Sqlite};
 
 use super::maintenance::{self, count_per_url, AppliedMigration};
 use super::rollup::Rollups;
-use super::rows::{into_urls, push_visit_page, RedirectRow, UrlRow, VisitRow, URL_COLUMNS};
+use super::rows::{
+    into_urls, push_visit_page, ApiKeyRow, RedirectRow, UrlRow, VisitRow, API_KEY_COLUMNS,
+    URL_COLUMNS,
+};
 use super::stats::{self, DailyRow, TopValueRow};
 use super::{
-    MigrationStatus, NewUrl, NewVisit, Page, PageRequest, PrunedVisits, Redirect, StatsQuery,
-    Store, StoreError, UrlPatch, UrlRecord, UrlStats, VisitFilter, VisitRecord,
+    ApiKeyRecord, MigrationStatus, NewApiKey, NewUrl, NewVisit, Page, PageRequest, PrunedVisits,
+    Redirect, StatsQuery, Store, StoreError, UrlPatch, UrlRecord, UrlStats, VisitFilter,
+    VisitRecord,
 };
 use crate::config::DatabaseSettings;
 use crate::domain::Slug;
@@ -86,8 +90,9 @@ impl Store for SqliteStore {
     #[tracing::instrument(skip_all, fields(slug = %new.slug))]
     async fn create_url(&self, new: NewUrl) -> Result<UrlRecord, StoreError> {
         let sql = format!(
-            "INSERT INTO urls (slug, target, target_host, title, crawlable, created_at, updated_at) \
-             VALUES (?1, ?2, ?6, ?3, ?4, ?5, ?5) RETURNING {URL_COLUMNS}"
+            "INSERT INTO urls (slug, target, target_host, title, crawlable, created_at, updated_at, \
+                 created_by) \
+             VALUES (?1, ?2, ?6, ?3, ?4, ?5, ?5, ?7) RETURNING {URL_COLUMNS}"
         );
         let row: UrlRow = sqlx::query_as(&sql)
             .bind(new.slug.as_str())
@@ -96,6 +101,7 @@ impl Store for SqliteStore {
             .bind(new.crawlable)
             .bind(new.created_at)
             .bind(new.target.host_key())
+            .bind(new.created_by)
             .fetch_one(&self.pool)
             .await?;
         row.try_into()
@@ -108,8 +114,8 @@ impl Store for SqliteStore {
         for url in urls {
             created += sqlx::query(
                 "INSERT INTO urls (slug, target, target_host, title, crawlable, created_at, \
-                     updated_at) \
-                 VALUES (?1, ?2, ?6, ?3, ?4, ?5, ?5) ON CONFLICT (slug) DO NOTHING",
+                     updated_at, created_by) \
+                 VALUES (?1, ?2, ?6, ?3, ?4, ?5, ?5, ?7) ON CONFLICT (slug) DO NOTHING",
             )
             .bind(url.slug.as_str())
             .bind(url.target.as_str())
@@ -117,6 +123,7 @@ impl Store for SqliteStore {
             .bind(url.crawlable)
             .bind(url.created_at)
             .bind(url.target.host_key())
+            .bind(url.created_by)
             .execute(&mut *tx)
             .await?
             .rows_affected();
@@ -170,27 +177,44 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    async fn search_urls(&self, prefix: &str, limit: u32) -> Result<Vec<UrlRecord>, StoreError> {
+    async fn search_urls(
+        &self,
+        prefix: &str,
+        limit: u32,
+        owner: Option<i64>,
+    ) -> Result<Vec<UrlRecord>, StoreError> {
+        let mine = if owner.is_some() {
+            " AND created_by = ?4"
+        } else {
+            ""
+        };
         let upper = super::prefix_upper_bound(prefix);
-        let by_slug: Vec<UrlRow> = sqlx::query_as(&format!(
-            "SELECT {URL_COLUMNS} FROM urls WHERE slug >= ?1 AND slug < ?2 ORDER BY slug LIMIT ?3"
-        ))
-        .bind(prefix)
-        .bind(&upper)
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await?;
+        let sql = format!(
+            "SELECT {URL_COLUMNS} FROM urls WHERE slug >= ?1 AND slug < ?2{mine} \
+             ORDER BY slug LIMIT ?3"
+        );
+        let mut query = sqlx::query_as(&sql)
+            .bind(prefix)
+            .bind(&upper)
+            .bind(i64::from(limit));
+        if let Some(owner) = owner {
+            query = query.bind(owner);
+        }
+        let by_slug: Vec<UrlRow> = query.fetch_all(&self.pool).await?;
         let host = prefix.to_ascii_lowercase();
         let host_upper = super::prefix_upper_bound(&host);
-        let by_host: Vec<UrlRow> = sqlx::query_as(&format!(
-            "SELECT {URL_COLUMNS} FROM urls WHERE target_host >= ?1 AND target_host < ?2 \
+        let sql = format!(
+            "SELECT {URL_COLUMNS} FROM urls WHERE target_host >= ?1 AND target_host < ?2{mine} \
              ORDER BY target_host, id LIMIT ?3"
-        ))
-        .bind(&host)
-        .bind(&host_upper)
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await?;
+        );
+        let mut query = sqlx::query_as(&sql)
+            .bind(&host)
+            .bind(&host_upper)
+            .bind(i64::from(limit));
+        if let Some(owner) = owner {
+            query = query.bind(owner);
+        }
+        let by_host: Vec<UrlRow> = query.fetch_all(&self.pool).await?;
         Ok(super::merge_search(
             into_urls(by_slug)?,
             into_urls(by_host)?,
@@ -198,10 +222,18 @@ impl Store for SqliteStore {
         ))
     }
 
-    async fn list_urls(&self, page: PageRequest) -> Result<Page<UrlRecord>, StoreError> {
-        let mut query = QueryBuilder::<Sqlite>::new(format!("SELECT {URL_COLUMNS} FROM urls"));
+    async fn list_urls(
+        &self,
+        page: PageRequest,
+        owner: Option<i64>,
+    ) -> Result<Page<UrlRecord>, StoreError> {
+        let mut query =
+            QueryBuilder::<Sqlite>::new(format!("SELECT {URL_COLUMNS} FROM urls WHERE 1"));
+        if let Some(owner) = owner {
+            query.push(" AND created_by = ").push_bind(owner);
+        }
         if let Some(after) = page.after {
-            query.push(" WHERE id < ").push_bind(after.last_id());
+            query.push(" AND id < ").push_bind(after.last_id());
         }
         query
             .push(" ORDER BY id DESC LIMIT ")
@@ -403,5 +435,57 @@ impl Store for SqliteStore {
             rollup_rows,
             done,
         })
+    }
+
+    #[tracing::instrument(skip_all, fields(role = %new.role))]
+    async fn create_api_key(&self, new: NewApiKey) -> Result<ApiKeyRecord, StoreError> {
+        let sql = format!(
+            "INSERT INTO api_keys (name, role, prefix, key_hash, created_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5) RETURNING {API_KEY_COLUMNS}"
+        );
+        let row: ApiKeyRow = sqlx::query_as(&sql)
+            .bind(&new.name)
+            .bind(new.role.as_str())
+            .bind(&new.prefix)
+            .bind(&new.key_hash)
+            .bind(new.created_at)
+            .fetch_one(&self.pool)
+            .await?;
+        row.try_into()
+    }
+
+    async fn list_api_keys(&self) -> Result<Vec<ApiKeyRecord>, StoreError> {
+        let sql = format!("SELECT {API_KEY_COLUMNS} FROM api_keys ORDER BY id");
+        let rows: Vec<ApiKeyRow> = sqlx::query_as(&sql).fetch_all(&self.pool).await?;
+        rows.into_iter().map(ApiKeyRecord::try_from).collect()
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn revoke_api_key(&self, id: i64) -> Result<ApiKeyRecord, StoreError> {
+        let sql = format!(
+            "UPDATE api_keys SET revoked_at = ?1 WHERE id = ?2 AND revoked_at IS NULL \
+             RETURNING {API_KEY_COLUMNS}"
+        );
+        let row: ApiKeyRow = sqlx::query_as(&sql)
+            .bind(Utc::now())
+            .bind(id)
+            .fetch_one(&self.pool)
+            .await?;
+        row.try_into()
+    }
+
+    async fn find_active_api_key(
+        &self,
+        key_hash: &str,
+    ) -> Result<Option<ApiKeyRecord>, StoreError> {
+        let sql = format!(
+            "SELECT {API_KEY_COLUMNS} FROM api_keys \
+             WHERE key_hash = ?1 AND revoked_at IS NULL"
+        );
+        let row: Option<ApiKeyRow> = sqlx::query_as(&sql)
+            .bind(key_hash)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(ApiKeyRecord::try_from).transpose()
     }
 }

@@ -50,6 +50,7 @@ impl Fixture {
                 title: None,
                 crawlable: false,
                 created_at: Utc::now(),
+                created_by: None,
             })
             .await
             .expect("created")
@@ -93,6 +94,7 @@ async fn created_urls_read_back_exactly(backend: Backend) {
             title: Some(Title::parse("Hello <b>").unwrap()),
             crawlable: true,
             created_at,
+            created_by: None,
         })
         .await
         .unwrap();
@@ -120,6 +122,7 @@ async fn duplicate_slugs_conflict(backend: Backend) {
             title: None,
             crawlable: false,
             created_at: Utc::now(),
+            created_by: None,
         })
         .await;
     assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
@@ -189,7 +192,7 @@ async fn url_pages_walk_newest_first_without_gaps(backend: Backend) {
     loop {
         let page = f
             .store
-            .list_urls(PageRequest { after, limit: 3 })
+            .list_urls(PageRequest { after, limit: 3 }, None)
             .await
             .unwrap();
         seen.extend(page.items.iter().map(|u| u.slug.to_string()));
@@ -203,10 +206,13 @@ async fn url_pages_walk_newest_first_without_gaps(backend: Backend) {
     // A cursor past the oldest row gives an empty page.
     let empty = f
         .store
-        .list_urls(PageRequest {
-            after: Some(Cursor::after(1)),
-            limit: 3,
-        })
+        .list_urls(
+            PageRequest {
+                after: Some(Cursor::after(1)),
+                limit: 3,
+            },
+            None,
+        )
         .await
         .unwrap();
     assert!(empty.items.is_empty() && empty.next.is_none());
@@ -549,6 +555,7 @@ async fn imports_skip_existing_slugs(backend: Backend) {
         title: None,
         crawlable: false,
         created_at: Utc::now(),
+        created_by: None,
     };
     let batch = vec![new("i1"), new("taken"), new("i2")];
     assert_eq!(f.store.import_urls(&batch).await.unwrap(), 2);
@@ -560,7 +567,7 @@ async fn imports_skip_existing_slugs(backend: Backend) {
     assert_eq!(f.store.import_urls(&[]).await.unwrap(), 0);
     let taken = f.store.get_url(&f.slug("taken")).await.unwrap();
     assert_eq!(taken.target.as_str(), "https://example.com/original");
-    let page = f.store.list_urls(first_page(10)).await.unwrap();
+    let page = f.store.list_urls(first_page(10), None).await.unwrap();
     let slugs: Vec<String> = page.items.iter().map(|u| u.slug.to_string()).collect();
     assert_eq!(slugs, ["i2", "i1", "taken"], "imported in order");
 }
@@ -581,26 +588,34 @@ async fn search_matches_slug_then_host_prefixes(backend: Backend) {
     };
     // Slug prefixes first (bytewise order), then target hosts starting with the text.
     assert_eq!(
-        slugs(f.store.search_urls("launch", 10).await.unwrap()),
+        slugs(f.store.search_urls("launch", 10, None).await.unwrap()),
         ["launch", "launchpad", "Lunch"]
     );
     assert_eq!(
-        slugs(f.store.search_urls("launch", 2).await.unwrap()),
+        slugs(f.store.search_urls("launch", 2, None).await.unwrap()),
         ["launch", "launchpad"]
     );
     // Hosts are matched in lower case; slugs as typed.
     assert_eq!(
-        slugs(f.store.search_urls("NEWS", 10).await.unwrap()),
+        slugs(f.store.search_urls("NEWS", 10, None).await.unwrap()),
         ["launch"]
     );
     assert_eq!(
-        slugs(f.store.search_urls("Lu", 10).await.unwrap()),
+        slugs(f.store.search_urls("Lu", 10, None).await.unwrap()),
         ["Lunch"]
     );
     // LIKE wildcards mean nothing here.
-    assert_eq!(slugs(f.store.search_urls("a_", 10).await.unwrap()), ["a_b"]);
-    assert!(f.store.search_urls("%", 10).await.unwrap().is_empty());
-    assert!(f.store.search_urls("zzz", 10).await.unwrap().is_empty());
+    assert_eq!(
+        slugs(f.store.search_urls("a_", 10, None).await.unwrap()),
+        ["a_b"]
+    );
+    assert!(f.store.search_urls("%", 10, None).await.unwrap().is_empty());
+    assert!(f
+        .store
+        .search_urls("zzz", 10, None)
+        .await
+        .unwrap()
+        .is_empty());
     // A changed target moves the URL in host search.
     f.store
         .update_url(
@@ -613,12 +628,12 @@ async fn search_matches_slug_then_host_prefixes(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(
-        slugs(f.store.search_urls("moved", 10).await.unwrap()),
+        slugs(f.store.search_urls("moved", 10, None).await.unwrap()),
         ["other"]
     );
     assert!(f
         .store
-        .search_urls("other.example", 10)
+        .search_urls("other.example", 10, None)
         .await
         .unwrap()
         .is_empty());
