@@ -9,10 +9,10 @@ use std::sync::Arc;
 
 use chrono::{Duration, Utc};
 use kurz::config::{Environment, Settings};
-use kurz::domain::{Cursor, Slug, SlugPolicy, TargetUrl, Title};
+use kurz::domain::{ApiKey, Cursor, Role, Slug, SlugPolicy, TargetUrl, Title};
 use kurz::store::{
-    self, MigrationState, NewUrl, NewVisit, PageRequest, StatsQuery, Store, StoreError, UrlPatch,
-    ValueCount, VisitFilter,
+    self, MigrationState, NewApiKey, NewUrl, NewVisit, PageRequest, StatsQuery, Store, StoreError,
+    UrlPatch, ValueCount, VisitFilter,
 };
 
 use common::database::{Backend, TestDatabase};
@@ -54,6 +54,38 @@ impl Fixture {
             })
             .await
             .expect("created")
+    }
+
+    /// A URL created by the API key `owner`.
+    async fn create_owned(&self, slug: &str, target: &str, owner: i64) -> kurz::store::UrlRecord {
+        self.store
+            .create_url(NewUrl {
+                slug: self.slug(slug),
+                target: TargetUrl::parse(target, 2048).unwrap(),
+                title: None,
+                crawlable: false,
+                created_at: Utc::now(),
+                created_by: Some(owner),
+            })
+            .await
+            .expect("created")
+    }
+
+    /// A stored key with this role, and the key in clear.
+    async fn api_key(&self, role: Role, name: &str) -> (kurz::store::ApiKeyRecord, ApiKey) {
+        let key = ApiKey::generate();
+        let record = self
+            .store
+            .create_api_key(NewApiKey {
+                name: name.into(),
+                role,
+                prefix: key.display_prefix(),
+                key_hash: key.hash(),
+                created_at: Utc::now(),
+            })
+            .await
+            .expect("key created");
+        (record, key)
     }
 }
 
@@ -786,7 +818,191 @@ async fn pruning_keeps_visit_counts_and_rollups_consistent(backend: Backend) {
     assert_eq!(f.store.get_url(&f.slug("pa")).await.unwrap().visit_count, 2);
 }
 
+async fn api_keys_are_found_by_hash_until_revoked(backend: Backend) {
+    let f = fixture(backend).await;
+    let (editor, key) = f.api_key(Role::Editor, "ci").await;
+    let (viewer, _) = f.api_key(Role::Viewer, "").await;
+    assert_eq!(editor.role, Role::Editor);
+    assert_eq!(editor.name, "ci");
+    assert_eq!(editor.prefix, key.display_prefix());
+    assert_eq!(editor.key_hash, key.hash());
+    assert!(editor.revoked_at.is_none());
+
+    let found = f.store.find_active_api_key(&key.hash()).await.unwrap();
+    assert_eq!(found.as_ref(), Some(&editor));
+    let unknown = ApiKey::generate().hash();
+    assert!(f
+        .store
+        .find_active_api_key(&unknown)
+        .await
+        .unwrap()
+        .is_none());
+
+    let listed = f.store.list_api_keys().await.unwrap();
+    assert_eq!(listed, vec![editor.clone(), viewer.clone()], "oldest first");
+
+    let revoked = f.store.revoke_api_key(editor.id).await.unwrap();
+    assert!(revoked.revoked_at.is_some());
+    assert!(f
+        .store
+        .find_active_api_key(&key.hash())
+        .await
+        .unwrap()
+        .is_none());
+    assert!(matches!(
+        f.store.revoke_api_key(editor.id).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        f.store.revoke_api_key(9_999).await,
+        Err(StoreError::NotFound)
+    ));
+    let listed = f.store.list_api_keys().await.unwrap();
+    assert_eq!(listed.len(), 2, "revoked keys are kept");
+    assert!(listed[0].revoked_at.is_some() && listed[1].revoked_at.is_none());
+}
+
+async fn urls_record_their_creator_and_lists_filter_by_it(backend: Backend) {
+    let f = fixture(backend).await;
+    let (alice, _) = f.api_key(Role::Editor, "alice").await;
+    let (bob, _) = f.api_key(Role::Editor, "bob").await;
+    let mut mine = Vec::new();
+    for i in 0..5 {
+        mine.push(
+            f.create_owned(&format!("a{i}"), "https://alice.example/", alice.id)
+                .await,
+        );
+        f.create_owned(&format!("b{i}"), "https://bob.example/", bob.id)
+            .await;
+    }
+    let anonymous = f.create("nobody", "https://alice.example/anon").await;
+    assert_eq!(mine[0].created_by, Some(alice.id));
+    assert_eq!(anonymous.created_by, None);
+    assert_eq!(
+        f.store.get_url(&f.slug("a0")).await.unwrap().created_by,
+        Some(alice.id)
+    );
+
+    // Alice's pages hold only her URLs, newest first, and walk to the end.
+    let mut seen = Vec::new();
+    let mut after = None;
+    loop {
+        let page = f
+            .store
+            .list_urls(PageRequest { after, limit: 2 }, Some(alice.id))
+            .await
+            .unwrap();
+        seen.extend(page.items.iter().map(|u| u.slug.to_string()));
+        match page.next {
+            Some(cursor) => after = Some(cursor),
+            None => break,
+        }
+    }
+    assert_eq!(seen, ["a4", "a3", "a2", "a1", "a0"]);
+    let all = f.store.list_urls(first_page(100), None).await.unwrap();
+    assert_eq!(all.items.len(), 11);
+
+    // Search by slug and by host, limited to the owner.
+    let slugs = |found: Vec<kurz::store::UrlRecord>| {
+        found
+            .into_iter()
+            .map(|u| u.slug.to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        slugs(f.store.search_urls("b", 10, Some(alice.id)).await.unwrap()),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        slugs(f.store.search_urls("a1", 10, Some(alice.id)).await.unwrap()),
+        ["a1"]
+    );
+    assert_eq!(
+        f.store
+            .search_urls("alice.example", 10, Some(alice.id))
+            .await
+            .unwrap()
+            .len(),
+        5,
+        "the anonymous URL on the same host is not Alice's"
+    );
+    assert_eq!(
+        f.store
+            .search_urls("alice.example", 10, None)
+            .await
+            .unwrap()
+            .len(),
+        6
+    );
+
+    // Visits of Alice's URLs only.
+    let bobs = f.store.get_url(&f.slug("b0")).await.unwrap();
+    f.store
+        .record_visits(&[
+            visit(mine[0].id, 3),
+            visit(bobs.id, 2),
+            visit(mine[1].id, 1),
+        ])
+        .await
+        .unwrap();
+    let visits = f
+        .store
+        .list_visits(
+            VisitFilter {
+                owner: Some(alice.id),
+                ..VisitFilter::default()
+            },
+            PageRequest {
+                after: None,
+                limit: 1,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(visits.items.len(), 1);
+    assert_eq!(visits.items[0].url_id, mine[1].id);
+    let rest = f
+        .store
+        .list_visits(
+            VisitFilter {
+                owner: Some(alice.id),
+                ..VisitFilter::default()
+            },
+            PageRequest {
+                after: visits.next,
+                limit: 10,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        rest.items.iter().map(|v| v.url_id).collect::<Vec<_>>(),
+        [mine[0].id]
+    );
+
+    // Imports carry the creator too.
+    let imported = NewUrl {
+        slug: f.slug("imported"),
+        target: TargetUrl::parse("https://example.com/i", 2048).unwrap(),
+        title: None,
+        crawlable: false,
+        created_at: Utc::now(),
+        created_by: Some(bob.id),
+    };
+    assert_eq!(f.store.import_urls(&[imported]).await.unwrap(), 1);
+    assert_eq!(
+        f.store
+            .get_url(&f.slug("imported"))
+            .await
+            .unwrap()
+            .created_by,
+        Some(bob.id)
+    );
+}
+
 on_both_backends!(
+    api_keys_are_found_by_hash_until_revoked,
+    urls_record_their_creator_and_lists_filter_by_it,
     search_matches_slug_then_host_prefixes,
     imports_skip_existing_slugs,
     visit_lists_filter_by_time_and_bot,
