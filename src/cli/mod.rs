@@ -6,6 +6,7 @@
 //! line `kurz: <reason>` on stderr and exit code 1, or 2 when the input was wrong (arguments,
 //! values the domain types refuse, the configuration).
 
+mod apikey;
 mod config;
 mod healthcheck;
 mod migrate;
@@ -51,6 +52,11 @@ pub enum Command {
     Migrate(migrate::MigrateArgs),
     /// Print the effective configuration (secrets masked) and where each value came from.
     CheckConfig,
+    /// Create, list and revoke API keys (admin, editor, viewer).
+    Apikey {
+        #[command(subcommand)]
+        command: apikey::ApiKeyCommand,
+    },
     /// Create, list, show and delete short links.
     Url {
         #[command(subcommand)]
@@ -161,6 +167,7 @@ impl Cli {
             Command::Healthcheck(args) => healthcheck::run(&ctx.settings, &args).await,
             Command::Migrate(args) => migrate::run(&ctx, args).await,
             Command::CheckConfig => config::run(ctx.json),
+            Command::Apikey { command } => apikey::run(&ctx, command).await,
             Command::Url { command } => urls::run(&ctx, command).await,
             Command::Visits { command } => visits::run(&ctx, command).await,
             Command::Export(args) => transfer::export(&ctx, args).await,

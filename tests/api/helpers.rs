@@ -4,9 +4,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use kurz::config::{Environment, Settings};
+use kurz::domain::{ApiKey, Role};
 use kurz::startup::Application;
-use kurz::store::{PageRequest, Store, VisitFilter};
-use reqwest::{Method, Response};
+use kurz::store::{NewApiKey, PageRequest, Store, VisitFilter};
+use reqwest::{Method, RequestBuilder, Response};
 use serde_json::Value;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -31,6 +32,11 @@ pub struct Stopped {
 
 pub async fn spawn_app(backend: Backend) -> TestApp {
     spawn_app_with(backend, |_| {}).await
+}
+
+/// Starts kurz as production does it for the API: no anonymous use, every request needs a key.
+pub async fn spawn_locked_app(backend: Backend) -> TestApp {
+    spawn_app_with(backend, |s| s.auth.allow_anonymous = false).await
 }
 
 /// Starts kurz with the development defaults, adjusted by `configure`.
@@ -86,6 +92,37 @@ impl TestApp {
         self.client
             .request(method, self.url(path))
             .json(body)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// Creates an API key with this role directly in the store; returns the key in clear.
+    pub async fn api_key(&self, role: Role) -> String {
+        let key = ApiKey::generate();
+        self.store
+            .create_api_key(NewApiKey {
+                name: format!("test {role}"),
+                role,
+                prefix: key.display_prefix(),
+                key_hash: key.hash(),
+                created_at: chrono::Utc::now(),
+            })
+            .await
+            .expect("API key stored");
+        key.expose().to_owned()
+    }
+
+    /// A request that sends `key` as `Authorization: Bearer <key>`.
+    pub fn with_key(&self, method: Method, path: &str, key: &str) -> RequestBuilder {
+        self.client.request(method, self.url(path)).bearer_auth(key)
+    }
+
+    /// `GET /api/urls` with one extra header.
+    pub async fn get_with_header(&self, name: &str, value: &str) -> Response {
+        self.client
+            .get(self.url("/api/urls"))
+            .header(name, value)
             .send()
             .await
             .expect("request sent")
