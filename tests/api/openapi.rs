@@ -11,7 +11,10 @@
 //!   are not JSON, not parseable or of the wrong shape, a missing CSRF token, a method the path
 //!   does not have), and every answer must be a documented status with its documented content
 //!   type: problem documents for errors, with `Allow` listing exactly the documented methods
-//!   for a 405.
+//!   for a 405;
+//! - on a server without anonymous use, every operation that declares the API key schemes
+//!   answers a documented 401 without a key, and a documented 403 to a key whose role does not
+//!   allow it (a viewer changing, an editor touching another key's link).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -22,7 +25,9 @@ use reqwest::header::{HeaderMap, ACCEPT, ALLOW, CONTENT_TYPE, USER_AGENT};
 use reqwest::{Method, RequestBuilder, Response};
 use serde_json::{json, Value};
 
-use crate::helpers::{spawn_app, spawn_app_with, Backend, TestApp};
+use kurz::domain::Role;
+
+use crate::helpers::{spawn_app, spawn_app_with, spawn_locked_app, Backend, TestApp};
 
 /// Every route the server answers, as `(method, path template)`. `HEAD /{slug}` is listed
 /// because it is documented on its own (it answers without counting a visit); `HEAD` of the
@@ -258,6 +263,13 @@ fn check_document(document: &Value) {
         assert!(tags.contains(name), "tag {name} is missing");
     }
 
+    let schemes = &document["components"]["securitySchemes"];
+    assert_eq!(schemes["bearer"]["type"], "http");
+    assert_eq!(schemes["bearer"]["scheme"], "bearer");
+    assert_eq!(schemes["api_key"]["type"], "apiKey");
+    assert_eq!(schemes["api_key"]["in"], "header");
+    assert_eq!(schemes["api_key"]["name"], "X-Api-Key");
+
     let operations = operations(document);
     let mut ids = BTreeSet::new();
     for op in &operations {
@@ -284,6 +296,26 @@ fn check_document(document: &Value) {
             })
             .collect();
         assert_eq!(in_template, documented, "{label}: path parameters");
+        // The resources need a key; the index documents of `/api` and the site do not.
+        let public = !op.path.starts_with("/api/urls") && !op.path.starts_with("/api/visits");
+        if public {
+            assert!(
+                op.spec.get("security").is_none(),
+                "{label}: public, no security"
+            );
+        } else {
+            assert_eq!(
+                op.spec["security"],
+                json!([{ "bearer": [] }, { "api_key": [] }]),
+                "{label}: declares both API key schemes"
+            );
+            assert!(
+                op.spec["responses"]["401"]["headers"]
+                    .get("WWW-Authenticate")
+                    .is_some(),
+                "{label}: documents 401 with WWW-Authenticate"
+            );
+        }
         if let Some(body) = op.spec.get("requestBody") {
             let content = body["content"].as_object().expect("request content");
             assert_eq!(
@@ -687,6 +719,70 @@ async fn document_matches_the_live_server(backend: Backend) {
 
     probe_methods(&app, &operations, &examples).await;
     probe_other_settings(backend, &document, &operations).await;
+    probe_access_control(backend, &document, &operations).await;
+}
+
+/// Without anonymous use: no key is a documented 401 for every secured operation; a viewer's
+/// change and an editor's touch of an admin's link are documented 403s.
+async fn probe_access_control(backend: Backend, document: &Value, operations: &[Operation]) {
+    let app = spawn_locked_app(backend).await;
+    let admin = app.api_key(Role::Admin).await;
+    let editor = app.api_key(Role::Editor).await;
+    let viewer = app.api_key(Role::Viewer).await;
+    let (slug, doomed) = (
+        "openapi-locked".to_owned(),
+        "openapi-locked-doomed".to_owned(),
+    );
+    for slug in [&slug, &doomed] {
+        let response = app
+            .client
+            .post(app.url("/api/urls"))
+            .bearer_auth(&admin)
+            .json(&json!({ "url": "https://example.com/", "slug": slug }))
+            .send()
+            .await
+            .expect("request sent");
+        assert_eq!(response.status(), 201);
+    }
+    let examples = Examples {
+        query: BTreeMap::from([
+            ("limit", "1".to_owned()),
+            ("q", "openapi".to_owned()),
+            ("url", slug.clone()),
+            ("bot", "false".to_owned()),
+            ("bots", "true".to_owned()),
+            ("top", "5".to_owned()),
+            ("from", Utc::now().date_naive().to_string()),
+            ("to", Utc::now().date_naive().to_string()),
+        ]),
+        slug,
+        doomed,
+    };
+    for op in operations
+        .iter()
+        .filter(|op| op.spec.get("security").is_some())
+    {
+        let response = send(valid_request(&app, document, op, &examples)).await;
+        let (status, _) = check_answer(document, op, "no API key", response).await;
+        assert_eq!(status, 401, "{}: without a key", op.label());
+
+        let unsafe_method = !matches!(op.method, Method::GET | Method::HEAD);
+        if unsafe_method {
+            let response =
+                send(valid_request(&app, document, op, &examples).bearer_auth(&viewer)).await;
+            let (status, _) = check_answer(document, op, "a viewer's change", response).await;
+            assert_eq!(status, 403, "{}: a viewer's change", op.label());
+        }
+        let touches_a_link =
+            op.path.contains("{slug}") || op.parameters("query").iter().any(|p| p["name"] == "url");
+        if touches_a_link {
+            let response =
+                send(valid_request(&app, document, op, &examples).bearer_auth(&editor)).await;
+            let (status, _) =
+                check_answer(document, op, "an editor on an admin's link", response).await;
+            assert_eq!(status, 403, "{}: an editor on an admin's link", op.label());
+        }
+    }
 }
 
 /// Wrong requests to `op`: each answer must be a documented error with its content type.
