@@ -816,7 +816,99 @@ async fn commands_apply_the_target_rules(backend: Backend) {
     allowing.ok(&["url", "create", "http://10.1.2.3/", "--slug", "lan"]);
 }
 
+/// A server on the same database, with anonymous use off (as in production); stops when the
+/// sender is dropped.
+async fn serve(kurz: &Kurz) -> (String, tokio::sync::oneshot::Sender<()>) {
+    let mut settings = Settings::defaults(Environment::Development).unwrap();
+    settings.database.url = kurz.database.url.clone();
+    settings.server.port = 0;
+    settings.auth.allow_anonymous = false;
+    let app = kurz::startup::Application::build(settings)
+        .await
+        .expect("kurz starts");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(app.run_until_stopped(async {
+        let _ = stopped.await;
+    }));
+    (address, stop)
+}
+
+async fn api_keys_are_created_listed_and_revoked(backend: Backend) {
+    let kurz = Kurz::new(backend).await;
+    let created = kurz.ok(&["apikey", "create", "--role", "editor", "--name", "ci bot"]);
+    // The key alone on the last line, for `tail -n1`.
+    let key = created.lines().last().expect("output").to_owned();
+    assert!(
+        key.starts_with("kurz_") && key.len() == 45 && !key.contains(' '),
+        "{created}"
+    );
+    assert!(
+        created.starts_with("created API key 1 (editor, \"ci bot\")\n"),
+        "{created}"
+    );
+
+    let (server, _stop) = serve(&kurz).await;
+    let client = reqwest::Client::new();
+    let list = |key: Option<String>| {
+        let mut request = client.get(format!("{server}/api/urls"));
+        if let Some(key) = key {
+            request = request.bearer_auth(key);
+        }
+        request.send()
+    };
+    assert_eq!(list(None).await.unwrap().status(), 401);
+    assert_eq!(list(Some(key.clone())).await.unwrap().status(), 200);
+    let create = client
+        .post(format!("{server}/api/urls"))
+        .header("x-api-key", &key)
+        .json(&serde_json::json!({ "url": "https://example.com/ci" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(create.status(), 201);
+
+    let viewer = kurz.json(&["apikey", "create", "--role", "viewer"]);
+    assert_eq!(viewer["role"], "viewer");
+    assert_eq!(viewer["id"], 2);
+    let viewer_key = viewer["key"].as_str().unwrap();
+    assert!(viewer_key.starts_with(viewer["prefix"].as_str().unwrap()));
+
+    let table = kurz.ok(&["apikey", "list"]);
+    let prefix = &key[..13];
+    assert!(table.starts_with("ID  PREFIX"), "{table}");
+    assert!(
+        table.contains(prefix) && table.contains("ci bot"),
+        "{table}"
+    );
+    assert!(
+        !table.contains(&key) && !table.contains(viewer_key),
+        "keys are never listed"
+    );
+    let listed = kurz.json(&["apikey", "list"]);
+    assert_eq!(listed["items"].as_array().unwrap().len(), 2);
+    assert_eq!(listed["items"][0]["prefix"], prefix);
+    assert_eq!(listed["items"][0]["revoked_at"], Value::Null);
+    assert!(listed["items"][0].get("key").is_none());
+
+    // Revoking asks first, so without a terminal it needs --yes.
+    kurz.fails(&["apikey", "revoke", prefix], 2);
+    let revoked = kurz.ok(&["apikey", "revoke", prefix, "--yes"]);
+    assert_eq!(revoked, format!("revoked API key 1 ({prefix})\n"));
+    assert_eq!(list(Some(key.clone())).await.unwrap().status(), 401);
+    let again = kurz.fails(&["apikey", "revoke", "1", "--yes"], 1);
+    assert!(again.contains("revoked already"), "{again}");
+    let listed = kurz.json(&["apikey", "list"]);
+    assert!(listed["items"][0]["revoked_at"].is_string());
+    let by_id = kurz.json(&["apikey", "revoke", "2", "--yes"]);
+    assert_eq!(by_id["revoked"]["id"], 2);
+
+    kurz.fails(&["apikey", "create", "--role", "root"], 2);
+    kurz.fails(&["apikey", "revoke", "kurz_nothing", "--yes"], 1);
+}
+
 on_both_backends!(
+    api_keys_are_created_listed_and_revoked,
     commands_apply_the_target_rules,
     urls_are_created_listed_shown_and_deleted,
     search_finds_slug_then_host_prefixes,
