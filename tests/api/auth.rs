@@ -142,7 +142,7 @@ async fn viewers_read_everything_and_change_nothing(backend: Backend) {
 
     assert_eq!(
         slugs_of(get_with(&app, &viewer, "/api/urls").await).await,
-        [slug.clone()]
+        [slug.as_str()]
     );
     for path in [
         format!("/api/urls/{slug}"),
@@ -205,11 +205,11 @@ async fn editors_see_and_change_only_their_own_links(backend: Backend) {
     // Lists show Alice's own links and their visits only.
     assert_eq!(
         slugs_of(get_with(&app, &alice, "/api/urls").await).await,
-        [mine.clone()]
+        [mine.as_str()]
     );
     assert_eq!(
         slugs_of(get_with(&app, &alice, "/api/urls/search?q=shared").await).await,
-        [mine.clone()]
+        [mine.as_str()]
     );
     assert_eq!(
         slugs_of(get_with(&app, &alice, "/api/visits").await).await,
@@ -235,7 +235,7 @@ async fn editors_see_and_change_only_their_own_links(backend: Backend) {
         .send()
         .await
         .unwrap();
-    assert_eq!(slugs_of(second).await, [mine.clone()]);
+    assert_eq!(slugs_of(second).await, [mine.as_str()]);
     assert_eq!(
         slugs_of(get_with(&app, &admin, "/api/urls").await)
             .await
