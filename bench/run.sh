@@ -27,7 +27,10 @@ for tool in wrk nginx; do
   command -v "$tool" >/dev/null || { echo "needs $tool: apt-get install -y wrk nginx-light" >&2; exit 1; }
 done
 cargo build --release --quiet
+cargo build --release --quiet --manifest-path bench/axum-baseline/Cargo.toml
 KURZ=target/release/kurz
+BASELINE=bench/axum-baseline/target/release/axum-baseline
+BASELINE_PORT=18091
 mkdir -p bench/results bench/data /tmp/kurz-bench-nginx
 
 pids=()
@@ -112,6 +115,13 @@ bench_backend() {
   ceiling=$(measure "$CONNECTIONS" -s bench/wrk/random_slug.lua "http://127.0.0.1:$NGINX_PORT")
   IFS='|' read -r n1 n2 n3 n4 <<<"$ceiling"
   echo "| nginx \`return 302\` (ceiling) | $CONNECTIONS | $n1 | $n2 | $n3 | 100% | $n4 |" >>"$report"
+  echo "== $backend: minimal axum server (control)" >&2
+  "$BASELINE" &
+  local baseline_pid=$!
+  sleep 0.5
+  IFS='|' read -r b1 b2 b3 b4 <<<"$(measure "$CONNECTIONS" -s bench/wrk/random_slug.lua "http://127.0.0.1:$BASELINE_PORT")"
+  kill "$baseline_pid"; wait "$baseline_pid" 2>/dev/null || true
+  echo "| minimal axum \`GET /{slug}\` → 302 (control, bench/axum-baseline) | $CONNECTIONS | $b1 | $b2 | $b3 | $(awk -v a="$b1" -v b="${ceiling%%|*}" 'BEGIN {printf "%.0f%%", 100 * a / b}') | $b4 |" >>"$report"
 
   echo "== $backend: redirects" >&2
   local redirect
