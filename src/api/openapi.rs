@@ -49,6 +49,8 @@ use crate::{redirect, site};
         super::urls::remove,
         super::visits::list_for_url,
         super::visits::list,
+        crate::live::http::all_visits,
+        crate::live::http::url_visits,
         super::stats::show,
         redirect::follow,
         probe_short_link,
@@ -62,7 +64,7 @@ use crate::{redirect, site};
     modifiers(&NoUrlFilterOnUrlVisits),
     tags(
         (name = "urls", description = "Short links: create, list, search, show, change, delete"),
-        (name = "visits", description = "The clicks on short links, newest first"),
+        (name = "visits", description = "The clicks on short links: newest first, or live as they are stored"),
         (name = "stats", description = "Per-link statistics read from daily rollups"),
         (name = "redirects", description = "The short links themselves: `/{slug}`"),
         (name = "health", description = "Liveness, readiness and metrics for orchestrators and monitoring"),

@@ -101,7 +101,7 @@ async fn seed_visits(app: &TestApp, slug: &str) {
         .record_visits(&visits)
         .await
         .expect("visits seeded");
-    assert_eq!(stored, visits.len() as u64);
+    assert_eq!(stored.len(), visits.len());
 }
 
 /// Types `query` into a picker's search box and waits for the result for `slug`.
