@@ -5,6 +5,7 @@ mod common;
 
 mod bad_input;
 mod cache;
+mod cluster;
 #[cfg(feature = "explorer")]
 mod explorer;
 mod faults;
