@@ -92,7 +92,6 @@ impl LiveHub {
             // An error only means every subscriber left meanwhile.
             let _ = self.sender.send(Arc::new(LiveVisit { url_id, message }));
         }
-        metrics::gauge!("kurz_live_subscribers").set(self.subscribers() as f64);
     }
 
     /// A new stream's subscription, or [`SubscriptionsFull`]. Subscribe before reading the
