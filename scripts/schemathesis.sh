@@ -9,7 +9,9 @@
 # Environment: MAX_TIME (seconds of generated tests, default 120), SCHEMATHESIS_PG_URL (the
 # server that gets a fresh database, default postgres://postgres@127.0.0.1:5432/postgres),
 # KURZ_BIN (a built kurz; default: `cargo build` and target/debug/kurz), SEED (replay a run).
-# Exits non-zero on any failed check; the report is in target/schemathesis/.
+# Exits non-zero on any failed check; the report is in target/schemathesis/. The two live
+# visit streams are left out: an event stream never ends, so a generated request to one could
+# only time out; tests/api/live.rs and the drift test in tests/api/openapi.rs cover them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -71,8 +73,11 @@ curl -sf "http://127.0.0.1:$port/readyz" >/dev/null || { echo "kurz never became
 key=$("$KURZ_BIN" apikey create --role admin --name schemathesis | tail -n1)
 
 echo "== schemathesis on $backend for ${MAX_TIME}s: $CHECKS" >&2
+# From the work directory, so schemathesis's own cache stays out of the source tree.
+cd "$work"
 "$venv/bin/schemathesis" run "http://127.0.0.1:$port/api/openapi.json" \
   --checks "$CHECKS" \
+  --exclude-path-regex '/live$' \
   --header "Authorization: Bearer $key" \
   --max-time "$MAX_TIME" \
   --workers 2 \

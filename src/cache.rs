@@ -1,8 +1,9 @@
 //! The redirect cache: slug → target, in memory, bounded and expiring. Unknown slugs are
 //! remembered too, for a shorter time, so bots probing random paths do not reach the database.
-//! Every write to a URL (create, PATCH, DELETE) evicts its slug.
+//! Every write to a URL (create, PATCH, DELETE) evicts its slug, on every instance (see
+//! `crate::cluster`); while an instance cannot hear the others, its cache is bypassed.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use moka::future::Cache;
@@ -22,6 +23,9 @@ pub struct CacheCounters {
 pub struct RedirectCache {
     entries: Cache<Slug, Option<Redirect>>,
     counters: CacheCounters,
+    /// Read every redirect from the database: set while evictions from other instances could
+    /// be missed.
+    bypass: AtomicBool,
 }
 
 /// Found slugs live `ttl`; unknown ones `negative_ttl`.
@@ -57,6 +61,7 @@ impl RedirectCache {
         Self {
             entries,
             counters: CacheCounters::default(),
+            bypass: AtomicBool::new(false),
         }
     }
 
@@ -66,6 +71,10 @@ impl RedirectCache {
         store: &dyn Store,
         slug: &Slug,
     ) -> Result<Option<Redirect>, StoreError> {
+        if self.bypass.load(Ordering::Relaxed) {
+            self.counters.misses.fetch_add(1, Ordering::Relaxed);
+            return store.resolve(slug).await;
+        }
         if let Some(entry) = self.entries.get(slug).await {
             self.counters.hits.fetch_add(1, Ordering::Relaxed);
             return Ok(entry);
@@ -84,6 +93,11 @@ impl RedirectCache {
     /// Forgets everything.
     pub fn clear(&self) {
         self.entries.invalidate_all();
+    }
+
+    /// Reads every redirect from the database while `bypass` is set, caching nothing.
+    pub fn set_bypass(&self, bypass: bool) {
+        self.bypass.store(bypass, Ordering::Relaxed);
     }
 
     pub fn counters(&self) -> &CacheCounters {

@@ -110,6 +110,8 @@ pub struct Settings {
     pub rate_limit: RateLimitSettings,
     pub auth: AuthSettings,
     pub log: LogSettings,
+    pub live: LiveSettings,
+    pub cluster: ClusterSettings,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -294,6 +296,38 @@ pub struct CacheSettings {
     pub capacity: u64,
     pub ttl_secs: u64,
     pub negative_ttl_secs: u64,
+}
+
+/// The live visit streams (`/api/visits/live`, `/api/urls/{slug}/visits/live`).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct LiveSettings {
+    /// Visits buffered for the slowest subscriber before it is told how many it missed.
+    pub channel_capacity: usize,
+    /// Seconds between WebSocket pings and SSE comment lines.
+    pub heartbeat_secs: u64,
+    /// Seconds a client may take to accept one message before it is disconnected.
+    pub send_timeout_secs: u64,
+    /// Streams open at once on this instance; more are answered 503.
+    pub max_subscribers: usize,
+}
+
+/// How several kurz instances on one database hear about each other's visits and URL changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ClusterBackend {
+    /// One instance: everything stays in this process.
+    Memory,
+    /// Instances talk through PostgreSQL `LISTEN/NOTIFY`.
+    Postgres,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterSettings {
+    pub backend: ClusterBackend,
+    /// The `LISTEN/NOTIFY` channel; instances sharing a database must use the same one.
+    pub channel: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
@@ -507,6 +541,7 @@ impl Settings {
                 return fail("target.deny_hosts", why);
             }
         }
+        self.validate_live()?;
         for agent in &self.robots.preview_agents {
             let valid = !agent.is_empty()
                 && agent
@@ -518,6 +553,52 @@ impl Settings {
                     format!("`{agent}` is not a user-agent token (A-Z a-z 0-9 - _ .)"),
                 );
             }
+        }
+        Ok(())
+    }
+}
+
+impl Settings {
+    fn validate_live(&self) -> Result<(), ConfigError> {
+        let fail = |key: &str, why: String| Err(ConfigError(format!("{key}: {why}")));
+        let live = &self.live;
+        if !(1..=65_536).contains(&live.channel_capacity) {
+            return fail(
+                "live.channel_capacity",
+                format!("{} is outside 1..=65536", live.channel_capacity),
+            );
+        }
+        if live.heartbeat_secs == 0 || live.send_timeout_secs == 0 {
+            return fail(
+                "live.heartbeat_secs",
+                "heartbeat_secs and send_timeout_secs must be at least 1".into(),
+            );
+        }
+        if live.max_subscribers == 0 {
+            return fail("live.max_subscribers", "must be at least 1".into());
+        }
+        if self.cluster.backend == ClusterBackend::Postgres
+            && self.database.effective_url().starts_with("sqlite:")
+        {
+            return fail(
+                "cluster.backend",
+                "`postgres` needs a PostgreSQL database.url; with SQLite only `memory` works \
+                 (one instance per database file)"
+                    .into(),
+            );
+        }
+        let channel = &self.cluster.channel;
+        let valid = !channel.is_empty()
+            && channel.len() <= 63
+            && channel.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+            && channel
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+        if !valid {
+            return fail(
+                "cluster.channel",
+                format!("`{channel}` is not a lower-case identifier (a-z 0-9 _, at most 63)"),
+            );
         }
         Ok(())
     }
@@ -629,6 +710,22 @@ mod tests {
             let error = Settings::extract(figment).unwrap_err().to_string();
             assert!(error.contains("robots.preview_agents"), "{bad:?}: {error}");
         }
+    }
+
+    #[test]
+    fn cluster_postgres_needs_a_postgres_database() {
+        let figment = Settings::builtin(Environment::Development)
+            .merge(Toml::string("[cluster]\nbackend = \"postgres\"\n"));
+        let error = Settings::extract(figment).unwrap_err().to_string();
+        assert!(error.contains("cluster.backend"), "{error}");
+        let figment = Settings::builtin(Environment::Development).merge(Toml::string(
+            "[cluster]\nbackend = \"postgres\"\n[database]\nurl = \"postgres://db/kurz\"\n",
+        ));
+        assert!(Settings::extract(figment).is_ok());
+        let figment = Settings::builtin(Environment::Development)
+            .merge(Toml::string("[cluster]\nchannel = \"Kurz-Events\"\n"));
+        let error = Settings::extract(figment).unwrap_err().to_string();
+        assert!(error.contains("cluster.channel"), "{error}");
     }
 
     #[test]

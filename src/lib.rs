@@ -4,12 +4,14 @@ pub mod api;
 pub mod auth;
 pub mod cache;
 pub mod cli;
+pub mod cluster;
 pub mod config;
 pub mod domain;
 pub mod error;
 #[cfg(feature = "explorer")]
 pub mod explorer;
 pub mod limits;
+pub mod live;
 pub mod monitoring;
 pub mod rate_limit;
 pub mod readiness;

@@ -90,6 +90,8 @@ pub async fn render(State(state): State<AppState>) -> Response {
     metrics::counter!("kurz_visit_batches_total").absolute(get(&visits.batches));
     metrics::counter!("kurz_visit_write_failures_total").absolute(get(&visits.failed_writes));
 
+    metrics::gauge!("kurz_live_subscribers").set(state.live.subscribers() as f64);
+
     let cache = state.redirects.counters();
     let hits = cache.hits.load(Ordering::Relaxed);
     let misses = cache.misses.load(Ordering::Relaxed);

@@ -22,10 +22,12 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::cache::RedirectCache;
+use crate::cluster::Cluster;
 use crate::config::Settings;
 use crate::domain::{SlugPolicy, TargetPolicy};
 use crate::error::{ApiError, PROBLEM_JSON};
 use crate::limits::{self, RequestLimits};
+use crate::live::LiveHub;
 use crate::rate_limit::RateLimits;
 use crate::state::AppState;
 use crate::store::{self, Store};
@@ -33,6 +35,8 @@ use crate::visits::{ClientIpResolver, VisitCounters, VisitQueue, VisitWriter};
 use crate::{api, monitoring, readiness, redirect, site};
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+/// How long WebSocket streams get to send their close frame at shutdown.
+const LIVE_CLOSE_GRACE: Duration = Duration::from_secs(2);
 
 /// A bound, ready-to-run kurz server.
 pub struct Application {
@@ -83,18 +87,24 @@ impl Application {
             Duration::from_millis(settings.visits.enqueue_timeout_ms),
         );
         let readiness = readiness::prepare(store.clone(), settings.database.run_migrations).await;
+        let redirects = Arc::new(RedirectCache::new(&settings.cache));
+        let live = LiveHub::new(&settings.live);
+        let cluster = Cluster::start(&settings, store.clone(), live.clone(), redirects.clone())?;
         let writer = VisitWriter::spawn(
             store.clone(),
             receiver,
             counters.clone(),
             &settings.visits,
             &settings.enrichment,
+            cluster.clone(),
         );
         let state = AppState {
             slugs: Arc::new(SlugPolicy::new(&settings.slug)),
             targets: Arc::new(targets),
             client_ip: Arc::new(ClientIpResolver::new(&settings.server.trusted_proxies)),
-            redirects: Arc::new(RedirectCache::new(&settings.cache)),
+            redirects,
+            live,
+            cluster,
             readiness,
             rate_limits: RateLimits::new(&settings.rate_limit),
             public_url: public_url.into(),
@@ -133,8 +143,15 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
+        let (live, cluster) = (self.state.live.clone(), self.state.cluster.clone());
         let app = make_app(self.state);
         tracing::info!(port = self.port, "kurz is listening");
+        // Live streams never end by themselves: close them as soon as shutdown begins.
+        let closing = live.clone();
+        let shutdown = async move {
+            shutdown.await;
+            closing.close();
+        };
         axum::serve(
             self.listener,
             app.into_make_service_with_connect_info::<SocketAddr>(),
@@ -142,8 +159,10 @@ impl Application {
         .with_graceful_shutdown(shutdown)
         .await
         .context("the HTTP server failed")?;
+        live.closed(LIVE_CLOSE_GRACE).await;
         tracing::info!("HTTP server stopped; writing queued visits");
         self.writer.drain().await;
+        cluster.stop();
         Ok(())
     }
 }

@@ -1,8 +1,10 @@
 use std::sync::Arc;
 
 use crate::cache::RedirectCache;
+use crate::cluster::Cluster;
 use crate::config::Settings;
 use crate::domain::{SlugPolicy, TargetPolicy};
+use crate::live::LiveHub;
 use crate::rate_limit::RateLimits;
 use crate::readiness::Readiness;
 use crate::store::Store;
@@ -24,6 +26,10 @@ pub struct AppState {
     pub readiness: Arc<Readiness>,
     pub rate_limits: Arc<RateLimits>,
     pub client_ip: Arc<ClientIpResolver>,
+    /// Live visit streams of this instance.
+    pub live: LiveHub,
+    /// Visits and URL changes shared with the other instances.
+    pub cluster: Arc<Cluster>,
 }
 
 impl AppState {

@@ -1,4 +1,5 @@
-// kurz explorer: JSON forms, delete confirmation, and search-as-you-type URL pickers.
+// kurz explorer: JSON forms, delete confirmation, search-as-you-type URL pickers, and the live
+// list of a URL's visits.
 // Served by kurz itself (no CDN); the page's Content-Security-Policy allows only this script.
 "use strict";
 
@@ -140,7 +141,49 @@ function wireFilterForm(form) {
   });
 }
 
+// The URL page's live list: Server-Sent Events from GET /api/urls/{slug}/visits/live (same
+// origin; EventSource reconnects by itself). Newest first, the last 50 kept.
+const LIVE_KEPT = 50;
+
+function describeVisit(visit) {
+  const when = visit.visited_at.replace("T", " ").slice(0, 19);
+  const parts = [visit.browser ?? "unknown browser", visit.os ?? "unknown OS", visit.device ?? "?"];
+  if (visit.referrer_host) parts.push(`from ${visit.referrer_host}`);
+  if (visit.is_bot) parts.push("bot");
+  return `${when} · ${parts.join(" · ")}`;
+}
+
+function wireLive(section) {
+  if (!window.EventSource) return;
+  const status = section.querySelector("#live-status");
+  const total = section.querySelector("#live-total");
+  const list = section.querySelector("#live-visits");
+  const source = new EventSource(section.dataset.liveSrc);
+  const add = (text, className) => {
+    const item = document.createElement("li");
+    item.textContent = text;
+    if (className) item.className = className;
+    list.prepend(item);
+    while (list.children.length > LIVE_KEPT) list.lastElementChild.remove();
+  };
+  source.addEventListener("open", () => { status.textContent = "● live"; });
+  source.addEventListener("error", () => { status.textContent = "reconnecting…"; });
+  source.addEventListener("totals", (event) => {
+    total.textContent = JSON.parse(event.data).visits;
+  });
+  source.addEventListener("visit", (event) => {
+    const { visit } = JSON.parse(event.data);
+    total.textContent = Number(total.textContent) + 1;
+    add(describeVisit(visit), "visit");
+  });
+  source.addEventListener("lagged", (event) => {
+    add(`${JSON.parse(event.data).missed} visits skipped (the page fell behind)`, "muted");
+  });
+  window.addEventListener("pagehide", () => source.close());
+}
+
 document.addEventListener("DOMContentLoaded", () => {
+  document.querySelectorAll("[data-live-src]").forEach(wireLive);
   document.querySelectorAll("form[data-api-method]").forEach(wireApiForm);
   document.querySelectorAll(".picker").forEach(wirePicker);
   document.querySelectorAll('form[method="get"]').forEach(wireFilterForm);

@@ -12,7 +12,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::json;
 
-pub use extract::{JsonBody, QueryParams};
+pub use extract::{JsonBody, QueryParams, SlugPath};
 pub use views::{UrlView, VisitView};
 
 use crate::error::{ApiError, Problem};
@@ -29,8 +29,10 @@ pub fn router() -> Router<AppState> {
             get(urls::show).patch(urls::update).delete(urls::remove),
         )
         .route("/urls/{slug}/visits", get(visits::list_for_url))
+        .route("/urls/{slug}/visits/live", get(crate::live::url_visits))
         .route("/urls/{slug}/stats", get(stats::show))
         .route("/visits", get(visits::list))
+        .route("/visits/live", get(crate::live::all_visits))
         .fallback(not_found)
 }
 

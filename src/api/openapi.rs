@@ -57,6 +57,8 @@ use crate::{redirect, site};
         super::urls::remove,
         super::visits::list_for_url,
         super::visits::list,
+        crate::live::http::all_visits,
+        crate::live::http::url_visits,
         super::stats::show,
         redirect::follow,
         probe_short_link,
@@ -70,7 +72,7 @@ use crate::{redirect, site};
     modifiers(&NoUrlFilterOnUrlVisits, &ApiKeySchemes),
     tags(
         (name = "urls", description = "Short links: create, list, search, show, change, delete"),
-        (name = "visits", description = "The clicks on short links, newest first"),
+        (name = "visits", description = "The clicks on short links: newest first, or live as they are stored"),
         (name = "stats", description = "Per-link statistics read from daily rollups"),
         (name = "redirects", description = "The short links themselves: `/{slug}`"),
         (name = "health", description = "Liveness, readiness and metrics for orchestrators and monitoring"),
@@ -96,7 +98,9 @@ impl Modify for NoUrlFilterOnUrlVisits {
     }
 }
 
-/// The two ways of sending an API key: `Authorization: Bearer <key>` and `X-Api-Key: <key>`.
+/// The ways of sending an API key: `Authorization: Bearer <key>` and `X-Api-Key: <key>`, and
+/// for the live streams only (browsers' `EventSource` and `WebSocket` send no headers) the
+/// `access_token` query parameter.
 struct ApiKeySchemes;
 
 impl Modify for ApiKeySchemes {
@@ -117,6 +121,15 @@ impl Modify for ApiKeySchemes {
             "api_key",
             utoipa::openapi::security::SecurityScheme::ApiKey(ApiKey::Header(
                 ApiKeyValue::with_description("X-Api-Key", "An API key from `kurz apikey create`"),
+            )),
+        );
+        components.add_security_scheme(
+            "access_token",
+            utoipa::openapi::security::SecurityScheme::ApiKey(ApiKey::Query(
+                ApiKeyValue::with_description(
+                    "access_token",
+                    "An API key in the query string; only the live visit streams accept it",
+                ),
             )),
         );
     }

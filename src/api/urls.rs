@@ -198,7 +198,7 @@ pub async fn create(
         }
     };
     // A probe may have cached this slug as unknown a moment ago.
-    state.redirects.invalidate(&record.slug).await;
+    state.cluster.url_changed(&record.slug).await;
     let location = format!("/api/urls/{}", record.slug);
     let view = UrlView::new(&state, record);
     Ok((
@@ -417,7 +417,7 @@ pub async fn update(
         .update_url(&slug, patch)
         .await
         .map_err(not_found)?;
-    state.redirects.invalidate(&slug).await;
+    state.cluster.url_changed(&slug).await;
     Ok(Json(UrlView::new(&state, record)))
 }
 
@@ -455,7 +455,7 @@ pub async fn remove(
     let current = state.store.get_url(&slug).await.map_err(not_found)?;
     caller.require_change_url(&current)?;
     state.store.delete_url(&slug).await.map_err(not_found)?;
-    state.redirects.invalidate(&slug).await;
+    state.cluster.url_changed(&slug).await;
     Ok(StatusCode::NO_CONTENT)
 }
 

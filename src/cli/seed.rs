@@ -157,11 +157,16 @@ async fn seed_visits(
     let (queue, receiver, counters) =
         VisitQueue::new(args.batch * 4, std::time::Duration::from_secs(3600));
     let writer = VisitWriter::spawn(
-        store,
+        store.clone(),
         receiver,
         counters.clone(),
         &visit_settings,
         &settings.enrichment,
+        crate::cluster::Cluster::memory(
+            store.clone(),
+            crate::live::LiveHub::new(&settings.live),
+            Arc::new(crate::cache::RedirectCache::new(&settings.cache)),
+        ),
     );
     let mut rng = SmallRng::seed_from_u64(42);
     // Visits arrive in time order, oldest first, like clicks do.

@@ -20,7 +20,11 @@ pub async fn negotiate(
     mut request: Request,
     next: Next,
 ) -> Response {
-    if request.method() != Method::GET || !wants_html(request.headers()) {
+    // Live streams never end, so they cannot be rendered; the URL page shows them instead.
+    if request.method() != Method::GET
+        || !wants_html(request.headers())
+        || request.uri().path().ends_with("/live")
+    {
         return next.run(request).await;
     }
     let uri = request

@@ -28,6 +28,9 @@ pub use sqlite::SqliteStore;
 use crate::config::DatabaseSettings;
 use crate::domain::Slug;
 
+/// The most ids one [`Store::visits_by_ids`] call reads.
+pub const MAX_VISITS_BY_IDS: usize = 1000;
+
 /// How busy the connection pool is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PoolStatus {
@@ -95,8 +98,19 @@ pub trait Store: Send + Sync + 'static {
 
     /// Writes a batch of visits in one transaction, bumps each URL's `visit_count` once and
     /// adds the batch to the statistics rollups. Visits of URLs deleted meanwhile are skipped.
-    /// Returns how many were stored.
-    async fn record_visits(&self, visits: &[NewVisit]) -> Result<u64, StoreError>;
+    /// Returns the ids of the visits stored, in the batch's order (the live stream announces
+    /// them).
+    async fn record_visits(&self, visits: &[NewVisit]) -> Result<Vec<i64>, StoreError>;
+
+    /// The visits with these ids that still exist, oldest first, with their URL's slug: what
+    /// the live stream pushes. At most [`MAX_VISITS_BY_IDS`] ids are read; callers split longer
+    /// lists.
+    async fn visits_by_ids(&self, ids: &[i64]) -> Result<Vec<VisitRecord>, StoreError>;
+
+    /// How many visits are stored: in all (`owner` None), from the `visit_totals` rows the
+    /// triggers on `url_visits` keep, never a count over the visits; or of the URLs one API key
+    /// created, the sum of their `visit_count` through the `(created_by, id)` index.
+    async fn visit_total(&self, owner: Option<i64>) -> Result<i64, StoreError>;
 
     /// Visits newest first.
     async fn list_visits(

@@ -78,6 +78,9 @@ pub struct VisitRecord {
     pub os: Option<String>,
     pub device: Option<String>,
     pub is_bot: bool,
+    /// The API key that created the visit's URL (`urls.created_by`): what an editor's live
+    /// stream filters on. Not part of the API's visit object.
+    pub url_created_by: Option<i64>,
 }
 
 /// Which visits a list shows.

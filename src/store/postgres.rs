@@ -49,7 +49,7 @@ impl PostgresStore {
 
 const VISIT_SELECT: &str = "SELECT v.id, v.url_id, u.slug, v.visited_at, \
      host(v.client_ip) AS client_ip, v.user_agent, v.referrer, v.referrer_host, \
-     v.browser, v.os, v.device, v.is_bot \
+     v.browser, v.os, v.device, v.is_bot, u.created_by AS url_created_by \
      FROM url_visits v JOIN urls u ON u.id = v.url_id WHERE TRUE";
 
 #[async_trait]
@@ -271,20 +271,21 @@ impl Store for PostgresStore {
     }
 
     #[tracing::instrument(skip_all, fields(batch = visits.len()))]
-    async fn record_visits(&self, visits: &[NewVisit]) -> Result<u64, StoreError> {
+    async fn record_visits(&self, visits: &[NewVisit]) -> Result<Vec<i64>, StoreError> {
         if visits.is_empty() {
-            return Ok(0);
+            return Ok(Vec::new());
         }
         let mut tx = self.pool.begin().await?;
         // Fast path: every URL still exists, and the foreign key is the only check. A URL
         // deleted since its click fails it; then the batch is written again, skipping those.
-        let live = match insert_visits(&mut tx, visits, false).await {
-            Ok(_) => None,
+        let (inserted, live) = match insert_visits(&mut tx, visits, false).await {
+            Ok(inserted) => (inserted, None),
             Err(sqlx::Error::Database(error)) if error.is_foreign_key_violation() => {
                 tx.rollback().await?;
                 tx = self.pool.begin().await?;
-                let ids = insert_visits(&mut tx, visits, true).await?;
-                Some(ids.into_iter().collect::<HashSet<i64>>())
+                let inserted = insert_visits(&mut tx, visits, true).await?;
+                let live: HashSet<i64> = inserted.iter().map(|(_, url_id)| *url_id).collect();
+                (inserted, Some(live))
             }
             Err(other) => return Err(other.into()),
         };
@@ -335,7 +336,38 @@ impl Store for PostgresStore {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
-        Ok(stored.len() as u64)
+        Ok(inserted.into_iter().map(|(id, _)| id).collect())
+    }
+
+    async fn visits_by_ids(&self, ids: &[i64]) -> Result<Vec<VisitRecord>, StoreError> {
+        let ids = &ids[..ids.len().min(super::MAX_VISITS_BY_IDS)];
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows: Vec<VisitRow> =
+            sqlx::query_as(&format!("{VISIT_SELECT} AND v.id = ANY($1) ORDER BY v.id"))
+                .bind(ids)
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(rows.into_iter().map(VisitRecord::from).collect())
+    }
+
+    async fn visit_total(&self, owner: Option<i64>) -> Result<i64, StoreError> {
+        let total: i64 =
+            match owner {
+                None => {
+                    sqlx::query_scalar("SELECT COALESCE(SUM(visits), 0)::BIGINT FROM visit_totals")
+                        .fetch_one(&self.pool)
+                        .await?
+                }
+                Some(owner) => sqlx::query_scalar(
+                    "SELECT COALESCE(SUM(visit_count), 0)::BIGINT FROM urls WHERE created_by = $1",
+                )
+                .bind(owner)
+                .fetch_one(&self.pool)
+                .await?,
+            };
+        Ok(total)
     }
 
     async fn list_visits(
@@ -514,12 +546,13 @@ struct RollupColumns {
 }
 
 /// Inserts a batch of visits in one statement, keeping their order. With `skip_deleted`,
-/// visits of URLs that no longer exist are left out; returns the URL id of each stored visit.
+/// visits of URLs that no longer exist are left out; returns the id and URL id of each stored
+/// visit, in the batch's order.
 async fn insert_visits(
     tx: &mut sqlx::PgConnection,
     visits: &[NewVisit],
     skip_deleted: bool,
-) -> Result<Vec<i64>, sqlx::Error> {
+) -> Result<Vec<(i64, i64)>, sqlx::Error> {
     let column = |f: fn(&NewVisit) -> Option<String>| visits.iter().map(f).collect::<Vec<_>>();
     let url_ids: Vec<i64> = visits.iter().map(|v| v.url_id).collect();
     let times: Vec<DateTime<Utc>> = visits.iter().map(|v| v.visited_at).collect();
@@ -538,9 +571,9 @@ async fn insert_visits(
              $6::text[], $7::text[], $8::text[], $9::text[], $10::bool[]) WITH ORDINALITY \
              AS t(url_id, visited_at, ip, ua, referrer, referrer_host, browser, os, device, \
                   is_bot, position) \
-         {filter} ORDER BY t.position RETURNING url_id"
+         {filter} ORDER BY t.position RETURNING id, url_id"
     );
-    sqlx::query_scalar(&sql)
+    sqlx::query_as(&sql)
         .bind(&url_ids)
         .bind(&times)
         .bind(column(|v| v.client_ip.map(|ip| ip.to_string())))

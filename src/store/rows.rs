@@ -72,6 +72,7 @@ pub(crate) struct VisitRow {
     os: Option<String>,
     device: Option<String>,
     is_bot: bool,
+    url_created_by: Option<i64>,
 }
 
 impl From<VisitRow> for VisitRecord {
@@ -89,6 +90,7 @@ impl From<VisitRow> for VisitRecord {
             os: row.os,
             device: row.device,
             is_bot: row.is_bot,
+            url_created_by: row.url_created_by,
         }
     }
 }

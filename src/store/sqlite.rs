@@ -60,8 +60,8 @@ impl SqliteStore {
 }
 
 const VISIT_SELECT: &str = "SELECT v.id, v.url_id, u.slug, v.visited_at, v.client_ip, \
-     v.user_agent, v.referrer, v.referrer_host, v.browser, v.os, v.device, v.is_bot \
-     FROM url_visits v JOIN urls u ON u.id = v.url_id WHERE 1";
+     v.user_agent, v.referrer, v.referrer_host, v.browser, v.os, v.device, v.is_bot, \
+     u.created_by AS url_created_by FROM url_visits v JOIN urls u ON u.id = v.url_id WHERE 1";
 
 #[async_trait]
 impl Store for SqliteStore {
@@ -261,19 +261,19 @@ impl Store for SqliteStore {
     }
 
     #[tracing::instrument(skip_all, fields(batch = visits.len()))]
-    async fn record_visits(&self, visits: &[NewVisit]) -> Result<u64, StoreError> {
+    async fn record_visits(&self, visits: &[NewVisit]) -> Result<Vec<i64>, StoreError> {
         if visits.is_empty() {
-            return Ok(0);
+            return Ok(Vec::new());
         }
         let mut tx = self.pool.begin().await?;
         let mut live = HashSet::new();
-        let mut stored = 0;
+        let mut stored = Vec::with_capacity(visits.len());
         for visit in visits {
-            let inserted = sqlx::query(
+            let inserted: Option<i64> = sqlx::query_scalar(
                 "INSERT INTO url_visits (url_id, visited_at, client_ip, user_agent, referrer, \
                      referrer_host, browser, os, device, is_bot) \
                  SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10 \
-                 WHERE EXISTS (SELECT 1 FROM urls WHERE id = ?1)",
+                 WHERE EXISTS (SELECT 1 FROM urls WHERE id = ?1) RETURNING id",
             )
             .bind(visit.url_id)
             .bind(visit.visited_at)
@@ -285,12 +285,11 @@ impl Store for SqliteStore {
             .bind(visit.os.as_deref())
             .bind(visit.device.as_deref())
             .bind(visit.is_bot)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            if inserted > 0 {
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some(id) = inserted {
                 live.insert(visit.url_id);
-                stored += inserted;
+                stored.push(id);
             }
         }
         // Visits of URLs deleted meanwhile were skipped and count nowhere.
@@ -324,6 +323,41 @@ impl Store for SqliteStore {
         }
         tx.commit().await?;
         Ok(stored)
+    }
+
+    async fn visits_by_ids(&self, ids: &[i64]) -> Result<Vec<VisitRecord>, StoreError> {
+        let ids = &ids[..ids.len().min(super::MAX_VISITS_BY_IDS)];
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut query = QueryBuilder::<Sqlite>::new(VISIT_SELECT);
+        query.push(" AND v.id IN (");
+        let mut list = query.separated(", ");
+        for id in ids {
+            list.push_bind(*id);
+        }
+        query.push(") ORDER BY v.id");
+        let rows: Vec<VisitRow> = query.build_query_as().fetch_all(&self.pool).await?;
+        Ok(rows.into_iter().map(VisitRecord::from).collect())
+    }
+
+    async fn visit_total(&self, owner: Option<i64>) -> Result<i64, StoreError> {
+        let total: i64 = match owner {
+            None => {
+                sqlx::query_scalar("SELECT COALESCE(SUM(visits), 0) FROM visit_totals")
+                    .fetch_one(&self.pool)
+                    .await?
+            }
+            Some(owner) => {
+                sqlx::query_scalar(
+                    "SELECT COALESCE(SUM(visit_count), 0) FROM urls WHERE created_by = ?",
+                )
+                .bind(owner)
+                .fetch_one(&self.pool)
+                .await?
+            }
+        };
+        Ok(total)
     }
 
     async fn list_visits(

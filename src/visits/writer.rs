@@ -8,6 +8,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::{Enricher, VisitCounters, VisitEvent};
+use crate::cluster::Cluster;
 use crate::config::{EnrichmentSettings, VisitSettings};
 use crate::store::{NewVisit, Store};
 
@@ -18,7 +19,8 @@ const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
 /// The background task that drains the queue, enriches visits (user agent, bot flag,
 /// anonymised IP) and writes them in batches: a batch is written
-/// when it holds `batch_size` visits or its first visit is `flush_interval` old.
+/// when it holds `batch_size` visits or its first visit is `flush_interval` old. The ids of the
+/// visits stored go to the [`Cluster`] (live streams), which never makes the writer wait.
 pub struct VisitWriter {
     handle: JoinHandle<()>,
     stop: CancellationToken,
@@ -31,6 +33,7 @@ impl VisitWriter {
         counters: Arc<VisitCounters>,
         settings: &VisitSettings,
         enrichment: &EnrichmentSettings,
+        cluster: Arc<Cluster>,
     ) -> Self {
         let stop = CancellationToken::new();
         let parallelism = settings
@@ -42,6 +45,7 @@ impl VisitWriter {
             store,
             enricher: Enricher::new(enrichment),
             counters,
+            cluster,
             batch_size: settings.batch_size,
             flush_interval: Duration::from_millis(settings.flush_interval_ms),
             stop: stop.clone(),
@@ -65,6 +69,7 @@ struct Worker {
     store: Arc<dyn Store>,
     enricher: Enricher,
     counters: Arc<VisitCounters>,
+    cluster: Arc<Cluster>,
     batch_size: usize,
     flush_interval: Duration,
     stop: CancellationToken,
@@ -138,10 +143,14 @@ impl Worker {
         loop {
             attempt += 1;
             match self.store.record_visits(&visits).await {
-                Ok(stored) => {
-                    self.counters.stored.fetch_add(stored, Ordering::Relaxed);
+                Ok(ids) => {
+                    let stored = ids.len();
+                    self.counters
+                        .stored
+                        .fetch_add(stored as u64, Ordering::Relaxed);
                     self.counters.batches.fetch_add(1, Ordering::Relaxed);
                     tracing::debug!(batch = visits.len(), stored, "visits written");
+                    self.cluster.visits_stored(ids);
                     return;
                 }
                 Err(error) => {

@@ -51,6 +51,8 @@ const LIVE_ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/urls/{slug}/visits"),
     ("GET", "/api/urls/{slug}/stats"),
     ("GET", "/api/visits"),
+    ("GET", "/api/visits/live"),
+    ("GET", "/api/urls/{slug}/visits/live"),
 ];
 
 /// Request bodies by operation id; each must satisfy the documented request schema.
@@ -303,6 +305,14 @@ fn check_document(document: &Value) {
                 op.spec.get("security").is_none(),
                 "{label}: public, no security"
             );
+        } else if op.path.ends_with("/live") {
+            // Browsers' EventSource and WebSocket send no headers: the streams also take the
+            // key as `access_token`, and only they do.
+            assert_eq!(
+                op.spec["security"],
+                json!([{ "bearer": [] }, { "api_key": [] }, { "access_token": [] }]),
+                "{label}: declares the header schemes and the query token"
+            );
         } else {
             assert_eq!(
                 op.spec["security"],
@@ -480,7 +490,7 @@ async fn check_answer(
     let label = format!("{} [{what}]", op.label());
     let status = response.status().as_u16();
     let headers = response.headers().clone();
-    let body = response.bytes().await.expect("a body");
+    let body = body_of(response).await;
     let documented = &op.spec["responses"][status.to_string()];
     assert!(
         !documented.is_null(),
@@ -553,6 +563,29 @@ async fn check_answer(
         }
     }
     (status, json)
+}
+
+/// The body; of an event stream, which never ends, only the first event.
+async fn body_of(mut response: Response) -> axum::body::Bytes {
+    let is_stream = response
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| essence(v) == "text/event-stream");
+    if !is_stream {
+        return response.bytes().await.expect("a body");
+    }
+    let mut body = Vec::new();
+    let deadline = std::time::Duration::from_secs(10);
+    while !body.windows(2).any(|w| w == b"\n\n") {
+        let chunk = tokio::time::timeout(deadline, response.chunk())
+            .await
+            .expect("the first event within 10 s")
+            .expect("a chunk")
+            .expect("the stream goes on");
+        body.extend_from_slice(&chunk);
+    }
+    body.into()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -675,6 +708,8 @@ async fn document_matches_the_live_server(backend: Backend) {
             ("bot", "false".to_owned()),
             ("bots", "true".to_owned()),
             ("top", "5".to_owned()),
+            // A presented key is always checked, even with anonymous use on.
+            ("access_token", app.api_key(Role::Admin).await),
         ]),
         slug,
         doomed,
@@ -754,6 +789,8 @@ async fn probe_access_control(backend: Backend, document: &Value, operations: &[
             ("top", "5".to_owned()),
             ("from", Utc::now().date_naive().to_string()),
             ("to", Utc::now().date_naive().to_string()),
+            // Empty: no key in the query, so the header (or its absence) decides.
+            ("access_token", String::new()),
         ]),
         slug,
         doomed,

@@ -101,7 +101,7 @@ async fn seed_visits(app: &TestApp, slug: &str) {
         .record_visits(&visits)
         .await
         .expect("visits seeded");
-    assert_eq!(stored, visits.len() as u64);
+    assert_eq!(stored.len(), visits.len());
 }
 
 /// Types `query` into a picker's search box and waits for the result for `slug`.
@@ -397,5 +397,35 @@ async fn the_explorer_shows_api_errors_and_keeps_a_url_when_deletion_is_cancelle
     let empty = browser.wait_for(".results li.muted").await;
     assert_eq!(empty.text().await.expect("text"), "No URL matches.");
 
+    browser.close().await;
+}
+
+/// The URL page shows a click as it is stored, through its live list (Server-Sent Events).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_url_page_shows_visits_arriving_live() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let browser = Browser::start(&app.address).await;
+    let slug = app.new_slug("https://example.com/watched-live").await;
+    browser.open(&format!("/api/urls/{slug}")).await;
+    eventually("the live list to connect", STEP_TIMEOUT, || async {
+        (browser.text("#live-status").await.contains("live")).then_some(())
+    })
+    .await;
+    assert_eq!(browser.text("#live-total").await, "0");
+    let response = app
+        .client
+        .get(app.url(&format!("/{slug}")))
+        .header("user-agent", FIREFOX)
+        .send()
+        .await
+        .expect("a click");
+    assert_eq!(response.status(), 302);
+    let row = browser.wait_for("#live-visits li.visit").await;
+    let text = row.text().await.expect("the row's text");
+    assert!(
+        text.contains("Firefox") && text.contains("desktop"),
+        "{text}"
+    );
+    assert_eq!(browser.text("#live-total").await, "1");
     browser.close().await;
 }

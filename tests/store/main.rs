@@ -255,8 +255,8 @@ async fn visits_are_stored_counted_and_listed(backend: Backend) {
     let a = f.create("a", "https://example.com/a").await;
     let b = f.create("b", "https://example.com/b").await;
     let batch: Vec<NewVisit> = vec![visit(a.id, 3), visit(b.id, 2), visit(a.id, 1)];
-    assert_eq!(f.store.record_visits(&batch).await.unwrap(), 3);
-    assert_eq!(f.store.record_visits(&[]).await.unwrap(), 0);
+    assert_eq!(f.store.record_visits(&batch).await.unwrap().len(), 3);
+    assert!(f.store.record_visits(&[]).await.unwrap().is_empty());
     assert_eq!(f.store.get_url(&f.slug("a")).await.unwrap().visit_count, 2);
     assert_eq!(f.store.get_url(&f.slug("b")).await.unwrap().visit_count, 1);
 
@@ -330,7 +330,7 @@ async fn visits_of_deleted_urls_are_skipped_and_deletes_cascade(backend: Backend
         .record_visits(&[visit(keep.id, 2), visit(gone.id, 1), visit(keep.id, 0)])
         .await
         .unwrap();
-    assert_eq!(stored, 2);
+    assert_eq!(stored.len(), 2);
     assert_eq!(
         f.store.get_url(&f.slug("keep")).await.unwrap().visit_count,
         2
@@ -377,7 +377,7 @@ async fn concurrent_batches_keep_counts_exact(backend: Backend) {
         ));
     }
     for writer in writers {
-        assert_eq!(writer.await.unwrap().unwrap(), 50);
+        assert_eq!(writer.await.unwrap().unwrap().len(), 50);
     }
     assert_eq!(
         f.store.get_url(&f.slug("busy")).await.unwrap().visit_count,
@@ -752,7 +752,7 @@ async fn pruning_keeps_visit_counts_and_rollups_consistent(backend: Backend) {
         on(a.id, at_ms(4, 8, 0, 0, 0), false),
         on(b.id, at_ms(4, 9, 0, 0, 0), false),
     ];
-    assert_eq!(f.store.record_visits(&batch).await.unwrap(), 9);
+    assert_eq!(f.store.record_visits(&batch).await.unwrap().len(), 9);
 
     let mut deleted = 0;
     let mut calls = 0;
@@ -1000,9 +1000,89 @@ async fn urls_record_their_creator_and_lists_filter_by_it(backend: Backend) {
     );
 }
 
+/// The writer learns the ids of what it stored; the live stream reads those visits back by id,
+/// and the total of all visits follows every insert and delete (prune, deleted URL) in O(1).
+async fn stored_ids_read_back_and_totals_follow(backend: Backend) {
+    let f = fixture(backend).await;
+    let a = f.create("a", "https://example.com/a").await;
+    let gone = f.create("gone", "https://example.com/gone").await;
+    assert_eq!(f.store.visit_total(None).await.unwrap(), 0);
+    let ids = f
+        .store
+        .record_visits(&[visit(a.id, 3), visit(gone.id, 2), visit(a.id, 1)])
+        .await
+        .unwrap();
+    assert_eq!(ids.len(), 3);
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
+    assert_eq!(f.store.visit_total(None).await.unwrap(), 3);
+
+    let mut asked = ids.clone();
+    asked.push(ids[2] + 1000);
+    asked.reverse();
+    let read = f.store.visits_by_ids(&asked).await.unwrap();
+    assert_eq!(read.iter().map(|v| v.id).collect::<Vec<_>>(), ids);
+    assert_eq!(read[1].slug.as_str(), "gone");
+    assert_eq!(read[0].url_id, a.id);
+    let listed = f
+        .store
+        .list_visits(VisitFilter::default(), first_page(10))
+        .await
+        .unwrap();
+    assert_eq!(
+        listed.items.last(),
+        read.first(),
+        "the same record as the list"
+    );
+    let too_many: Vec<i64> = (0..5_000).collect();
+    assert!(f.store.visits_by_ids(&too_many).await.is_ok());
+
+    f.store.delete_url(&f.slug("gone")).await.unwrap();
+    assert_eq!(f.store.visit_total(None).await.unwrap(), 2);
+    let tomorrow = chrono::Utc::now().date_naive() + chrono::Days::new(1);
+    f.store.prune_visits(tomorrow, 100).await.unwrap();
+    assert_eq!(f.store.visit_total(None).await.unwrap(), 0);
+}
+
+/// An editor's live stream starts from the visits of its own URLs, and each visit read back
+/// for the stream names the key that created its URL.
+async fn visit_totals_and_records_know_the_owner(backend: Backend) {
+    let f = fixture(backend).await;
+    let (alice, _) = f.api_key(Role::Editor, "alice").await;
+    let (bob, _) = f.api_key(Role::Editor, "bob").await;
+    let a = f
+        .create_owned("a", "https://alice.example/", alice.id)
+        .await;
+    let b = f.create_owned("b", "https://bob.example/", bob.id).await;
+    let nobody = f.create("n", "https://example.com/").await;
+    let ids = f
+        .store
+        .record_visits(&[
+            visit(a.id, 1),
+            visit(a.id, 2),
+            visit(b.id, 1),
+            visit(nobody.id, 1),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(f.store.visit_total(None).await.unwrap(), 4);
+    assert_eq!(f.store.visit_total(Some(alice.id)).await.unwrap(), 2);
+    assert_eq!(f.store.visit_total(Some(bob.id)).await.unwrap(), 1);
+    let owners: Vec<Option<i64>> = f
+        .store
+        .visits_by_ids(&ids)
+        .await
+        .unwrap()
+        .iter()
+        .map(|v| v.url_created_by)
+        .collect();
+    assert_eq!(owners, [Some(alice.id), Some(alice.id), Some(bob.id), None]);
+}
+
 on_both_backends!(
+    visit_totals_and_records_know_the_owner,
     api_keys_are_found_by_hash_until_revoked,
     urls_record_their_creator_and_lists_filter_by_it,
+    stored_ids_read_back_and_totals_follow,
     search_matches_slug_then_host_prefixes,
     imports_skip_existing_slugs,
     visit_lists_filter_by_time_and_bot,

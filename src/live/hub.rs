@@ -1,0 +1,171 @@
+//! The in-process fan-out of visits to live subscribers.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::{broadcast, OwnedSemaphorePermit, Semaphore};
+use tokio_util::sync::CancellationToken;
+
+use super::message::{LiveMessage, Outgoing};
+use crate::api::VisitView;
+use crate::config::LiveSettings;
+use crate::store::VisitRecord;
+
+/// A stored visit on its way to subscribers: its URL (what [`LiveScope`] filters on) and the
+/// message, serialised once.
+#[derive(Debug)]
+pub struct LiveVisit {
+    pub url_id: i64,
+    /// The API key that created the URL, for editors' streams.
+    pub owner: Option<i64>,
+    pub message: Outgoing,
+}
+
+/// Which visits a stream shows. Every stream's filtering goes through [`LiveScope::admits`]:
+/// an access rule (e.g. "only URLs this API key created") is one more variant or field here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LiveScope {
+    /// Every URL's visits.
+    All,
+    /// The visits of the URL with this id.
+    Url(i64),
+    /// The visits of every URL this API key created (an editor's view of all visits).
+    OwnedBy(i64),
+}
+
+impl LiveScope {
+    pub fn admits(&self, visit: &LiveVisit) -> bool {
+        match self {
+            Self::All => true,
+            Self::Url(id) => visit.url_id == *id,
+            Self::OwnedBy(key) => visit.owner == Some(*key),
+        }
+    }
+}
+
+/// `live.max_subscribers` streams are open already.
+#[derive(Debug)]
+pub struct SubscriptionsFull;
+
+/// The hub; cheap to clone.
+#[derive(Clone)]
+pub struct LiveHub {
+    sender: broadcast::Sender<Arc<LiveVisit>>,
+    slots: Arc<Semaphore>,
+    max_subscribers: u32,
+    closing: CancellationToken,
+    pub heartbeat: Duration,
+    pub send_timeout: Duration,
+}
+
+impl LiveHub {
+    pub fn new(settings: &LiveSettings) -> Self {
+        let (sender, _) = broadcast::channel(settings.channel_capacity.max(1));
+        let max_subscribers = u32::try_from(settings.max_subscribers).unwrap_or(u32::MAX >> 3);
+        Self {
+            sender,
+            slots: Arc::new(Semaphore::new(max_subscribers as usize)),
+            max_subscribers,
+            closing: CancellationToken::new(),
+            heartbeat: Duration::from_secs(settings.heartbeat_secs.max(1)),
+            send_timeout: Duration::from_secs(settings.send_timeout_secs.max(1)),
+        }
+    }
+
+    /// Whether anyone is watching; without subscribers nothing is fetched or serialised.
+    pub fn has_subscribers(&self) -> bool {
+        self.sender.receiver_count() > 0
+    }
+
+    pub fn subscribers(&self) -> usize {
+        self.sender.receiver_count()
+    }
+
+    /// Hands visits to every subscriber. Never waits: the channel overwrites what the slowest
+    /// subscriber has not read yet, and that subscriber is told how much it missed.
+    pub fn publish(&self, visits: Vec<VisitRecord>) {
+        if !self.has_subscribers() {
+            return;
+        }
+        for record in visits {
+            let (url_id, owner) = (record.url_id, record.url_created_by);
+            let message = LiveMessage::Visit {
+                visit: VisitView::from(record),
+            }
+            .outgoing();
+            // An error only means every subscriber left meanwhile.
+            let _ = self.sender.send(Arc::new(LiveVisit {
+                url_id,
+                owner,
+                message,
+            }));
+        }
+    }
+
+    /// A new stream's subscription, or [`SubscriptionsFull`]. Subscribe before reading the
+    /// totals of the first message, so no visit falls between the two.
+    pub fn subscribe(&self, scope: LiveScope) -> Result<Subscription, SubscriptionsFull> {
+        if self.closing.is_cancelled() {
+            return Err(SubscriptionsFull);
+        }
+        let permit = self
+            .slots
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| SubscriptionsFull)?;
+        Ok(Subscription {
+            receiver: self.sender.subscribe(),
+            scope,
+            closing: self.closing.clone(),
+            _permit: permit,
+        })
+    }
+
+    /// Ends every stream (a close frame for WebSockets, the end of the body for SSE) and
+    /// refuses new ones. Called when shutdown begins.
+    pub fn close(&self) {
+        self.closing.cancel();
+    }
+
+    /// Waits, at most `grace`, until every stream has ended after [`LiveHub::close`].
+    pub async fn closed(&self, grace: Duration) {
+        let all = self.slots.acquire_many(self.max_subscribers);
+        if tokio::time::timeout(grace, all).await.is_err() {
+            tracing::warn!(
+                open = self.subscribers(),
+                "live streams still open after the shutdown grace period"
+            );
+        }
+    }
+}
+
+/// One stream's end of the hub. Holds one of the `live.max_subscribers` slots until dropped.
+pub struct Subscription {
+    receiver: broadcast::Receiver<Arc<LiveVisit>>,
+    scope: LiveScope,
+    closing: CancellationToken,
+    _permit: OwnedSemaphorePermit,
+}
+
+impl Subscription {
+    /// The next message for this stream: a visit in its scope, or a notice of missed visits.
+    /// `None` once the server shuts down. Cancel-safe.
+    pub async fn next(&mut self) -> Option<Outgoing> {
+        loop {
+            tokio::select! {
+                biased;
+                () = self.closing.cancelled() => return None,
+                received = self.receiver.recv() => match received {
+                    Ok(visit) if self.scope.admits(&visit) => return Some(visit.message.clone()),
+                    Ok(_) => continue,
+                    Err(RecvError::Lagged(missed)) => {
+                        metrics::counter!("kurz_live_lagged_total").increment(1);
+                        return Some(LiveMessage::Lagged { missed }.outgoing());
+                    }
+                    Err(RecvError::Closed) => return None,
+                },
+            }
+        }
+    }
+}

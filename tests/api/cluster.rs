@@ -1,0 +1,241 @@
+//! Several kurz processes on one PostgreSQL database with `cluster.backend = "postgres"`: live
+//! visits and redirect cache evictions cross instances through LISTEN/NOTIFY.
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use sqlx::Connection;
+
+use crate::common::database::{Backend, TestDatabase};
+use crate::streams::{open_ws, ws_next_of, Sse};
+
+/// The real kurz binary on a free port, in the cluster, ready.
+struct Instance {
+    child: Child,
+    base: String,
+    client: reqwest::Client,
+}
+
+impl Instance {
+    async fn start(database: &TestDatabase) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(env!("CARGO_BIN_EXE_kurz"))
+            .env("DATABASE_URL", &database.url)
+            .env("KURZ_ENV", "development")
+            .env("KURZ__SERVER__PORT", port.to_string())
+            .env("KURZ__CLUSTER__BACKEND", "postgres")
+            .env("KURZ__VISITS__FLUSH_INTERVAL_MS", "20")
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("kurz starts");
+        let instance = Self {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+        };
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        while instance
+            .client
+            .get(instance.url("/readyz"))
+            .send()
+            .await
+            .map(|r| r.status() != 200)
+            .unwrap_or(true)
+        {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "kurz did not become ready"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        instance
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    async fn create(&self, slug: &str, target: &str) {
+        let response = self
+            .client
+            .post(self.url("/api/urls"))
+            .json(&serde_json::json!({ "url": target, "slug": slug }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 201);
+    }
+
+    async fn location(&self, slug: &str) -> String {
+        let response = self
+            .client
+            .get(self.url(&format!("/{slug}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 302);
+        response.headers()["location"].to_str().unwrap().to_owned()
+    }
+
+    /// Polls until `slug` redirects to `target`; returns how long that took.
+    async fn wait_for_location(&self, slug: &str, target: &str, limit: Duration) -> Duration {
+        let started = tokio::time::Instant::now();
+        loop {
+            if self.location(slug).await == target {
+                return started.elapsed();
+            }
+            assert!(
+                started.elapsed() < limit,
+                "{} still redirects {slug} elsewhere than {target} after {limit:?}",
+                self.base
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn two_instances() -> (TestDatabase, Instance, Instance) {
+    let database = TestDatabase::create(Backend::Postgres).await;
+    let a = Instance::start(&database).await;
+    let b = Instance::start(&database).await;
+    (database, a, b)
+}
+
+/// Redirects sent to A arrive on a WebSocket and on an SSE stream of B.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn visits_on_one_instance_stream_from_another() {
+    let (_database, a, b) = two_instances().await;
+    a.create("across", "https://example.com/across").await;
+    let mut ws = open_ws(&b.url("/api/visits/live")).await;
+    let mut sse = Sse::open(&b.client, &b.url("/api/urls/across/visits/live")).await;
+    assert_eq!(ws_next_of(&mut ws, "totals").await["visits"], 0);
+    assert_eq!(sse.next_of("totals").await["visits"], 0);
+    for _ in 0..3 {
+        assert_eq!(a.location("across").await, "https://example.com/across");
+    }
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        let over_ws = ws_next_of(&mut ws, "visit").await;
+        let over_sse = sse.next_of("visit").await;
+        assert_eq!(over_ws, over_sse);
+        assert_eq!(over_ws["visit"]["url"], "across");
+        ids.push(over_ws["visit"]["id"].as_i64().unwrap());
+    }
+    ids.dedup();
+    assert_eq!(ids.len(), 3, "three distinct visits, each once");
+}
+
+/// A PATCH on A changes where B redirects within a second, though B had the old target cached.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_patch_on_one_instance_moves_the_redirects_of_another() {
+    let (_database, a, b) = two_instances().await;
+    a.create("moving", "https://example.com/old").await;
+    assert_eq!(b.location("moving").await, "https://example.com/old");
+    assert_eq!(b.location("moving").await, "https://example.com/old");
+    let response = a
+        .client
+        .patch(a.url("/api/urls/moving"))
+        .json(&serde_json::json!({ "url": "https://example.com/new" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    b.wait_for_location("moving", "https://example.com/new", Duration::from_secs(1))
+        .await;
+    // And a DELETE ends B's redirect too.
+    let response = a
+        .client
+        .delete(a.url("/api/urls/moving"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 204);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(1);
+    loop {
+        let status = b
+            .client
+            .get(b.url("/moving"))
+            .send()
+            .await
+            .unwrap()
+            .status();
+        if status == 404 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "B still redirects after a DELETE"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// A lost LISTEN connection drops the cache: a target changed behind kurz's back (no
+/// notification) is served once the listener has reconnected.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_listen_reconnect_drops_the_redirect_cache() {
+    let (database, a, b) = two_instances().await;
+    drop(a);
+    b.create("behind", "https://example.com/before").await;
+    assert_eq!(b.location("behind").await, "https://example.com/before");
+    let mut connection = sqlx::PgConnection::connect(&database.url).await.unwrap();
+    sqlx::query("UPDATE urls SET target = 'https://example.com/after' WHERE slug = 'behind'")
+        .execute(&mut connection)
+        .await
+        .unwrap();
+    // Cached: no instance was told.
+    assert_eq!(b.location("behind").await, "https://example.com/before");
+    let terminated: Vec<bool> = sqlx::query_scalar(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE application_name = 'kurz-cluster' AND datname = current_database()",
+    )
+    .fetch_all(&mut connection)
+    .await
+    .unwrap();
+    assert!(
+        !terminated.is_empty(),
+        "the cluster's connections were found"
+    );
+    // The listener comes back (its LISTEN is the connection's last statement)...
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let listening: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM pg_stat_activity \
+             WHERE application_name = 'kurz-cluster' AND datname = current_database() \
+               AND query ILIKE 'LISTEN%'",
+        )
+        .fetch_one(&mut connection)
+        .await
+        .unwrap();
+        if listening > 0 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the listener did not come back"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // ...with the cache dropped: the target changed behind its back is served.
+    b.wait_for_location(
+        "behind",
+        "https://example.com/after",
+        Duration::from_secs(1),
+    )
+    .await;
+}
