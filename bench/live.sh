@@ -46,6 +46,8 @@ case "$backend" in
   *) echo "usage: bench/live.sh [postgres|sqlite]" >&2; exit 2 ;;
 esac
 DATABASE_URL="$db_url" "$KURZ" dev seed --urls "$URLS" --visits 0 >/dev/null
+# Production mode: the stream needs a key; the subscribers send it as `access_token`.
+KEY=$(DATABASE_URL="$db_url" "$KURZ" apikey create --role viewer --name bench-live | tail -n1)
 
 KURZ_ENV=production KURZ__SERVER__HOST=127.0.0.1 KURZ__SERVER__PORT=$PORT \
   KURZ__DATABASE__MAX_CONNECTIONS=16 KURZ__LIVE__MAX_SUBSCRIBERS=$((SUBSCRIBERS + 100)) \
@@ -74,7 +76,7 @@ sleep 2
 
 echo "== redirects with $SUBSCRIBERS subscribers" >&2
 ready=$(mktemp -u)
-"$TOOL" --url "ws://127.0.0.1:$PORT/api/visits/live" --subscribers "$SUBSCRIBERS" \
+"$TOOL" --url "ws://127.0.0.1:$PORT/api/visits/live?access_token=$KEY" --subscribers "$SUBSCRIBERS" \
   --seconds "$((seconds + 3))" --ready-file "$ready" >"$ready.out" &
 tool=$!
 pids+=("$tool")
@@ -97,6 +99,6 @@ report="bench/results/live-$backend.md"
   echo "| 0 | $rps0 | $p50_0 | $p99_0 | | | | | |"
   echo "| $SUBSCRIBERS | $rps1 | $p50_1 | $p99_1 | $(field visits) | $(field lagged) ($(field missed)) | $(field p50_ms) ms | $(field p99_ms) ms | $(field max_ms) ms |"
   echo
-  echo "Tool: \`$delivery\`"
+  echo "Tool: \`${delivery//$KEY/<key>}\`"
 } >"$report"
 cat "$report"

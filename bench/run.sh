@@ -90,6 +90,12 @@ bench_backend() {
     echo "$seed_line" >&2
   fi
 
+  # Production mode requires a key on the API; an admin key is not rate limited.
+  local key
+  key=$(DATABASE_URL="$db_url" "$KURZ" apikey create --role admin --name bench | tail -n1)
+  export KURZ_KEY="$key"
+  local auth=(-H "Authorization: Bearer $key")
+
   KURZ_ENV=production KURZ__SERVER__HOST=127.0.0.1 KURZ__SERVER__PORT=$KURZ_PORT \
     KURZ__DATABASE__MAX_CONNECTIONS=16 RUST_LOG=warn DATABASE_URL="$db_url" "$KURZ" &
   local kurz_pid=$!
@@ -149,13 +155,13 @@ bench_backend() {
   echo "| redirect \`HEAD /{random of ${REDIRECT_URLS:-$URLS} slugs}\` (no visit recorded) | $CONNECTIONS | $h1 | $h2 | $h3 | $(awk -v a="$h1" -v b="${ceiling%%|*}" 'BEGIN {printf "%.0f%%", 100 * a / b}') | $h4 |" >>"$report"
   echo "== $backend: API" >&2
   run_row "create \`POST /api/urls\`" 10 -s bench/wrk/create.lua "$base"
-  run_row "list, first page \`GET /api/urls?limit=50\`" 1 "$base/api/urls?limit=50"
-  run_row "list, deep page (cursor at id $((URLS / 2)))" 1 "$base/api/urls?limit=50&cursor=$deep"
-  run_row "visits of b0000000, first page" 1 "$base/api/urls/b0000000/visits?limit=50"
-  run_row "all visits, first page \`GET /api/visits\`" 1 "$base/api/visits?limit=50"
-  run_row "stats of b0000000, 90 days" 1 "$base/api/urls/b0000000/stats?from=$from&to=$today"
-  run_row "stats of b0000000, 90 days (10 at once)" 10 "$base/api/urls/b0000000/stats?from=$from&to=$today"
-  run_row "stats of b0000000, 90 days, bots included" 1 "$base/api/urls/b0000000/stats?from=$from&to=$today&bots=true"
+  run_row "list, first page \`GET /api/urls?limit=50\`" 1 "${auth[@]}" "$base/api/urls?limit=50"
+  run_row "list, deep page (cursor at id $((URLS / 2)))" 1 "${auth[@]}" "$base/api/urls?limit=50&cursor=$deep"
+  run_row "visits of b0000000, first page" 1 "${auth[@]}" "$base/api/urls/b0000000/visits?limit=50"
+  run_row "all visits, first page \`GET /api/visits\`" 1 "${auth[@]}" "$base/api/visits?limit=50"
+  run_row "stats of b0000000, 90 days" 1 "${auth[@]}" "$base/api/urls/b0000000/stats?from=$from&to=$today"
+  run_row "stats of b0000000, 90 days (10 at once)" 10 "${auth[@]}" "$base/api/urls/b0000000/stats?from=$from&to=$today"
+  run_row "stats of b0000000, 90 days, bots included" 1 "${auth[@]}" "$base/api/urls/b0000000/stats?from=$from&to=$today&bots=true"
   {
     echo
     echo "Visits stored during the ${DURATION} redirect run: $((after - before)) (requests answered: about $sent)."

@@ -1078,7 +1078,77 @@ async fn visit_totals_and_records_know_the_owner(backend: Backend) {
     assert_eq!(owners, [Some(alice.id), Some(alice.id), Some(bob.id), None]);
 }
 
+/// An editor's visit list walks every visit of its links, newest first, page by page, with
+/// the filters applied, however the visits are spread over its links.
+async fn owner_visit_pages_walk_every_visit_of_the_owners_links(backend: Backend) {
+    let f = fixture(backend).await;
+    let (alice, _) = f.api_key(Role::Editor, "alice").await;
+    let (bob, _) = f.api_key(Role::Editor, "bob").await;
+    let hot = f
+        .create_owned("hot", "https://alice.example/hot", alice.id)
+        .await;
+    let cold = f
+        .create_owned("cold", "https://alice.example/cold", alice.id)
+        .await;
+    let quiet = f
+        .create_owned("quiet", "https://alice.example/quiet", alice.id)
+        .await;
+    let his = f.create_owned("his", "https://bob.example/", bob.id).await;
+    let mut batch = Vec::new();
+    for i in 0..40 {
+        let url = match i % 8 {
+            0 => &cold,
+            1 | 2 => &his,
+            _ => &hot,
+        };
+        let mut v = visit(url.id, 100 - i);
+        v.is_bot = i % 3 == 0;
+        batch.push(v);
+    }
+    let ids = f.store.record_visits(&batch).await.unwrap();
+    let mine = |bots: Option<bool>| -> Vec<i64> {
+        let mut expected: Vec<i64> = ids
+            .iter()
+            .zip(&batch)
+            .filter(|(_, v)| v.url_id != his.id && bots.is_none_or(|b| v.is_bot == b))
+            .map(|(id, _)| *id)
+            .collect();
+        expected.reverse();
+        expected
+    };
+    for bots in [None, Some(false), Some(true)] {
+        let mut seen = Vec::new();
+        let mut after = None;
+        loop {
+            let page = f
+                .store
+                .list_visits(
+                    VisitFilter {
+                        owner: Some(alice.id),
+                        is_bot: bots,
+                        ..VisitFilter::default()
+                    },
+                    PageRequest { after, limit: 4 },
+                )
+                .await
+                .unwrap();
+            assert!(page
+                .items
+                .iter()
+                .all(|v| v.url_created_by == Some(alice.id)));
+            seen.extend(page.items.iter().map(|v| v.id));
+            match page.next {
+                Some(next) => after = Some(next),
+                None => break,
+            }
+        }
+        assert_eq!(seen, mine(bots), "bots: {bots:?}");
+    }
+    assert_ne!(quiet.id, hot.id);
+}
+
 on_both_backends!(
+    owner_visit_pages_walk_every_visit_of_the_owners_links,
     visit_totals_and_records_know_the_owner,
     api_keys_are_found_by_hash_until_revoked,
     urls_record_their_creator_and_lists_filter_by_it,
