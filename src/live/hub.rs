@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use tokio::sync::{broadcast, OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 
@@ -149,6 +149,22 @@ pub struct Subscription {
 }
 
 impl Subscription {
+    /// A message that is ready now, without waiting: what a WebSocket adds to the frames it
+    /// sends in one write. `None` when nothing is waiting (or the stream is ending).
+    pub fn ready(&mut self) -> Option<Outgoing> {
+        loop {
+            match self.receiver.try_recv() {
+                Ok(visit) if self.scope.admits(&visit) => return Some(visit.message.clone()),
+                Ok(_) => continue,
+                Err(TryRecvError::Lagged(missed)) => {
+                    metrics::counter!("kurz_live_lagged_total").increment(1);
+                    return Some(LiveMessage::Lagged { missed }.outgoing());
+                }
+                Err(TryRecvError::Empty | TryRecvError::Closed) => return None,
+            }
+        }
+    }
+
     /// The next message for this stream: a visit in its scope, or a notice of missed visits.
     /// `None` once the server shuts down. Cancel-safe.
     pub async fn next(&mut self) -> Option<Outgoing> {

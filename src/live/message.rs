@@ -1,8 +1,7 @@
 //! The messages of a live stream. Every message is one JSON object with a `type`; over SSE the
 //! same JSON is the event's data and `type` is also the event's name.
 
-use std::sync::Arc;
-
+use axum::extract::ws::Utf8Bytes;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -27,11 +26,11 @@ pub enum LiveMessage {
 }
 
 /// A message ready to send: its SSE event name and its JSON, serialised once for every
-/// subscriber.
+/// subscriber and shared by reference (a WebSocket frame is sent without copying it).
 #[derive(Debug, Clone)]
 pub struct Outgoing {
     pub kind: &'static str,
-    pub json: Arc<str>,
+    pub json: Utf8Bytes,
 }
 
 impl LiveMessage {

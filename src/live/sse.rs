@@ -20,7 +20,9 @@ pub fn respond(hub: &LiveHub, subscription: Subscription, first: Outgoing) -> Re
     tokio::spawn(pump(subscription, first, sender, hub.send_timeout));
     let events = futures_util::stream::unfold(receiver, |mut receiver| async move {
         let message = receiver.recv().await?;
-        let event = Event::default().event(message.kind).data(&*message.json);
+        let event = Event::default()
+            .event(message.kind)
+            .data(message.json.as_str());
         Some((Ok::<_, Infallible>(event), receiver))
     });
     let mut response = Sse::new(events)

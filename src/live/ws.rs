@@ -6,12 +6,15 @@ use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::response::Response;
+use futures_util::SinkExt;
 use tokio::time::Instant;
 
 use super::hub::{LiveHub, Subscription};
 use super::message::Outgoing;
 
 const GOING_AWAY: u16 = 1001;
+/// Most frames written at once.
+const BURST: usize = 256;
 const POLICY_VIOLATION: u16 = 1008;
 
 pub fn respond(
@@ -38,11 +41,7 @@ struct Pump {
 
 impl Pump {
     async fn run(&mut self, mut subscription: Subscription, first: Outgoing, heartbeat: Duration) {
-        if self
-            .send(Message::Text(first.json.as_ref().into()))
-            .await
-            .is_err()
-        {
+        if self.send(Message::Text(first.json)).await.is_err() {
             return;
         }
         let mut ping = tokio::time::interval_at(Instant::now() + heartbeat, heartbeat);
@@ -51,7 +50,7 @@ impl Pump {
             tokio::select! {
                 message = subscription.next() => match message {
                     Some(message) => {
-                        if self.send(Message::Text(message.json.as_ref().into())).await.is_err() {
+                        if self.send_burst(message, &mut subscription).await.is_err() {
                             return;
                         }
                     }
@@ -79,7 +78,36 @@ impl Pump {
 
     /// Sends one frame, giving up on a client that does not take it within the send timeout.
     async fn send(&mut self, message: Message) -> Result<(), ()> {
-        match tokio::time::timeout(self.send_timeout, self.socket.send(message)).await {
+        let sent = tokio::time::timeout(self.send_timeout, self.socket.send(message)).await;
+        Self::settle(sent)
+    }
+
+    /// Sends `first` and whatever else is waiting already (up to [`BURST`] frames) in one
+    /// write: a batch of visits costs each subscriber one wake-up and one write, not one each.
+    async fn send_burst(
+        &mut self,
+        first: Outgoing,
+        subscription: &mut Subscription,
+    ) -> Result<(), ()> {
+        let socket = &mut self.socket;
+        let burst = async {
+            socket.feed(Message::Text(first.json)).await?;
+            for _ in 1..BURST {
+                let Some(next) = subscription.ready() else {
+                    break;
+                };
+                socket.feed(Message::Text(next.json)).await?;
+            }
+            socket.flush().await
+        };
+        let sent = tokio::time::timeout(self.send_timeout, burst).await;
+        Self::settle(sent)
+    }
+
+    fn settle(
+        sent: Result<Result<(), axum::Error>, tokio::time::error::Elapsed>,
+    ) -> Result<(), ()> {
+        match sent {
             Ok(Ok(())) => Ok(()),
             Ok(Err(_)) => Err(()),
             Err(_) => {
