@@ -24,6 +24,7 @@ local function cursor(id)
       bits = bits - 6
       local index = math.floor(value / 2 ^ bits) % 64
       out[#out + 1] = alphabet:sub(index + 1, index + 1)
+      value = value % 2 ^ bits -- keep only the bits not written yet (Lua numbers are doubles)
     end
   end
   if bits > 0 then
