@@ -1,66 +1,36 @@
 //! Several kurz processes on one PostgreSQL database with `cluster.backend = "postgres"`: live
 //! visits and redirect cache evictions cross instances through LISTEN/NOTIFY.
 
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use sqlx::Connection;
 
 use crate::common::database::{Backend, TestDatabase};
+use crate::process::KurzProcess;
 use crate::streams::{open_ws, ws_next_of, Sse};
 
 /// The real kurz binary on a free port, in the cluster, ready.
-struct Instance {
-    child: Child,
-    base: String,
-    client: reqwest::Client,
+struct Instance(KurzProcess);
+
+impl std::ops::Deref for Instance {
+    type Target = KurzProcess;
+    fn deref(&self) -> &KurzProcess {
+        &self.0
+    }
 }
 
 impl Instance {
     async fn start(database: &TestDatabase) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new(env!("CARGO_BIN_EXE_kurz"))
-            .env("DATABASE_URL", &database.url)
-            .env("KURZ_ENV", "development")
-            .env("KURZ__SERVER__PORT", port.to_string())
-            .env("KURZ__CLUSTER__BACKEND", "postgres")
-            .env("KURZ__VISITS__FLUSH_INTERVAL_MS", "20")
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("kurz starts");
-        let instance = Self {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
-            client: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap(),
-        };
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-        while instance
-            .client
-            .get(instance.url("/readyz"))
-            .send()
-            .await
-            .map(|r| r.status() != 200)
-            .unwrap_or(true)
-        {
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "kurz did not become ready"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        instance
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{}", self.base, path)
+        Self(
+            KurzProcess::start(
+                database,
+                &[
+                    ("KURZ__CLUSTER__BACKEND", "postgres"),
+                    ("KURZ__VISITS__FLUSH_INTERVAL_MS", "20"),
+                ],
+            )
+            .await,
+        )
     }
 
     async fn create(&self, slug: &str, target: &str) {
@@ -99,13 +69,6 @@ impl Instance {
             );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-    }
-}
-
-impl Drop for Instance {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

@@ -16,6 +16,7 @@ mod live;
 mod metrics;
 mod openapi;
 mod pagination;
+mod process;
 mod rate_limits;
 mod redirects;
 mod search;
