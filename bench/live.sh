@@ -7,7 +7,9 @@
 #
 # Environment: SUBSCRIBERS (1000), URLS (10000 seeded URLs the redirects pick from),
 # DURATION (10s), CONNECTIONS (50), BENCH_PG_URL (postgres://postgres@127.0.0.1:5432/kurz_bench_live),
-# LIVE_CAPACITY (live.channel_capacity, 1024).
+# LIVE_CAPACITY (live.channel_capacity, 1024), STREAM (all: every subscriber on the stream of
+# all visits, so each visit goes to all of them; url: subscriber i on the stream of link
+# b<i>, so each visit to one of the first SUBSCRIBERS links goes to one subscriber).
 # Small check run: SUBSCRIBERS=50 DURATION=5s bench/live.sh sqlite
 # Results are printed as Markdown and written to bench/results/live-<backend>.md.
 set -euo pipefail
@@ -20,6 +22,12 @@ DURATION="${DURATION:-10s}"
 CONNECTIONS="${CONNECTIONS:-50}"
 PG_URL="${BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432/kurz_bench_live}"
 SQLITE_FILE="bench/data/kurz_bench_live.db"
+STREAM="${STREAM:-all}"
+case "$STREAM" in
+  all) stream_path=/api/visits/live ;;
+  url) stream_path='/api/urls/b{i}/visits/live' ;;
+  *) echo "STREAM is all or url" >&2; exit 2 ;;
+esac
 PORT=18081
 seconds="${DURATION%s}"
 
@@ -76,7 +84,7 @@ sleep 2
 
 echo "== redirects with $SUBSCRIBERS subscribers" >&2
 ready=$(mktemp -u)
-"$TOOL" --url "ws://127.0.0.1:$PORT/api/visits/live?access_token=$KEY" --subscribers "$SUBSCRIBERS" \
+"$TOOL" --url "ws://127.0.0.1:$PORT$stream_path?access_token=$KEY" --subscribers "$SUBSCRIBERS" \
   --seconds "$((seconds + 3))" --ready-file "$ready" >"$ready.out" &
 tool=$!
 pids+=("$tool")
@@ -88,11 +96,11 @@ delivery=$(cat "$ready.out")
 rm -f "$ready" "$ready.out"
 field() { sed -n "s/.*\b$1=\([^ ]*\).*/\1/p" <<<"$delivery"; }
 
-report="bench/results/live-$backend.md"
+report="bench/results/live-$backend-$STREAM.md"
 {
   echo "### live visits, $backend ($(nproc) cores, $(date -u +%F))"
   echo
-  echo "wrk: $CONNECTIONS connections, $DURATION, random of $URLS slugs; subscribers on \`/api/visits/live\` over WebSocket, live.channel_capacity ${LIVE_CAPACITY:-1024}."
+  echo "wrk: $CONNECTIONS connections, $DURATION, random of $URLS slugs; subscribers on \`${stream_path}\` over WebSocket, live.channel_capacity ${LIVE_CAPACITY:-1024}."
   echo
   echo "| subscribers | redirect req/s | redirect p50 | redirect p99 | visits delivered (all subscribers) | lagged notices (visits missed) | delivery p50 | delivery p99 | delivery max |"
   echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"

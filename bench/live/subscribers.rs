@@ -24,7 +24,9 @@ use tokio_tungstenite::tungstenite::Message;
 
 #[derive(Parser)]
 struct Args {
-    /// The live stream's WebSocket URL.
+    /// The live stream's WebSocket URL. `{i}` in it becomes the subscriber's number, seven
+    /// digits wide, so `.../api/urls/b{i}/visits/live` gives each subscriber its own seeded
+    /// link (`kurz dev seed` names them b0000000, b0000001, ...).
     #[arg(long, default_value = "ws://127.0.0.1:8080/api/visits/live")]
     url: String,
     #[arg(long, default_value_t = 50)]
@@ -105,8 +107,9 @@ async fn main() -> anyhow::Result<()> {
     });
     let start = Arc::new(tokio::sync::Semaphore::new(0));
     let mut tasks = Vec::new();
-    for _ in 0..args.subscribers {
-        let (url, tally, start) = (args.url.clone(), tally.clone(), start.clone());
+    for i in 0..args.subscribers {
+        let url = args.url.replace("{i}", &format!("{i:07}"));
+        let (tally, start) = (tally.clone(), start.clone());
         tasks.push(tokio::spawn(async move {
             let (mut ws, _) = tokio_tungstenite::connect_async(url.as_str()).await?;
             tally.connected.fetch_add(1, Ordering::Relaxed);

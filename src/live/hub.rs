@@ -1,6 +1,7 @@
 //! The in-process fan-out of visits to live subscribers.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
@@ -48,10 +49,20 @@ impl LiveScope {
 #[derive(Debug)]
 pub struct SubscriptionsFull;
 
-/// The hub; cheap to clone.
+/// Most visits buffered for one link's streams (`live.channel_capacity` if smaller): each
+/// watched link has a channel of its own, allocated whole, so this bounds their memory.
+const LINK_CHANNEL_CAPACITY: usize = 256;
+
+type Channel = broadcast::Sender<Arc<LiveVisit>>;
+
+/// The hub; cheap to clone. Streams of all visits share one channel; each watched link has
+/// its own, so a link's stream is woken by that link's visits only, and the `lagged` notices
+/// it gets count only visits it would have shown.
 #[derive(Clone)]
 pub struct LiveHub {
-    sender: broadcast::Sender<Arc<LiveVisit>>,
+    everything: Channel,
+    links: Arc<Mutex<HashMap<i64, Channel>>>,
+    link_capacity: usize,
     slots: Arc<Semaphore>,
     max_subscribers: u32,
     closing: CancellationToken,
@@ -61,10 +72,13 @@ pub struct LiveHub {
 
 impl LiveHub {
     pub fn new(settings: &LiveSettings) -> Self {
-        let (sender, _) = broadcast::channel(settings.channel_capacity.max(1));
+        let capacity = settings.channel_capacity.max(1);
+        let (everything, _) = broadcast::channel(capacity);
         let max_subscribers = u32::try_from(settings.max_subscribers).unwrap_or(u32::MAX >> 3);
         Self {
-            sender,
+            everything,
+            links: Arc::default(),
+            link_capacity: capacity.min(LINK_CHANNEL_CAPACITY),
             slots: Arc::new(Semaphore::new(max_subscribers as usize)),
             max_subscribers,
             closing: CancellationToken::new(),
@@ -75,31 +89,47 @@ impl LiveHub {
 
     /// Whether anyone is watching; without subscribers nothing is fetched or serialised.
     pub fn has_subscribers(&self) -> bool {
-        self.sender.receiver_count() > 0
+        self.subscribers() > 0
     }
 
+    /// Open streams.
     pub fn subscribers(&self) -> usize {
-        self.sender.receiver_count()
+        (self.max_subscribers as usize).saturating_sub(self.slots.available_permits())
     }
 
-    /// Hands visits to every subscriber. Never waits: the channel overwrites what the slowest
-    /// subscriber has not read yet, and that subscriber is told how much it missed.
+    /// Hands visits to their subscribers. Never waits: a channel overwrites what its slowest
+    /// subscriber has not read yet, and that subscriber is told how much it missed. A visit
+    /// nobody watches is not even serialised.
     pub fn publish(&self, visits: Vec<VisitRecord>) {
         if !self.has_subscribers() {
             return;
         }
+        let to_everything = self.everything.receiver_count() > 0;
+        let links = lock(&self.links);
         for record in visits {
+            let link = links
+                .get(&record.url_id)
+                .filter(|channel| channel.receiver_count() > 0);
+            if !to_everything && link.is_none() {
+                continue;
+            }
             let (url_id, owner) = (record.url_id, record.url_created_by);
             let message = LiveMessage::Visit {
                 visit: VisitView::from(record),
             }
             .outgoing();
-            // An error only means every subscriber left meanwhile.
-            let _ = self.sender.send(Arc::new(LiveVisit {
+            let visit = Arc::new(LiveVisit {
                 url_id,
                 owner,
                 message,
-            }));
+            });
+            // An error only means every subscriber left meanwhile.
+            if let Some(link) = link {
+                let _ = link.send(visit.clone());
+            }
+            if to_everything {
+                let _ = self.everything.send(visit);
+            }
         }
     }
 
@@ -114,9 +144,17 @@ impl LiveHub {
             .clone()
             .try_acquire_owned()
             .map_err(|_| SubscriptionsFull)?;
+        let receiver = match scope {
+            LiveScope::Url(id) => lock(&self.links)
+                .entry(id)
+                .or_insert_with(|| broadcast::channel(self.link_capacity).0)
+                .subscribe(),
+            LiveScope::All | LiveScope::OwnedBy(_) => self.everything.subscribe(),
+        };
         Ok(Subscription {
-            receiver: self.sender.subscribe(),
+            receiver,
             scope,
+            links: self.links.clone(),
             closing: self.closing.clone(),
             _permit: permit,
         })
@@ -144,6 +182,7 @@ impl LiveHub {
 pub struct Subscription {
     receiver: broadcast::Receiver<Arc<LiveVisit>>,
     scope: LiveScope,
+    links: Arc<Mutex<HashMap<i64, Channel>>>,
     closing: CancellationToken,
     _permit: OwnedSemaphorePermit,
 }
@@ -184,4 +223,25 @@ impl Subscription {
             }
         }
     }
+}
+
+impl Drop for Subscription {
+    /// The last stream of a link takes the link's channel with it, so the map holds only
+    /// watched links.
+    fn drop(&mut self) {
+        if let LiveScope::Url(id) = self.scope {
+            let mut links = lock(&self.links);
+            // This subscription's receiver is still alive here: 1 means no one else.
+            if links.get(&id).is_some_and(|c| c.receiver_count() <= 1) {
+                links.remove(&id);
+            }
+        }
+    }
+}
+
+/// The map of link channels; a panic elsewhere while it was held leaves it usable.
+fn lock(links: &Mutex<HashMap<i64, Channel>>) -> std::sync::MutexGuard<'_, HashMap<i64, Channel>> {
+    links
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
