@@ -2,7 +2,7 @@
 
 use std::net::SocketAddr;
 
-use axum::extract::{ConnectInfo, State};
+use axum::extract::{ConnectInfo, FromRequest, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -152,11 +152,14 @@ pub async fn create(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    JsonBody(body): JsonBody<CreateUrl>,
+    request: Request,
 ) -> Result<Response, ApiError> {
+    // Who may create, and how often, before the body is read: a viewer or a rate-limited
+    // client gets its 403 or 429 whatever it sent.
     caller.require_create()?;
     let client = state.client_ip.resolve(peer.ip(), &headers);
     state.rate_limits.check_create(&caller, client)?;
+    let JsonBody(body) = JsonBody::<CreateUrl>::from_request(request, &state).await?;
     let target = state.targets.parse(&body.url)?;
     let title = body.title.as_deref().map(Title::parse).transpose()?;
     let requested = body
@@ -396,10 +399,12 @@ pub async fn update(
     caller: Caller,
     State(state): State<AppState>,
     SlugPath(slug): SlugPath,
-    JsonBody(body): JsonBody<UpdateUrl>,
+    request: Request,
 ) -> Result<Json<UrlView>, ApiError> {
     let current = state.store.get_url(&slug).await.map_err(not_found)?;
+    // May this caller change this link, before the body is read (403 whatever it sent).
     caller.require_change_url(&current)?;
+    let JsonBody(body) = JsonBody::<UpdateUrl>::from_request(request, &state).await?;
     let patch = UrlPatch {
         target: body
             .url
