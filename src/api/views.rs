@@ -12,7 +12,7 @@ use crate::store::{UrlRecord, VisitRecord};
 #[schema(example = json!({
     "slug": "spring", "short_url": "http://127.0.0.1:8080/spring",
     "url": "https://example.com/page", "title": "Spring launch", "crawlable": false,
-    "visit_count": 0, "created_at": "2026-11-26T10:00:00.000000Z",
+    "visit_count": 0, "created_by": 3, "created_at": "2026-11-26T10:00:00.000000Z",
     "updated_at": "2026-11-26T10:00:00.000000Z"
 }))]
 pub struct UrlView {
@@ -28,6 +28,10 @@ pub struct UrlView {
     pub crawlable: bool,
     /// Visits recorded so far (bots included).
     pub visit_count: i64,
+    /// The id of the API key that created the short link (as `kurz apikey list` shows it);
+    /// `null` when it was created anonymously or from the command line.
+    #[schema(required = true)]
+    pub created_by: Option<i64>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -41,6 +45,7 @@ impl UrlView {
             title: record.title,
             crawlable: record.crawlable,
             visit_count: record.visit_count,
+            created_by: record.created_by,
             created_at: record.created_at,
             updated_at: record.updated_at,
         }

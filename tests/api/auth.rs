@@ -322,6 +322,27 @@ async fn editors_see_and_change_only_their_own_links(backend: Backend) {
     assert_eq!(delete.status(), 204, "an editor deletes its own");
 }
 
+/// The URL resource names the key that created it: the same id for every link of one key,
+/// another for another key, `null` for links created anonymously.
+async fn links_show_the_key_that_created_them(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let alice = app.api_key(Role::Editor).await;
+    let bob = app.api_key(Role::Editor).await;
+    let creator = |slug: String| {
+        let app = &app;
+        async move { app.json(&format!("/api/urls/{slug}")).await["created_by"].clone() }
+    };
+    let first = creator(create_with(&app, &alice, "https://alice.example/1").await).await;
+    let second = creator(create_with(&app, &alice, "https://alice.example/2").await).await;
+    let other = creator(create_with(&app, &bob, "https://bob.example/").await).await;
+    assert!(first.is_i64(), "{first}");
+    assert_eq!(first, second);
+    assert_ne!(first, other);
+    assert!(other.is_i64(), "{other}");
+    let anonymous = app.new_url("https://example.com/anon").await;
+    assert_eq!(anonymous["created_by"], Value::Null);
+}
+
 async fn editor_creations_are_limited_per_key_and_admins_are_not(backend: Backend) {
     let app = spawn_app_with(backend, |s| {
         s.auth.allow_anonymous = false;
@@ -411,6 +432,7 @@ crate::on_both_backends!(
     keys_are_accepted_in_either_header,
     viewers_read_everything_and_change_nothing,
     editors_see_and_change_only_their_own_links,
+    links_show_the_key_that_created_them,
     editor_creations_are_limited_per_key_and_admins_are_not,
     anonymous_use_in_development,
 );
