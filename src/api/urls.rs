@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, FromRequest, Request, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::Utc;
@@ -151,13 +151,12 @@ pub async fn create(
     caller: Caller,
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
     request: Request,
 ) -> Result<Response, ApiError> {
     // Who may create, and how often, before the body is read: a viewer or a rate-limited
     // client gets its 403 or 429 whatever it sent.
     caller.require_create()?;
-    let client = state.client_ip.resolve(peer.ip(), &headers);
+    let client = state.client_ip.resolve(peer.ip(), request.headers());
     state.rate_limits.check_create(&caller, client)?;
     let JsonBody(body) = JsonBody::<CreateUrl>::from_request(request, &state).await?;
     let target = state.targets.parse(&body.url)?;

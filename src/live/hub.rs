@@ -195,10 +195,7 @@ impl Subscription {
             match self.receiver.try_recv() {
                 Ok(visit) if self.scope.admits(&visit) => return Some(visit.message.clone()),
                 Ok(_) => continue,
-                Err(TryRecvError::Lagged(missed)) => {
-                    metrics::counter!("kurz_live_lagged_total").increment(1);
-                    return Some(LiveMessage::Lagged { missed }.outgoing());
-                }
+                Err(TryRecvError::Lagged(missed)) => return Some(lagged(missed)),
                 Err(TryRecvError::Empty | TryRecvError::Closed) => return None,
             }
         }
@@ -214,10 +211,7 @@ impl Subscription {
                 received = self.receiver.recv() => match received {
                     Ok(visit) if self.scope.admits(&visit) => return Some(visit.message.clone()),
                     Ok(_) => continue,
-                    Err(RecvError::Lagged(missed)) => {
-                        metrics::counter!("kurz_live_lagged_total").increment(1);
-                        return Some(LiveMessage::Lagged { missed }.outgoing());
-                    }
+                    Err(RecvError::Lagged(missed)) => return Some(lagged(missed)),
                     Err(RecvError::Closed) => return None,
                 },
             }
@@ -237,6 +231,12 @@ impl Drop for Subscription {
             }
         }
     }
+}
+
+/// The notice to a stream that fell `missed` visits behind, counted in the metrics.
+fn lagged(missed: u64) -> Outgoing {
+    metrics::counter!("kurz_live_lagged_total").increment(1);
+    LiveMessage::Lagged { missed }.outgoing()
 }
 
 /// The map of link channels; a panic elsewhere while it was held leaves it usable.

@@ -402,12 +402,14 @@ impl Store for PostgresStore {
         filter: VisitFilter,
         page: PageRequest,
     ) -> Result<Page<VisitRecord>, StoreError> {
-        let merge = match filter.owner.filter(|_| filter.url_id.is_none()) {
-            Some(owner) => self.owner_links_are_few(owner).await?,
-            None => false,
+        let merge_owner = match filter.owner {
+            Some(owner) if filter.url_id.is_none() && self.owner_links_are_few(owner).await? => {
+                Some(owner)
+            }
+            _ => None,
         };
-        let mut query = match filter.owner {
-            Some(owner) if merge => {
+        let rows: Vec<VisitRow> = match merge_owner {
+            Some(owner) => {
                 // Each of the editor's links gives at most a page of its newest visits
                 // (an index range scan); the page is the newest of those. Neither a walk over
                 // every visit nor a sort of all the links' visits.
@@ -425,26 +427,22 @@ impl Store for PostgresStore {
                 query
                     .push(" ORDER BY v.id DESC LIMIT ")
                     .push_bind(i64::from(page.limit) + 1);
-                query
+                // The planner cannot know how many visits each link has, guesses few, and
+                // would read all of them through a bitmap; the index read backwards stops at
+                // a page.
+                let mut tx = self.pool.begin().await?;
+                sqlx::query("SET LOCAL enable_bitmapscan = off")
+                    .execute(&mut *tx)
+                    .await?;
+                let rows = query.build_query_as().fetch_all(&mut *tx).await?;
+                tx.commit().await?;
+                rows
             }
-            _ => {
+            None => {
                 let mut query = QueryBuilder::<Postgres>::new(VISIT_SELECT);
                 push_visit_page(&mut query, filter, page);
-                query
+                query.build_query_as().fetch_all(&self.pool).await?
             }
-        };
-        let rows: Vec<VisitRow> = if merge {
-            // The planner cannot know how many visits each link has, guesses few, and
-            // would read all of them through a bitmap; the index read backwards stops at a page.
-            let mut tx = self.pool.begin().await?;
-            sqlx::query("SET LOCAL enable_bitmapscan = off")
-                .execute(&mut *tx)
-                .await?;
-            let rows = query.build_query_as().fetch_all(&mut *tx).await?;
-            tx.commit().await?;
-            rows
-        } else {
-            query.build_query_as().fetch_all(&self.pool).await?
         };
         let visits = rows.into_iter().map(VisitRecord::from).collect();
         Ok(Page::from_overfetch(visits, page.limit, |v| v.id))
