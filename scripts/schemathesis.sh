@@ -23,10 +23,38 @@ work="$PWD/target/schemathesis"
 venv="$work/venv"
 mkdir -p "$work"
 
+# CPython before 3.11.8 and 3.12.2 can raise "SystemError: AST constructor recursion depth
+# mismatch" when two threads build ASTs at once (cpython gh-106905), which hypothesis does with
+# two workers: a crash of the tool that would read as a failure of kurz. So the venv is made with
+# the first interpreter that has the fix (on PATH or under pyenv); with none, one worker runs.
+python_is_fixed() {
+  "$1" -c 'import sys; v = sys.version_info[:3]
+sys.exit(0 if v >= (3, 12, 2) or (3, 11, 8) <= v < (3, 12) else 1)' 2>/dev/null
+}
+fixed_python() {
+  local candidate
+  for candidate in python3.14 python3.13 python3.12 python3 python3.11 \
+    $(ls -d "${PYENV_ROOT:-$HOME/.pyenv}"/versions/3.*/bin/python3 2>/dev/null | sort -rV); do
+    if command -v "$candidate" >/dev/null 2>&1 && python_is_fixed "$candidate"; then
+      command -v "$candidate"
+      return 0
+    fi
+  done
+  return 1
+}
+make_venv() {
+  local python
+  python=$(fixed_python) || python=python3
+  echo "== making $venv with $python ($("$python" --version 2>&1))" >&2
+  rm -rf "$venv"
+  "$python" -m venv "$venv"
+}
+
 if [ ! -x "$venv/bin/schemathesis" ] \
+  || { ! python_is_fixed "$venv/bin/python" && fixed_python >/dev/null; } \
   || [ "$("$venv/bin/schemathesis" --version 2>/dev/null)" != "schemathesis, version $SCHEMATHESIS_VERSION" ]; then
+  make_venv
   echo "== installing schemathesis $SCHEMATHESIS_VERSION into $venv" >&2
-  python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
 fi
 
@@ -72,6 +100,9 @@ curl -sf "http://127.0.0.1:$port/readyz" >/dev/null || { echo "kurz never became
 
 key=$("$KURZ_BIN" apikey create --role admin --name schemathesis | tail -n1)
 
+workers=2
+python_is_fixed "$venv/bin/python" || workers=1
+
 echo "== schemathesis on $backend for ${MAX_TIME}s: $CHECKS" >&2
 # From the work directory, so schemathesis's own cache stays out of the source tree.
 cd "$work"
@@ -80,7 +111,7 @@ cd "$work"
   --exclude-path-regex '/live$' \
   --header "Authorization: Bearer $key" \
   --max-time "$MAX_TIME" \
-  --workers 2 \
+  --workers "$workers" \
   --generation-database none \
   --report junit --report-dir "$work/report-$backend" \
   ${SEED:+--seed "$SEED"}
