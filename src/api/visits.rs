@@ -4,7 +4,9 @@
 use axum::extract::State;
 use axum::Json;
 use serde::Deserialize;
-use utoipa::IntoParams;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+use utoipa::openapi::RefOr;
+use utoipa::{IntoParams, PartialSchema, ToSchema};
 
 use super::extract::{QueryParams, SlugPath};
 use super::pagination::{page_request, page_view, with_query, PageView};
@@ -16,16 +18,39 @@ use crate::error::{ApiError, Problem};
 use crate::state::AppState;
 use crate::store::{StoreError, VisitFilter};
 
+/// `from` or `to`: a date (`2026-11-26`) or an RFC 3339 time (`2026-11-26T08:00:00Z`), checked
+/// by `parse_start`/`parse_end`; the pattern tells clients (and schemathesis) the shape.
+#[derive(Debug, Deserialize)]
+#[serde(transparent)]
+pub struct Instant(String);
+
+const INSTANT_PATTERN: &str = "^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])\
+([Tt ]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\\.[0-9]{1,9})?([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9]))?$";
+
+impl PartialSchema for Instant {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .pattern(Some(INSTANT_PATTERN))
+            .into()
+    }
+}
+
+impl ToSchema for Instant {}
+
+/// The query of `GET /api/visits`.
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct VisitParams {
-    /// Only visits of the URL with this slug (`/api/visits` only).
+    /// Only visits of the URL with this slug.
     pub url: Option<String>,
     /// Visits at or after this day or RFC 3339 time.
-    pub from: Option<String>,
+    #[param(inline)]
+    pub from: Option<Instant>,
     /// Visits before this RFC 3339 time, or up to the end of this day.
-    pub to: Option<String>,
+    #[param(inline)]
+    pub to: Option<Instant>,
     /// `true`: only bots; `false`: only people; absent: everyone.
     pub bot: Option<bool>,
     /// Items per page (default `pagination.default_limit`, capped at `pagination.max_limit`).
@@ -35,10 +60,50 @@ pub struct VisitParams {
     pub cursor: Option<String>,
 }
 
+/// The query of `GET /api/urls/{slug}/visits`: that of `GET /api/visits` without `url`, which
+/// the path gives.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct UrlVisitParams {
+    /// Visits at or after this day or RFC 3339 time.
+    #[param(inline)]
+    pub from: Option<Instant>,
+    /// Visits before this RFC 3339 time, or up to the end of this day.
+    #[param(inline)]
+    pub to: Option<Instant>,
+    /// `true`: only bots; `false`: only people; absent: everyone.
+    pub bot: Option<bool>,
+    /// Items per page (default `pagination.default_limit`, capped at `pagination.max_limit`).
+    #[param(minimum = 1)]
+    pub limit: Option<u32>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+impl From<UrlVisitParams> for VisitParams {
+    fn from(params: UrlVisitParams) -> Self {
+        let UrlVisitParams {
+            from,
+            to,
+            bot,
+            limit,
+            cursor,
+        } = params;
+        VisitParams {
+            url: None,
+            from,
+            to,
+            bot,
+            limit,
+            cursor,
+        }
+    }
+}
+
 /// List the visits of one short link, newest first.
 ///
-/// Keyset-paginated like `GET /api/urls`; the `next` link repeats the filters given. `url` is
-/// not accepted here (the path names the URL).
+/// Keyset-paginated like `GET /api/urls`; the `next` link repeats the filters given.
 #[utoipa::path(
     get,
     path = "/api/urls/{slug}/visits",
@@ -46,7 +111,7 @@ pub struct VisitParams {
     tag = "visits",
     params(
         ("slug" = String, Path, description = "The short link's slug (case-sensitive)"),
-        VisitParams
+        UrlVisitParams
     ),
     security(("bearer" = []), ("api_key" = [])),
     responses(
@@ -59,7 +124,7 @@ pub struct VisitParams {
             body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No URL has this slug",
             body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A query parameter is unknown or invalid (`url` is not allowed here)",
+        (status = 422, description = "A query parameter is unknown (`url` among them: the path names the URL) or invalid",
             body = Problem, content_type = "application/problem+json"),
         (status = 500, description = "An unexpected error, logged by the server",
             body = Problem, content_type = "application/problem+json"),
@@ -72,15 +137,12 @@ pub async fn list_for_url(
     caller: Caller,
     State(state): State<AppState>,
     SlugPath(slug): SlugPath,
-    QueryParams(params): QueryParams<VisitParams>,
+    QueryParams(params): QueryParams<UrlVisitParams>,
 ) -> Result<Json<PageView<VisitView>>, ApiError> {
-    if params.url.is_some() {
-        return Err(Invalid::new("url", "is given by the path here").into());
-    }
     let url = state.store.get_url(&slug).await.map_err(not_found)?;
     caller.require_read_url(&url)?;
     let base = format!("{}/api/urls/{}/visits", state.public_url, slug);
-    visit_page(&state, Some(url.id), None, params, &base).await
+    visit_page(&state, Some(url.id), None, params.into(), &base).await
 }
 
 /// List visits of all short links, newest first.
@@ -150,13 +212,13 @@ async fn visit_page(
         owner,
         from: params
             .from
-            .as_deref()
-            .map(|v| parse_start("from", v))
+            .as_ref()
+            .map(|v| parse_start("from", &v.0))
             .transpose()?,
         until: params
             .to
-            .as_deref()
-            .map(|v| parse_end("to", v))
+            .as_ref()
+            .map(|v| parse_end("to", &v.0))
             .transpose()?,
         is_bot: params.bot,
     };
@@ -165,8 +227,8 @@ async fn visit_page(
     let bot = params.bot.map(|b| b.to_string());
     let given = [
         ("url", params.url.as_deref()),
-        ("from", params.from.as_deref()),
-        ("to", params.to.as_deref()),
+        ("from", params.from.as_ref().map(|v| v.0.as_str())),
+        ("to", params.to.as_ref().map(|v| v.0.as_str())),
         ("bot", bot.as_deref()),
         ("limit", Some(limit.as_str())),
     ];
@@ -178,4 +240,27 @@ async fn visit_page(
         query.push(("cursor", cursor));
         with_query(base, &query)
     })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::NaiveDate;
+    use proptest::prelude::*;
+
+    fn instants() -> impl Strategy<Value = String> {
+        let body = INSTANT_PATTERN.trim_start_matches('^').trim_end_matches('$');
+        proptest::string::string_regex(body).expect("the pattern is a regular expression")
+    }
+
+    proptest! {
+        /// What the documented pattern admits, the parsers take, unless the day is not in
+        /// the calendar (2026-02-30), which a pattern cannot tell.
+        #[test]
+        fn the_pattern_admits_what_the_parsers_take(value in instants()) {
+            let calendar_day = NaiveDate::parse_from_str(&value[..10], "%Y-%m-%d").is_ok();
+            prop_assert_eq!(parse_start("from", &value).is_ok(), calendar_day);
+            prop_assert_eq!(parse_end("to", &value).is_ok(), calendar_day);
+        }
+    }
 }
