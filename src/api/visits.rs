@@ -249,7 +249,9 @@ mod tests {
     use proptest::prelude::*;
 
     fn instants() -> impl Strategy<Value = String> {
-        let body = INSTANT_PATTERN.trim_start_matches('^').trim_end_matches('$');
+        let body = INSTANT_PATTERN
+            .trim_start_matches('^')
+            .trim_end_matches('$');
         proptest::string::string_regex(body).expect("the pattern is a regular expression")
     }
 

@@ -15,13 +15,15 @@ async fn the_visits_of_one_url_take_no_url_parameter(backend: Backend) {
     let app = spawn_app(backend).await;
     let slug = app.new_slug("https://example.com/").await;
     let problem = assert_problem(
-        app.get(&format!("/api/urls/{slug}/visits?url={slug}")).await,
+        app.get(&format!("/api/urls/{slug}/visits?url={slug}"))
+            .await,
         422,
     )
     .await;
     assert_eq!(problem["errors"][0]["field"], "url");
     let problem = assert_problem(
-        app.get(&format!("/api/urls/{slug}/visits?from=2026-02-30")).await,
+        app.get(&format!("/api/urls/{slug}/visits?from=2026-02-30"))
+            .await,
         422,
     )
     .await;
