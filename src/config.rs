@@ -135,8 +135,10 @@ impl ServerSettings {
         match self.public_url.trim() {
             "" => {
                 let host = match self.host.as_str() {
-                    "0.0.0.0" | "::" | "[::]" => "localhost",
-                    host => host,
+                    "0.0.0.0" | "::" | "[::]" => "localhost".to_owned(),
+                    // An IPv6 address is written in brackets in a URL (RFC 3986).
+                    host if host.contains(':') && !host.starts_with('[') => format!("[{host}]"),
+                    host => host.to_owned(),
                 };
                 format!("http://{host}:{port}")
             }
@@ -664,6 +666,10 @@ mod tests {
         assert_eq!(server.public_url_for(8080), "http://127.0.0.1:8080");
         server.host = "0.0.0.0".into();
         assert_eq!(server.public_url_for(9000), "http://localhost:9000");
+        server.host = "::1".into();
+        assert_eq!(server.public_url_for(9000), "http://[::1]:9000");
+        server.host = "[::1]".into();
+        assert_eq!(server.public_url_for(9000), "http://[::1]:9000");
         server.public_url = "https://sho.rt/".into();
         assert_eq!(server.public_url_for(9000), "https://sho.rt");
     }

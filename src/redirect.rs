@@ -73,11 +73,13 @@ pub async fn follow(
             .into_response();
     };
     if method == Method::GET {
+        // Browsers send UTF-8 in these headers (an app name, a referrer's path); HTTP calls
+        // such bytes obs-text and `to_str` refuses them, which would lose the header and
+        // count the click as a bot's. Invalid UTF-8 becomes U+FFFD instead.
         let text = |name: header::HeaderName| {
             headers
                 .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned)
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
         };
         state
             .visits

@@ -45,6 +45,40 @@ async fn get_redirects_and_records_one_visit(backend: Backend) {
     );
 }
 
+async fn headers_with_non_ascii_bytes_are_kept(backend: Backend) {
+    use reqwest::header::HeaderValue;
+    let app = spawn_app(backend).await;
+    let slug = app.new_slug("https://example.com/landing").await;
+    let agent = "Mozilla/5.0 (X11; Linux x86_64; rv:130.0) Gecko/20100101 Firefox/130.0 café";
+    let response = app
+        .client
+        .get(app.url(&format!("/{slug}")))
+        .header(
+            "user-agent",
+            HeaderValue::from_bytes(agent.as_bytes()).unwrap(),
+        )
+        .header(
+            "referer",
+            HeaderValue::from_bytes(b"https://news.example.org/caf\xc3\xa9/\xff").unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 302);
+
+    app.wait_for_visits(1).await;
+    let visits = app.json(&format!("/api/urls/{slug}/visits")).await;
+    let visit = &visits["items"][0];
+    assert_eq!(visit["user_agent"], agent, "UTF-8 kept as sent");
+    assert_eq!(visit["browser"], "Firefox");
+    assert_eq!(visit["is_bot"], false);
+    assert_eq!(
+        visit["referrer"], "https://news.example.org/café/\u{fffd}",
+        "invalid UTF-8 replaced, not the header lost"
+    );
+    assert_eq!(visit["referrer_host"], "news.example.org");
+}
+
 async fn visit_counts_add_up(backend: Backend) {
     let app = spawn_app(backend).await;
     let a = app.new_slug("https://example.com/a").await;
@@ -143,6 +177,7 @@ async fn forwarded_for_is_believed_only_from_trusted_proxies(backend: Backend) {
 
 crate::on_both_backends!(
     get_redirects_and_records_one_visit,
+    headers_with_non_ascii_bytes_are_kept,
     visit_counts_add_up,
     head_redirects_without_recording_a_visit,
     redirect_status_is_configurable,
