@@ -8,6 +8,7 @@
 
 mod apikey;
 mod config;
+mod crlf;
 mod healthcheck;
 mod migrate;
 mod output;

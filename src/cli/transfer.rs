@@ -16,6 +16,7 @@ use anyhow::Context as _;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::crlf::CrlfAsLf;
 use super::output::{self, Progress};
 use super::{Context, UsageError};
 use crate::domain::{Invalid, Slug, SlugPolicy, TargetPolicy, Title};
@@ -250,7 +251,7 @@ struct Columns {
 
 enum RowReader<R: BufRead> {
     Csv {
-        reader: csv::Reader<R>,
+        reader: csv::Reader<CrlfAsLf<R>>,
         columns: Columns,
         record: csv::StringRecord,
     },
@@ -270,7 +271,9 @@ impl<R: BufRead> RowReader<R> {
                 buffer: Vec::new(),
             }),
             Format::Csv => {
-                let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(input);
+                let mut reader = csv::ReaderBuilder::new()
+                    .flexible(true)
+                    .from_reader(CrlfAsLf::new(input));
                 let headers = reader
                     .headers()
                     .with_context(|| format!("cannot read the CSV header of {name}"))?;

@@ -638,6 +638,27 @@ async fn export_then_import_round_trips(backend: Backend) {
     }
 }
 
+async fn import_counts_the_lines_of_windows_files(backend: Backend) {
+    let kurz = Kurz::new(backend).await;
+    let csv = kurz.path("excel.csv");
+    let content = "\u{feff}url,slug\r\nhttps://example.com/1,api\r\nhttps://example.com/2,fine\r\n\
+                   https://example.com/3,healthz\r\n";
+    std::fs::write(&csv, content).unwrap();
+    let run = kurz.run(&["import", csv.to_str().unwrap()]);
+    assert_eq!(run.code, 2, "{run:?}");
+    for expected in [
+        "line 2: slug: `api` is reserved\n",
+        "line 4: slug: `healthz` is reserved\n",
+    ] {
+        assert!(
+            run.stderr.contains(expected),
+            "{expected:?} in {}",
+            run.stderr
+        );
+    }
+    assert!(run.stdout.contains("3 rows read, 1 created"), "{run:?}");
+}
+
 async fn import_reports_bad_rows_and_imports_good_ones(backend: Backend) {
     let kurz = Kurz::new(backend).await;
     kurz.ok(&[
@@ -917,6 +938,7 @@ on_both_backends!(
     check_config_shows_sources_and_masks_secrets,
     prune_deletes_old_visits_and_keeps_counts,
     export_then_import_round_trips,
+    import_counts_the_lines_of_windows_files,
     import_reports_bad_rows_and_imports_good_ones,
 );
 
