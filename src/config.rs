@@ -126,6 +126,9 @@ pub struct ServerSettings {
     pub max_uri_bytes: usize,
     pub max_header_bytes: usize,
     pub max_concurrent_requests: usize,
+    pub header_read_timeout_secs: u64,
+    pub max_headers: usize,
+    pub shutdown_grace_secs: u64,
 }
 
 impl ServerSettings {
@@ -505,6 +508,15 @@ impl Settings {
                 "server.max_concurrent_requests",
                 "must be at least 1".into(),
             );
+        }
+        if self.server.header_read_timeout_secs == 0 {
+            return fail(
+                "server.header_read_timeout_secs",
+                "must be at least 1".into(),
+            );
+        }
+        if self.server.max_headers < 16 {
+            return fail("server.max_headers", "must be at least 16".into());
         }
         if self.server.max_uri_bytes < 256 || self.server.max_header_bytes < 1024 {
             return fail(

@@ -16,6 +16,7 @@ pub mod monitoring;
 pub mod rate_limit;
 pub mod readiness;
 pub mod redirect;
+pub mod serve;
 pub mod site;
 pub mod startup;
 pub mod state;

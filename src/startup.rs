@@ -2,7 +2,6 @@
 //! visible place. `main` and the tests both start kurz through [`Application`].
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -29,6 +28,7 @@ use crate::error::{ApiError, PROBLEM_JSON};
 use crate::limits::{self, RequestLimits};
 use crate::live::LiveHub;
 use crate::rate_limit::RateLimits;
+use crate::serve::{serve, ConnectionLimits};
 use crate::state::AppState;
 use crate::store::{self, Store};
 use crate::visits::{ClientIpResolver, VisitCounters, VisitQueue, VisitWriter};
@@ -144,6 +144,12 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let (live, cluster) = (self.state.live.clone(), self.state.cluster.clone());
+        let server = &self.state.settings.server;
+        let limits = ConnectionLimits {
+            header_read_timeout: Duration::from_secs(server.header_read_timeout_secs),
+            max_headers: server.max_headers,
+            shutdown_grace: Duration::from_secs(server.shutdown_grace_secs),
+        };
         let app = make_app(self.state);
         tracing::info!(port = self.port, "kurz is listening");
         // Live streams never end by themselves: close them as soon as shutdown begins.
@@ -152,13 +158,7 @@ impl Application {
             shutdown.await;
             closing.close();
         };
-        axum::serve(
-            self.listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await
-        .context("the HTTP server failed")?;
+        serve(self.listener, app, limits, shutdown).await;
         live.closed(LIVE_CLOSE_GRACE).await;
         tracing::info!("HTTP server stopped; writing queued visits");
         self.writer.drain().await;

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::helpers::{assert_problem, spawn_app_with, Backend};
@@ -85,7 +85,55 @@ async fn the_html_not_found_page_is_locked_down(backend: Backend) {
     assert_eq!(page.headers()["referrer-policy"], "no-referrer");
 }
 
+/// Half a request's headers, then nothing (a slow-loris client).
+async fn stall_in_headers(address: &str) -> TcpStream {
+    let mut stalled = TcpStream::connect(address.trim_start_matches("http://"))
+        .await
+        .unwrap();
+    stalled
+        .write_all(b"GET /api/urls HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    stalled
+}
+
+async fn a_client_stalling_in_its_headers_is_disconnected(backend: Backend) {
+    let app = spawn_app_with(backend, |s| s.server.header_read_timeout_secs = 1).await;
+    let mut stalled = stall_in_headers(&app.address).await;
+    let mut idle = TcpStream::connect(app.address.trim_start_matches("http://"))
+        .await
+        .unwrap();
+    for (name, stream) in [("stalled", &mut stalled), ("idle", &mut idle)] {
+        let mut answer = Vec::new();
+        let closed = tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut answer))
+            .await
+            .unwrap_or_else(|_| panic!("the {name} connection was still open after 10 s"));
+        assert!(closed.is_ok(), "{name}: {closed:?}");
+        let answer = String::from_utf8_lossy(&answer);
+        assert!(
+            answer.is_empty() || answer.starts_with("HTTP/1.1 408"),
+            "{name}: {answer}"
+        );
+    }
+    assert_eq!(app.get("/api/urls").await.status(), 200);
+}
+
+async fn shutdown_waits_for_a_stalled_client_only_its_grace(backend: Backend) {
+    let app = spawn_app_with(backend, |s| {
+        s.server.header_read_timeout_secs = 600;
+        s.server.shutdown_grace_secs = 1;
+    })
+    .await;
+    let stalled = stall_in_headers(&app.address).await;
+    tokio::time::timeout(Duration::from_secs(15), app.stop())
+        .await
+        .expect("the server stopped within its grace, not when the client gave up");
+    drop(stalled);
+}
+
 crate::on_both_backends!(
+    a_client_stalling_in_its_headers_is_disconnected,
+    shutdown_waits_for_a_stalled_client_only_its_grace,
     oversized_uris_and_headers_are_refused,
     requests_beyond_the_concurrency_limit_are_shed,
     the_html_not_found_page_is_locked_down,
