@@ -54,14 +54,25 @@ pub struct CreateUrl {
 #[schema(example = json!({"url": "https://example.com/summer", "title": null}))]
 pub struct UpdateUrl {
     /// A new target, checked like the one of `POST /api/urls`.
+    #[serde(default, deserialize_with = "not_null")]
     #[schema(format = "uri", nullable = false)]
     pub url: Option<String>,
     /// Absent leaves the title alone; `null` clears it.
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>, max_length = 512)]
     pub title: Option<Option<String>>,
+    #[serde(default, deserialize_with = "not_null")]
     #[schema(nullable = false)]
     pub crawlable: Option<bool>,
+}
+
+/// A field that may be left out but not sent as `null` (there is nothing to clear).
+fn not_null<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    T::deserialize(deserializer).map(Some)
 }
 
 /// Tells a field sent as `null` (`Some(None)`) from one not sent at all (`None`).
@@ -160,7 +171,7 @@ pub async fn create(
     state.rate_limits.check_create(&caller, client)?;
     let JsonBody(body) = JsonBody::<CreateUrl>::from_request(request, &state).await?;
     let target = state.targets.parse(&body.url)?;
-    let title = body.title.as_deref().map(Title::parse).transpose()?;
+    let title = Title::parse_optional(body.title.as_deref())?;
     let requested = body
         .slug
         .as_deref()
@@ -412,7 +423,7 @@ pub async fn update(
             .transpose()?,
         title: body
             .title
-            .map(|t| t.as_deref().map(Title::parse).transpose())
+            .map(|t| Title::parse_optional(t.as_deref()))
             .transpose()?,
         crawlable: body.crawlable,
     };

@@ -444,10 +444,7 @@ fn validate(
         None | Some("") => (policy.generate(), true),
         Some(value) => (Slug::parse(value, policy).map_err(bad)?, false),
     };
-    let title = match raw.title.as_deref() {
-        None | Some("") => None,
-        Some(value) => Some(Title::parse(value).map_err(bad)?),
-    };
+    let title = Title::parse_optional(raw.title.as_deref()).map_err(bad)?;
     let crawlable = raw
         .crawlable
         .unwrap_or(Ok(false))

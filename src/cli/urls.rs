@@ -76,6 +76,7 @@ pub(crate) struct UrlJson {
     pub title: Option<String>,
     pub crawlable: bool,
     pub visit_count: i64,
+    pub created_by: Option<i64>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -89,6 +90,7 @@ impl UrlJson {
             title: record.title,
             crawlable: record.crawlable,
             visit_count: record.visit_count,
+            created_by: record.created_by,
             created_at: record.created_at,
             updated_at: record.updated_at,
         }
@@ -157,7 +159,7 @@ pub async fn run(ctx: &Context, command: UrlCommand) -> anyhow::Result<()> {
 async fn create(ctx: &Context, args: CreateArgs) -> anyhow::Result<()> {
     let policy = SlugPolicy::new(&ctx.settings.slug);
     let target = ctx.target_policy()?.parse(&args.target)?;
-    let title = args.title.as_deref().map(Title::parse).transpose()?;
+    let title = Title::parse_optional(args.title.as_deref())?;
     let requested = args
         .slug
         .as_deref()

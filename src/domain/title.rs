@@ -20,6 +20,16 @@ impl Title {
         Ok(Self(value.trim().to_owned()))
     }
 
+    /// A title that may be absent: nothing, an empty or a blank title is no title, so that an
+    /// API client, the CLI and an imported CSV cell (which cannot tell `""` from no value)
+    /// store the same thing.
+    pub fn parse_optional(value: Option<&str>) -> Result<Option<Self>, Invalid> {
+        match value {
+            Some(value) if !value.trim().is_empty() => Self::parse(value).map(Some),
+            _ => Ok(None),
+        }
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -35,5 +45,15 @@ mod tests {
         assert!(Title::parse("<script>alert(1)</script>").is_ok());
         assert!(Title::parse("a\u{7}b").is_err());
         assert!(Title::parse(&"x".repeat(513)).is_err());
+    }
+
+    #[test]
+    fn blank_titles_are_no_titles() {
+        for blank in [None, Some(""), Some("   ")] {
+            assert_eq!(Title::parse_optional(blank).unwrap(), None, "{blank:?}");
+        }
+        let title = Title::parse_optional(Some(" Launch ")).unwrap().unwrap();
+        assert_eq!(title.as_str(), "Launch");
+        assert!(Title::parse_optional(Some("a\u{7}b")).is_err());
     }
 }

@@ -112,6 +112,24 @@ async fn patch_changes_target_title_and_crawlable(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(cleared["title"], Value::Null, "null clears the title");
+    let blank: Value = app
+        .patch_url("go", json!({ "title": "  " }))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(blank["title"], Value::Null, "a blank title is no title");
+    let untitled = app
+        .create_url(json!({ "url": "https://example.com/c", "title": "" }))
+        .await;
+    assert_eq!(untitled.status(), 201);
+    let untitled: Value = untitled.json().await.unwrap();
+    assert_eq!(untitled["title"], Value::Null, "an empty title is no title");
+    for field in ["url", "crawlable"] {
+        let null = app.patch_url("go", json!({ field: null })).await;
+        let problem = assert_problem(null, 422).await;
+        assert_eq!(problem["errors"][0]["field"], field, "{problem}");
+    }
 
     let redirect = app.follow("go").await;
     assert_eq!(redirect.headers()["location"], "https://example.com/b");

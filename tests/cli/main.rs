@@ -226,6 +226,11 @@ async fn urls_are_created_listed_shown_and_deleted(backend: Backend) {
     assert_eq!(shown["title"], "Spring launch");
     assert_eq!(shown["crawlable"], true);
     assert_eq!(shown["visit_count"], 3);
+    assert_eq!(
+        shown["created_by"],
+        serde_json::Value::Null,
+        "made by the CLI"
+    );
     assert_eq!(shown["recent"]["visits"], 2, "the last 30 days: {shown}");
     assert_eq!(shown["recent"]["bot_visits"], 1);
     let human = kurz.ok(&["url", "show", "launch"]);
