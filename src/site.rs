@@ -155,10 +155,48 @@ pub fn not_found_page(headers: &HeaderMap) -> Response {
     ApiError::not_found("no short link with this slug").into_response()
 }
 
-fn accepts_html(headers: &HeaderMap) -> bool {
+/// Whether the client names `text/html` in `Accept` with a weight above zero (a browser
+/// does; curl's `*/*` and scripts do not, and `text/html;q=0` refuses it, RFC 9110 12.5.1).
+pub(crate) fn accepts_html(headers: &HeaderMap) -> bool {
     headers
         .get_all(header::ACCEPT)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .any(|v| v.contains("text/html"))
+        .flat_map(|v| v.split(','))
+        .any(|range| {
+            let mut parts = range.split(';').map(str::trim);
+            let is_html = parts
+                .next()
+                .is_some_and(|media| media.eq_ignore_ascii_case("text/html"));
+            let weight = parts
+                .filter_map(|p| p.split_once('='))
+                .find(|(name, _)| name.trim().eq_ignore_ascii_case("q"))
+                .map_or(Some(1.0), |(_, q)| q.trim().parse::<f32>().ok());
+            is_html && weight.is_some_and(|q| q > 0.0)
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn accepts(values: &[&str]) -> bool {
+        let mut headers = HeaderMap::new();
+        for value in values {
+            headers.append(header::ACCEPT, HeaderValue::from_str(value).unwrap());
+        }
+        accepts_html(&headers)
+    }
+
+    #[test]
+    fn html_is_wanted_only_when_named_with_weight() {
+        assert!(accepts(&["text/html,application/xhtml+xml,*/*;q=0.8"]));
+        assert!(accepts(&["application/json", "TEXT/HTML; q=0.5"]));
+        assert!(!accepts(&[]));
+        assert!(!accepts(&["*/*"]));
+        assert!(!accepts(&["text/html;q=0", "application/json"]));
+        assert!(!accepts(&["text/html; q=0.0"]));
+        assert!(!accepts(&["text/html-fragment"]));
+        assert!(!accepts(&["text/html;q=oops"]));
+    }
 }

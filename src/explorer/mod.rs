@@ -56,12 +56,3 @@ async fn asset(Path(file): Path<String>) -> Response {
     secure_headers(response.headers_mut());
     response
 }
-
-/// Whether the client asked for HTML (a browser does; curl and scripts do not).
-pub(crate) fn wants_html(headers: &HeaderMap) -> bool {
-    headers
-        .get_all(header::ACCEPT)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .any(|v| v.contains("text/html"))
-}

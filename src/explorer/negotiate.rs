@@ -8,8 +8,9 @@ use axum::http::{header, HeaderValue, Method};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
 
-use super::{csrf, pages, secure_headers, wants_html};
+use super::{csrf, pages, secure_headers};
 use crate::error::ApiError;
+use crate::site::accepts_html;
 use crate::state::AppState;
 
 /// Largest API answer rendered; pages are bounded by `pagination.max_limit`, so this is ample.
@@ -22,7 +23,7 @@ pub async fn negotiate(
 ) -> Response {
     // Live streams never end, so they cannot be rendered; the URL page shows them instead.
     if request.method() != Method::GET
-        || !wants_html(request.headers())
+        || !accepts_html(request.headers())
         || request.uri().path().ends_with("/live")
     {
         return next.run(request).await;
