@@ -1,11 +1,17 @@
 //! Row shapes shared by both backends; the conversions check what comes back.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use sqlx::{Database, Encode, QueryBuilder, Type};
 
 use super::models::{ApiKeyRecord, PageRequest, Redirect, UrlRecord, VisitFilter, VisitRecord};
 use super::StoreError;
 use crate::domain::{Slug, TargetUrl};
+
+/// Times as read, to the microsecond: what PostgreSQL keeps (sqlx truncates), and what SQLite,
+/// which stores the text it is given, now also answers, so both backends print the same.
+fn micros(time: DateTime<Utc>) -> DateTime<Utc> {
+    time.trunc_subsecs(6)
+}
 
 /// The column list every URL query returns, in `UrlRow`'s order.
 pub(crate) const URL_COLUMNS: &str =
@@ -36,8 +42,8 @@ impl TryFrom<UrlRow> for UrlRecord {
             title: row.title,
             crawlable: row.crawlable,
             visit_count: row.visit_count,
-            created_at: row.created_at,
-            updated_at: row.updated_at,
+            created_at: micros(row.created_at),
+            updated_at: micros(row.updated_at),
             created_by: row.created_by,
         })
     }
@@ -81,7 +87,7 @@ impl From<VisitRow> for VisitRecord {
             id: row.id,
             url_id: row.url_id,
             slug: Slug::from_stored(row.slug),
-            visited_at: row.visited_at,
+            visited_at: micros(row.visited_at),
             client_ip: row.client_ip,
             user_agent: row.user_agent,
             referrer: row.referrer,
@@ -122,8 +128,8 @@ impl TryFrom<ApiKeyRow> for ApiKeyRecord {
             role,
             prefix: row.prefix,
             key_hash: row.key_hash,
-            created_at: row.created_at,
-            revoked_at: row.revoked_at,
+            created_at: micros(row.created_at),
+            revoked_at: row.revoked_at.map(micros),
         })
     }
 }
