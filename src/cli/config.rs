@@ -152,7 +152,6 @@ fn is_secret_name(name: &str) -> bool {
         "token",
         "credential",
         "credentials",
-        "auth",
     ];
     name.split(['_', '-', '.'])
         .any(|word| WORDS.contains(&word.to_ascii_lowercase().as_str()))
@@ -223,7 +222,15 @@ mod tests {
         for name in ["password", "api_key", "secret", "auth-token", "DB_PASSWORD"] {
             assert!(is_secret_name(name), "{name}");
         }
-        for name in ["extra_bot_tokens", "keyboard", "port", "passage"] {
+        // The [auth] section holds switches an operator must be able to read.
+        for name in [
+            "extra_bot_tokens",
+            "keyboard",
+            "port",
+            "passage",
+            "auth",
+            "allow_anonymous",
+        ] {
             assert!(!is_secret_name(name), "{name}");
         }
     }

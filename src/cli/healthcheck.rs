@@ -5,9 +5,11 @@
 use std::time::Duration;
 
 use anyhow::{bail, Context};
+use serde::Serialize;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use super::output;
 use crate::config::Settings;
 
 const TIMEOUT: Duration = Duration::from_secs(3);
@@ -19,7 +21,14 @@ pub struct HealthcheckArgs {
     pub ready: bool,
 }
 
-pub async fn run(settings: &Settings, args: &HealthcheckArgs) -> anyhow::Result<()> {
+/// What `--json` prints when the server answered 200.
+#[derive(Debug, Serialize)]
+struct HealthJson {
+    endpoint: &'static str,
+    status: u16,
+}
+
+pub async fn run(settings: &Settings, args: &HealthcheckArgs, json: bool) -> anyhow::Result<()> {
     let host = match settings.server.host.as_str() {
         "0.0.0.0" => "127.0.0.1",
         "::" | "[::]" => "::1",
@@ -44,6 +53,12 @@ pub async fn run(settings: &Settings, args: &HealthcheckArgs) -> anyhow::Result<
     if code != "200" {
         bail!("{path} answered {code:?}");
     }
-    println!("ok: {path} answered 200");
-    Ok(())
+    if json {
+        output::json(&HealthJson {
+            endpoint: path,
+            status: 200,
+        })
+    } else {
+        output::emit(&format!("ok: {path} answered 200\n"))
+    }
 }

@@ -165,7 +165,7 @@ impl Cli {
                 let app = Application::build(ctx.settings).await?;
                 app.run_until_stopped(shutdown_signal()).await
             }
-            Command::Healthcheck(args) => healthcheck::run(&ctx.settings, &args).await,
+            Command::Healthcheck(args) => healthcheck::run(&ctx.settings, &args, ctx.json).await,
             Command::Migrate(args) => migrate::run(&ctx, args).await,
             Command::CheckConfig => config::run(ctx.json),
             Command::Apikey { command } => apikey::run(&ctx, command).await,

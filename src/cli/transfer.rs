@@ -663,15 +663,16 @@ pub async fn import(ctx: &Context, args: ImportArgs) -> anyhow::Result<()> {
     if ctx.json {
         output::json(&summary)?;
     } else {
-        let mut text = format!(
+        output::emit(&format!(
             "imported {name}: {} read, {} created, {} skipped (slug existed), {} invalid\n",
             rows(summary.rows),
             summary.created,
             summary.skipped,
             summary.invalid
-        );
+        ))?;
+        // Notes go to stderr with the progress, so stdout holds the result alone.
         if summary.generated_slugs > 0 {
-            text.push_str(&format!(
+            eprint!(
                 "note: {} without a slug got a generated one; importing this file again \
                  creates {} again (as duplicates with other slugs)\n",
                 rows(summary.generated_slugs),
@@ -680,15 +681,14 @@ pub async fn import(ctx: &Context, args: ImportArgs) -> anyhow::Result<()> {
                 } else {
                     "them"
                 },
-            ));
+            );
         }
         if summary.warnings > 0 {
-            text.push_str(&format!(
+            eprint!(
                 "note: {} with an unreadable created_at got the time of the import\n",
                 rows(summary.warnings)
-            ));
+            );
         }
-        output::emit(&text)?;
     }
     if summary.invalid > 0 {
         return Err(UsageError(format!(

@@ -643,6 +643,46 @@ async fn export_then_import_round_trips(backend: Backend) {
     }
 }
 
+async fn healthcheck_asks_the_running_server(backend: Backend) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+        .to_string();
+    let kurz = Kurz::new(backend)
+        .await
+        .with_env("KURZ__SERVER__PORT", &port);
+    let down = kurz.fails(&["healthcheck"], 1);
+    assert!(down.starts_with("kurz: "), "{down}");
+
+    let mut server = kurz
+        .command(&[])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut answered = kurz.run(&["healthcheck", "--ready"]);
+    for _ in 0..100 {
+        if answered.code == 0 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        answered = kurz.run(&["healthcheck", "--ready"]);
+    }
+    assert_eq!(
+        answered.stdout, "ok: /readyz answered 200\n",
+        "{answered:?}"
+    );
+    let live = kurz.json(&["healthcheck"]);
+    assert_eq!(
+        live,
+        serde_json::json!({ "endpoint": "/healthz", "status": 200 })
+    );
+    server.kill().unwrap();
+    server.wait().unwrap();
+}
+
 async fn import_counts_the_lines_of_windows_files(backend: Backend) {
     let kurz = Kurz::new(backend).await;
     let csv = kurz.path("excel.csv");
@@ -709,9 +749,14 @@ async fn import_reports_bad_rows_and_imports_good_ones(backend: Backend) {
         "{run:?}"
     );
     assert!(
-        run.stdout
-            .contains("1 row without a slug got a generated one"),
-        "{run:?}"
+        run.stderr
+            .contains("note: 1 row without a slug got a generated one"),
+        "notes go to stderr: {run:?}"
+    );
+    assert_eq!(
+        run.stdout.lines().count(),
+        1,
+        "stdout holds the result alone: {run:?}"
     );
 
     let good = kurz.json(&["url", "show", "good"]);
@@ -943,6 +988,7 @@ on_both_backends!(
     check_config_shows_sources_and_masks_secrets,
     prune_deletes_old_visits_and_keeps_counts,
     export_then_import_round_trips,
+    healthcheck_asks_the_running_server,
     import_counts_the_lines_of_windows_files,
     import_reports_bad_rows_and_imports_good_ones,
 );

@@ -118,7 +118,9 @@ async fn migrations_are_idempotent_and_ping_answers(backend: Backend) {
 async fn created_urls_read_back_exactly(backend: Backend) {
     let f = fixture(backend).await;
     // Nanoseconds in, microseconds out, on both backends (PostgreSQL keeps microseconds).
-    let created_at = "2026-11-27T10:00:00.123456789Z".parse::<DateTime<Utc>>().unwrap();
+    let created_at = "2026-11-27T10:00:00.123456789Z"
+        .parse::<DateTime<Utc>>()
+        .unwrap();
     let created = f
         .store
         .create_url(NewUrl {
@@ -136,7 +138,10 @@ async fn created_urls_read_back_exactly(backend: Backend) {
     assert_eq!(created.title.as_deref(), Some("Hello <b>"));
     assert!(created.crawlable);
     assert_eq!(created.visit_count, 0);
-    assert_eq!(created.created_at.to_rfc3339(), "2026-11-27T10:00:00.123456+00:00");
+    assert_eq!(
+        created.created_at.to_rfc3339(),
+        "2026-11-27T10:00:00.123456+00:00"
+    );
     let read = f.store.get_url(&f.slug("hello")).await.unwrap();
     assert_eq!(read, created);
 }
