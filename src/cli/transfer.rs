@@ -672,9 +672,9 @@ pub async fn import(ctx: &Context, args: ImportArgs) -> anyhow::Result<()> {
         ))?;
         // Notes go to stderr with the progress, so stdout holds the result alone.
         if summary.generated_slugs > 0 {
-            eprint!(
+            eprintln!(
                 "note: {} without a slug got a generated one; importing this file again \
-                 creates {} again (as duplicates with other slugs)\n",
+                 creates {} again (as duplicates with other slugs)",
                 rows(summary.generated_slugs),
                 if summary.generated_slugs == 1 {
                     "it"
@@ -684,8 +684,8 @@ pub async fn import(ctx: &Context, args: ImportArgs) -> anyhow::Result<()> {
             );
         }
         if summary.warnings > 0 {
-            eprint!(
-                "note: {} with an unreadable created_at got the time of the import\n",
+            eprintln!(
+                "note: {} with an unreadable created_at got the time of the import",
                 rows(summary.warnings)
             );
         }
