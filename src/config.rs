@@ -69,6 +69,7 @@ pub mod source {
     pub const KURZ_ENV: &str = "KURZ_ENV";
     pub const KURZ_ENV_UNSET: &str = "default (KURZ_ENV not set)";
     pub const DATABASE_URL: &str = "DATABASE_URL environment variable";
+    pub const RUST_LOG: &str = "RUST_LOG environment variable";
 }
 
 /// A provider under another name, so that a value's metadata says which layer it came from.
@@ -379,6 +380,11 @@ impl Settings {
                 provider: Env::raw()
                     .only(&["DATABASE_URL"])
                     .map(|_| "database.url".into()),
+            })
+            // The usual name for a tracing filter; over `log.filter` from any other layer.
+            .merge(Named {
+                name: source::RUST_LOG,
+                provider: Env::raw().only(&["RUST_LOG"]).map(|_| "log.filter".into()),
             }))
     }
 

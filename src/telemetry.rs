@@ -6,10 +6,10 @@ use tracing_subscriber::EnvFilter;
 
 use crate::config::{LogFormat, LogSettings};
 
-/// Installs the global subscriber. `RUST_LOG`, when set, overrides `log.filter`.
+/// Installs the global subscriber. `log.filter` is already `RUST_LOG` when that is set (the
+/// configuration reads it as a layer, so `kurz check-config` shows the filter in effect).
 pub fn init(settings: &LogSettings) {
-    let filter =
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&settings.filter));
+    let filter = EnvFilter::new(&settings.filter);
     let registry = tracing_subscriber::registry().with(filter);
     let result = match settings.format {
         LogFormat::Json => registry

@@ -134,6 +134,9 @@ fn describe(metadata: Option<&Metadata>, path: &[String]) -> String {
     if metadata.name == source::DATABASE_URL {
         return "DATABASE_URL".into();
     }
+    if metadata.name == source::RUST_LOG {
+        return "RUST_LOG".into();
+    }
     metadata.name.to_string()
 }
 

@@ -416,7 +416,8 @@ async fn check_config_shows_sources_and_masks_secrets(backend: Backend) {
         env: Vec::new(),
     }
     .with_env("DATABASE_URL", &url)
-    .with_env("KURZ__SERVER__PORT", "9123");
+    .with_env("KURZ__SERVER__PORT", "9123")
+    .with_env("RUST_LOG", "warn,kurz=trace");
     let table = kurz.ok(&["check-config"]);
     assert!(!table.contains("hunter2"), "{table}");
     let row = |key: &str| {
@@ -432,6 +433,12 @@ async fn check_config_shows_sources_and_masks_secrets(backend: Backend) {
     assert_eq!(row("server.port"), "KURZ__SERVER__PORT 9123");
     assert_eq!(row("server.host"), "config/default.toml \"127.0.0.1\"");
     assert_eq!(row("explorer.enabled"), "config/development.toml true");
+    assert_eq!(row("log.filter"), "RUST_LOG \"warn,kurz=trace\"");
+    assert_eq!(
+        row("auth.allow_anonymous"),
+        "config/development.toml true",
+        "a switch, not a secret"
+    );
     assert_eq!(
         row("environment"),
         "default (KURZ_ENV not set) \"development\""
