@@ -44,12 +44,22 @@ pub fn handle() -> PrometheusHandle {
                     })
                     .expect("bucket lists are non-empty")
             };
-            builder().install_recorder().unwrap_or_else(|error| {
+            let handle = builder().install_recorder().unwrap_or_else(|error| {
                 tracing::warn!(%error, "another metrics recorder is installed; /metrics shows only gauges");
                 builder().build_recorder().handle()
-            })
+            });
+            register_event_counters();
+            handle
         })
         .clone()
+}
+
+/// Counters that only events increase are shown from the start at 0, so that a rate over
+/// them is 0 rather than "no data" before the first event.
+fn register_event_counters() {
+    metrics::counter!("kurz_live_lagged_total").increment(0);
+    metrics::counter!("kurz_live_disconnected_total", "reason" => "stalled").increment(0);
+    metrics::counter!("kurz_live_relay_dropped_total").increment(0);
 }
 
 /// Middleware: counts every request by method, route template and status, and times it.

@@ -32,6 +32,10 @@ async fn metrics_cover_requests_pipeline_cache_and_pool(backend: Backend) {
         "kurz_redirect_cache_hit_ratio",
         "kurz_db_pool_connections",
         "kurz_db_pool_max_connections 5",
+        // Shown before any live stream has had an event.
+        "kurz_live_lagged_total",
+        "kurz_live_disconnected_total{reason=\"stalled\"}",
+        "kurz_live_relay_dropped_total",
     ] {
         assert!(text.contains(needle), "missing {needle} in:\n{text}");
     }
