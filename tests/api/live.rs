@@ -195,9 +195,14 @@ async fn subscribers_are_bounded(backend: Backend) {
     assert!(body["detail"].is_string());
 }
 
-/// SSE heartbeats are comment lines.
+/// SSE heartbeats are comment lines; an open stream outlives the header read deadline (which
+/// only bounds reading a request's headers).
 async fn idle_sse_streams_get_heartbeats(backend: Backend) {
-    let app = spawn_app_with(backend, |s| s.live.heartbeat_secs = 1).await;
+    let app = spawn_app_with(backend, |s| {
+        s.live.heartbeat_secs = 1;
+        s.server.header_read_timeout_secs = 1;
+    })
+    .await;
     let slug = app.new_slug("https://example.com/quiet").await;
     let mut sse = Sse::open(&app.client, &app.url("/api/visits/live")).await;
     sse.next_of("totals").await;
