@@ -13,6 +13,7 @@ use axum::{Json, Router};
 use serde_json::json;
 
 pub use extract::{JsonBody, QueryParams, SlugPath};
+pub(crate) use urls::not_found as url_not_found;
 pub use views::{UrlView, VisitView};
 
 use crate::error::{ApiError, Problem};

@@ -475,7 +475,7 @@ pub async fn remove(
 }
 
 /// A store `NotFound` on a slug look-up, worded for the client.
-pub(super) fn not_found(error: StoreError) -> ApiError {
+pub(crate) fn not_found(error: StoreError) -> ApiError {
     match error {
         StoreError::NotFound => ApiError::not_found("no URL has this slug"),
         other => other.into(),

@@ -12,11 +12,10 @@ use utoipa::IntoParams;
 use super::hub::LiveScope;
 use super::message::LiveMessage;
 use super::{sse, ws};
-use crate::api::{QueryParams, SlugPath};
+use crate::api::{url_not_found, QueryParams, SlugPath};
 use crate::auth::authenticate;
 use crate::error::{ApiError, Problem};
 use crate::state::AppState;
-use crate::store::StoreError;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -119,10 +118,7 @@ pub async fn url_visits(
     QueryParams(params): QueryParams<LiveParams>,
 ) -> Result<Response, ApiError> {
     let caller = authenticate(&state, &headers, params.access_token.as_deref()).await?;
-    let url = state.store.get_url(&slug).await.map_err(|e| match e {
-        StoreError::NotFound => ApiError::not_found("no URL has this slug"),
-        other => other.into(),
-    })?;
+    let url = state.store.get_url(&slug).await.map_err(url_not_found)?;
     caller.require_read_url(&url)?;
     let subscription = state
         .live
