@@ -16,7 +16,8 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 use tower::ServiceExt;
 
 /// What a connection may take; from `[server]`.
@@ -46,9 +47,8 @@ pub async fn serve(
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_read_timeout)
         .max_headers(limits.max_headers);
-    // Every connection task holds a receiver of `open`: `closed()` resolves when all are gone.
-    let (stopping, _) = watch::channel(false);
-    let (open, open_rx) = watch::channel(());
+    let stopping = CancellationToken::new();
+    let connections = TaskTracker::new();
     let mut shutdown = pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {
@@ -63,23 +63,25 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
-        tokio::spawn(serve_connection(
+        connections.spawn(serve_connection(
             builder.clone(),
             limits.header_read_timeout,
             stream,
             peer,
             app.clone(),
-            stopping.subscribe(),
-            open_rx.clone(),
+            stopping.clone(),
         ));
     }
     drop(listener);
-    drop(open_rx);
-    let _ = stopping.send(true);
+    stopping.cancel();
+    connections.close();
     let grace = limits.shutdown_grace;
-    if tokio::time::timeout(grace, open.closed()).await.is_err() {
+    if tokio::time::timeout(grace, connections.wait())
+        .await
+        .is_err()
+    {
         tracing::warn!(
-            connections = open.receiver_count(),
+            connections = connections.len(),
             grace_secs = grace.as_secs_f64(),
             "connections still open when the shutdown grace ran out; leaving them"
         );
@@ -92,8 +94,7 @@ async fn serve_connection(
     stream: TcpStream,
     peer: SocketAddr,
     app: Router,
-    mut stopping: watch::Receiver<bool>,
-    open: watch::Receiver<()>,
+    stopping: CancellationToken,
 ) {
     // hyper's header deadline starts with the first byte; a client that connects and sends
     // nothing gets the same time to begin.
@@ -102,7 +103,7 @@ async fn serve_connection(
         peeked = tokio::time::timeout(first_byte_timeout, stream.peek(&mut peek)) => {
             matches!(peeked, Ok(Ok(1)))
         }
-        _ = stopping.wait_for(|stop| *stop) => false,
+        () = stopping.cancelled() => false,
     };
     if !first_byte {
         return;
@@ -124,11 +125,10 @@ async fn serve_connection(
                 }
                 break;
             }
-            _ = stopping.wait_for(|stop| *stop), if !stop_asked => {
+            () = stopping.cancelled(), if !stop_asked => {
                 stop_asked = true;
                 connection.as_mut().graceful_shutdown();
             }
         }
     }
-    drop(open);
 }
