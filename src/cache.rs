@@ -1,12 +1,18 @@
-//! The redirect cache: slug → target, in memory, bounded and expiring. Unknown slugs are
-//! remembered too, for a shorter time, so bots probing random paths do not reach the database.
-//! Every write to a URL (create, PATCH, DELETE) evicts its slug, on every instance (see
-//! `crate::cluster`); while an instance cannot hear the others, its cache is bypassed.
+//! The redirect cache: slug → what a redirect answer needs, ready to send. In memory, bounded
+//! and expiring. Unknown slugs are remembered too, for a shorter time, so bots probing random
+//! paths do not reach the database. Every write to a URL (create, PATCH, DELETE) evicts its
+//! slug, on every instance (see `crate::cluster`); while an instance cannot hear the others,
+//! its cache is bypassed.
+//!
+//! A hit costs a hash look-up by `&str` and the clone of a [`CachedRedirect`] (two reference
+//! counts): the `Location` header value is built once, when the slug is read from the database,
+//! never per click.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use moka::future::Cache;
+use axum::http::{HeaderValue, StatusCode};
+use moka::sync::Cache;
 use moka::Expiry;
 
 use crate::config::CacheSettings;
@@ -20,8 +26,39 @@ pub struct CacheCounters {
     pub misses: AtomicU64,
 }
 
+/// A redirect as the redirect lane sends it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CachedRedirect {
+    pub url_id: i64,
+    /// The target, as the `Location` header's value.
+    pub location: HeaderValue,
+    pub status: StatusCode,
+}
+
+impl CachedRedirect {
+    /// `None` when the stored target is not a valid header value (targets are checked on the
+    /// way in, so this means the database was changed behind kurz's back).
+    pub fn new(redirect: &Redirect, status: StatusCode) -> Option<Self> {
+        Some(Self {
+            url_id: redirect.url_id,
+            location: HeaderValue::from_str(&redirect.target).ok()?,
+            status,
+        })
+    }
+}
+
+/// What a look-up found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Lookup {
+    Found(CachedRedirect),
+    NotFound,
+    /// The stored target cannot be sent as a header (see [`CachedRedirect::new`]).
+    Unusable,
+}
+
 pub struct RedirectCache {
-    entries: Cache<Slug, Option<Redirect>>,
+    entries: Cache<Slug, Option<CachedRedirect>>,
+    status: StatusCode,
     counters: CacheCounters,
     /// Read every redirect from the database: set while evictions from other instances could
     /// be missed.
@@ -34,11 +71,11 @@ struct SlugExpiry {
     negative_ttl: Duration,
 }
 
-impl Expiry<Slug, Option<Redirect>> for SlugExpiry {
+impl Expiry<Slug, Option<CachedRedirect>> for SlugExpiry {
     fn expire_after_create(
         &self,
         _slug: &Slug,
-        value: &Option<Redirect>,
+        value: &Option<CachedRedirect>,
         _now: Instant,
     ) -> Option<Duration> {
         Some(if value.is_some() {
@@ -50,7 +87,8 @@ impl Expiry<Slug, Option<Redirect>> for SlugExpiry {
 }
 
 impl RedirectCache {
-    pub fn new(settings: &CacheSettings) -> Self {
+    /// `status` is the redirect status links answer with (`redirect.status`).
+    pub fn new(settings: &CacheSettings, status: StatusCode) -> Self {
         let entries = Cache::builder()
             .max_capacity(settings.capacity)
             .expire_after(SlugExpiry {
@@ -60,34 +98,43 @@ impl RedirectCache {
             .build();
         Self {
             entries,
+            status,
             counters: CacheCounters::default(),
             bypass: AtomicBool::new(false),
         }
     }
 
-    /// The redirect for a slug, from memory when possible. Store errors are not cached.
-    pub async fn resolve(
-        &self,
-        store: &dyn Store,
-        slug: &Slug,
-    ) -> Result<Option<Redirect>, StoreError> {
-        if self.bypass.load(Ordering::Relaxed) {
-            self.counters.misses.fetch_add(1, Ordering::Relaxed);
-            return store.resolve(slug).await;
-        }
-        if let Some(entry) = self.entries.get(slug).await {
-            self.counters.hits.fetch_add(1, Ordering::Relaxed);
-            return Ok(entry);
+    /// The redirect for a slug as typed in a path, from memory when possible. A slug that
+    /// could never have been stored is not found without asking the database. Store errors
+    /// are not cached.
+    pub async fn resolve(&self, store: &dyn Store, slug: &str) -> Result<Lookup, StoreError> {
+        let bypass = self.bypass.load(Ordering::Relaxed);
+        if !bypass {
+            if let Some(entry) = self.entries.get(slug) {
+                self.counters.hits.fetch_add(1, Ordering::Relaxed);
+                return Ok(entry.map_or(Lookup::NotFound, Lookup::Found));
+            }
         }
         self.counters.misses.fetch_add(1, Ordering::Relaxed);
-        let found = store.resolve(slug).await?;
-        self.entries.insert(slug.clone(), found.clone()).await;
-        Ok(found)
+        let Some(slug) = Slug::for_lookup(slug) else {
+            return Ok(Lookup::NotFound);
+        };
+        let found = match store.resolve(&slug).await? {
+            None => None,
+            Some(redirect) => match CachedRedirect::new(&redirect, self.status) {
+                Some(cached) => Some(cached),
+                None => return Ok(Lookup::Unusable),
+            },
+        };
+        if !bypass {
+            self.entries.insert(slug, found.clone());
+        }
+        Ok(found.map_or(Lookup::NotFound, Lookup::Found))
     }
 
     /// Forgets a slug; the next redirect reads it from the database.
     pub async fn invalidate(&self, slug: &Slug) {
-        self.entries.invalidate(slug).await;
+        self.entries.invalidate(slug);
     }
 
     /// Forgets everything.

@@ -202,6 +202,16 @@ pub struct RedirectSettings {
     pub status: u16,
 }
 
+impl RedirectSettings {
+    /// `status` as a status code; 302 if it is not one (validation refuses that at start).
+    pub fn status_code(&self) -> axum::http::StatusCode {
+        axum::http::StatusCode::from_u16(self.status)
+            .ok()
+            .filter(|status| status.is_redirection())
+            .unwrap_or(axum::http::StatusCode::FOUND)
+    }
+}
+
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct SlugSettings {

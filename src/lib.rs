@@ -10,6 +10,7 @@ pub mod domain;
 pub mod error;
 #[cfg(feature = "explorer")]
 pub mod explorer;
+pub mod lane;
 pub mod limits;
 pub mod live;
 pub mod monitoring;

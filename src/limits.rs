@@ -30,25 +30,36 @@ impl RequestLimits {
     }
 }
 
+impl RequestLimits {
+    /// 414 for a URI longer than `server.max_uri_bytes`, 431 for headers larger than
+    /// `server.max_header_bytes`; the redirect lane checks these too.
+    pub fn check_shape<B>(&self, request: &axum::http::Request<B>) -> Result<(), ApiError> {
+        let uri_bytes = request
+            .uri()
+            .path_and_query()
+            .map_or(0, |p| p.as_str().len());
+        if uri_bytes > self.max_uri_bytes {
+            return Err(ApiError::UriTooLong);
+        }
+        let header_bytes: usize = request
+            .headers()
+            .iter()
+            .map(|(name, value)| name.as_str().len() + value.len())
+            .sum();
+        if header_bytes > self.max_header_bytes {
+            return Err(ApiError::HeadersTooLarge);
+        }
+        Ok(())
+    }
+}
+
 pub async fn enforce(
     State(limits): State<RequestLimits>,
     request: Request,
     next: Next,
 ) -> Response {
-    let uri_bytes = request
-        .uri()
-        .path_and_query()
-        .map_or(0, |p| p.as_str().len());
-    if uri_bytes > limits.max_uri_bytes {
-        return ApiError::UriTooLong.into_response();
-    }
-    let header_bytes: usize = request
-        .headers()
-        .iter()
-        .map(|(name, value)| name.as_str().len() + value.len())
-        .sum();
-    if header_bytes > limits.max_header_bytes {
-        return ApiError::HeadersTooLarge.into_response();
+    if let Err(error) = limits.check_shape(&request) {
+        return error.into_response();
     }
     let Ok(_permit) = limits.in_flight.clone().try_acquire_owned() else {
         return ApiError::Overloaded.into_response();

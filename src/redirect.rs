@@ -1,14 +1,17 @@
 //! The hot path: `GET /{slug}` answers with a redirect and hands the click to the visit queue;
-//! `HEAD /{slug}` answers the same redirect without counting a visit.
+//! `HEAD /{slug}` answers the same redirect without counting a visit. It runs on the redirect
+//! lane (`crate::lane`): a cache hit sends the `Location` value the cache holds.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 
-use axum::extract::{ConnectInfo, Path, State};
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
+use percent_encoding::percent_decode_str;
 
-use crate::domain::Slug;
+use crate::cache::Lookup;
 use crate::error::{ApiError, Problem};
 use crate::site::not_found_page;
 use crate::state::AppState;
@@ -45,34 +48,44 @@ use crate::visits::VisitEvent;
             headers(("Retry-After" = u32, description = "Seconds to wait before retrying"))),
     )
 )]
-#[tracing::instrument(skip_all, fields(slug = %raw_slug))]
-pub async fn follow(
-    State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    method: Method,
-    Path(raw_slug): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    let not_found = |headers: &HeaderMap| {
-        let client = state.client_ip.resolve(peer.ip(), headers);
+pub async fn follow(State(state): State<AppState>, request: Request) -> Response {
+    let (parts, _body) = request.into_parts();
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(IpAddr::V6(Ipv6Addr::UNSPECIFIED), |info| info.0.ip());
+    let headers = &parts.headers;
+    let not_found = || {
+        let client = state.client_ip.resolve(peer, headers);
         match state.rate_limits.check_not_found(client) {
             Ok(()) => not_found_page(headers),
             Err(limited) => limited.into_response(),
         }
     };
-    let Some(slug) = Slug::for_lookup(&raw_slug) else {
-        return not_found(&headers);
+    let raw = parts.uri.path().strip_prefix('/').unwrap_or_default();
+    // Paths arrive percent-encoded; a slug never needs it, so decoding is the rare case.
+    let decoded;
+    let slug = if raw.contains('%') {
+        match percent_decode_str(raw).decode_utf8() {
+            Ok(text) => {
+                decoded = text;
+                decoded.as_ref()
+            }
+            Err(_) => return not_found(),
+        }
+    } else {
+        raw
     };
-    let redirect = match state.redirects.resolve(state.store.as_ref(), &slug).await {
-        Ok(Some(redirect)) => redirect,
-        Ok(None) => return not_found(&headers),
+    let redirect = match state.redirects.resolve(state.store.as_ref(), slug).await {
+        Ok(Lookup::Found(redirect)) => redirect,
+        Ok(Lookup::NotFound) => return not_found(),
+        Ok(Lookup::Unusable) => {
+            return ApiError::Internal(anyhow::anyhow!("stored target is not a header value"))
+                .into_response()
+        }
         Err(error) => return ApiError::from(error).into_response(),
     };
-    let Ok(location) = HeaderValue::from_str(&redirect.target) else {
-        return ApiError::Internal(anyhow::anyhow!("stored target is not a header value"))
-            .into_response();
-    };
-    if method == Method::GET {
+    if parts.method == Method::GET {
         // Browsers send UTF-8 in these headers (an app name, a referrer's path); HTTP calls
         // such bytes obs-text and `to_str` refuses them, which would lose the header and
         // count the click as a bot's. Invalid UTF-8 becomes U+FFFD instead.
@@ -86,22 +99,27 @@ pub async fn follow(
             .record(VisitEvent {
                 url_id: redirect.url_id,
                 at: Utc::now(),
-                client_ip: state.client_ip.resolve(peer.ip(), &headers),
+                client_ip: state.client_ip.resolve(peer, headers),
                 user_agent: text(header::USER_AGENT),
                 referrer: text(header::REFERER),
             })
             .await;
     }
-    let status = StatusCode::from_u16(state.settings.redirect.status).unwrap_or(StatusCode::FOUND);
-    let mut response = status.into_response();
-    let response_headers = response.headers_mut();
-    response_headers.insert(header::LOCATION, location);
-    if matches!(status, StatusCode::FOUND | StatusCode::TEMPORARY_REDIRECT) {
+    let mut response = Response::new(Body::empty());
+    *response.status_mut() = redirect.status;
+    // Room for what the lane adds (nosniff, a request id) without growing.
+    let mut response_headers = HeaderMap::with_capacity(4);
+    response_headers.insert(header::LOCATION, redirect.location);
+    if matches!(
+        redirect.status,
+        StatusCode::FOUND | StatusCode::TEMPORARY_REDIRECT
+    ) {
         // Temporary redirects are re-asked every time, so every click is counted.
         response_headers.insert(
             header::CACHE_CONTROL,
             HeaderValue::from_static("private, no-cache"),
         );
     }
+    *response.headers_mut() = response_headers;
     response
 }

@@ -9,7 +9,6 @@ use std::pin::pin;
 use std::time::Duration;
 
 use axum::extract::ConnectInfo;
-use axum::Router;
 use hyper::body::Incoming;
 use hyper::Request;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
@@ -19,6 +18,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower::ServiceExt;
+
+use crate::lane::Split;
 
 /// What a connection may take; from `[server]`.
 #[derive(Debug, Clone, Copy)]
@@ -37,7 +38,7 @@ pub struct ConnectionLimits {
 /// closed or `shutdown_grace` has passed, whichever is first.
 pub async fn serve(
     listener: TcpListener,
-    app: Router,
+    app: Split,
     limits: ConnectionLimits,
     shutdown: impl Future<Output = ()>,
 ) {
@@ -93,7 +94,7 @@ async fn serve_connection(
     first_byte_timeout: Duration,
     stream: TcpStream,
     peer: SocketAddr,
-    app: Router,
+    app: Split,
     stopping: CancellationToken,
 ) {
     // hyper's header deadline starts with the first byte; a client that connects and sends

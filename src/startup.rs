@@ -25,6 +25,7 @@ use crate::cluster::Cluster;
 use crate::config::Settings;
 use crate::domain::{SlugPolicy, TargetPolicy};
 use crate::error::{ApiError, PROBLEM_JSON};
+use crate::lane::{self, Split};
 use crate::limits::{self, RequestLimits};
 use crate::live::LiveHub;
 use crate::rate_limit::RateLimits;
@@ -87,7 +88,10 @@ impl Application {
             Duration::from_millis(settings.visits.enqueue_timeout_ms),
         );
         let readiness = readiness::prepare(store.clone(), settings.database.run_migrations).await;
-        let redirects = Arc::new(RedirectCache::new(&settings.cache));
+        let redirects = Arc::new(RedirectCache::new(
+            &settings.cache,
+            settings.redirect.status_code(),
+        ));
         let live = LiveHub::new(&settings.live);
         let cluster = Cluster::start(&settings, store.clone(), live.clone(), redirects.clone())?;
         let writer = VisitWriter::spawn(
@@ -137,6 +141,10 @@ impl Application {
         self.counters.clone()
     }
 
+    pub fn redirect_cache(&self) -> Arc<RedirectCache> {
+        self.state.redirects.clone()
+    }
+
     /// Serves until `shutdown` resolves, then stops accepting, finishes in-flight requests,
     /// drains the visit queue into the database, and returns.
     pub async fn run_until_stopped(
@@ -150,7 +158,7 @@ impl Application {
             max_headers: server.max_headers,
             shutdown_grace: Duration::from_secs(server.shutdown_grace_secs),
         };
-        let app = make_app(self.state);
+        let app = make_split(self.state);
         tracing::info!(port = self.port, "kurz is listening");
         // Live streams never end by themselves: close them as soon as shutdown begins.
         let closing = live.clone();
@@ -167,9 +175,17 @@ impl Application {
     }
 }
 
+/// The application: the redirect lane (`crate::lane`) for `GET`/`HEAD` of one-segment paths,
+/// the full stack of [`make_app`] for everything else.
+pub fn make_split(state: AppState) -> Split {
+    let limits = RequestLimits::new(&state.settings.server);
+    let lane = lane::router(&state, &limits);
+    Split::new(lane, make_app(state, limits))
+}
+
 /// The router with every layer. Innermost first: body limit and timeout; problem bodies for
 /// bare error responses; then panic catcher, `nosniff`, request id and tracing outermost.
-pub fn make_app(state: AppState) -> Router {
+pub fn make_app(state: AppState, limits: RequestLimits) -> Router {
     let timeout = Duration::from_secs(state.settings.server.request_timeout_secs);
     let max_body = state.settings.server.max_body_bytes;
     #[allow(unused_mut)]
@@ -206,7 +222,7 @@ pub fn make_app(state: AppState) -> Router {
             readiness::gate,
         ))
         .layer(axum::middleware::from_fn_with_state(
-            RequestLimits::new(&state.settings.server),
+            limits,
             limits::enforce,
         ))
         .layer(axum::middleware::from_fn(monitoring::track_requests))

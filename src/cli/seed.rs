@@ -165,7 +165,10 @@ async fn seed_visits(
         crate::cluster::Cluster::memory(
             store.clone(),
             crate::live::LiveHub::new(&settings.live),
-            Arc::new(crate::cache::RedirectCache::new(&settings.cache)),
+            Arc::new(crate::cache::RedirectCache::new(
+                &settings.cache,
+                settings.redirect.status_code(),
+            )),
         ),
     );
     let mut rng = SmallRng::seed_from_u64(42);

@@ -96,6 +96,14 @@ impl Slug {
     }
 }
 
+/// Lets the redirect cache be asked with the slug as it appears in a path, without building a
+/// `Slug` (or allocating) for every click. `Slug`'s `Hash` and `Eq` are its string's.
+impl std::borrow::Borrow<str> for Slug {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
 impl fmt::Display for Slug {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)

@@ -3,10 +3,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use kurz::cache::RedirectCache;
 use kurz::config::{Environment, Settings};
 use kurz::domain::{ApiKey, Role};
 use kurz::startup::Application;
 use kurz::store::{NewApiKey, PageRequest, Store, VisitFilter};
+use kurz::visits::VisitCounters;
 use reqwest::{Method, RequestBuilder, Response};
 use serde_json::Value;
 use tokio::sync::oneshot;
@@ -19,6 +21,10 @@ pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
     pub store: Arc<dyn Store>,
+    /// The visit pipeline's counters and the redirect cache of this server (`/metrics` shows
+    /// the process's, shared by every server a test binary runs at once).
+    pub visit_counters: Arc<VisitCounters>,
+    pub redirect_cache: Arc<RedirectCache>,
     stop: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<anyhow::Result<()>>>,
     database: Option<TestDatabase>,
@@ -53,6 +59,8 @@ pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(&mut Settin
     let app = Application::build(settings).await.expect("kurz starts");
     let address = format!("http://127.0.0.1:{}", app.port());
     let store = app.store();
+    let visit_counters = app.visit_counters();
+    let redirect_cache = app.redirect_cache();
     let (stop, stopped) = oneshot::channel();
     let server = tokio::spawn(app.run_until_stopped(async {
         let _ = stopped.await;
@@ -65,6 +73,8 @@ pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(&mut Settin
         address,
         client,
         store,
+        visit_counters,
+        redirect_cache,
         stop: Some(stop),
         server: Some(server),
         database: Some(database),

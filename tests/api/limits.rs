@@ -33,6 +33,7 @@ async fn oversized_uris_and_headers_are_refused(backend: Backend) {
 
 async fn requests_beyond_the_concurrency_limit_are_shed(backend: Backend) {
     let app = spawn_app_with(backend, |s| s.server.max_concurrent_requests = 1).await;
+    let slug = app.new_slug("https://example.com/").await;
     let address = app.address.trim_start_matches("http://").to_owned();
     // A request that holds its slot: headers announce a body that never comes. A probe that
     // is in flight when it arrives sheds it instead, so each attempt lets it settle first and
@@ -49,7 +50,8 @@ async fn requests_beyond_the_concurrency_limit_are_shed(backend: Backend) {
             .await
             .unwrap();
         tokio::time::sleep(Duration::from_millis(100)).await;
-        let response = app.get("/healthz").await;
+        // The redirect lane (short links, /healthz) is not counted; the API is.
+        let response = app.get("/api").await;
         if response.status() == 503 {
             assert!(response.headers().contains_key("retry-after"));
             assert_eq!(assert_problem(response, 503).await["code"], "overloaded");
@@ -57,10 +59,13 @@ async fn requests_beyond_the_concurrency_limit_are_shed(backend: Backend) {
         }
         assert_eq!(response.status(), 200);
     };
+    // Redirects and /healthz take the redirect lane, which the bound does not count.
+    assert_eq!(app.follow(&slug).await.status(), 302);
+    assert_eq!(app.get("/healthz").await.status(), 200);
     drop(stalled);
     // Once it is gone the slot is free again.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while app.get("/healthz").await.status() != 200 {
+    while app.get("/api").await.status() != 200 {
         assert!(
             tokio::time::Instant::now() < deadline,
             "the slot was never released"

@@ -3,6 +3,8 @@
 use reqwest::Method;
 use serde_json::Value;
 
+use kurz::visits::VisitCounters;
+
 use crate::helpers::{assert_problem, spawn_app, spawn_app_with, Backend};
 
 async fn get_redirects_and_records_one_visit(backend: Backend) {
@@ -175,7 +177,94 @@ async fn forwarded_for_is_believed_only_from_trusted_proxies(backend: Backend) {
     assert_eq!(visits["items"][0]["client_ip"], "127.0.0.0");
 }
 
+/// A cache hit answers with the `Location` the cache holds, without reading the link again:
+/// a target changed in the database behind the cache's back is not seen until the link is
+/// evicted (as every write through kurz does).
+async fn a_cache_hit_sends_the_location_it_holds(backend: Backend) {
+    use kurz::domain::{Slug, TargetUrl};
+    use kurz::store::UrlPatch;
+    let app = spawn_app(backend).await;
+    let slug = app.new_slug("https://example.com/first").await;
+    let first = app.follow(&slug).await;
+    assert_eq!(first.headers()["location"], "https://example.com/first");
+    let hits = || {
+        app.redirect_cache
+            .counters()
+            .hits
+            .load(std::sync::atomic::Ordering::Relaxed)
+    };
+    let hits_before = hits();
+
+    app.store
+        .update_url(
+            &Slug::for_lookup(&slug).unwrap(),
+            UrlPatch {
+                target: Some(TargetUrl::parse("https://example.com/behind", 2048).unwrap()),
+                title: None,
+                crawlable: None,
+            },
+        )
+        .await
+        .unwrap();
+    let cached = app.follow(&slug).await;
+    assert_eq!(cached.status(), 302);
+    assert_eq!(cached.headers()["location"], "https://example.com/first");
+    assert_eq!(cached.headers()["cache-control"], "private, no-cache");
+    assert_eq!(hits(), hits_before + 1);
+
+    // A change through the API evicts the slug: the next click reads the link again.
+    let patched = app
+        .patch_url(
+            &slug,
+            serde_json::json!({"url": "https://example.com/second"}),
+        )
+        .await;
+    assert_eq!(patched.status(), 200);
+    let fresh = app.follow(&slug).await;
+    assert_eq!(fresh.headers()["location"], "https://example.com/second");
+}
+
+/// A burst of concurrent clicks: every redirect answered has its visit stored, none dropped.
+async fn a_burst_of_clicks_stores_every_visit(backend: Backend) {
+    use futures_util::StreamExt;
+    const CLICKS: usize = 3_000;
+    let app = spawn_app(backend).await;
+    let slugs = [
+        app.new_slug("https://example.com/a").await,
+        app.new_slug("https://example.com/b").await,
+        app.new_slug("https://example.com/c").await,
+    ];
+    let answered = futures_util::stream::iter(0..CLICKS)
+        .map(|i| {
+            let request = app
+                .client
+                .get(app.url(&format!("/{}", slugs[i % 3])))
+                .header(
+                    "user-agent",
+                    "Mozilla/5.0 (X11; Linux x86_64) Firefox/130.0",
+                );
+            async move { request.send().await.map(|r| r.status().as_u16()) }
+        })
+        .buffer_unordered(64)
+        .filter(|status| std::future::ready(matches!(status, Ok(302))))
+        .count()
+        .await;
+    assert_eq!(answered, CLICKS, "every click answered 302");
+    app.wait_for_visits(CLICKS).await;
+    for slug in &slugs {
+        assert_eq!(
+            app.json(&format!("/api/urls/{slug}")).await["visit_count"],
+            CLICKS / 3
+        );
+    }
+    let counters = &app.visit_counters;
+    assert_eq!(VisitCounters::get(&counters.dropped), 0);
+    assert_eq!(VisitCounters::get(&counters.stored), CLICKS as u64);
+}
+
 crate::on_both_backends!(
+    a_cache_hit_sends_the_location_it_holds,
+    a_burst_of_clicks_stores_every_visit,
     get_redirects_and_records_one_visit,
     headers_with_non_ascii_bytes_are_kept,
     visit_counts_add_up,

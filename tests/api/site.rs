@@ -101,11 +101,34 @@ async fn root_can_redirect_to_a_homepage(backend: Backend) {
     assert_eq!(response.headers()["location"], "https://www.example.com/");
 }
 
+/// The API makes up a request id when the client sent none; the redirect lane (short links,
+/// `/robots.txt`, `/healthz`) echoes the one a client sent and makes up none.
 async fn every_response_carries_a_request_id(backend: Backend) {
     let app = spawn_app(backend).await;
-    let response = app.get("/healthz").await;
+    let response = app.get("/api/urls").await;
     assert!(!response.headers()["x-request-id"].is_empty());
     assert_eq!(response.headers()["x-content-type-options"], "nosniff");
+    let sent = app.get_with_header("x-request-id", "trace-1234").await;
+    assert_eq!(sent.headers()["x-request-id"], "trace-1234");
+
+    let slug = app.new_slug("https://example.com/").await;
+    for path in [
+        "/healthz".to_owned(),
+        "/robots.txt".to_owned(),
+        format!("/{slug}"),
+    ] {
+        let response = app
+            .client
+            .get(app.url(&path))
+            .header("x-request-id", "trace-5678")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.headers()["x-request-id"], "trace-5678", "{path}");
+        assert_eq!(response.headers()["x-content-type-options"], "nosniff");
+        let bare = app.get(&path).await;
+        assert!(bare.headers().get("x-request-id").is_none(), "{path}");
+    }
 }
 
 crate::on_both_backends!(
