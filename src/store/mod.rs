@@ -6,9 +6,11 @@ mod error;
 mod maintenance;
 mod models;
 mod postgres;
+mod postgres_visits;
 mod rollup;
 mod rows;
 mod sqlite;
+mod sqlite_visits;
 mod stats;
 
 use std::sync::Arc;

@@ -1,4 +1,3 @@
-use std::collections::HashSet;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -8,6 +7,7 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{Postgres, QueryBuilder};
 
 use super::maintenance::{self, count_per_url, AppliedMigration};
+use super::postgres_visits;
 use super::rollup::Rollups;
 use super::rows::{
     into_urls, push_visit_page, ApiKeyRow, RedirectRow, UrlRow, VisitRow, API_KEY_COLUMNS,
@@ -304,22 +304,25 @@ impl Store for PostgresStore {
         }
         let mut tx = self.pool.begin().await?;
         // Fast path: every URL still exists, and the foreign key is the only check. A URL
-        // deleted since its click fails it; then the batch is written again, skipping those.
-        let (inserted, live) = match insert_visits(&mut tx, visits, false).await {
-            Ok(inserted) => (inserted, None),
+        // deleted since its click fails it; then the batch is written again without its
+        // visits, which count nowhere.
+        let all: Vec<&NewVisit> = visits.iter().collect();
+        let (stored, visit_ids) = match postgres_visits::copy_visits(&mut tx, &all).await {
+            Ok(ids) => (all, ids),
             Err(sqlx::Error::Database(error)) if error.is_foreign_key_violation() => {
                 tx.rollback().await?;
                 tx = self.pool.begin().await?;
-                let inserted = insert_visits(&mut tx, visits, true).await?;
-                let live: HashSet<i64> = inserted.iter().map(|(_, url_id)| *url_id).collect();
-                (inserted, Some(live))
+                let url_ids = visits.iter().map(|v| v.url_id).collect();
+                let existing = postgres_visits::existing_urls(&mut tx, &url_ids).await?;
+                let kept: Vec<&NewVisit> = visits
+                    .iter()
+                    .filter(|v| existing.contains(&v.url_id))
+                    .collect();
+                let ids = postgres_visits::copy_visits(&mut tx, &kept).await?;
+                (kept, ids)
             }
             Err(other) => return Err(other.into()),
         };
-        let stored: Vec<&NewVisit> = visits
-            .iter()
-            .filter(|v| live.as_ref().is_none_or(|ids| ids.contains(&v.url_id)))
-            .collect();
         let rollups = Rollups::of(stored.iter().copied());
 
         let (ids, counts): (Vec<i64>, Vec<i64>) = rollups.per_url.into_iter().unzip();
@@ -362,8 +365,17 @@ impl Store for PostgresStore {
         .bind(&rows.bot_visits)
         .execute(&mut *tx)
         .await?;
+        // The total, once per batch, on this connection's shard (see the visit_totals
+        // migration); deletions are counted by their trigger.
+        sqlx::query(
+            "INSERT INTO visit_totals AS t (shard, visits) VALUES (pg_backend_pid() % 16, $1) \
+             ON CONFLICT (shard) DO UPDATE SET visits = t.visits + EXCLUDED.visits",
+        )
+        .bind(visit_ids.len() as i64)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
-        Ok(inserted.into_iter().map(|(id, _)| id).collect())
+        Ok(visit_ids)
     }
 
     async fn visits_by_ids(&self, ids: &[i64]) -> Result<Vec<VisitRecord>, StoreError> {
@@ -609,47 +621,4 @@ struct RollupColumns {
     referrer_hosts: Vec<String>,
     visits: Vec<i64>,
     bot_visits: Vec<i64>,
-}
-
-/// Inserts a batch of visits in one statement, keeping their order. With `skip_deleted`,
-/// visits of URLs that no longer exist are left out; returns the id and URL id of each stored
-/// visit, in the batch's order.
-async fn insert_visits(
-    tx: &mut sqlx::PgConnection,
-    visits: &[NewVisit],
-    skip_deleted: bool,
-) -> Result<Vec<(i64, i64)>, sqlx::Error> {
-    let column = |f: fn(&NewVisit) -> Option<String>| visits.iter().map(f).collect::<Vec<_>>();
-    let url_ids: Vec<i64> = visits.iter().map(|v| v.url_id).collect();
-    let times: Vec<DateTime<Utc>> = visits.iter().map(|v| v.visited_at).collect();
-    let bots: Vec<bool> = visits.iter().map(|v| v.is_bot).collect();
-    let filter = if skip_deleted {
-        "WHERE EXISTS (SELECT 1 FROM urls u WHERE u.id = t.url_id)"
-    } else {
-        ""
-    };
-    let sql = format!(
-        "INSERT INTO url_visits (url_id, visited_at, client_ip, user_agent, referrer, \
-             referrer_host, browser, os, device, is_bot) \
-         SELECT t.url_id, t.visited_at, t.ip::inet, t.ua, t.referrer, t.referrer_host, \
-             t.browser, t.os, t.device, t.is_bot \
-         FROM UNNEST($1::bigint[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], \
-             $6::text[], $7::text[], $8::text[], $9::text[], $10::bool[]) WITH ORDINALITY \
-             AS t(url_id, visited_at, ip, ua, referrer, referrer_host, browser, os, device, \
-                  is_bot, position) \
-         {filter} ORDER BY t.position RETURNING id, url_id"
-    );
-    sqlx::query_as(&sql)
-        .bind(&url_ids)
-        .bind(&times)
-        .bind(column(|v| v.client_ip.map(|ip| ip.to_string())))
-        .bind(column(|v| v.user_agent.clone()))
-        .bind(column(|v| v.referrer.clone()))
-        .bind(column(|v| v.referrer_host.clone()))
-        .bind(column(|v| v.browser.clone()))
-        .bind(column(|v| v.os.clone()))
-        .bind(column(|v| v.device.clone()))
-        .bind(&bots)
-        .fetch_all(tx)
-        .await
 }

@@ -1,6 +1,6 @@
-use std::collections::HashSet;
 use std::str::FromStr;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use chrono::{NaiveDate, Utc};
@@ -15,6 +15,7 @@ use super::rows::{
     into_urls, push_visit_page, ApiKeyRow, RedirectRow, UrlRow, VisitRow, API_KEY_COLUMNS,
     URL_COLUMNS,
 };
+use super::sqlite_visits;
 use super::stats::{self, DailyRow, TopValueRow};
 use super::{
     ApiKeyRecord, MigrationStatus, NewApiKey, NewUrl, NewVisit, Page, PageRequest, PrunedVisits,
@@ -30,16 +31,30 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite")
 #[derive(Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    busy_timeout: Duration,
+    /// When the visit writer last checkpointed the WAL.
+    last_checkpoint: Arc<Mutex<Instant>>,
 }
+
+/// The WAL stays below this size once SQLite resets it (`journal_size_limit`).
+const JOURNAL_SIZE_LIMIT: u64 = 64 * 1024 * 1024;
+/// How long the writer's periodic checkpoint waits for readers before trying again later.
+const CHECKPOINT_WAIT: Duration = Duration::from_millis(20);
 
 impl SqliteStore {
     pub async fn connect(url: &str, settings: &DatabaseSettings) -> Result<Self, StoreError> {
+        let busy_timeout = Duration::from_secs(settings.acquire_timeout_secs.max(1));
         let options = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
+            // WAL with synchronous = NORMAL: a commit does not wait for fsync, only
+            // checkpoints do. A crash of kurz loses nothing committed; a power cut or an OS
+            // crash may lose the last transactions (docs/configuration.md, "SQLite").
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(settings.acquire_timeout_secs.max(1)));
+            .busy_timeout(busy_timeout)
+            .pragma("wal_autocheckpoint", "1000")
+            .pragma("journal_size_limit", JOURNAL_SIZE_LIMIT.to_string());
         let path = options.get_filename();
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).map_err(|e| {
@@ -51,7 +66,25 @@ impl SqliteStore {
             .acquire_timeout(Duration::from_secs(settings.acquire_timeout_secs))
             .connect_with(options)
             .await?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            busy_timeout,
+            last_checkpoint: Arc::new(Mutex::new(Instant::now())),
+        })
+    }
+
+    /// Whether [`sqlite_visits::CHECKPOINT_EVERY`] has passed since the last checkpoint (and
+    /// if so, counts one from now).
+    fn checkpoint_due(&self) -> bool {
+        let mut last = self
+            .last_checkpoint
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if last.elapsed() < sqlite_visits::CHECKPOINT_EVERY {
+            return false;
+        }
+        *last = Instant::now();
+        true
     }
 
     pub fn pool(&self) -> &SqlitePool {
@@ -265,64 +298,35 @@ impl Store for SqliteStore {
         if visits.is_empty() {
             return Ok(Vec::new());
         }
-        let mut tx = self.pool.begin().await?;
-        let mut live = HashSet::new();
-        let mut stored = Vec::with_capacity(visits.len());
-        for visit in visits {
-            let inserted: Option<i64> = sqlx::query_scalar(
-                "INSERT INTO url_visits (url_id, visited_at, client_ip, user_agent, referrer, \
-                     referrer_host, browser, os, device, is_bot) \
-                 SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10 \
-                 WHERE EXISTS (SELECT 1 FROM urls WHERE id = ?1) RETURNING id",
-            )
-            .bind(visit.url_id)
-            .bind(visit.visited_at)
-            .bind(visit.client_ip.map(|ip| ip.to_string()))
-            .bind(visit.user_agent.as_deref())
-            .bind(visit.referrer.as_deref())
-            .bind(visit.referrer_host.as_deref())
-            .bind(visit.browser.as_deref())
-            .bind(visit.os.as_deref())
-            .bind(visit.device.as_deref())
-            .bind(visit.is_bot)
-            .fetch_optional(&mut *tx)
-            .await?;
-            if let Some(id) = inserted {
-                live.insert(visit.url_id);
-                stored.push(id);
+        let mut conn = self.pool.acquire().await?;
+        let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+        // Fast path: every URL still exists, and the foreign key is the only check. A URL
+        // deleted since its click fails it; then the batch is written again without its
+        // visits, which count nowhere.
+        let all: Vec<&NewVisit> = visits.iter().collect();
+        let (kept, ids) = match sqlite_visits::insert_visits(&mut tx, &all).await {
+            Ok(ids) => (all, ids),
+            Err(sqlx::Error::Database(error)) if error.is_foreign_key_violation() => {
+                tx.rollback().await?;
+                tx = sqlx::Connection::begin(&mut *conn).await?;
+                let url_ids = visits.iter().map(|v| v.url_id).collect();
+                let existing = sqlite_visits::existing_urls(&mut tx, &url_ids).await?;
+                let kept: Vec<&NewVisit> = visits
+                    .iter()
+                    .filter(|v| existing.contains(&v.url_id))
+                    .collect();
+                let ids = sqlite_visits::insert_visits(&mut tx, &kept).await?;
+                (kept, ids)
             }
-        }
-        // Visits of URLs deleted meanwhile were skipped and count nowhere.
-        let rollups = Rollups::of(visits.iter().filter(|v| live.contains(&v.url_id)));
-        for (url_id, count) in rollups.per_url {
-            sqlx::query("UPDATE urls SET visit_count = visit_count + ?1 WHERE id = ?2")
-                .bind(count)
-                .bind(url_id)
-                .execute(&mut *tx)
-                .await?;
-        }
-        for ((url_id, day, browser, os, device, referrer_host), tally) in rollups.rows {
-            sqlx::query(
-                "INSERT INTO url_daily_rollups \
-                     (url_id, day, browser, os, device, referrer_host, visits, bot_visits) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) \
-                 ON CONFLICT (url_id, day, browser, os, device, referrer_host) DO UPDATE SET \
-                     visits = visits + excluded.visits, \
-                     bot_visits = bot_visits + excluded.bot_visits",
-            )
-            .bind(url_id)
-            .bind(day)
-            .bind(browser)
-            .bind(os)
-            .bind(device)
-            .bind(referrer_host)
-            .bind(tally.visits)
-            .bind(tally.bot_visits)
-            .execute(&mut *tx)
-            .await?;
-        }
+            Err(other) => return Err(other.into()),
+        };
+        let rollups = Rollups::of(kept.iter().copied());
+        sqlite_visits::add_tallies(&mut tx, rollups, ids.len()).await?;
         tx.commit().await?;
-        Ok(stored)
+        if self.checkpoint_due() {
+            sqlite_visits::checkpoint(&mut conn, CHECKPOINT_WAIT, self.busy_timeout).await;
+        }
+        Ok(ids)
     }
 
     async fn visits_by_ids(&self, ids: &[i64]) -> Result<Vec<VisitRecord>, StoreError> {

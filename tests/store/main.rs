@@ -1150,7 +1150,111 @@ async fn owner_visit_pages_walk_every_visit_of_the_owners_links(backend: Backend
     assert_ne!(quiet.id, hot.id);
 }
 
+/// A batch far larger than one statement (the SQLite writer's multi-row chunks, PostgreSQL's
+/// COPY) stores every field exactly, in the batch's order, with text that needs escaping,
+/// and its tallies (visit counts, rollups, total) come out as a row-by-row count would.
+async fn large_batches_store_every_field_exactly_and_tally_once(backend: Backend) {
+    let f = fixture(backend).await;
+    let urls = [
+        f.create("one", "https://example.com/1").await,
+        f.create("two", "https://example.com/2").await,
+        f.create("three", "https://example.com/3").await,
+    ];
+    let texts = [
+        "tab\there",
+        "line\nbreak\r\n",
+        "back\\slash \\N",
+        "quotes ' \" and ünïcödé ✓",
+        "",
+    ];
+    let first_day = at(1, 0);
+    let batch: Vec<NewVisit> = (0..1_001)
+        .map(|i: i64| NewVisit {
+            url_id: urls[(i % 3) as usize].id,
+            visited_at: first_day + Duration::microseconds(i * 3_600_000_123),
+            client_ip: match i % 3 {
+                0 => Some("203.0.113.0".parse().unwrap()),
+                1 => Some("2001:db8::".parse().unwrap()),
+                _ => None,
+            },
+            user_agent: (i % 4 != 0).then(|| format!("{} #{i}", texts[(i % 5) as usize])),
+            referrer: (i % 2 == 0).then(|| texts[(i % 5) as usize].to_owned()),
+            referrer_host: (i % 2 == 0).then(|| "ref.example".to_owned()),
+            browser: Some(["Firefox", "Chrome"][(i % 2) as usize].to_owned()),
+            os: (i % 7 != 0).then(|| "Linux".to_owned()),
+            device: Some("desktop".to_owned()),
+            is_bot: i % 5 == 0,
+        })
+        .collect();
+    let ids = f.store.record_visits(&batch).await.unwrap();
+    assert_eq!(ids.len(), batch.len());
+    assert!(
+        ids.windows(2).all(|w| w[0] < w[1]),
+        "ids ascend in batch order"
+    );
+    let mut read = Vec::new();
+    for chunk in ids.chunks(store::MAX_VISITS_BY_IDS) {
+        read.extend(f.store.visits_by_ids(chunk).await.unwrap());
+    }
+    assert_eq!(read.len(), batch.len());
+    for ((record, sent), id) in read.iter().zip(&batch).zip(&ids) {
+        assert_eq!(record.id, *id);
+        assert_eq!(record.url_id, sent.url_id);
+        assert_eq!(record.visited_at, sent.visited_at);
+        assert_eq!(record.client_ip, sent.client_ip.map(|ip| ip.to_string()));
+        assert_eq!(record.user_agent, sent.user_agent);
+        assert_eq!(record.referrer, sent.referrer);
+        assert_eq!(record.referrer_host, sent.referrer_host);
+        assert_eq!(record.browser, sent.browser);
+        assert_eq!(record.os, sent.os);
+        assert_eq!(record.device, sent.device);
+        assert_eq!(record.is_bot, sent.is_bot);
+    }
+    assert_eq!(f.store.visit_total(None).await.unwrap(), 1_001);
+    for (n, url) in urls.iter().enumerate() {
+        let sent: Vec<&NewVisit> = batch.iter().filter(|v| v.url_id == url.id).collect();
+        let stored = f.store.get_url(&url.slug).await.unwrap();
+        assert_eq!(stored.visit_count, sent.len() as i64, "url {n}");
+        let stats = f
+            .store
+            .url_stats(StatsQuery {
+                url_id: url.id,
+                from: day(1),
+                to: first_day.date_naive() + chrono::Days::new(200),
+                include_bots: true,
+                top: 10,
+            })
+            .await
+            .unwrap();
+        assert_eq!(stats.visits, sent.len() as i64);
+        assert_eq!(
+            stats.bot_visits,
+            sent.iter().filter(|v| v.is_bot).count() as i64
+        );
+        let per_day: i64 = stats.days.iter().map(|d| d.visits).sum();
+        assert_eq!(per_day, sent.len() as i64);
+        let firefox = sent
+            .iter()
+            .filter(|v| v.browser.as_deref() == Some("Firefox"))
+            .count() as i64;
+        let counted = stats
+            .browsers
+            .iter()
+            .find(|b| b.value.as_deref() == Some("Firefox"))
+            .map_or(0, |b| b.visits);
+        assert_eq!(counted, firefox);
+    }
+    // A second batch adds to the same rollup rows and counts.
+    f.store.record_visits(&batch[..10]).await.unwrap();
+    assert_eq!(f.store.visit_total(None).await.unwrap(), 1_011);
+    assert_eq!(
+        f.store.get_url(&urls[0].slug).await.unwrap().visit_count,
+        334 + 4
+    );
+}
+
 on_both_backends!(
+    large_batches_store_every_field_exactly_and_tally_once,
     owner_visit_pages_walk_every_visit_of_the_owners_links,
     visit_totals_and_records_know_the_owner,
     api_keys_are_found_by_hash_until_revoked,
