@@ -4,16 +4,17 @@
 //! slug, on every instance (see `crate::cluster`); while an instance cannot hear the others,
 //! its cache is bypassed.
 //!
-//! A hit costs a hash look-up by `&str` and the clone of a [`CachedRedirect`] (two reference
-//! counts): the `Location` header value is built once, when the slug is read from the database,
-//! never per click.
+//! A hit costs a hash look-up by `&str`, a clock read for the expiry and the clone of a
+//! [`CachedRedirect`] (one reference count): the `Location` header value is built once, when
+//! the slug is read from the database, never per click. The map is `quick_cache`'s (sharded, with
+//! a scan-resistant eviction that keeps slugs asked often): a hit reads one shard under a read
+//! lock and marks the entry, where moka queued every read for its LRU bookkeeping.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use axum::http::{HeaderValue, StatusCode};
-use moka::sync::Cache;
-use moka::Expiry;
+use quick_cache::sync::Cache;
 
 use crate::config::CacheSettings;
 use crate::domain::Slug;
@@ -56,8 +57,17 @@ pub enum Lookup {
     Unusable,
 }
 
+/// A cached answer and when it stops being used.
+#[derive(Clone)]
+struct Entry {
+    redirect: Option<CachedRedirect>,
+    expires: Instant,
+}
+
 pub struct RedirectCache {
-    entries: Cache<Slug, Option<CachedRedirect>>,
+    entries: Cache<Slug, Entry>,
+    ttl: Duration,
+    negative_ttl: Duration,
     status: StatusCode,
     counters: CacheCounters,
     /// Read every redirect from the database: set while evictions from other instances could
@@ -65,39 +75,13 @@ pub struct RedirectCache {
     bypass: AtomicBool,
 }
 
-/// Found slugs live `ttl`; unknown ones `negative_ttl`.
-struct SlugExpiry {
-    ttl: Duration,
-    negative_ttl: Duration,
-}
-
-impl Expiry<Slug, Option<CachedRedirect>> for SlugExpiry {
-    fn expire_after_create(
-        &self,
-        _slug: &Slug,
-        value: &Option<CachedRedirect>,
-        _now: Instant,
-    ) -> Option<Duration> {
-        Some(if value.is_some() {
-            self.ttl
-        } else {
-            self.negative_ttl
-        })
-    }
-}
-
 impl RedirectCache {
     /// `status` is the redirect status links answer with (`redirect.status`).
     pub fn new(settings: &CacheSettings, status: StatusCode) -> Self {
-        let entries = Cache::builder()
-            .max_capacity(settings.capacity)
-            .expire_after(SlugExpiry {
-                ttl: Duration::from_secs(settings.ttl_secs),
-                negative_ttl: Duration::from_secs(settings.negative_ttl_secs),
-            })
-            .build();
         Self {
-            entries,
+            entries: Cache::new(usize::try_from(settings.capacity).unwrap_or(usize::MAX)),
+            ttl: Duration::from_secs(settings.ttl_secs),
+            negative_ttl: Duration::from_secs(settings.negative_ttl_secs),
             status,
             counters: CacheCounters::default(),
             bypass: AtomicBool::new(false),
@@ -111,8 +95,10 @@ impl RedirectCache {
         let bypass = self.bypass.load(Ordering::Relaxed);
         if !bypass {
             if let Some(entry) = self.entries.get(slug) {
-                self.counters.hits.fetch_add(1, Ordering::Relaxed);
-                return Ok(entry.map_or(Lookup::NotFound, Lookup::Found));
+                if entry.expires > Instant::now() {
+                    self.counters.hits.fetch_add(1, Ordering::Relaxed);
+                    return Ok(entry.redirect.map_or(Lookup::NotFound, Lookup::Found));
+                }
             }
         }
         self.counters.misses.fetch_add(1, Ordering::Relaxed);
@@ -127,19 +113,29 @@ impl RedirectCache {
             },
         };
         if !bypass {
-            self.entries.insert(slug, found.clone());
+            // Found slugs live `ttl`; unknown ones `negative_ttl`.
+            let ttl = if found.is_some() {
+                self.ttl
+            } else {
+                self.negative_ttl
+            };
+            let entry = Entry {
+                redirect: found.clone(),
+                expires: Instant::now() + ttl,
+            };
+            self.entries.insert(slug, entry);
         }
         Ok(found.map_or(Lookup::NotFound, Lookup::Found))
     }
 
     /// Forgets a slug; the next redirect reads it from the database.
     pub async fn invalidate(&self, slug: &Slug) {
-        self.entries.invalidate(slug);
+        self.entries.remove(slug);
     }
 
     /// Forgets everything.
     pub fn clear(&self) {
-        self.entries.invalidate_all();
+        self.entries.clear();
     }
 
     /// Reads every redirect from the database while `bypass` is set, caching nothing.
@@ -152,6 +148,6 @@ impl RedirectCache {
     }
 
     pub fn entry_count(&self) -> u64 {
-        self.entries.entry_count()
+        self.entries.len() as u64
     }
 }

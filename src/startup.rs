@@ -30,9 +30,9 @@ use crate::limits::{self, RequestLimits};
 use crate::live::LiveHub;
 use crate::rate_limit::RateLimits;
 use crate::serve::{serve, ConnectionLimits};
-use crate::state::AppState;
+use crate::state::{AppState, Shared};
 use crate::store::{self, Store};
-use crate::visits::{ClientIpResolver, VisitCounters, VisitQueue, VisitWriter};
+use crate::visits::{ClientIpResolver, EnqueueTimeouts, VisitCounters, VisitQueue, VisitWriter};
 use crate::{api, monitoring, readiness, redirect, site};
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -85,7 +85,10 @@ impl Application {
             .map_err(|why| anyhow::anyhow!("target.deny_hosts: {why}"))?;
         let (visits, receiver, counters) = VisitQueue::new(
             settings.visits.queue_capacity,
-            Duration::from_millis(settings.visits.enqueue_timeout_ms),
+            EnqueueTimeouts {
+                storing: Duration::from_millis(settings.visits.backpressure_timeout_ms),
+                failing: Duration::from_millis(settings.visits.enqueue_timeout_ms),
+            },
         );
         let readiness = readiness::prepare(store.clone(), settings.database.run_migrations).await;
         let redirects = Arc::new(RedirectCache::new(
@@ -102,7 +105,7 @@ impl Application {
             &settings.enrichment,
             cluster.clone(),
         );
-        let state = AppState {
+        let state = AppState::new(Shared {
             slugs: Arc::new(SlugPolicy::new(&settings.slug)),
             targets: Arc::new(targets),
             client_ip: Arc::new(ClientIpResolver::new(&settings.server.trusted_proxies)),
@@ -115,7 +118,7 @@ impl Application {
             settings: Arc::new(settings),
             store,
             visits,
-        };
+        });
         Ok(Self {
             listener,
             port,

@@ -10,9 +10,27 @@ use crate::readiness::Readiness;
 use crate::store::Store;
 use crate::visits::{ClientIpResolver, VisitQueue};
 
-/// What every handler can reach. Cheap to clone: everything inside is shared.
+/// What every handler can reach. Cloned for every request (axum's `State`), so it is one
+/// reference count around [`Shared`]; its fields are reached through `Deref`.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl AppState {
+    pub fn new(shared: Shared) -> Self {
+        Self(Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// The parts of [`AppState`].
+pub struct Shared {
     pub settings: Arc<Settings>,
     pub store: Arc<dyn Store>,
     pub slugs: Arc<SlugPolicy>,
@@ -32,7 +50,7 @@ pub struct AppState {
     pub cluster: Arc<Cluster>,
 }
 
-impl AppState {
+impl Shared {
     pub fn short_url(&self, slug: &crate::domain::Slug) -> String {
         format!("{}/{}", self.public_url, slug)
     }
