@@ -271,6 +271,7 @@ pub struct ExplorerSettings {
 pub struct VisitSettings {
     pub queue_capacity: usize,
     pub enqueue_timeout_ms: u64,
+    pub backpressure_timeout_ms: u64,
     pub batch_size: usize,
     pub flush_interval_ms: u64,
     pub write_parallelism: usize,

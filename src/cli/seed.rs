@@ -12,7 +12,7 @@ use rand::{Rng, SeedableRng};
 use crate::config::Settings;
 use crate::domain::{Cursor, Slug, TargetUrl};
 use crate::store::{self, NewUrl, PageRequest, Store};
-use crate::visits::{VisitCounters, VisitEvent, VisitQueue, VisitWriter};
+use crate::visits::{EnqueueTimeouts, VisitCounters, VisitEvent, VisitQueue, VisitWriter};
 
 #[derive(Debug, clap::Args)]
 pub struct SeedArgs {
@@ -154,8 +154,14 @@ async fn seed_visits(
     let mut visit_settings = settings.visits.clone();
     visit_settings.batch_size = args.batch;
     // The generator is faster than any database: let it wait for room rather than drop.
-    let (queue, receiver, counters) =
-        VisitQueue::new(args.batch * 4, std::time::Duration::from_secs(3600));
+    let wait = std::time::Duration::from_secs(3600);
+    let (queue, receiver, counters) = VisitQueue::new(
+        args.batch * 4,
+        EnqueueTimeouts {
+            storing: wait,
+            failing: wait,
+        },
+    );
     let writer = VisitWriter::spawn(
         store.clone(),
         receiver,

@@ -1,4 +1,5 @@
 use std::str::FromStr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -32,12 +33,22 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite")
 pub struct SqliteStore {
     pool: SqlitePool,
     busy_timeout: Duration,
-    /// When the visit writer last checkpointed the WAL.
+    /// When the visit writer last started a WAL checkpoint, and whether one runs.
     last_checkpoint: Arc<Mutex<Instant>>,
+    checkpointing: Arc<AtomicBool>,
 }
 
-/// The WAL stays below this size once SQLite resets it (`journal_size_limit`).
+/// The WAL stays below this size once SQLite resets it (`journal_size_limit`), and the writer
+/// truncates it when it has grown past it (`sqlite_visits::checkpoint`).
 const JOURNAL_SIZE_LIMIT: u64 = 64 * 1024 * 1024;
+/// SQLite's default page size, which kurz keeps: one WAL frame holds one page.
+const PAGE_SIZE: u64 = 4096;
+/// Pages SQLite keeps in memory per connection (64 MiB); the writer's random updates of the
+/// rollups, counts and the per-link index stay in memory instead of being read again.
+const CACHE_PAGES: u64 = 16 * 1024;
+/// Reads through a memory map of the database file (up to 1 GiB) instead of a system call
+/// per page.
+const MMAP_SIZE: u64 = 1024 * 1024 * 1024;
 /// How long the writer's periodic checkpoint waits for readers before trying again later.
 const CHECKPOINT_WAIT: Duration = Duration::from_millis(20);
 
@@ -53,8 +64,16 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(busy_timeout)
-            .pragma("wal_autocheckpoint", "1000")
-            .pragma("journal_size_limit", JOURNAL_SIZE_LIMIT.to_string());
+            // SQLite's own checkpoint after a commit (the committing connection copies the WAL
+            // back and syncs) only past 64 MiB: the visit writer's background checkpoints
+            // keep it below that, without making the writer wait.
+            .pragma(
+                "wal_autocheckpoint",
+                (JOURNAL_SIZE_LIMIT / PAGE_SIZE).to_string(),
+            )
+            .pragma("journal_size_limit", JOURNAL_SIZE_LIMIT.to_string())
+            .pragma("cache_size", CACHE_PAGES.to_string())
+            .pragma("mmap_size", MMAP_SIZE.to_string());
         let path = options.get_filename();
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).map_err(|e| {
@@ -70,21 +89,49 @@ impl SqliteStore {
             pool,
             busy_timeout,
             last_checkpoint: Arc::new(Mutex::new(Instant::now())),
+            checkpointing: Arc::new(AtomicBool::new(false)),
         })
     }
 
-    /// Whether [`sqlite_visits::CHECKPOINT_EVERY`] has passed since the last checkpoint (and
-    /// if so, counts one from now).
-    fn checkpoint_due(&self) -> bool {
-        let mut last = self
-            .last_checkpoint
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if last.elapsed() < sqlite_visits::CHECKPOINT_EVERY {
-            return false;
+    /// Checkpoints the WAL on a connection of its own, at most every
+    /// [`sqlite_visits::CHECKPOINT_EVERY`] and one at a time, while the visit writer goes on
+    /// with its next batch: a checkpoint copies pages into the database file and syncs it,
+    /// which the writer should not wait for (SQLite lets a writer append to the WAL while a
+    /// `PASSIVE` checkpoint runs).
+    fn checkpoint_in_background(&self) {
+        {
+            let mut last = self
+                .last_checkpoint
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            if last.elapsed() < sqlite_visits::CHECKPOINT_EVERY {
+                return;
+            }
+            *last = Instant::now();
         }
-        *last = Instant::now();
-        true
+        if self.checkpointing.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let (pool, running, busy_timeout) = (
+            self.pool.clone(),
+            self.checkpointing.clone(),
+            self.busy_timeout,
+        );
+        tokio::spawn(async move {
+            match pool.acquire().await {
+                Ok(mut conn) => {
+                    sqlite_visits::checkpoint(
+                        &mut conn,
+                        (JOURNAL_SIZE_LIMIT / PAGE_SIZE) as i64,
+                        CHECKPOINT_WAIT,
+                        busy_timeout,
+                    )
+                    .await
+                }
+                Err(error) => tracing::warn!(%error, "no connection for a WAL checkpoint"),
+            }
+            running.store(false, Ordering::Release);
+        });
     }
 
     pub fn pool(&self) -> &SqlitePool {
@@ -323,9 +370,8 @@ impl Store for SqliteStore {
         let rollups = Rollups::of(kept.iter().copied());
         sqlite_visits::add_tallies(&mut tx, rollups, ids.len()).await?;
         tx.commit().await?;
-        if self.checkpoint_due() {
-            sqlite_visits::checkpoint(&mut conn, CHECKPOINT_WAIT, self.busy_timeout).await;
-        }
+        drop(conn);
+        self.checkpoint_in_background();
         Ok(ids)
     }
 

@@ -20,7 +20,7 @@ use super::NewVisit;
 const CHUNK_ROWS: usize = 256;
 
 /// How often the writer checkpoints the WAL into the database (see [`checkpoint`]).
-pub(crate) const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
+pub(crate) const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
 
 /// Consecutive ranges covering `0..len`: full chunks of [`CHUNK_ROWS`], then the rest cut into
 /// descending powers of two.
@@ -49,6 +49,7 @@ pub(crate) async fn insert_visits(
 ) -> Result<Vec<i64>, sqlx::Error> {
     let mut ids = Vec::with_capacity(visits.len());
     for range in chunks(visits.len()) {
+        let rows = range.len() as i64;
         let mut query = QueryBuilder::<Sqlite>::new(
             "INSERT INTO url_visits (url_id, visited_at, client_ip, user_agent, referrer, \
              referrer_host, browser, os, device, is_bot) ",
@@ -65,12 +66,19 @@ pub(crate) async fn insert_visits(
                 .push_bind(visit.device.as_deref())
                 .push_bind(visit.is_bot);
         });
-        query.push(" RETURNING id");
-        let mut chunk: Vec<i64> = query.build_query_scalar().fetch_all(&mut *conn).await?;
-        // One writer, AUTOINCREMENT: the rows of one statement get ascending ids in the
-        // order of its VALUES, but RETURNING lists them in no promised order.
-        chunk.sort_unstable();
-        ids.extend(chunk);
+        let done = query.build().execute(&mut *conn).await?;
+        // One statement of one writer into an AUTOINCREMENT table with no insert trigger:
+        // its rows get consecutive ids in the order of its VALUES, ending at the last
+        // inserted rowid. (RETURNING would say the same, but sqlx hands each returned row
+        // from its worker thread to the task one by one, a wake-up per visit.)
+        if done.rows_affected() != rows as u64 {
+            return Err(sqlx::Error::Protocol(format!(
+                "a {rows}-row visit insert stored {} rows",
+                done.rows_affected()
+            )));
+        }
+        let last = done.last_insert_rowid();
+        ids.extend(last - rows + 1..=last);
     }
     Ok(ids)
 }
@@ -144,14 +152,27 @@ pub(crate) async fn add_tallies(
 
 /// Keeps the WAL bounded under a steady writer. SQLite's automatic checkpoints
 /// (`wal_autocheckpoint`) copy pages back but never shrink the file, and a checkpoint cannot
-/// finish while a reader still uses old pages; a writer that never pauses then lets the WAL
-/// grow without end. The writer calls this after a batch at most every [`CHECKPOINT_EVERY`]:
-/// a `TRUNCATE` checkpoint that waits for readers no longer than `wait` (its busy timeout),
-/// then gives up until next time (a `PASSIVE` one has been done by then). With
-/// `journal_size_limit` set on every connection, a WAL that SQLite resets is cut down as well.
-pub(crate) async fn checkpoint(conn: &mut SqliteConnection, wait: Duration, restore: Duration) {
+/// finish while a reader still uses old pages; a writer that never pauses can then let the WAL
+/// grow without end. The writer calls this after a batch at most every [`CHECKPOINT_EVERY`]: a
+/// `PASSIVE` checkpoint (never waits), and when the WAL still holds more than `limit_frames`
+/// frames, a `TRUNCATE` one that waits for readers no longer than `wait` (its busy timeout)
+/// and otherwise is tried again next time. A WAL under the limit is left at its size: SQLite
+/// writes it again from its start once a checkpoint has caught up, which costs less than
+/// growing a truncated file anew.
+pub(crate) async fn checkpoint(
+    conn: &mut SqliteConnection,
+    limit_frames: i64,
+    wait: Duration,
+    restore: Duration,
+) {
     let started = Instant::now();
     let result = async {
+        let (_, log, _): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
+            .fetch_one(&mut *conn)
+            .await?;
+        if log <= limit_frames {
+            return Ok(None);
+        }
         sqlx::query(&format!("PRAGMA busy_timeout = {}", wait.as_millis()))
             .execute(&mut *conn)
             .await?;
@@ -162,16 +183,16 @@ pub(crate) async fn checkpoint(conn: &mut SqliteConnection, wait: Duration, rest
         sqlx::query(&format!("PRAGMA busy_timeout = {}", restore.as_millis()))
             .execute(&mut *conn)
             .await?;
-        outcome
+        outcome.map(|(busy, _, _)| Some((log, busy)))
     }
     .await;
     match result {
-        Ok((busy, log, checkpointed)) => tracing::debug!(
-            busy,
-            log,
-            checkpointed,
+        Ok(None) => {}
+        Ok(Some((frames, busy))) => tracing::debug!(
+            frames,
+            truncated = busy == 0,
             elapsed_ms = started.elapsed().as_millis() as u64,
-            "WAL checkpoint"
+            "WAL over its limit: TRUNCATE checkpoint"
         ),
         Err(error) => tracing::warn!(%error, "WAL checkpoint failed"),
     }

@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 
 pub use client_ip::ClientIpResolver;
 pub use enrich::{Enricher, ParsedAgent};
-pub use queue::{VisitCounters, VisitQueue};
+pub use queue::{EnqueueTimeouts, VisitCounters, VisitQueue};
 pub use writer::VisitWriter;
 
 use crate::store::NewVisit;

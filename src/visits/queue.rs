@@ -1,4 +1,4 @@
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -9,7 +9,8 @@ use super::VisitEvent;
 /// A dropped visit is logged for the first drop and then once per this many.
 const DROP_LOG_EVERY: u64 = 1_000;
 
-/// Counters of the pipeline, readable at any time (metrics are built on them).
+/// Counters of the pipeline, readable at any time (metrics are built on them), and whether
+/// the writer's last write failed.
 #[derive(Debug, Default)]
 pub struct VisitCounters {
     pub enqueued: AtomicU64,
@@ -17,6 +18,8 @@ pub struct VisitCounters {
     pub stored: AtomicU64,
     pub batches: AtomicU64,
     pub failed_writes: AtomicU64,
+    /// Set by the writer when a write fails, cleared when one succeeds.
+    pub writer_failing: AtomicBool,
 }
 
 impl VisitCounters {
@@ -25,13 +28,25 @@ impl VisitCounters {
     }
 }
 
+/// How long a click waits for room in a full queue.
+#[derive(Debug, Clone, Copy)]
+pub struct EnqueueTimeouts {
+    /// While the writer is storing visits: the queue is full because clicks come faster than
+    /// the database takes them, and the click waits (backpressure) rather than be lost.
+    pub storing: Duration,
+    /// While the writer's writes fail (the database is down): the visit is dropped soon, so
+    /// redirects keep being answered quickly from the cache.
+    pub failing: Duration,
+}
+
 /// The redirect handler's end of the pipeline: a bounded channel. When it is full a click waits
-/// up to `enqueue_timeout`; only past that is a visit dropped, and every drop is counted and
-/// logged.
+/// for room, up to [`EnqueueTimeouts::storing`] while the writer stores and
+/// [`EnqueueTimeouts::failing`] while its writes fail; only past that is a visit dropped, and
+/// every drop is counted and logged.
 #[derive(Clone)]
 pub struct VisitQueue {
     sender: mpsc::Sender<VisitEvent>,
-    enqueue_timeout: Duration,
+    timeouts: EnqueueTimeouts,
     counters: Arc<VisitCounters>,
 }
 
@@ -39,13 +54,13 @@ impl VisitQueue {
     /// The queue and the receiving end the writer drains.
     pub fn new(
         capacity: usize,
-        enqueue_timeout: Duration,
+        timeouts: EnqueueTimeouts,
     ) -> (Self, mpsc::Receiver<VisitEvent>, Arc<VisitCounters>) {
         let (sender, receiver) = mpsc::channel(capacity);
         let counters = Arc::new(VisitCounters::default());
         let queue = Self {
             sender,
-            enqueue_timeout,
+            timeouts,
             counters: counters.clone(),
         };
         (queue, receiver, counters)
@@ -54,11 +69,17 @@ impl VisitQueue {
     pub async fn record(&self, event: VisitEvent) {
         let outcome = match self.sender.try_send(event) {
             Ok(()) => Ok(()),
-            Err(mpsc::error::TrySendError::Full(event)) => self
-                .sender
-                .send_timeout(event, self.enqueue_timeout)
-                .await
-                .map_err(|_| "queue full"),
+            Err(mpsc::error::TrySendError::Full(event)) => {
+                let wait = if self.counters.writer_failing.load(Ordering::Relaxed) {
+                    self.timeouts.failing
+                } else {
+                    self.timeouts.storing
+                };
+                self.sender
+                    .send_timeout(event, wait)
+                    .await
+                    .map_err(|_| "queue full")
+            }
             Err(mpsc::error::TrySendError::Closed(_)) => Err("queue closed"),
         };
         match outcome {

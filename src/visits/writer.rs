@@ -17,12 +17,16 @@ use crate::store::{NewVisit, Store};
 const ATTEMPTS_WHILE_STOPPING: u32 = 5;
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
-/// The background task that drains the queue, enriches visits (user agent, bot flag,
-/// anonymised IP) and writes them in batches: a batch is written
-/// when it holds `batch_size` visits or its first visit is `flush_interval` old. The ids of the
-/// visits stored go to the [`Cluster`] (live streams), which never makes the writer wait.
+/// The background tasks that drain the queue and store visits in batches. A batch is taken
+/// when it holds `batch_size` visits or its first visit is `flush_interval` old.
+///
+/// Two tasks, so that preparing a batch and storing the one before overlap: the collector
+/// receives and enriches (user agent, bot flag, anonymised IP) the next batch while the storer
+/// writes the last one; one batch waits between them at most. The ids of the visits stored go
+/// to the [`Cluster`] (live streams), which never makes the writer wait.
 pub struct VisitWriter {
-    handle: JoinHandle<()>,
+    collector: JoinHandle<()>,
+    storer: JoinHandle<()>,
     stop: CancellationToken,
 }
 
@@ -40,42 +44,50 @@ impl VisitWriter {
             .write_parallelism
             .min(store.max_concurrent_writes())
             .max(1);
-        let worker = Worker {
-            parallelism,
-            store,
+        let (batches, ready) = mpsc::channel(1);
+        let collector = Collector {
             enricher: Enricher::new(enrichment),
-            counters,
-            cluster,
             batch_size: settings.batch_size,
             flush_interval: Duration::from_millis(settings.flush_interval_ms),
             stop: stop.clone(),
+            batches,
         };
-        let handle = tokio::spawn(worker.run(receiver));
-        Self { handle, stop }
+        let storer = Storer {
+            parallelism,
+            store,
+            counters,
+            cluster,
+            stop: stop.clone(),
+        };
+        Self {
+            collector: tokio::spawn(collector.run(receiver)),
+            storer: tokio::spawn(storer.run(ready)),
+            stop,
+        }
     }
 
     /// Stops taking new visits, writes every visit already queued, and returns once done.
     /// Call it after the HTTP server has finished its in-flight requests.
     pub async fn drain(self) {
         self.stop.cancel();
-        if let Err(error) = self.handle.await {
-            tracing::error!(%error, "visit writer ended abnormally");
+        for (task, handle) in [("collector", self.collector), ("storer", self.storer)] {
+            if let Err(error) = handle.await {
+                tracing::error!(%error, task, "visit writer ended abnormally");
+            }
         }
     }
 }
 
-struct Worker {
-    parallelism: usize,
-    store: Arc<dyn Store>,
+/// Receives events into batches and enriches them.
+struct Collector {
     enricher: Enricher,
-    counters: Arc<VisitCounters>,
-    cluster: Arc<Cluster>,
     batch_size: usize,
     flush_interval: Duration,
     stop: CancellationToken,
+    batches: mpsc::Sender<Vec<NewVisit>>,
 }
 
-impl Worker {
+impl Collector {
     async fn run(self, mut receiver: mpsc::Receiver<VisitEvent>) {
         let mut events = Vec::with_capacity(self.batch_size);
         loop {
@@ -89,7 +101,7 @@ impl Worker {
                     receiver.close();
                     while receiver.recv_many(&mut events, self.batch_size).await > 0 {
                         if events.len() >= self.batch_size {
-                            self.write(std::mem::take(&mut events)).await;
+                            self.hand_over(std::mem::take(&mut events)).await;
                         }
                     }
                     break;
@@ -104,9 +116,40 @@ impl Worker {
                     Ok(_) => {}
                 }
             }
-            self.write(std::mem::take(&mut events)).await;
+            self.hand_over(std::mem::take(&mut events)).await;
         }
-        self.write(events).await;
+        self.hand_over(events).await;
+        // Dropping `batches` lets the storer finish.
+    }
+
+    async fn hand_over(&self, events: Vec<VisitEvent>) {
+        if events.is_empty() {
+            return;
+        }
+        let visits = events
+            .into_iter()
+            .map(|event| self.enricher.enrich(event))
+            .collect();
+        if self.batches.send(visits).await.is_err() {
+            tracing::error!("the visit storer is gone; a batch is lost");
+        }
+    }
+}
+
+/// Writes enriched batches.
+struct Storer {
+    parallelism: usize,
+    store: Arc<dyn Store>,
+    counters: Arc<VisitCounters>,
+    cluster: Arc<Cluster>,
+    stop: CancellationToken,
+}
+
+impl Storer {
+    async fn run(self, mut ready: mpsc::Receiver<Vec<NewVisit>>) {
+        while let Some(batch) = ready.recv().await {
+            self.write(batch).await;
+        }
         tracing::info!(
             stored = VisitCounters::get(&self.counters.stored),
             dropped = VisitCounters::get(&self.counters.dropped),
@@ -114,19 +157,19 @@ impl Worker {
         );
     }
 
-    /// Enriches a batch, splits it by URL into `parallelism` parts and writes them at once.
-    /// Each part is its own transaction with its own retries, so a part is never written twice.
-    async fn write(&self, events: Vec<VisitEvent>) {
-        if events.is_empty() {
-            return;
-        }
+    /// Splits a batch by URL into `parallelism` parts and writes them at once. Each part is
+    /// its own transaction with its own retries, so a part is never written twice.
+    async fn write(&self, visits: Vec<NewVisit>) {
+        let size = visits.len();
         let mut parts: Vec<Vec<NewVisit>> = vec![Vec::new(); self.parallelism];
-        for event in events {
-            let visit = self.enricher.enrich(event);
-            let part = visit.url_id.rem_euclid(self.parallelism as i64) as usize;
-            parts[part].push(visit);
+        if self.parallelism == 1 {
+            parts[0] = visits;
+        } else {
+            for visit in visits {
+                let part = visit.url_id.rem_euclid(self.parallelism as i64) as usize;
+                parts[part].push(visit);
+            }
         }
-        let size: usize = parts.iter().map(Vec::len).sum();
         let started = std::time::Instant::now();
         let writes = parts
             .into_iter()
@@ -149,12 +192,14 @@ impl Worker {
                         .stored
                         .fetch_add(stored as u64, Ordering::Relaxed);
                     self.counters.batches.fetch_add(1, Ordering::Relaxed);
+                    self.counters.writer_failing.store(false, Ordering::Relaxed);
                     tracing::debug!(batch = visits.len(), stored, "visits written");
                     self.cluster.visits_stored(ids);
                     return;
                 }
                 Err(error) => {
                     self.counters.failed_writes.fetch_add(1, Ordering::Relaxed);
+                    self.counters.writer_failing.store(true, Ordering::Relaxed);
                     if self.stop.is_cancelled() && attempt >= ATTEMPTS_WHILE_STOPPING {
                         self.counters
                             .dropped
