@@ -32,9 +32,9 @@ pub struct SeedArgs {
     /// Visits are spread over this many past days.
     #[arg(long, default_value_t = 90)]
     pub days: u32,
-    /// Visits written per batch.
-    #[arg(long, default_value_t = 5_000)]
-    pub batch: usize,
+    /// Visits written per batch at most (default: the server's `visits.batch_size`).
+    #[arg(long)]
+    pub batch: Option<usize>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -72,7 +72,7 @@ const REFERRERS: &[Option<&str>] = &[
 
 pub async fn run(settings: Settings, args: SeedArgs) -> anyhow::Result<()> {
     anyhow::ensure!(args.urls > 0, "--urls must be at least 1");
-    anyhow::ensure!(args.batch > 0, "--batch must be at least 1");
+    anyhow::ensure!(args.batch != Some(0), "--batch must be at least 1");
     let store = store::connect(&settings.database).await?;
     let ids = seed_urls(store.as_ref(), args.urls).await?;
     seed_visits(store, &settings, &args, &ids).await
@@ -152,11 +152,12 @@ async fn seed_visits(
         return Ok(());
     }
     let mut visit_settings = settings.visits.clone();
-    visit_settings.batch_size = args.batch;
+    let batch = args.batch.unwrap_or(visit_settings.batch_size);
+    visit_settings.batch_size = batch;
     // The generator is faster than any database: let it wait for room rather than drop.
     let wait = std::time::Duration::from_secs(3600);
     let (queue, receiver, counters) = VisitQueue::new(
-        args.batch * 4,
+        batch * 4,
         EnqueueTimeouts {
             storing: wait,
             failing: wait,
@@ -220,8 +221,8 @@ async fn seed_visits(
         ids.len(),
         stored as f64 / elapsed,
         VisitCounters::get(&counters.batches),
-        args.batch,
-        visit_settings.write_parallelism,
+        batch,
+        visit_settings.write_parallelism.min(store.max_concurrent_writes()),
     );
     Ok(())
 }
