@@ -222,7 +222,9 @@ async fn seed_visits(
         stored as f64 / elapsed,
         VisitCounters::get(&counters.batches),
         batch,
-        visit_settings.write_parallelism.min(store.max_concurrent_writes()),
+        visit_settings
+            .write_parallelism
+            .min(store.max_concurrent_writes()),
     );
     Ok(())
 }

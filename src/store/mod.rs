@@ -10,7 +10,7 @@ mod postgres_visits;
 mod rollup;
 mod rows;
 mod sqlite;
-mod sqlite_visits;
+mod sqlite_writer;
 mod stats;
 
 use std::sync::Arc;

@@ -11,12 +11,11 @@ use sqlx::sqlite::{
 use sqlx::{QueryBuilder, Sqlite};
 
 use super::maintenance::{self, count_per_url, AppliedMigration};
-use super::rollup::Rollups;
 use super::rows::{
     into_urls, push_visit_page, ApiKeyRow, RedirectRow, UrlRow, VisitRow, API_KEY_COLUMNS,
     URL_COLUMNS,
 };
-use super::sqlite_visits;
+use super::sqlite_writer::{self, SqliteWriter, WriterSettings};
 use super::stats::{self, DailyRow, TopValueRow};
 use super::{
     ApiKeyRecord, MigrationStatus, NewApiKey, NewUrl, NewVisit, Page, PageRequest, PrunedVisits,
@@ -32,14 +31,15 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite")
 #[derive(Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
-    busy_timeout: Duration,
+    /// The visit writer's thread and connection.
+    writer: SqliteWriter,
     /// When the visit writer last started a WAL checkpoint, and whether one runs.
     last_checkpoint: Arc<Mutex<Instant>>,
     checkpointing: Arc<AtomicBool>,
 }
 
 /// The WAL stays below this size once SQLite resets it (`journal_size_limit`), and the writer
-/// truncates it when it has grown past it (`sqlite_visits::checkpoint`).
+/// truncates it when it has grown past it (see `sqlite_writer`).
 const JOURNAL_SIZE_LIMIT: u64 = 64 * 1024 * 1024;
 /// SQLite's default page size, which kurz keeps: one WAL frame holds one page.
 const PAGE_SIZE: u64 = 4096;
@@ -49,8 +49,6 @@ const CACHE_PAGES: u64 = 16 * 1024;
 /// Reads through a memory map of the database file (up to 1 GiB) instead of a system call
 /// per page.
 const MMAP_SIZE: u64 = 1024 * 1024 * 1024;
-/// How long the writer's periodic checkpoint waits for readers before trying again later.
-const CHECKPOINT_WAIT: Duration = Duration::from_millis(20);
 
 impl SqliteStore {
     pub async fn connect(url: &str, settings: &DatabaseSettings) -> Result<Self, StoreError> {
@@ -74,7 +72,7 @@ impl SqliteStore {
             .pragma("journal_size_limit", JOURNAL_SIZE_LIMIT.to_string())
             .pragma("cache_size", CACHE_PAGES.to_string())
             .pragma("mmap_size", MMAP_SIZE.to_string());
-        let path = options.get_filename();
+        let path = options.get_filename().to_owned();
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).map_err(|e| {
                 anyhow::anyhow!("cannot create the data directory {}: {e}", parent.display())
@@ -85,16 +83,26 @@ impl SqliteStore {
             .acquire_timeout(Duration::from_secs(settings.acquire_timeout_secs))
             .connect_with(options)
             .await?;
+        let writer = SqliteWriter::start(
+            &path,
+            WriterSettings {
+                busy_timeout,
+                cache_pages: CACHE_PAGES,
+                mmap_size: MMAP_SIZE,
+                journal_size_limit: JOURNAL_SIZE_LIMIT,
+                autocheckpoint_pages: JOURNAL_SIZE_LIMIT / PAGE_SIZE,
+            },
+        )?;
         Ok(Self {
             pool,
-            busy_timeout,
+            writer,
             last_checkpoint: Arc::new(Mutex::new(Instant::now())),
             checkpointing: Arc::new(AtomicBool::new(false)),
         })
     }
 
     /// Checkpoints the WAL on a connection of its own, at most every
-    /// [`sqlite_visits::CHECKPOINT_EVERY`] and one at a time, while the visit writer goes on
+    /// [`sqlite_writer::CHECKPOINT_EVERY`] and one at a time, while the visit writer goes on
     /// with its next batch: a checkpoint copies pages into the database file and syncs it,
     /// which the writer should not wait for (SQLite lets a writer append to the WAL while a
     /// `PASSIVE` checkpoint runs).
@@ -104,7 +112,7 @@ impl SqliteStore {
                 .last_checkpoint
                 .lock()
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
-            if last.elapsed() < sqlite_visits::CHECKPOINT_EVERY {
+            if last.elapsed() < sqlite_writer::CHECKPOINT_EVERY {
                 return;
             }
             *last = Instant::now();
@@ -112,22 +120,10 @@ impl SqliteStore {
         if self.checkpointing.swap(true, Ordering::AcqRel) {
             return;
         }
-        let (pool, running, busy_timeout) = (
-            self.pool.clone(),
-            self.checkpointing.clone(),
-            self.busy_timeout,
-        );
+        let (pool, running) = (self.pool.clone(), self.checkpointing.clone());
         tokio::spawn(async move {
             match pool.acquire().await {
-                Ok(mut conn) => {
-                    sqlite_visits::checkpoint(
-                        &mut conn,
-                        (JOURNAL_SIZE_LIMIT / PAGE_SIZE) as i64,
-                        CHECKPOINT_WAIT,
-                        busy_timeout,
-                    )
-                    .await
-                }
+                Ok(mut conn) => sqlite_writer::checkpoint(&mut conn).await,
                 Err(error) => tracing::warn!(%error, "no connection for a WAL checkpoint"),
             }
             running.store(false, Ordering::Release);
@@ -345,32 +341,7 @@ impl Store for SqliteStore {
         if visits.is_empty() {
             return Ok(Vec::new());
         }
-        let mut conn = self.pool.acquire().await?;
-        let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-        // Fast path: every URL still exists, and the foreign key is the only check. A URL
-        // deleted since its click fails it; then the batch is written again without its
-        // visits, which count nowhere.
-        let all: Vec<&NewVisit> = visits.iter().collect();
-        let (kept, ids) = match sqlite_visits::insert_visits(&mut tx, &all).await {
-            Ok(ids) => (all, ids),
-            Err(sqlx::Error::Database(error)) if error.is_foreign_key_violation() => {
-                tx.rollback().await?;
-                tx = sqlx::Connection::begin(&mut *conn).await?;
-                let url_ids = visits.iter().map(|v| v.url_id).collect();
-                let existing = sqlite_visits::existing_urls(&mut tx, &url_ids).await?;
-                let kept: Vec<&NewVisit> = visits
-                    .iter()
-                    .filter(|v| existing.contains(&v.url_id))
-                    .collect();
-                let ids = sqlite_visits::insert_visits(&mut tx, &kept).await?;
-                (kept, ids)
-            }
-            Err(other) => return Err(other.into()),
-        };
-        let rollups = Rollups::of(kept.iter().copied());
-        sqlite_visits::add_tallies(&mut tx, rollups, ids.len()).await?;
-        tx.commit().await?;
-        drop(conn);
+        let ids = self.writer.record(visits).await?;
         self.checkpoint_in_background();
         Ok(ids)
     }
