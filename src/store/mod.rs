@@ -98,8 +98,9 @@ pub trait Store: Send + Sync + 'static {
     /// Up to `limit` slugs marked crawlable, for robots.txt.
     async fn crawlable_slugs(&self, limit: u32) -> Result<Vec<Slug>, StoreError>;
 
-    /// Writes a batch of visits in one transaction, bumps each URL's `visit_count` once and
-    /// adds the batch to the statistics rollups. Visits of URLs deleted meanwhile are skipped.
+    /// Writes a batch of visits in one transaction, and bumps each URL's `visit_count` once,
+    /// each statistics rollup row once and `visit_totals` once for the whole batch. Visits of
+    /// URLs deleted meanwhile are skipped.
     /// Returns the ids of the visits stored, in the batch's order (the live stream announces
     /// them).
     async fn record_visits(&self, visits: &[NewVisit]) -> Result<Vec<i64>, StoreError>;
@@ -109,8 +110,9 @@ pub trait Store: Send + Sync + 'static {
     /// lists.
     async fn visits_by_ids(&self, ids: &[i64]) -> Result<Vec<VisitRecord>, StoreError>;
 
-    /// How many visits are stored: in all (`owner` None), from the `visit_totals` rows the
-    /// triggers on `url_visits` keep, never a count over the visits; or of the URLs one API key
+    /// How many visits are stored: in all (`owner` None), from the `visit_totals` rows that
+    /// [`Store::record_visits`] adds each batch to and a delete trigger on `url_visits` lowers,
+    /// never a count over the visits; or of the URLs one API key
     /// created, the sum of their `visit_count` through the `(created_by, id)` index.
     async fn visit_total(&self, owner: Option<i64>) -> Result<i64, StoreError>;
 
