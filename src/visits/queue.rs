@@ -106,3 +106,70 @@ impl VisitQueue {
         &self.counters
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::net::{IpAddr, Ipv4Addr};
+
+    use chrono::Utc;
+
+    use super::*;
+
+    fn event() -> VisitEvent {
+        VisitEvent {
+            url_id: 1,
+            at: Utc::now(),
+            client_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            user_agent: None,
+            referrer: None,
+        }
+    }
+
+    fn queue() -> (VisitQueue, mpsc::Receiver<VisitEvent>, Arc<VisitCounters>) {
+        VisitQueue::new(
+            1,
+            EnqueueTimeouts {
+                storing: Duration::from_secs(5),
+                failing: Duration::from_millis(20),
+            },
+        )
+    }
+
+    /// A full queue while the writer stores: the click waits for room and is kept.
+    #[tokio::test]
+    async fn a_full_queue_makes_clicks_wait_while_the_writer_stores() {
+        let (queue, mut receiver, counters) = queue();
+        queue.record(event()).await;
+        let drain = tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            let mut taken = 0;
+            while receiver.recv().await.is_some() {
+                taken += 1;
+            }
+            taken
+        });
+        let started = std::time::Instant::now();
+        queue.record(event()).await;
+        assert!(started.elapsed() >= Duration::from_millis(50), "it waited");
+        assert_eq!(VisitCounters::get(&counters.enqueued), 2);
+        assert_eq!(VisitCounters::get(&counters.dropped), 0);
+        drop(queue);
+        assert_eq!(drain.await.unwrap(), 2);
+    }
+
+    /// A full queue while the writer's writes fail: the visit is dropped (and counted) soon.
+    #[tokio::test]
+    async fn a_full_queue_drops_soon_while_the_writer_fails() {
+        let (queue, _receiver, counters) = queue();
+        counters.writer_failing.store(true, Ordering::Relaxed);
+        queue.record(event()).await;
+        let started = std::time::Instant::now();
+        queue.record(event()).await;
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "it did not wait long"
+        );
+        assert_eq!(VisitCounters::get(&counters.enqueued), 1);
+        assert_eq!(VisitCounters::get(&counters.dropped), 1);
+    }
+}
