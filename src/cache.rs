@@ -129,7 +129,7 @@ impl RedirectCache {
     }
 
     /// Forgets a slug; the next redirect reads it from the database.
-    pub async fn invalidate(&self, slug: &Slug) {
+    pub fn invalidate(&self, slug: &str) {
         self.entries.remove(slug);
     }
 

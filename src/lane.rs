@@ -36,7 +36,8 @@ use crate::readiness::Readiness;
 use crate::state::AppState;
 use crate::{redirect, site};
 
-const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+/// The request id header: echoed by the lane, made up and propagated by the full stack.
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// One-segment paths that belong to the full stack although `/{slug}` would match them.
 /// Each is also a reserved slug (`slug.reserved`), so no short link can hide behind it.
@@ -57,7 +58,7 @@ pub fn takes_lane(method: &Method, path: &str) -> bool {
 /// The lane's routes, each with its own [`LaneLayer`] (its route label).
 pub fn router(state: &AppState, limits: &RequestLimits) -> Router {
     let layer = |route: &'static str, gated: bool| LaneLayer {
-        shared: Arc::new(Shared {
+        route: Arc::new(LaneRoute {
             metrics: RouteMetrics::new(route),
             limits: limits.clone(),
             readiness: gated.then(|| state.readiness.clone()),
@@ -116,7 +117,7 @@ where
 }
 
 /// What every request of one lane route shares.
-struct Shared {
+struct LaneRoute {
     metrics: RouteMetrics,
     limits: RequestLimits,
     /// `None` for a route that answers before the database is ready (`/healthz`).
@@ -126,7 +127,7 @@ struct Shared {
 /// The lane's single layer (see the module documentation).
 #[derive(Clone)]
 pub struct LaneLayer {
-    shared: Arc<Shared>,
+    route: Arc<LaneRoute>,
 }
 
 impl<S> Layer<S> for LaneLayer {
@@ -135,7 +136,7 @@ impl<S> Layer<S> for LaneLayer {
     fn layer(&self, inner: S) -> Self::Service {
         LaneService {
             inner,
-            shared: self.shared.clone(),
+            route: self.route.clone(),
         }
     }
 }
@@ -143,7 +144,7 @@ impl<S> Layer<S> for LaneLayer {
 #[derive(Clone)]
 pub struct LaneService<S> {
     inner: S,
-    shared: Arc<Shared>,
+    route: Arc<LaneRoute>,
 }
 
 impl<S> Service<Request> for LaneService<S>
@@ -161,12 +162,12 @@ where
 
     fn call(&mut self, request: Request) -> Self::Future {
         let started = Instant::now();
-        let shared = self.shared.clone();
+        let route = self.route.clone();
         let method = request.method().clone();
         let request_id = request.headers().get(REQUEST_ID).cloned();
-        let refused = match shared.limits.check_shape(&request) {
+        let refused = match route.limits.check_shape(&request) {
             Err(error) => Some(error),
-            Ok(()) => shared
+            Ok(()) => route
                 .readiness
                 .as_ref()
                 .is_some_and(|readiness| !readiness.is_ready())
@@ -199,7 +200,7 @@ where
                 headers
                     .entry(header::X_CONTENT_TYPE_OPTIONS)
                     .or_insert(HeaderValue::from_static("nosniff"));
-                shared
+                route
                     .metrics
                     .record(&method, response.status(), started.elapsed());
                 Ok::<_, Infallible>(response)

@@ -28,9 +28,7 @@ impl RequestLimits {
             in_flight: Arc::new(Semaphore::new(settings.max_concurrent_requests)),
         }
     }
-}
 
-impl RequestLimits {
     /// 414 for a URI longer than `server.max_uri_bytes`, 431 for headers larger than
     /// `server.max_header_bytes`; the redirect lane checks these too.
     pub fn check_shape<B>(&self, request: &axum::http::Request<B>) -> Result<(), ApiError> {

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use axum::body::Body;
-use axum::http::{header, HeaderName, HeaderValue, Request, Response, StatusCode};
+use axum::http::{header, HeaderValue, Request, Response, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
@@ -25,7 +25,7 @@ use crate::cluster::Cluster;
 use crate::config::Settings;
 use crate::domain::{SlugPolicy, TargetPolicy};
 use crate::error::{ApiError, PROBLEM_JSON};
-use crate::lane::{self, Split};
+use crate::lane::{self, Split, REQUEST_ID};
 use crate::limits::{self, RequestLimits};
 use crate::live::LiveHub;
 use crate::rate_limit::RateLimits;
@@ -35,7 +35,6 @@ use crate::store::{self, Store};
 use crate::visits::{ClientIpResolver, EnqueueTimeouts, VisitCounters, VisitQueue, VisitWriter};
 use crate::{api, monitoring, readiness, redirect, site};
 
-const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// How long WebSocket streams get to send their close frame at shutdown.
 const LIVE_CLOSE_GRACE: Duration = Duration::from_secs(2);
 

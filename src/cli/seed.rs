@@ -222,9 +222,7 @@ async fn seed_visits(
         stored as f64 / elapsed,
         VisitCounters::get(&counters.batches),
         batch,
-        visit_settings
-            .write_parallelism
-            .min(store.max_concurrent_writes()),
+        VisitWriter::parallelism(&visit_settings, store.as_ref()),
     );
     Ok(())
 }

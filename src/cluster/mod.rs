@@ -97,7 +97,7 @@ impl Cluster {
 
     /// A URL was changed or deleted: evicts its slug here and on every other instance.
     pub async fn url_changed(&self, slug: &Slug) {
-        self.cache.invalidate(slug).await;
+        self.cache.invalidate(slug.as_str());
         if let Some(bus) = &self.bus {
             bus.url_changed(slug).await;
         }

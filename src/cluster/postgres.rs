@@ -160,7 +160,7 @@ async fn listen(
                     };
                     match received {
                         Ok(Some(notification)) => {
-                            receive(notification.payload(), &instance, &relay, &cache).await;
+                            receive(notification.payload(), &instance, &relay, &cache);
                         }
                         Ok(None) => {
                             tracing::warn!("cluster LISTEN connection lost");
@@ -193,12 +193,7 @@ async fn connect(pool: &PgPool, channel: &str) -> Result<PgListener, sqlx::Error
     Ok(listener)
 }
 
-async fn receive(
-    payload: &str,
-    instance: &str,
-    relay: &mpsc::Sender<Vec<i64>>,
-    cache: &RedirectCache,
-) {
+fn receive(payload: &str, instance: &str, relay: &mpsc::Sender<Vec<i64>>, cache: &RedirectCache) {
     let note: Note = match serde_json::from_str(payload) {
         Ok(note) => note,
         Err(error) => {
@@ -210,9 +205,7 @@ async fn receive(
         return;
     }
     for slug in &note.e {
-        if let Some(slug) = Slug::for_lookup(slug) {
-            cache.invalidate(&slug).await;
-        }
+        cache.invalidate(slug);
     }
     let ids = note.visit_ids();
     if !ids.is_empty() && relay.try_send(ids).is_err() {

@@ -312,8 +312,7 @@ impl Store for PostgresStore {
             Err(sqlx::Error::Database(error)) if error.is_foreign_key_violation() => {
                 tx.rollback().await?;
                 tx = self.pool.begin().await?;
-                let url_ids = visits.iter().map(|v| v.url_id).collect();
-                let existing = postgres_visits::existing_urls(&mut tx, &url_ids).await?;
+                let existing = postgres_visits::existing_urls(&mut tx, visits).await?;
                 let kept: Vec<&NewVisit> = visits
                     .iter()
                     .filter(|v| existing.contains(&v.url_id))

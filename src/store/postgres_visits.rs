@@ -37,13 +37,14 @@ pub(crate) async fn copy_visits(
     Ok(ids)
 }
 
-/// The ids among `url_ids` that still name a URL, locked against deletion until the
+/// The ids among the batch's URLs that still name a URL, locked against deletion until the
 /// transaction ends (as the foreign key's own check would).
 pub(crate) async fn existing_urls(
     conn: &mut PgConnection,
-    url_ids: &HashSet<i64>,
+    visits: &[NewVisit],
 ) -> Result<HashSet<i64>, sqlx::Error> {
-    let url_ids: Vec<i64> = url_ids.iter().copied().collect();
+    let url_ids: HashSet<i64> = visits.iter().map(|v| v.url_id).collect();
+    let url_ids: Vec<i64> = url_ids.into_iter().collect();
     let found: Vec<i64> =
         sqlx::query_scalar("SELECT id FROM urls WHERE id = ANY($1) FOR KEY SHARE")
             .bind(&url_ids)

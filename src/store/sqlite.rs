@@ -5,9 +5,7 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use chrono::{NaiveDate, Utc};
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
+use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
 use sqlx::{QueryBuilder, Sqlite};
 
 use super::maintenance::{self, count_per_url, AppliedMigration};
@@ -50,28 +48,38 @@ const CACHE_PAGES: u64 = 16 * 1024;
 /// per page.
 const MMAP_SIZE: u64 = 1024 * 1024 * 1024;
 
+/// The `PRAGMA`s of every connection, the pool's and the visit writer's.
+fn connection_pragmas() -> Vec<(&'static str, String)> {
+    vec![
+        ("journal_mode", "WAL".into()),
+        // WAL with synchronous = NORMAL: a commit does not wait for fsync, only checkpoints
+        // do. A crash of kurz loses nothing committed; a power cut or an OS crash may lose the
+        // last transactions (docs/configuration.md, "SQLite").
+        ("synchronous", "NORMAL".into()),
+        ("foreign_keys", "ON".into()),
+        // SQLite's own checkpoint after a commit (the committing connection copies the WAL
+        // back and syncs) only past 64 MiB: the visit writer's checkpoints keep it below that,
+        // without making the writer wait.
+        (
+            "wal_autocheckpoint",
+            (JOURNAL_SIZE_LIMIT / PAGE_SIZE).to_string(),
+        ),
+        ("journal_size_limit", JOURNAL_SIZE_LIMIT.to_string()),
+        ("cache_size", CACHE_PAGES.to_string()),
+        ("mmap_size", MMAP_SIZE.to_string()),
+    ]
+}
+
 impl SqliteStore {
     pub async fn connect(url: &str, settings: &DatabaseSettings) -> Result<Self, StoreError> {
         let busy_timeout = Duration::from_secs(settings.acquire_timeout_secs.max(1));
-        let options = SqliteConnectOptions::from_str(url)?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            // WAL with synchronous = NORMAL: a commit does not wait for fsync, only
-            // checkpoints do. A crash of kurz loses nothing committed; a power cut or an OS
-            // crash may lose the last transactions (docs/configuration.md, "SQLite").
-            .synchronous(SqliteSynchronous::Normal)
-            .foreign_keys(true)
-            .busy_timeout(busy_timeout)
-            // SQLite's own checkpoint after a commit (the committing connection copies the WAL
-            // back and syncs) only past 64 MiB: the visit writer's background checkpoints
-            // keep it below that, without making the writer wait.
-            .pragma(
-                "wal_autocheckpoint",
-                (JOURNAL_SIZE_LIMIT / PAGE_SIZE).to_string(),
-            )
-            .pragma("journal_size_limit", JOURNAL_SIZE_LIMIT.to_string())
-            .pragma("cache_size", CACHE_PAGES.to_string())
-            .pragma("mmap_size", MMAP_SIZE.to_string());
+        let pragmas = connection_pragmas();
+        let options = pragmas.iter().fold(
+            SqliteConnectOptions::from_str(url)?
+                .create_if_missing(true)
+                .busy_timeout(busy_timeout),
+            |options, (name, value)| options.pragma(*name, value.clone()),
+        );
         let path = options.get_filename().to_owned();
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).map_err(|e| {
@@ -87,10 +95,8 @@ impl SqliteStore {
             &path,
             WriterSettings {
                 busy_timeout,
-                cache_pages: CACHE_PAGES,
-                mmap_size: MMAP_SIZE,
+                pragmas,
                 journal_size_limit: JOURNAL_SIZE_LIMIT,
-                autocheckpoint_pages: JOURNAL_SIZE_LIMIT / PAGE_SIZE,
             },
         )?;
         Ok(Self {

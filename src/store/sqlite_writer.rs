@@ -27,14 +27,14 @@ pub(crate) const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
 /// after the next batch.
 const TRUNCATE_WAIT: Duration = Duration::from_millis(200);
 
-/// The connection settings the writer shares with the pool's connections.
+/// How the writer's connection is set up: as the pool's connections are.
 #[derive(Debug, Clone)]
 pub(crate) struct WriterSettings {
     pub busy_timeout: Duration,
-    pub cache_pages: u64,
-    pub mmap_size: u64,
+    /// The `PRAGMA`s every connection gets (`SqliteStore::connect`).
+    pub pragmas: Vec<(&'static str, String)>,
+    /// The WAL's size past which the writer truncates it.
     pub journal_size_limit: u64,
-    pub autocheckpoint_pages: u64,
 }
 
 struct Job {
@@ -98,13 +98,9 @@ fn open(path: &Path, settings: &WriterSettings) -> rusqlite::Result<Connection> 
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
     conn.busy_timeout(settings.busy_timeout)?;
-    conn.pragma_update(None, "journal_mode", "WAL")?;
-    conn.pragma_update(None, "synchronous", "NORMAL")?;
-    conn.pragma_update(None, "foreign_keys", true)?;
-    conn.pragma_update(None, "cache_size", settings.cache_pages)?;
-    conn.pragma_update(None, "mmap_size", settings.mmap_size)?;
-    conn.pragma_update(None, "journal_size_limit", settings.journal_size_limit)?;
-    conn.pragma_update(None, "wal_autocheckpoint", settings.autocheckpoint_pages)?;
+    for (name, value) in &settings.pragmas {
+        conn.pragma_update(None, name, value)?;
+    }
     conn.set_prepared_statement_cache_capacity(16);
     Ok(conn)
 }

@@ -40,10 +40,7 @@ impl VisitWriter {
         cluster: Arc<Cluster>,
     ) -> Self {
         let stop = CancellationToken::new();
-        let parallelism = settings
-            .write_parallelism
-            .min(store.max_concurrent_writes())
-            .max(1);
+        let parallelism = Self::parallelism(settings, store.as_ref());
         let (batches, ready) = mpsc::channel(1);
         let collector = Collector {
             enricher: Enricher::new(enrichment),
@@ -64,6 +61,15 @@ impl VisitWriter {
             storer: tokio::spawn(storer.run(ready)),
             stop,
         }
+    }
+
+    /// How many parts a batch is split into and written at once: `visits.write_parallelism`,
+    /// as far as the store can write at once.
+    pub fn parallelism(settings: &VisitSettings, store: &dyn Store) -> usize {
+        settings
+            .write_parallelism
+            .min(store.max_concurrent_writes())
+            .max(1)
     }
 
     /// Stops taking new visits, writes every visit already queued, and returns once done.
