@@ -345,6 +345,9 @@ pub struct ClusterSettings {
     pub backend: ClusterBackend,
     /// The `LISTEN/NOTIFY` channel; instances sharing a database must use the same one.
     pub channel: String,
+    /// How often a server reads the link change log for changes made by other processes
+    /// (commands, other instances), whatever the backend.
+    pub poll_interval_ms: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
@@ -629,6 +632,12 @@ impl Settings {
             return fail(
                 "cluster.channel",
                 format!("`{channel}` is not a lower-case identifier (a-z 0-9 _, at most 63)"),
+            );
+        }
+        if !(10..=60_000).contains(&self.cluster.poll_interval_ms) {
+            return fail(
+                "cluster.poll_interval_ms",
+                format!("{} is outside 10..=60000", self.cluster.poll_interval_ms),
             );
         }
         Ok(())

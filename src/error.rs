@@ -6,6 +6,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::app::AppError;
 use crate::domain::Invalid;
 use crate::store::StoreError;
 
@@ -165,11 +166,24 @@ impl ApiError {
     }
 }
 
+impl From<AppError> for ApiError {
+    fn from(error: AppError) -> Self {
+        match error {
+            AppError::Invalid(invalid) => invalid.into(),
+            AppError::SlugTaken(_) => Self::Conflict("this slug is already taken".into()),
+            AppError::NoSuchLink(_) => Self::not_found("no URL has this slug"),
+            AppError::NoSuchKey(_) => Self::not_found("no such API key"),
+            AppError::NoFreeSlug(_) => Self::Internal(anyhow::Error::new(error)),
+            AppError::Store(store) => store.into(),
+        }
+    }
+}
+
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         match error {
             StoreError::NotFound => Self::NotFound("no such resource".into()),
-            StoreError::Conflict(what) => Self::Conflict(what.into()),
+            StoreError::Conflict(what) => Self::Conflict(format!("this {what} is already taken")),
             StoreError::Unavailable(source) => {
                 tracing::warn!(error = %source, "database unavailable");
                 Self::Unavailable

@@ -1,6 +1,7 @@
 //! kurz: a self-hosted URL shortener with click tracking.
 
 pub mod api;
+pub mod app;
 pub mod auth;
 pub mod cache;
 pub mod cli;

@@ -20,6 +20,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
+use crate::app::Links;
 use crate::cache::RedirectCache;
 use crate::cluster::Cluster;
 use crate::config::Settings;
@@ -104,9 +105,18 @@ impl Application {
             &settings.enrichment,
             cluster.clone(),
         );
+        let slugs = Arc::new(SlugPolicy::new(&settings.slug));
+        let targets = Arc::new(targets);
+        let links = Links::new(
+            store.clone(),
+            slugs.clone(),
+            targets.clone(),
+            cluster.clone(),
+        );
         let state = AppState::new(Shared {
-            slugs: Arc::new(SlugPolicy::new(&settings.slug)),
-            targets: Arc::new(targets),
+            links,
+            slugs,
+            targets,
             client_ip: Arc::new(ClientIpResolver::new(&settings.server.trusted_proxies)),
             redirects,
             live,

@@ -1,5 +1,6 @@
 use std::sync::Arc;
 
+use crate::app::Links;
 use crate::cache::RedirectCache;
 use crate::cluster::Cluster;
 use crate::config::Settings;
@@ -32,6 +33,8 @@ impl std::ops::Deref for AppState {
 /// The parts of [`AppState`].
 pub struct Shared {
     pub settings: Arc<Settings>,
+    /// Every change to a link goes through here.
+    pub links: Links,
     pub store: Arc<dyn Store>,
     pub slugs: Arc<SlugPolicy>,
     /// What a short link may point to; every target from a request is parsed through it.

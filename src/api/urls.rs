@@ -6,21 +6,18 @@ use axum::extract::{ConnectInfo, FromRequest, Request, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use chrono::Utc;
 use serde::{Deserialize, Deserializer};
 use utoipa::{IntoParams, ToSchema};
 
 use super::extract::{JsonBody, QueryParams, SlugPath};
 use super::pagination::{page_request, page_view, with_query, PageView};
 use super::views::UrlView;
+use crate::app::{LinkEdit, LinkInput};
 use crate::auth::Caller;
-use crate::domain::{Invalid, Slug, Title};
+use crate::domain::Invalid;
 use crate::error::{ApiError, Problem};
 use crate::state::AppState;
-use crate::store::{NewUrl, StoreError, UrlPatch};
-
-/// Attempts at finding a free generated slug before giving up.
-const SLUG_ATTEMPTS: usize = 8;
+use crate::store::StoreError;
 
 /// The body of `POST /api/urls`. Unknown fields are a 422.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -170,48 +167,17 @@ pub async fn create(
     let client = state.client_ip.resolve(peer.ip(), request.headers());
     state.rate_limits.check_create(&caller, client)?;
     let JsonBody(body) = JsonBody::<CreateUrl>::from_request(request, &state).await?;
-    let target = state.targets.parse(&body.url)?;
-    let title = Title::parse_optional(body.title.as_deref())?;
-    let requested = body
-        .slug
-        .as_deref()
-        .map(|s| Slug::parse(s, &state.slugs))
-        .transpose()?;
-    let new = |slug: Slug| NewUrl {
-        slug,
-        target: target.clone(),
-        title: title.clone(),
-        crawlable: body.crawlable,
-        created_at: Utc::now(),
-        created_by: caller.key_id(),
-    };
-    let record = match requested {
-        Some(slug) => state
-            .store
-            .create_url(new(slug))
-            .await
-            .map_err(|e| match e {
-                StoreError::Conflict(_) => ApiError::Conflict("this slug is already taken".into()),
-                other => other.into(),
-            })?,
-        None => {
-            let mut attempts = 0;
-            loop {
-                attempts += 1;
-                match state.store.create_url(new(state.slugs.generate())).await {
-                    Err(StoreError::Conflict(_)) if attempts < SLUG_ATTEMPTS => continue,
-                    Err(StoreError::Conflict(_)) => {
-                        return Err(ApiError::Internal(anyhow::anyhow!(
-                            "no free slug after {SLUG_ATTEMPTS} attempts; raise slug.length"
-                        )))
-                    }
-                    other => break other?,
-                }
-            }
-        }
-    };
-    // A probe may have cached this slug as unknown a moment ago.
-    state.cluster.url_changed(&record.slug).await;
+    let record = state
+        .links
+        .create(LinkInput {
+            url: body.url,
+            slug: body.slug,
+            title: body.title,
+            crawlable: body.crawlable,
+            created_by: caller.key_id(),
+            created_at: None,
+        })
+        .await?;
     let location = format!("/api/urls/{}", record.slug);
     let view = UrlView::new(&state, record);
     Ok((
@@ -415,24 +381,12 @@ pub async fn update(
     // May this caller change this link, before the body is read (403 whatever it sent).
     caller.require_change_url(&current)?;
     let JsonBody(body) = JsonBody::<UpdateUrl>::from_request(request, &state).await?;
-    let patch = UrlPatch {
-        target: body
-            .url
-            .as_deref()
-            .map(|u| state.targets.parse(u))
-            .transpose()?,
-        title: body
-            .title
-            .map(|t| Title::parse_optional(t.as_deref()))
-            .transpose()?,
+    let edit = LinkEdit {
+        url: body.url,
+        title: body.title,
         crawlable: body.crawlable,
     };
-    let record = state
-        .store
-        .update_url(&slug, patch)
-        .await
-        .map_err(not_found)?;
-    state.cluster.url_changed(&slug).await;
+    let record = state.links.update(&slug, edit).await?;
     Ok(Json(UrlView::new(&state, record)))
 }
 
@@ -469,8 +423,7 @@ pub async fn remove(
 ) -> Result<StatusCode, ApiError> {
     let current = state.store.get_url(&slug).await.map_err(not_found)?;
     caller.require_change_url(&current)?;
-    state.store.delete_url(&slug).await.map_err(not_found)?;
-    state.cluster.url_changed(&slug).await;
+    state.links.delete(&slug).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -7,11 +7,9 @@ use serde::Serialize;
 
 use super::output::{self, Table};
 use super::{Context, UsageError};
-use crate::domain::{ApiKey, Invalid, Role, KEY_PREFIX};
-use crate::store::{ApiKeyRecord, NewApiKey, StoreError};
-
-/// Longest key name accepted.
-const MAX_NAME_CHARS: usize = 100;
+use crate::app::{AppError, CreatedKey};
+use crate::domain::{Role, KEY_PREFIX};
+use crate::store::ApiKeyRecord;
 
 #[derive(Debug, Subcommand)]
 pub enum ApiKeyCommand {
@@ -97,33 +95,8 @@ pub async fn run(ctx: &Context, command: ApiKeyCommand) -> anyhow::Result<()> {
     }
 }
 
-fn check_name(name: &str) -> Result<String, Invalid> {
-    let name = name.trim();
-    if name.chars().count() > MAX_NAME_CHARS {
-        return Err(Invalid::new(
-            "name",
-            format!("must be at most {MAX_NAME_CHARS} characters"),
-        ));
-    }
-    if name.chars().any(char::is_control) {
-        return Err(Invalid::new("name", "must not contain control characters"));
-    }
-    Ok(name.to_owned())
-}
-
 async fn create(ctx: &Context, role: Role, name: &str) -> anyhow::Result<()> {
-    let name = check_name(name)?;
-    let key = ApiKey::generate();
-    let store = ctx.store().await?;
-    let record = store
-        .create_api_key(NewApiKey {
-            name,
-            role,
-            prefix: key.display_prefix(),
-            key_hash: key.hash(),
-            created_at: Utc::now(),
-        })
-        .await?;
+    let CreatedKey { key, record } = ctx.api_keys().await?.create(role, name).await?;
     if ctx.json {
         return output::json(&CreatedJson {
             record: record.into(),
@@ -209,8 +182,7 @@ fn find<'a>(keys: &'a [ApiKeyRecord], value: &str) -> anyhow::Result<&'a ApiKeyR
 }
 
 async fn revoke(ctx: &Context, value: &str, yes: bool) -> anyhow::Result<()> {
-    let store = ctx.store().await?;
-    let keys = store.list_api_keys().await?;
+    let keys = ctx.api_keys().await?.list().await?;
     let key = find(&keys, value)?;
     if key.revoked_at.is_some() {
         anyhow::bail!("API key {} ({}) is revoked already", key.id, key.prefix);
@@ -229,9 +201,9 @@ async fn revoke(ctx: &Context, value: &str, yes: bool) -> anyhow::Result<()> {
         ),
         yes,
     )?;
-    let revoked = match store.revoke_api_key(key.id).await {
+    let revoked = match ctx.api_keys().await?.revoke(key.id).await {
         Ok(revoked) => revoked,
-        Err(StoreError::NotFound) => anyhow::bail!("API key {} is revoked already", key.id),
+        Err(AppError::NoSuchKey(id)) => anyhow::bail!("API key {id} is revoked already"),
         Err(other) => return Err(other.into()),
     };
     if ctx.json {

@@ -22,6 +22,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 
+use crate::app::{ApiKeys, AppError, Links, Visits};
 use crate::config::{ConfigError, Settings};
 use crate::domain::Invalid;
 use crate::startup::{shutdown_signal, Application};
@@ -95,7 +96,10 @@ pub struct UsageError(pub String);
 /// database).
 pub fn exit_code(error: &anyhow::Error) -> u8 {
     let wrong_input = error.chain().any(|cause| {
-        cause.is::<UsageError>() || cause.is::<Invalid>() || cause.is::<ConfigError>()
+        cause.is::<UsageError>()
+            || cause.is::<Invalid>()
+            || cause.is::<ConfigError>()
+            || matches!(cause.downcast_ref(), Some(AppError::Invalid(_)))
     });
     if wrong_input {
         2
@@ -127,9 +131,27 @@ impl Context {
     }
 
     /// What a target may be, as the server decides it (with the same public URL).
-    pub fn target_policy(&self) -> anyhow::Result<crate::domain::TargetPolicy> {
+    fn target_policy(&self) -> anyhow::Result<crate::domain::TargetPolicy> {
         crate::domain::TargetPolicy::new(&self.settings.target, &self.public_url())
             .map_err(|why| UsageError(format!("target.deny_hosts: {why}")).into())
+    }
+
+    /// The links service, as the server has it, announcing its changes to running servers.
+    pub async fn links(&self) -> anyhow::Result<Links> {
+        Ok(Links::new(
+            self.store().await?,
+            Arc::new(crate::domain::SlugPolicy::new(&self.settings.slug)),
+            Arc::new(self.target_policy()?),
+            crate::cluster::announcer(&self.settings)?,
+        ))
+    }
+
+    pub async fn api_keys(&self) -> anyhow::Result<ApiKeys> {
+        Ok(ApiKeys::new(self.store().await?))
+    }
+
+    pub async fn visits(&self) -> anyhow::Result<Visits> {
+        Ok(Visits::new(self.store().await?))
     }
 
     /// The base of short links, as the server writes them.
@@ -175,7 +197,7 @@ impl Cli {
             Command::Import(args) => transfer::import(&ctx, args).await,
             Command::Dev {
                 command: DevCommand::Seed(args),
-            } => seed::run(ctx.settings, args).await,
+            } => seed::run(&ctx, args).await,
         }
     }
 }

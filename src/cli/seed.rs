@@ -9,9 +9,11 @@ use chrono::{Duration, Utc};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
+use super::Context;
+use crate::app::{Links, PreparedLink};
 use crate::config::Settings;
 use crate::domain::{Cursor, Slug, TargetUrl};
-use crate::store::{self, NewUrl, PageRequest, Store};
+use crate::store::{NewUrl, PageRequest, Store};
 use crate::visits::{EnqueueTimeouts, VisitCounters, VisitEvent, VisitQueue, VisitWriter};
 
 #[derive(Debug, clap::Args)]
@@ -70,24 +72,24 @@ const REFERRERS: &[Option<&str>] = &[
     Some("https://mail.example.com/inbox"),
 ];
 
-pub async fn run(settings: Settings, args: SeedArgs) -> anyhow::Result<()> {
+pub async fn run(ctx: &Context, args: SeedArgs) -> anyhow::Result<()> {
     anyhow::ensure!(args.urls > 0, "--urls must be at least 1");
     anyhow::ensure!(args.batch != Some(0), "--batch must be at least 1");
-    let store = store::connect(&settings.database).await?;
-    let ids = seed_urls(store.as_ref(), args.urls).await?;
-    seed_visits(store, &settings, &args, &ids).await
+    let store = ctx.store().await?;
+    let ids = seed_urls(&ctx.links().await?, store.as_ref(), args.urls).await?;
+    seed_visits(store, &ctx.settings, &args, &ids).await
 }
 
-async fn seed_urls(store: &dyn Store, count: u64) -> anyhow::Result<Vec<i64>> {
+async fn seed_urls(links: &Links, store: &dyn Store, count: u64) -> anyhow::Result<Vec<i64>> {
     let started = Instant::now();
     let now = Utc::now();
     let mut created = 0;
     let mut next = 0u64;
     while next < count {
         let end = (next + 10_000).min(count);
-        let batch: Vec<NewUrl> = (next..end)
+        let batch: Vec<PreparedLink> = (next..end)
             .map(|i| {
-                Ok(NewUrl {
+                let url = NewUrl {
                     slug: Slug::for_lookup(&format!("b{i:07}"))
                         .ok_or_else(|| anyhow::anyhow!("bad slug"))?,
                     target: TargetUrl::parse(&format!("https://example.com/page/{i}"), 2048)?,
@@ -95,10 +97,14 @@ async fn seed_urls(store: &dyn Store, count: u64) -> anyhow::Result<Vec<i64>> {
                     crawlable: false,
                     created_at: now,
                     created_by: None,
+                };
+                Ok(PreparedLink {
+                    url,
+                    generated: false,
                 })
             })
             .collect::<anyhow::Result<_>>()?;
-        created += store.import_urls(&batch).await?;
+        created += links.import(&batch).await?.created;
         next = end;
     }
     eprintln!(

@@ -19,15 +19,14 @@ use serde::{Deserialize, Serialize};
 use super::crlf::CrlfAsLf;
 use super::output::{self, Progress};
 use super::{Context, UsageError};
-use crate::domain::{Invalid, Slug, SlugPolicy, TargetPolicy, Title};
-use crate::store::{NewUrl, Store, StoreError, UrlRecord};
+use crate::app::{LinkInput, Links, PreparedLink};
+use crate::domain::Invalid;
+use crate::store::UrlRecord;
 
 /// URLs read per keyset page while exporting.
 const EXPORT_PAGE: u32 = 1_000;
 /// Valid rows written per `import_urls` call (one transaction).
 const IMPORT_BATCH: usize = 1_000;
-/// Attempts at a free generated slug for a row without one.
-const SLUG_ATTEMPTS: usize = 8;
 /// Invalid rows listed in the `--json` summary (all of them go to stderr).
 const JSON_INVALID_ROWS: usize = 1_000;
 /// A JSON Lines line longer than this is reported invalid without being held in memory.
@@ -417,34 +416,14 @@ fn read_line_capped(
     }
 }
 
-/// A row ready to be stored.
-struct ValidRow {
-    line: u64,
-    url: NewUrl,
-    /// The file had no slug for it: kurz generated one.
-    generated: bool,
-}
-
-/// Checks a row as the API checks a request; a `created_at` that is not an RFC 3339 time is
-/// replaced by the import time, with a warning.
-fn validate(
-    raw: RawRow,
-    policy: &SlugPolicy,
-    targets: &TargetPolicy,
-) -> Result<(ValidRow, Option<String>), BadRow> {
+/// Checks a row as the API checks a request (the links service parses it); a `created_at`
+/// that is not an RFC 3339 time is replaced by the import time, with a warning.
+fn validate(raw: RawRow, links: &Links) -> Result<(PreparedLink, Option<String>), BadRow> {
     let line = raw.line;
     let bad = |error: Invalid| BadRow {
         line,
         reason: error.to_string(),
     };
-    let target = targets
-        .parse(raw.url.as_deref().unwrap_or_default())
-        .map_err(bad)?;
-    let (slug, generated) = match raw.slug.as_deref() {
-        None | Some("") => (policy.generate(), true),
-        Some(value) => (Slug::parse(value, policy).map_err(bad)?, false),
-    };
-    let title = Title::parse_optional(raw.title.as_deref()).map_err(bad)?;
     let crawlable = raw
         .crawlable
         .unwrap_or(Ok(false))
@@ -463,22 +442,19 @@ fn validate(
             }
         },
     };
-    Ok((
-        ValidRow {
-            line,
-            url: NewUrl {
-                slug,
-                target,
-                title,
-                crawlable,
-                created_at,
-                // Imported by the operator: no API key owns these URLs.
-                created_by: None,
-            },
-            generated,
-        },
-        warning,
-    ))
+    let link = links
+        .prepare(&LinkInput {
+            url: raw.url.unwrap_or_default(),
+            // An empty cell is no slug: one is generated.
+            slug: raw.slug.filter(|slug| !slug.is_empty()),
+            title: raw.title,
+            crawlable,
+            // Imported by the operator: no API key owns these URLs.
+            created_by: None,
+            created_at: Some(created_at),
+        })
+        .map_err(bad)?;
+    Ok((link, warning))
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -501,73 +477,30 @@ struct ImportJson {
 }
 
 struct Importer {
-    store: Arc<dyn Store>,
-    policy: SlugPolicy,
-    batch: Vec<ValidRow>,
+    links: Links,
+    batch: Vec<PreparedLink>,
     summary: ImportJson,
 }
 
 impl Importer {
-    async fn push(&mut self, row: ValidRow) -> anyhow::Result<()> {
-        self.batch.push(row);
+    async fn push(&mut self, link: PreparedLink) -> anyhow::Result<()> {
+        self.batch.push(link);
         if self.batch.len() >= IMPORT_BATCH {
             self.flush().await?;
         }
         Ok(())
     }
 
-    /// Writes the batch in one transaction. Rows that existed are skipped; a generated slug
-    /// that happened to be taken already gets another one.
+    /// Writes the batch in one transaction (see [`Links::import`]).
     async fn flush(&mut self) -> anyhow::Result<()> {
         if self.batch.is_empty() {
             return Ok(());
         }
-        let batch = std::mem::take(&mut self.batch);
-        let urls: Vec<NewUrl> = batch.iter().map(|row| row.url.clone()).collect();
-        let created = self.store.import_urls(&urls).await?;
-        let mut not_created = urls.len() as u64 - created;
-        let mut created = created;
-        if not_created > 0 {
-            for row in batch.iter().filter(|row| row.generated) {
-                if self.is_ours(&row.url).await? {
-                    continue;
-                }
-                self.create_with_fresh_slug(row).await?;
-                not_created = not_created.saturating_sub(1);
-                created += 1;
-            }
-        }
-        self.summary.created += created;
-        self.summary.skipped += not_created;
+        let outcome = self.links.import(&self.batch).await?;
+        self.batch.clear();
+        self.summary.created += outcome.created;
+        self.summary.skipped += outcome.skipped;
         Ok(())
-    }
-
-    /// Whether the URL stored under this row's slug is the row itself.
-    async fn is_ours(&self, url: &NewUrl) -> anyhow::Result<bool> {
-        match self.store.get_url(&url.slug).await {
-            Ok(stored) => Ok(stored.target == url.target
-                && stored.created_at.timestamp_micros() == url.created_at.timestamp_micros()),
-            Err(StoreError::NotFound) => Ok(false),
-            Err(other) => Err(other.into()),
-        }
-    }
-
-    async fn create_with_fresh_slug(&self, row: &ValidRow) -> anyhow::Result<()> {
-        for _ in 0..SLUG_ATTEMPTS {
-            let url = NewUrl {
-                slug: self.policy.generate(),
-                ..row.url.clone()
-            };
-            match self.store.create_url(url).await {
-                Ok(_) => return Ok(()),
-                Err(StoreError::Conflict(_)) => continue,
-                Err(other) => return Err(other.into()),
-            }
-        }
-        anyhow::bail!(
-            "line {}: no free slug after {SLUG_ATTEMPTS} attempts; raise slug.length",
-            row.line
-        )
     }
 }
 
@@ -616,8 +549,7 @@ pub async fn import(ctx: &Context, args: ImportArgs) -> anyhow::Result<()> {
     );
     let mut reader = RowReader::new(format, input, &name)?;
     let mut importer = Importer {
-        store: ctx.store().await?,
-        policy: SlugPolicy::new(&ctx.settings.slug),
+        links: ctx.links().await?,
         batch: Vec::with_capacity(IMPORT_BATCH),
         summary: ImportJson {
             file: name.clone(),
@@ -625,18 +557,17 @@ pub async fn import(ctx: &Context, args: ImportArgs) -> anyhow::Result<()> {
             ..ImportJson::default()
         },
     };
-    let targets = ctx.target_policy()?;
     let mut progress = Progress::new("import", size);
     while let Some(row) = reader.next_row()? {
         importer.summary.rows += 1;
-        match row.and_then(|raw| validate(raw, &importer.policy, &targets)) {
-            Ok((row, warning)) => {
+        match row.and_then(|raw| validate(raw, &importer.links)) {
+            Ok((link, warning)) => {
                 if let Some(warning) = warning {
                     importer.summary.warnings += 1;
                     progress.report(&warning);
                 }
-                importer.summary.generated_slugs += u64::from(row.generated);
-                importer.push(row).await?;
+                importer.summary.generated_slugs += u64::from(link.generated);
+                importer.push(link).await?;
             }
             Err(bad) => {
                 progress.report(&format!("line {}: {}", bad.line, bad.reason));

@@ -8,11 +8,10 @@ use serde::Serialize;
 
 use super::output::{self, Table};
 use super::{Context, UsageError};
-use crate::domain::{Cursor, Invalid, Slug, SlugPolicy, Title};
-use crate::store::{NewUrl, PageRequest, StatsQuery, StoreError, UrlRecord};
+use crate::app::{LinkEdit, LinkInput};
+use crate::domain::{Cursor, Invalid, Slug};
+use crate::store::{PageRequest, StatsQuery, StoreError, UrlRecord};
 
-/// Attempts at finding a free generated slug before giving up (as the API does).
-const SLUG_ATTEMPTS: usize = 8;
 /// Search text limits, as `GET /api/urls/search` has them.
 const SEARCH_MAX_QUERY_CHARS: usize = 100;
 /// `url show` totals this many days, today included.
@@ -29,6 +28,8 @@ pub enum UrlCommand {
         /// The slug of the URL.
         slug: String,
     },
+    /// Change a URL's target, title or crawlability; running servers follow at once.
+    Update(UpdateArgs),
     /// Delete a URL and all its visits (asks first on a terminal).
     Delete {
         /// The slug of the URL.
@@ -52,6 +53,25 @@ pub struct CreateArgs {
     /// List the link as allowed in robots.txt.
     #[arg(long)]
     pub crawlable: bool,
+}
+
+#[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("change").required(true).multiple(true)))]
+pub struct UpdateArgs {
+    /// The slug of the URL.
+    pub slug: String,
+    /// A new target: an absolute http or https URL.
+    #[arg(long, group = "change")]
+    pub url: Option<String>,
+    /// A new title.
+    #[arg(long, group = "change", conflicts_with = "no_title")]
+    pub title: Option<String>,
+    /// Remove the title.
+    #[arg(long, group = "change")]
+    pub no_title: bool,
+    /// List the link in robots.txt as allowed (`true`) or not (`false`).
+    #[arg(long, group = "change")]
+    pub crawlable: Option<bool>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -152,50 +172,25 @@ pub async fn run(ctx: &Context, command: UrlCommand) -> anyhow::Result<()> {
         UrlCommand::Create(args) => create(ctx, args).await,
         UrlCommand::List(args) => list(ctx, args).await,
         UrlCommand::Show { slug } => show(ctx, &slug).await,
+        UrlCommand::Update(args) => update(ctx, args).await,
         UrlCommand::Delete { slug, yes } => delete(ctx, &slug, yes).await,
     }
 }
 
 async fn create(ctx: &Context, args: CreateArgs) -> anyhow::Result<()> {
-    let policy = SlugPolicy::new(&ctx.settings.slug);
-    let target = ctx.target_policy()?.parse(&args.target)?;
-    let title = Title::parse_optional(args.title.as_deref())?;
-    let requested = args
-        .slug
-        .as_deref()
-        .map(|s| Slug::parse(s, &policy))
-        .transpose()?;
-    let store = ctx.store().await?;
-    let new = |slug: Slug| NewUrl {
-        slug,
-        target: target.clone(),
-        title: title.clone(),
-        crawlable: args.crawlable,
-        created_at: Utc::now(),
-        // Commands act as the operator, not as an API key.
-        created_by: None,
-    };
-    let record = match requested {
-        Some(slug) => match store.create_url(new(slug.clone())).await {
-            Err(StoreError::Conflict(_)) => {
-                anyhow::bail!("the slug '{slug}' is already taken")
-            }
-            other => other?,
-        },
-        None => {
-            let mut attempts = 0;
-            loop {
-                attempts += 1;
-                match store.create_url(new(policy.generate())).await {
-                    Err(StoreError::Conflict(_)) if attempts < SLUG_ATTEMPTS => continue,
-                    Err(StoreError::Conflict(_)) => anyhow::bail!(
-                        "no free slug after {SLUG_ATTEMPTS} attempts; raise slug.length"
-                    ),
-                    other => break other?,
-                }
-            }
-        }
-    };
+    let record = ctx
+        .links()
+        .await?
+        .create(LinkInput {
+            url: args.target,
+            slug: args.slug,
+            title: args.title,
+            crawlable: args.crawlable,
+            // Commands act as the operator, not as an API key.
+            created_by: None,
+            created_at: None,
+        })
+        .await?;
     let url = UrlJson::new(ctx, record);
     if ctx.json {
         return output::json(&url);
@@ -360,12 +355,7 @@ async fn delete(ctx: &Context, value: &str, yes: bool) -> anyhow::Result<()> {
         ),
         yes,
     )?;
-    let store = ctx.store().await?;
-    match store.delete_url(&slug).await {
-        Ok(()) => {}
-        Err(StoreError::NotFound) => anyhow::bail!("no URL has the slug '{value}'"),
-        Err(other) => return Err(other.into()),
-    }
+    ctx.links().await?.delete(&slug).await?;
     let url = UrlJson::new(ctx, record);
     if ctx.json {
         return output::json(&DeletedJson { deleted: url });
@@ -373,5 +363,29 @@ async fn delete(ctx: &Context, value: &str, yes: bool) -> anyhow::Result<()> {
     output::emit(&format!(
         "deleted {} and its {} visits\n",
         url.slug, url.visit_count
+    ))
+}
+
+async fn update(ctx: &Context, args: UpdateArgs) -> anyhow::Result<()> {
+    let (_, slug) = find(ctx, &args.slug).await?;
+    let title = match (args.title, args.no_title) {
+        (_, true) => Some(None),
+        (Some(title), false) => Some(Some(title)),
+        (None, false) => None,
+    };
+    let edit = LinkEdit {
+        url: args.url,
+        title,
+        crawlable: args.crawlable,
+    };
+    let record = ctx.links().await?.update(&slug, edit).await?;
+    let url = UrlJson::new(ctx, record);
+    if ctx.json {
+        return output::json(&url);
+    }
+    output::emit(&format!(
+        "updated {}\n\n{}",
+        url.short_url,
+        output::details(&url.details())
     ))
 }

@@ -1,12 +1,13 @@
 //! `kurz visits prune`: deletes old visits in batches, keeping each URL's `visit_count` and the
 //! statistics rollups consistent with what is left.
 
-use chrono::{NaiveDate, Utc};
+use chrono::NaiveDate;
 use clap::Subcommand;
 use serde::Serialize;
 
 use super::output::{self, Progress};
-use super::{Context, UsageError};
+use super::Context;
+use crate::app::Visits;
 use crate::domain::parse_day;
 
 #[derive(Debug, Subcommand)]
@@ -47,34 +48,25 @@ pub async fn run(ctx: &Context, command: VisitsCommand) -> anyhow::Result<()> {
 
 async fn prune(ctx: &Context, args: PruneArgs) -> anyhow::Result<()> {
     let before = parse_day("before", &args.before)?;
-    let today = Utc::now().date_naive();
-    if before > today {
-        // Today's visits are still being written; a cut in the future would race the server.
-        return Err(UsageError(format!(
-            "--before {before} is in the future: the latest cut is today ({today})"
-        ))
-        .into());
-    }
+    Visits::check_cut(before)?;
     output::confirm(
         &format!("Delete every visit made before {before} 00:00 UTC? This cannot be undone."),
         args.yes,
     )?;
-    let store = ctx.store().await?;
     let mut progress = Progress::new("prune", None);
-    let mut deleted = 0u64;
-    let mut rollup_rows = 0u64;
     let mut batches = 0u64;
-    loop {
-        let batch = store.prune_visits(before, args.batch).await?;
-        batches += 1;
-        deleted += batch.visits;
-        rollup_rows += batch.rollup_rows;
-        progress.update(deleted, 0, || format!("{deleted} visits deleted"));
-        if batch.done {
-            break;
-        }
-    }
+    let mut deleted = 0u64;
+    let pruned = ctx
+        .visits()
+        .await?
+        .prune(before, args.batch, |batch| {
+            batches += 1;
+            deleted += batch.visits;
+            progress.update(deleted, 0, || format!("{deleted} visits deleted"));
+        })
+        .await?;
     progress.finish();
+    let (deleted, rollup_rows) = (pruned.visits, pruned.rollup_rows);
     if ctx.json {
         return output::json(&PrunedJson {
             before,

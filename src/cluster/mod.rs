@@ -1,24 +1,31 @@
-//! What several kurz instances on one database must tell each other, with no broker besides
-//! the database: which visits were stored (for live streams) and which slugs changed (for the
+//! What kurz processes on one database must tell each other, with no broker besides the
+//! database: which visits were stored (for live streams) and which links changed (for the
 //! redirect caches).
 //!
-//! `cluster.backend = "memory"` keeps it all in this process. With `"postgres"` every instance
-//! also `NOTIFY`s the others on `cluster.channel` and `LISTEN`s to them (see [`postgres`]).
+//! Link changes reach every server from any process, on both backends, through the change log
+//! the store writes with each change ([`follower`]). With `cluster.backend = "postgres"`
+//! instances also `NOTIFY` each other on `cluster.channel` and `LISTEN` (see [`postgres`]),
+//! which carries stored visits and makes evictions immediate; management commands on
+//! PostgreSQL notify too ([`announcer`]).
 //!
 //! Local first, always: the writer's own instance hands the ids it stored straight to its
-//! [`Relay`], and a PATCH or DELETE evicts the slug from its own cache at once; notifications
-//! carry the sender's instance id and an instance ignores its own. Either way a visit reaches
-//! the hub through the relay, which reads the visits by id (only while someone watches), so a
-//! live visit is exactly the object the visit lists return.
+//! relay, and a change evicts the slug from its own cache at once; notifications carry the
+//! sender's instance id and an instance ignores its own. Either way a visit reaches the hub
+//! through the relay, which reads the visits by id (only while someone watches), so a live
+//! visit is exactly the object the visit lists return.
 
+pub mod follower;
 mod notes;
 pub mod postgres;
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use tokio::sync::mpsc;
+use async_trait::async_trait;
+use tokio::sync::{mpsc, Notify};
 use tokio_util::sync::CancellationToken;
 
+use crate::app::ChangeNotice;
 use crate::cache::RedirectCache;
 use crate::config::{ClusterBackend, Settings};
 use crate::domain::Slug;
@@ -38,14 +45,23 @@ pub struct Cluster {
 }
 
 impl Cluster {
-    /// Starts the relay and, for `postgres`, the publisher and the listener.
+    /// Starts the relay, the change log follower and, for `postgres`, the publisher and the
+    /// listener.
     pub fn start(
         settings: &Settings,
         store: Arc<dyn Store>,
         hub: LiveHub,
         cache: Arc<RedirectCache>,
     ) -> anyhow::Result<Arc<Self>> {
-        let mut cluster = Self::local(store, hub, cache);
+        let mut cluster = Self::local(store.clone(), hub, cache);
+        let wake = Arc::new(Notify::new());
+        tokio::spawn(follower::follow(
+            store,
+            cluster.cache.clone(),
+            wake.clone(),
+            Duration::from_millis(settings.cluster.poll_interval_ms),
+            cluster.stop.clone(),
+        ));
         if settings.cluster.backend == ClusterBackend::Postgres {
             cluster.bus = Some(postgres::Bus::start(
                 &settings.database.effective_url(),
@@ -53,6 +69,7 @@ impl Cluster {
                 cluster.instance.clone(),
                 cluster.relay.clone(),
                 cluster.cache.clone(),
+                wake,
                 cluster.stop.clone(),
             )?);
         }
@@ -60,7 +77,8 @@ impl Cluster {
         Ok(Arc::new(cluster))
     }
 
-    /// This process only, whatever `cluster.backend` says (management commands).
+    /// This process only, whatever `cluster.backend` says, following no change log
+    /// (`kurz dev seed`'s visit writer).
     pub fn memory(store: Arc<dyn Store>, hub: LiveHub, cache: Arc<RedirectCache>) -> Arc<Self> {
         Arc::new(Self::local(store, hub, cache))
     }
@@ -95,18 +113,47 @@ impl Cluster {
         }
     }
 
-    /// A URL was changed or deleted: evicts its slug here and on every other instance.
-    pub async fn url_changed(&self, slug: &Slug) {
-        self.cache.invalidate(slug.as_str());
-        if let Some(bus) = &self.bus {
-            bus.url_changed(slug).await;
-        }
-    }
-
     /// Stops listening; called once the server has stopped.
     pub fn stop(&self) {
         self.stop.cancel();
     }
+}
+
+/// Links were changed: evicts them here at once, and tells the other instances.
+#[async_trait]
+impl ChangeNotice for Cluster {
+    async fn links_changed(&self, slugs: &[Slug]) {
+        for slug in slugs {
+            self.cache.invalidate(slug.as_str());
+        }
+        if let Some(bus) = &self.bus {
+            bus.notifier.evict(slugs).await;
+        }
+    }
+}
+
+/// How a management command announces its link changes: on PostgreSQL a `NOTIFY` on
+/// `cluster.channel` (servers with `cluster.backend = "postgres"` evict at once); on SQLite
+/// nothing beyond the change log, which the servers read every `cluster.poll_interval_ms`.
+pub fn announcer(settings: &Settings) -> anyhow::Result<Arc<dyn ChangeNotice>> {
+    let url = settings.database.effective_url();
+    if url.starts_with("sqlite:") {
+        return Ok(Arc::new(ChangeLogOnly));
+    }
+    let instance: Arc<str> = format!("command-{}", nanoid::nanoid!(8)).into();
+    Ok(Arc::new(postgres::Notifier::connect(
+        &url,
+        &settings.cluster.channel,
+        instance,
+    )?))
+}
+
+/// Leaves the announcing to the change log.
+struct ChangeLogOnly;
+
+#[async_trait]
+impl ChangeNotice for ChangeLogOnly {
+    async fn links_changed(&self, _slugs: &[Slug]) {}
 }
 
 /// Reads stored visits by id and hands them to the hub, only while someone is watching, off

@@ -3,9 +3,9 @@
 pub enum StoreError {
     #[error("not found")]
     NotFound,
-    /// A unique constraint refused the row; the string names the constraint's meaning.
-    #[error("conflict: {0}")]
-    Conflict(&'static str),
+    /// A unique constraint refused the row.
+    #[error("conflict: the {0} is already taken")]
+    Conflict(Unique),
     /// The database cannot be reached or has no free connection; worth retrying later.
     #[error("database unavailable: {0}")]
     Unavailable(#[source] sqlx::Error),
@@ -13,13 +13,61 @@ pub enum StoreError {
     Other(#[from] anyhow::Error),
 }
 
+/// The unique constraints a caller may run into, each known by its PostgreSQL constraint name
+/// and by the `table.column` SQLite names in its message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unique {
+    /// `urls.slug`.
+    Slug,
+    /// `api_keys.key_hash`.
+    ApiKeyHash,
+}
+
+impl Unique {
+    const ALL: [(Unique, &'static str, &'static str); 2] = [
+        (Unique::Slug, "urls_slug_key", "urls.slug"),
+        (
+            Unique::ApiKeyHash,
+            "api_keys_key_hash_key",
+            "api_keys.key_hash",
+        ),
+    ];
+
+    /// The constraint a unique violation names: PostgreSQL reports the constraint, SQLite
+    /// only says `UNIQUE constraint failed: table.column` in its message.
+    fn of(error: &dyn sqlx::error::DatabaseError) -> Option<Self> {
+        let sqlite_columns = error
+            .message()
+            .strip_prefix("UNIQUE constraint failed: ")
+            .unwrap_or_default();
+        Self::ALL
+            .iter()
+            .find(|(_, name, columns)| {
+                error.constraint() == Some(*name) || sqlite_columns == *columns
+            })
+            .map(|(unique, _, _)| *unique)
+    }
+}
+
+impl std::fmt::Display for Unique {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Slug => "slug",
+            Self::ApiKeyHash => "API key",
+        })
+    }
+}
+
 impl From<sqlx::Error> for StoreError {
     fn from(error: sqlx::Error) -> Self {
         match error {
             sqlx::Error::RowNotFound => Self::NotFound,
-            sqlx::Error::Database(ref db) if db.is_unique_violation() => {
-                Self::Conflict("slug is already taken")
-            }
+            sqlx::Error::Database(ref db) if db.is_unique_violation() => match Unique::of(&**db) {
+                Some(unique) => Self::Conflict(unique),
+                None => {
+                    Self::Other(anyhow::Error::new(error).context("unexpected unique violation"))
+                }
+            },
             // The server going away: connection exceptions (08xxx), shutdown and other
             // operator intervention (57xxx), or too many connections (53300).
             sqlx::Error::Database(ref db)

@@ -1,6 +1,7 @@
-//! Everything kurz stores goes through the [`Store`] trait. The PostgreSQL and SQLite
-//! implementations are the only code that knows SQL; one conformance suite
-//! (`tests/store`) runs against both.
+//! Everything kurz stores goes through the [`Store`] trait. Its one implementation,
+//! [`SqlStore`] (`sql.rs`), is the only code that knows SQL: statements both databases share
+//! are written there once, and `postgres.rs` / `sqlite.rs` hold what differs. One conformance
+//! suite (`tests/store`) runs against both.
 
 mod error;
 mod maintenance;
@@ -9,6 +10,7 @@ mod postgres;
 mod postgres_visits;
 mod rollup;
 mod rows;
+mod sql;
 mod sqlite;
 mod sqlite_writer;
 mod stats;
@@ -16,16 +18,16 @@ mod stats;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 
 pub use error::StoreError;
+pub use error::Unique;
 pub use maintenance::{MigrationState, MigrationStatus, PrunedVisits};
 pub use models::{
-    ApiKeyRecord, DayCount, NewApiKey, NewUrl, NewVisit, Page, PageRequest, Redirect, StatsQuery,
-    UrlPatch, UrlRecord, UrlStats, ValueCount, VisitFilter, VisitRecord,
+    ApiKeyRecord, DayCount, LinkChange, NewApiKey, NewUrl, NewVisit, Page, PageRequest, Redirect,
+    StatsQuery, UrlPatch, UrlRecord, UrlStats, ValueCount, VisitFilter, VisitRecord,
 };
-pub use postgres::PostgresStore;
-pub use sqlite::SqliteStore;
+pub use sql::SqlStore;
 
 use crate::config::DatabaseSettings;
 use crate::domain::Slug;
@@ -60,18 +62,21 @@ pub trait Store: Send + Sync + 'static {
     /// Succeeds when the database answers a trivial query.
     async fn ping(&self) -> Result<(), StoreError>;
 
-    /// Stores a new URL; [`StoreError::Conflict`] when the slug is taken.
+    /// Stores a new URL and its change log row; [`StoreError::Conflict`] when the slug is
+    /// taken.
     async fn create_url(&self, new: NewUrl) -> Result<UrlRecord, StoreError>;
 
     /// Stores many URLs in one transaction, skipping slugs that exist already (so re-running
-    /// an import changes nothing). Returns how many were created.
+    /// an import changes nothing), with a change log row for each created. Returns how many
+    /// were created.
     async fn import_urls(&self, urls: &[NewUrl]) -> Result<u64, StoreError>;
 
     async fn get_url(&self, slug: &Slug) -> Result<UrlRecord, StoreError>;
 
+    /// Changes a URL and writes its change log row, in one transaction.
     async fn update_url(&self, slug: &Slug, patch: UrlPatch) -> Result<UrlRecord, StoreError>;
 
-    /// Deletes a URL and, by cascade, its visits.
+    /// Deletes a URL and, by cascade, its visits, and writes its change log row.
     async fn delete_url(&self, slug: &Slug) -> Result<(), StoreError>;
 
     /// Up to `limit` URLs whose slug starts with `prefix` (as typed), then URLs whose target
@@ -162,6 +167,26 @@ pub trait Store: Send + Sync + 'static {
     /// one look-up (a unique index).
     async fn find_active_api_key(&self, key_hash: &str)
         -> Result<Option<ApiKeyRecord>, StoreError>;
+
+    /// The link change log (`link_changes`) after the row `after`, oldest first, at most
+    /// `limit`: every link created, changed or deleted by any process, written in the
+    /// transaction of the change. Running servers evict these slugs from their caches.
+    async fn link_changes_after(
+        &self,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<LinkChange>, StoreError>;
+
+    /// The id of the newest change log row, 0 when there is none.
+    async fn last_link_change(&self) -> Result<i64, StoreError>;
+
+    /// Deletes the change log rows written before `before`; how many.
+    async fn prune_link_changes(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;
+
+    /// Whether the database may have been written since the last call: SQLite answers from
+    /// `PRAGMA data_version` on a connection of its own (no table read); PostgreSQL always
+    /// says yes.
+    async fn may_have_changed(&self) -> Result<bool, StoreError>;
 }
 
 /// Opens the database named by the settings (a `sqlite:` or `postgres://` URL) and, when
@@ -177,12 +202,8 @@ pub async fn connect(settings: &DatabaseSettings) -> Result<Arc<dyn Store>, Stor
 /// Opens the database without touching the schema. A PostgreSQL pool connects on first use,
 /// so this succeeds while the server is down; the server then waits for it (see `startup`).
 pub async fn open(settings: &DatabaseSettings) -> Result<Arc<dyn Store>, StoreError> {
-    let url = settings.effective_url();
-    Ok(if url.starts_with("sqlite:") {
-        Arc::new(SqliteStore::connect(&url, settings).await?)
-    } else {
-        Arc::new(PostgresStore::connect(&url, settings).await?)
-    })
+    let store = SqlStore::open(&settings.effective_url(), settings).await?;
+    Ok(Arc::new(store))
 }
 
 /// The exclusive upper bound of a prefix range: every string that starts with `prefix` sorts

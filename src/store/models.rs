@@ -187,3 +187,11 @@ pub struct ApiKeyRecord {
     pub created_at: DateTime<Utc>,
     pub revoked_at: Option<DateTime<Utc>>,
 }
+
+/// One row of the link change log: a link was created, changed or deleted (see
+/// [`Store::link_changes_after`](super::Store::link_changes_after)).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct LinkChange {
+    pub id: i64,
+    pub slug: String,
+}

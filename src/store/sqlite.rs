@@ -1,39 +1,36 @@
+//! What only SQLite does: the file's connection set-up (`PRAGMA`s), the visit writer's thread
+//! and its WAL checkpoints, an import batch row by row in one transaction, and
+//! `PRAGMA data_version` to tell whether another connection wrote.
+
 use std::str::FromStr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use async_trait::async_trait;
-use chrono::{NaiveDate, Utc};
-use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
-use sqlx::{QueryBuilder, Sqlite};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqlitePool, SqlitePoolOptions};
+use sqlx::ConnectOptions;
 
-use super::maintenance::{self, count_per_url, AppliedMigration};
-use super::rows::{
-    into_urls, push_visit_page, ApiKeyRow, RedirectRow, UrlRow, VisitRow, API_KEY_COLUMNS,
-    URL_COLUMNS,
-};
 use super::sqlite_writer::{self, SqliteWriter, WriterSettings};
-use super::stats::{self, DailyRow, TopValueRow};
-use super::{
-    ApiKeyRecord, MigrationStatus, NewApiKey, NewUrl, NewVisit, Page, PageRequest, PrunedVisits,
-    Redirect, StatsQuery, Store, StoreError, UrlPatch, UrlRecord, UrlStats, VisitFilter,
-    VisitRecord,
-};
+use super::{NewUrl, NewVisit, StoreError};
 use crate::config::DatabaseSettings;
-use crate::domain::Slug;
 
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+pub(super) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+pub(super) const MIGRATIONS_TABLE_EXISTS: &str = "SELECT EXISTS (SELECT 1 FROM sqlite_master \
+     WHERE type = 'table' AND name = '_sqlx_migrations')";
 
 /// The zero-setup backend: one file, created on first run.
-#[derive(Clone)]
-pub struct SqliteStore {
-    pool: SqlitePool,
+pub(super) struct Lite {
+    pub pool: SqlitePool,
     /// The visit writer's thread and connection.
     writer: SqliteWriter,
     /// When the visit writer last started a WAL checkpoint, and whether one runs.
     last_checkpoint: Arc<Mutex<Instant>>,
     checkpointing: Arc<AtomicBool>,
+    /// A connection of its own for `PRAGMA data_version` (which only changes for commits of
+    /// *other* connections), opened on first use, and the value it last read.
+    watch: tokio::sync::Mutex<(Option<SqliteConnection>, i64)>,
+    options: SqliteConnectOptions,
 }
 
 /// The WAL stays below this size once SQLite resets it (`journal_size_limit`), and the writer
@@ -70,7 +67,7 @@ fn connection_pragmas() -> Vec<(&'static str, String)> {
     ]
 }
 
-impl SqliteStore {
+impl Lite {
     pub async fn connect(url: &str, settings: &DatabaseSettings) -> Result<Self, StoreError> {
         let busy_timeout = Duration::from_secs(settings.acquire_timeout_secs.max(1));
         let pragmas = connection_pragmas();
@@ -89,7 +86,7 @@ impl SqliteStore {
         let pool = SqlitePoolOptions::new()
             .max_connections(settings.max_connections)
             .acquire_timeout(Duration::from_secs(settings.acquire_timeout_secs))
-            .connect_with(options)
+            .connect_with(options.clone())
             .await?;
         let writer = SqliteWriter::start(
             &path,
@@ -104,7 +101,39 @@ impl SqliteStore {
             writer,
             last_checkpoint: Arc::new(Mutex::new(Instant::now())),
             checkpointing: Arc::new(AtomicBool::new(false)),
+            watch: tokio::sync::Mutex::new((None, 0)),
+            options,
         })
+    }
+
+    pub async fn record_visits(&self, visits: &[NewVisit]) -> Result<Vec<i64>, StoreError> {
+        let ids = self.writer.record(visits).await?;
+        self.checkpoint_in_background();
+        Ok(ids)
+    }
+
+    /// Whether any other connection committed since the last call (always true on the first
+    /// call): one `PRAGMA`, no table read.
+    pub async fn data_version_changed(&self) -> Result<bool, StoreError> {
+        let mut watch = self.watch.lock().await;
+        let (conn, last) = &mut *watch;
+        let conn = match conn {
+            Some(conn) => conn,
+            None => conn.insert(self.options.connect().await?),
+        };
+        let version: i64 = match sqlx::query_scalar("PRAGMA data_version")
+            .fetch_one(&mut *conn)
+            .await
+        {
+            Ok(version) => version,
+            Err(error) => {
+                watch.0 = None;
+                return Err(error.into());
+            }
+        };
+        let changed = version != *last;
+        *last = version;
+        Ok(changed)
     }
 
     /// Checkpoints the WAL on a connection of its own, at most every
@@ -135,418 +164,39 @@ impl SqliteStore {
             running.store(false, Ordering::Release);
         });
     }
-
-    pub fn pool(&self) -> &SqlitePool {
-        &self.pool
-    }
 }
 
-const VISIT_SELECT: &str = "SELECT v.id, v.url_id, u.slug, v.visited_at, v.client_ip, \
-     v.user_agent, v.referrer, v.referrer_host, v.browser, v.os, v.device, v.is_bot, \
-     u.created_by AS url_created_by FROM url_visits v JOIN urls u ON u.id = v.url_id WHERE 1";
-
-#[async_trait]
-impl Store for SqliteStore {
-    fn backend(&self) -> &'static str {
-        "sqlite"
-    }
-
-    fn pool_status(&self) -> super::PoolStatus {
-        super::PoolStatus {
-            size: self.pool.size(),
-            idle: self.pool.num_idle(),
-            max: self.pool.options().get_max_connections(),
-        }
-    }
-
-    async fn migrate(&self) -> Result<(), StoreError> {
-        MIGRATOR.run(&self.pool).await?;
-        Ok(())
-    }
-
-    async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
-        Ok(())
-    }
-
-    #[tracing::instrument(skip_all, fields(slug = %new.slug))]
-    async fn create_url(&self, new: NewUrl) -> Result<UrlRecord, StoreError> {
-        let sql = format!(
-            "INSERT INTO urls (slug, target, target_host, title, crawlable, created_at, updated_at, \
-                 created_by) \
-             VALUES (?1, ?2, ?6, ?3, ?4, ?5, ?5, ?7) RETURNING {URL_COLUMNS}"
-        );
-        let row: UrlRow = sqlx::query_as(&sql)
-            .bind(new.slug.as_str())
-            .bind(new.target.as_str())
-            .bind(new.title.as_ref().map(|t| t.as_str()))
-            .bind(new.crawlable)
-            .bind(new.created_at)
-            .bind(new.target.host_key())
-            .bind(new.created_by)
-            .fetch_one(&self.pool)
-            .await?;
-        row.try_into()
-    }
-
-    #[tracing::instrument(skip_all, fields(batch = urls.len()))]
-    async fn import_urls(&self, urls: &[NewUrl]) -> Result<u64, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let mut created = 0;
-        for url in urls {
-            created += sqlx::query(
-                "INSERT INTO urls (slug, target, target_host, title, crawlable, created_at, \
-                     updated_at, created_by) \
-                 VALUES (?1, ?2, ?6, ?3, ?4, ?5, ?5, ?7) ON CONFLICT (slug) DO NOTHING",
-            )
-            .bind(url.slug.as_str())
-            .bind(url.target.as_str())
-            .bind(url.title.as_ref().map(|t| t.as_str()))
-            .bind(url.crawlable)
-            .bind(url.created_at)
-            .bind(url.target.host_key())
-            .bind(url.created_by)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        }
-        tx.commit().await?;
-        Ok(created)
-    }
-
-    async fn get_url(&self, slug: &Slug) -> Result<UrlRecord, StoreError> {
-        let sql = format!("SELECT {URL_COLUMNS} FROM urls WHERE slug = ?1");
-        let row: UrlRow = sqlx::query_as(&sql)
-            .bind(slug.as_str())
-            .fetch_one(&self.pool)
-            .await?;
-        row.try_into()
-    }
-
-    #[tracing::instrument(skip_all, fields(slug = %slug))]
-    async fn update_url(&self, slug: &Slug, patch: UrlPatch) -> Result<UrlRecord, StoreError> {
-        let mut query = QueryBuilder::<Sqlite>::new("UPDATE urls SET updated_at = ");
-        query.push_bind(Utc::now());
-        if let Some(target) = &patch.target {
-            query.push(", target = ").push_bind(target.as_str());
-            query.push(", target_host = ").push_bind(target.host_key());
-        }
-        if let Some(title) = &patch.title {
-            query
-                .push(", title = ")
-                .push_bind(title.as_ref().map(|t| t.as_str()));
-        }
-        if let Some(crawlable) = patch.crawlable {
-            query.push(", crawlable = ").push_bind(crawlable);
-        }
-        query
-            .push(" WHERE slug = ")
-            .push_bind(slug.as_str())
-            .push(format!(" RETURNING {URL_COLUMNS}"));
-        let row: UrlRow = query.build_query_as().fetch_one(&self.pool).await?;
-        row.try_into()
-    }
-
-    #[tracing::instrument(skip_all, fields(slug = %slug))]
-    async fn delete_url(&self, slug: &Slug) -> Result<(), StoreError> {
-        let done = sqlx::query("DELETE FROM urls WHERE slug = ?1")
-            .bind(slug.as_str())
-            .execute(&self.pool)
-            .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
-    }
-
-    async fn search_urls(
-        &self,
-        prefix: &str,
-        limit: u32,
-        owner: Option<i64>,
-    ) -> Result<Vec<UrlRecord>, StoreError> {
-        let mine = if owner.is_some() {
-            " AND created_by = ?4"
-        } else {
-            ""
-        };
-        let upper = super::prefix_upper_bound(prefix);
-        let sql = format!(
-            "SELECT {URL_COLUMNS} FROM urls WHERE slug >= ?1 AND slug < ?2{mine} \
-             ORDER BY slug LIMIT ?3"
-        );
-        let mut query = sqlx::query_as(&sql)
-            .bind(prefix)
-            .bind(&upper)
-            .bind(i64::from(limit));
-        if let Some(owner) = owner {
-            query = query.bind(owner);
-        }
-        let by_slug: Vec<UrlRow> = query.fetch_all(&self.pool).await?;
-        let host = prefix.to_ascii_lowercase();
-        let host_upper = super::prefix_upper_bound(&host);
-        let sql = format!(
-            "SELECT {URL_COLUMNS} FROM urls WHERE target_host >= ?1 AND target_host < ?2{mine} \
-             ORDER BY target_host, id LIMIT ?3"
-        );
-        let mut query = sqlx::query_as(&sql)
-            .bind(&host)
-            .bind(&host_upper)
-            .bind(i64::from(limit));
-        if let Some(owner) = owner {
-            query = query.bind(owner);
-        }
-        let by_host: Vec<UrlRow> = query.fetch_all(&self.pool).await?;
-        Ok(super::merge_search(
-            into_urls(by_slug)?,
-            into_urls(by_host)?,
-            limit,
-        ))
-    }
-
-    async fn list_urls(
-        &self,
-        page: PageRequest,
-        owner: Option<i64>,
-    ) -> Result<Page<UrlRecord>, StoreError> {
-        let mut query =
-            QueryBuilder::<Sqlite>::new(format!("SELECT {URL_COLUMNS} FROM urls WHERE 1"));
-        if let Some(owner) = owner {
-            query.push(" AND created_by = ").push_bind(owner);
-        }
-        if let Some(after) = page.after {
-            query.push(" AND id < ").push_bind(after.last_id());
-        }
-        query
-            .push(" ORDER BY id DESC LIMIT ")
-            .push_bind(i64::from(page.limit) + 1);
-        let rows: Vec<UrlRow> = query.build_query_as().fetch_all(&self.pool).await?;
-        Ok(Page::from_overfetch(into_urls(rows)?, page.limit, |u| u.id))
-    }
-
-    async fn resolve(&self, slug: &Slug) -> Result<Option<Redirect>, StoreError> {
-        let row: Option<RedirectRow> =
-            sqlx::query_as("SELECT id, target FROM urls WHERE slug = ?1")
-                .bind(slug.as_str())
-                .fetch_optional(&self.pool)
-                .await?;
-        Ok(row.map(Redirect::from))
-    }
-
-    async fn crawlable_slugs(&self, limit: u32) -> Result<Vec<Slug>, StoreError> {
-        let slugs: Vec<String> =
-            sqlx::query_scalar("SELECT slug FROM urls WHERE crawlable = 1 ORDER BY id LIMIT ?1")
-                .bind(i64::from(limit))
-                .fetch_all(&self.pool)
-                .await?;
-        Ok(slugs.into_iter().map(Slug::from_stored).collect())
-    }
-
-    #[tracing::instrument(skip_all, fields(batch = visits.len()))]
-    async fn record_visits(&self, visits: &[NewVisit]) -> Result<Vec<i64>, StoreError> {
-        if visits.is_empty() {
-            return Ok(Vec::new());
-        }
-        let ids = self.writer.record(visits).await?;
-        self.checkpoint_in_background();
-        Ok(ids)
-    }
-
-    async fn visits_by_ids(&self, ids: &[i64]) -> Result<Vec<VisitRecord>, StoreError> {
-        let ids = &ids[..ids.len().min(super::MAX_VISITS_BY_IDS)];
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut query = QueryBuilder::<Sqlite>::new(VISIT_SELECT);
-        query.push(" AND v.id IN (");
-        let mut list = query.separated(", ");
-        for id in ids {
-            list.push_bind(*id);
-        }
-        query.push(") ORDER BY v.id");
-        let rows: Vec<VisitRow> = query.build_query_as().fetch_all(&self.pool).await?;
-        Ok(rows.into_iter().map(VisitRecord::from).collect())
-    }
-
-    async fn visit_total(&self, owner: Option<i64>) -> Result<i64, StoreError> {
-        let total: i64 = match owner {
-            None => {
-                sqlx::query_scalar("SELECT COALESCE(SUM(visits), 0) FROM visit_totals")
-                    .fetch_one(&self.pool)
-                    .await?
-            }
-            Some(owner) => {
-                sqlx::query_scalar(
-                    "SELECT COALESCE(SUM(visit_count), 0) FROM urls WHERE created_by = ?",
-                )
-                .bind(owner)
-                .fetch_one(&self.pool)
-                .await?
-            }
-        };
-        Ok(total)
-    }
-
-    async fn list_visits(
-        &self,
-        filter: VisitFilter,
-        page: PageRequest,
-    ) -> Result<Page<VisitRecord>, StoreError> {
-        let mut query = QueryBuilder::<Sqlite>::new(VISIT_SELECT);
-        push_visit_page(&mut query, filter, page);
-        let rows: Vec<VisitRow> = query.build_query_as().fetch_all(&self.pool).await?;
-        let visits = rows.into_iter().map(VisitRecord::from).collect();
-        Ok(Page::from_overfetch(visits, page.limit, |v| v.id))
-    }
-
-    async fn url_stats(&self, query: StatsQuery) -> Result<UrlStats, StoreError> {
-        let daily: Vec<DailyRow> = sqlx::query_as(&stats::DAILY_SQL.replace('$', "?"))
-            .bind(query.url_id)
-            .bind(query.from)
-            .bind(query.to)
-            .fetch_all(&self.pool)
-            .await?;
-        let top: Vec<TopValueRow> = sqlx::query_as(&stats::TOP_VALUES_SQL.replace('$', "?"))
-            .bind(query.url_id)
-            .bind(query.from)
-            .bind(query.to)
-            .bind(i64::from(!query.include_bots))
-            .bind(i64::from(query.top))
-            .fetch_all(&self.pool)
-            .await?;
-        Ok(stats::assemble(&query, daily, top))
-    }
-
-    async fn migration_status(&self) -> Result<Vec<MigrationStatus>, StoreError> {
-        let exists: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM sqlite_master \
-             WHERE type = 'table' AND name = '_sqlx_migrations')",
+/// Row by row in one transaction (SQLite steps each in microseconds), each created link with
+/// its change log row; existing slugs are skipped.
+pub(super) async fn import_urls(pool: &SqlitePool, urls: &[NewUrl]) -> Result<u64, StoreError> {
+    let now = chrono::Utc::now();
+    let mut tx = pool.begin().await?;
+    let mut created = 0;
+    for url in urls {
+        let inserted = sqlx::query(
+            "INSERT INTO urls (slug, target, target_host, title, crawlable, created_at, \
+                 updated_at, created_by) \
+             VALUES ($1, $2, $6, $3, $4, $5, $5, $7) ON CONFLICT (slug) DO NOTHING",
         )
-        .fetch_one(&self.pool)
-        .await?;
-        let applied: Vec<AppliedMigration> = if exists {
-            sqlx::query_as(
-                "SELECT version, description, installed_on, success, checksum \
-                 FROM _sqlx_migrations ORDER BY version",
-            )
-            .fetch_all(&self.pool)
-            .await?
-        } else {
-            Vec::new()
-        };
-        Ok(maintenance::migration_status(&MIGRATOR, applied))
-    }
-
-    async fn urls_oldest_first(
-        &self,
-        after_id: Option<i64>,
-        limit: u32,
-    ) -> Result<Vec<UrlRecord>, StoreError> {
-        let sql = format!("SELECT {URL_COLUMNS} FROM urls WHERE id > ?1 ORDER BY id LIMIT ?2");
-        let rows: Vec<UrlRow> = sqlx::query_as(&sql)
-            .bind(after_id.unwrap_or(0))
-            .bind(i64::from(limit))
-            .fetch_all(&self.pool)
-            .await?;
-        into_urls(rows)
-    }
-
-    #[tracing::instrument(skip(self))]
-    async fn prune_visits(
-        &self,
-        before: NaiveDate,
-        limit: u32,
-    ) -> Result<PrunedVisits, StoreError> {
-        let limit = limit.max(1);
-        let cut = before.and_time(chrono::NaiveTime::MIN).and_utc();
-        let mut tx = self.pool.begin().await?;
-        let url_ids: Vec<i64> = sqlx::query_scalar(
-            "DELETE FROM url_visits WHERE id IN \
-                 (SELECT id FROM url_visits WHERE visited_at < ?1 LIMIT ?2) \
-             RETURNING url_id",
-        )
-        .bind(cut)
-        .bind(i64::from(limit))
-        .fetch_all(&mut *tx)
-        .await?;
-        let (ids, counts): (Vec<i64>, Vec<i64>) = count_per_url(&url_ids).into_iter().unzip();
-        if !ids.is_empty() {
-            for (id, count) in ids.iter().zip(&counts) {
-                sqlx::query("UPDATE urls SET visit_count = MAX(visit_count - ?1, 0) WHERE id = ?2")
-                    .bind(count)
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-        }
-        let done = url_ids.len() < limit as usize;
-        let rollup_rows = if done {
-            sqlx::query("DELETE FROM url_daily_rollups WHERE day < ?1")
-                .bind(before)
+        .bind(url.slug.as_str())
+        .bind(url.target.as_str())
+        .bind(url.title.as_ref().map(|t| t.as_str()))
+        .bind(url.crawlable)
+        .bind(url.created_at)
+        .bind(url.target.host_key())
+        .bind(url.created_by)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if inserted > 0 {
+            sqlx::query(super::sql::LOG_CHANGE)
+                .bind(url.slug.as_str())
+                .bind(now)
                 .execute(&mut *tx)
-                .await?
-                .rows_affected()
-        } else {
-            0
-        };
-        tx.commit().await?;
-        Ok(PrunedVisits {
-            visits: url_ids.len() as u64,
-            urls: ids.len() as u64,
-            rollup_rows,
-            done,
-        })
+                .await?;
+        }
+        created += inserted;
     }
-
-    #[tracing::instrument(skip_all, fields(role = %new.role))]
-    async fn create_api_key(&self, new: NewApiKey) -> Result<ApiKeyRecord, StoreError> {
-        let sql = format!(
-            "INSERT INTO api_keys (name, role, prefix, key_hash, created_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5) RETURNING {API_KEY_COLUMNS}"
-        );
-        let row: ApiKeyRow = sqlx::query_as(&sql)
-            .bind(&new.name)
-            .bind(new.role.as_str())
-            .bind(&new.prefix)
-            .bind(&new.key_hash)
-            .bind(new.created_at)
-            .fetch_one(&self.pool)
-            .await?;
-        row.try_into()
-    }
-
-    async fn list_api_keys(&self) -> Result<Vec<ApiKeyRecord>, StoreError> {
-        let sql = format!("SELECT {API_KEY_COLUMNS} FROM api_keys ORDER BY id");
-        let rows: Vec<ApiKeyRow> = sqlx::query_as(&sql).fetch_all(&self.pool).await?;
-        rows.into_iter().map(ApiKeyRecord::try_from).collect()
-    }
-
-    #[tracing::instrument(skip(self))]
-    async fn revoke_api_key(&self, id: i64) -> Result<ApiKeyRecord, StoreError> {
-        let sql = format!(
-            "UPDATE api_keys SET revoked_at = ?1 WHERE id = ?2 AND revoked_at IS NULL \
-             RETURNING {API_KEY_COLUMNS}"
-        );
-        let row: ApiKeyRow = sqlx::query_as(&sql)
-            .bind(Utc::now())
-            .bind(id)
-            .fetch_one(&self.pool)
-            .await?;
-        row.try_into()
-    }
-
-    async fn find_active_api_key(
-        &self,
-        key_hash: &str,
-    ) -> Result<Option<ApiKeyRecord>, StoreError> {
-        let sql = format!(
-            "SELECT {API_KEY_COLUMNS} FROM api_keys \
-             WHERE key_hash = ?1 AND revoked_at IS NULL"
-        );
-        let row: Option<ApiKeyRow> = sqlx::query_as(&sql)
-            .bind(key_hash)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.map(ApiKeyRecord::try_from).transpose()
-    }
+    tx.commit().await?;
+    Ok(created)
 }

@@ -6,6 +6,7 @@ mod common;
 mod auth;
 mod bad_input;
 mod cache;
+mod changes;
 mod cluster;
 #[cfg(feature = "explorer")]
 mod explorer;

@@ -240,6 +240,32 @@ async fn urls_are_created_listed_shown_and_deleted(backend: Backend) {
         "{human}"
     );
 
+    // Update: changes what it names, checks it as the API does.
+    let updated = kurz.json(&[
+        "url",
+        "update",
+        "launch",
+        "--url",
+        "https://example.com/summer",
+        "--no-title",
+    ]);
+    assert_eq!(updated["url"], "https://example.com/summer");
+    assert_eq!(updated["title"], Value::Null);
+    assert_eq!(updated["crawlable"], true, "left as it was");
+    let text = kurz.ok(&["url", "update", "launch", "--crawlable", "false"]);
+    assert!(text.starts_with("updated "), "{text}");
+    assert!(text.contains("crawlable  no"), "{text}");
+    assert!(text.contains("https://example.com/summer"), "{text}");
+    let error = kurz.fails(&["url", "update", "launch", "--url", "ftp://x.example"], 2);
+    assert!(error.starts_with("kurz: url: "), "{error}");
+    let error = kurz.fails(&["url", "update", "launch"], 2);
+    assert!(
+        error.contains("--url"),
+        "nothing to change is a usage error: {error}"
+    );
+    let error = kurz.fails(&["url", "update", "nope", "--title", "x"], 1);
+    assert_eq!(error, "kurz: no URL has the slug 'nope'\n");
+
     // Delete: refuses without a terminal to confirm on, unless --yes.
     let refused = kurz.fails(&["url", "delete", "launch"], 2);
     assert!(refused.contains("--yes"), "{refused}");

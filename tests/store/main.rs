@@ -12,7 +12,7 @@ use kurz::config::{Environment, Settings};
 use kurz::domain::{ApiKey, Cursor, Role, Slug, SlugPolicy, TargetUrl, Title};
 use kurz::store::{
     self, MigrationState, NewApiKey, NewUrl, NewVisit, PageRequest, StatsQuery, Store, StoreError,
-    UrlPatch, ValueCount, VisitFilter,
+    Unique, UrlPatch, ValueCount, VisitFilter,
 };
 
 use common::database::{Backend, TestDatabase};
@@ -1253,7 +1253,121 @@ async fn large_batches_store_every_field_exactly_and_tally_once(backend: Backend
     );
 }
 
+/// Each unique violation is told by its constraint: a taken slug, a key hash stored twice.
+async fn unique_violations_name_their_constraint(backend: Backend) {
+    let f = fixture(backend).await;
+    f.create("dup", "https://example.com").await;
+    let again = f
+        .store
+        .create_url(NewUrl {
+            slug: f.slug("dup"),
+            target: TargetUrl::parse("https://example.org", 2048).unwrap(),
+            title: None,
+            crawlable: false,
+            created_at: Utc::now(),
+            created_by: None,
+        })
+        .await;
+    assert!(
+        matches!(again, Err(StoreError::Conflict(Unique::Slug))),
+        "{again:?}"
+    );
+    let (key, _) = f.api_key(Role::Viewer, "first").await;
+    let twin = f
+        .store
+        .create_api_key(NewApiKey {
+            name: "twin".into(),
+            role: Role::Admin,
+            prefix: key.prefix.clone(),
+            key_hash: key.key_hash.clone(),
+            created_at: Utc::now(),
+        })
+        .await;
+    assert!(
+        matches!(twin, Err(StoreError::Conflict(Unique::ApiKeyHash))),
+        "{twin:?}"
+    );
+}
+
+/// Every write to a link leaves a change log row with its slug, in order, whichever call made
+/// it; a failed write leaves none. Readers page through the log by id, and old rows prune.
+async fn every_link_change_is_logged(backend: Backend) {
+    let f = fixture(backend).await;
+    let start = f.store.last_link_change().await.unwrap();
+    assert_eq!(start, 0, "a new database has no changes");
+    assert!(f.store.may_have_changed().await.unwrap(), "first ask: yes");
+    f.create("one", "https://example.com/1").await;
+    f.store
+        .update_url(
+            &f.slug("one"),
+            UrlPatch {
+                crawlable: Some(true),
+                ..UrlPatch::default()
+            },
+        )
+        .await
+        .unwrap();
+    let batch: Vec<NewUrl> = ["two", "one", "three"]
+        .iter()
+        .map(|slug| NewUrl {
+            slug: f.slug(slug),
+            target: TargetUrl::parse("https://example.com/i", 2048).unwrap(),
+            title: None,
+            crawlable: false,
+            created_at: Utc::now(),
+            created_by: None,
+        })
+        .collect();
+    assert_eq!(f.store.import_urls(&batch).await.unwrap(), 2);
+    f.store.delete_url(&f.slug("two")).await.unwrap();
+    // Writes that fail change nothing, so they log nothing.
+    assert!(f.store.delete_url(&f.slug("gone")).await.is_err());
+    assert!(f
+        .store
+        .update_url(&f.slug("gone"), UrlPatch::default())
+        .await
+        .is_err());
+    let changes = f.store.link_changes_after(0, 100).await.unwrap();
+    let slugs: Vec<&str> = changes.iter().map(|c| c.slug.as_str()).collect();
+    assert_eq!(slugs, ["one", "one", "two", "three", "two"]);
+    assert!(
+        changes.windows(2).all(|w| w[0].id < w[1].id),
+        "ordered by id"
+    );
+    let last = changes.last().unwrap().id;
+    assert_eq!(f.store.last_link_change().await.unwrap(), last);
+    let page = f.store.link_changes_after(changes[1].id, 2).await.unwrap();
+    assert_eq!(page, changes[2..4].to_vec(), "pages after an id");
+    assert!(f
+        .store
+        .link_changes_after(last, 10)
+        .await
+        .unwrap()
+        .is_empty());
+    // Visits written meanwhile are no link change.
+    let one = f.store.get_url(&f.slug("one")).await.unwrap();
+    f.store.record_visits(&[visit(one.id, 1)]).await.unwrap();
+    assert_eq!(f.store.last_link_change().await.unwrap(), last);
+    assert_eq!(
+        f.store
+            .prune_link_changes(Utc::now() - Duration::hours(1))
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        f.store
+            .prune_link_changes(Utc::now() + Duration::seconds(1))
+            .await
+            .unwrap(),
+        5
+    );
+    assert_eq!(f.store.last_link_change().await.unwrap(), 0);
+}
+
 on_both_backends!(
+    unique_violations_name_their_constraint,
+    every_link_change_is_logged,
     large_batches_store_every_field_exactly_and_tally_once,
     owner_visit_pages_walk_every_visit_of_the_owners_links,
     visit_totals_and_records_know_the_owner,

@@ -1,0 +1,27 @@
+use crate::domain::Invalid;
+use crate::store::StoreError;
+
+/// Why a service refused or failed a change.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// A value the domain types refuse; names the field.
+    #[error(transparent)]
+    Invalid(#[from] Invalid),
+    #[error("the slug '{0}' is already taken")]
+    SlugTaken(String),
+    #[error("no URL has the slug '{0}'")]
+    NoSuchLink(String),
+    #[error("no API key has the id {0}, or it is revoked already")]
+    NoSuchKey(i64),
+    /// Every generated slug tried was taken: the slug space is crowded.
+    #[error("no free slug after {0} attempts; raise slug.length")]
+    NoFreeSlug(usize),
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+impl From<StoreError> for AppError {
+    fn from(error: StoreError) -> Self {
+        Self::Store(error)
+    }
+}

@@ -1,0 +1,207 @@
+//! Short links: create, change, delete, import. Each write is stored with its change log row
+//! (one transaction, see the store), then announced through the [`ChangeNotice`].
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+
+use super::{AppError, ChangeNotice};
+use crate::domain::{Invalid, Slug, SlugPolicy, TargetPolicy, Title};
+use crate::store::{NewUrl, Store, StoreError, Unique, UrlPatch, UrlRecord};
+
+/// Attempts at finding a free generated slug before giving up.
+const SLUG_ATTEMPTS: usize = 8;
+
+/// A link as a caller asks for it, in plain values; [`Links`] parses them.
+#[derive(Debug, Clone, Default)]
+pub struct LinkInput {
+    pub url: String,
+    /// A custom slug; `None` to have one generated.
+    pub slug: Option<String>,
+    pub title: Option<String>,
+    pub crawlable: bool,
+    /// The API key creating it; `None` for anonymous callers and commands.
+    pub created_by: Option<i64>,
+    /// When it was created; `None` for now (an import keeps the original time).
+    pub created_at: Option<DateTime<Utc>>,
+}
+
+/// What a change sets; a field left `None` stays as it is, `title: Some(None)` clears it.
+#[derive(Debug, Clone, Default)]
+pub struct LinkEdit {
+    pub url: Option<String>,
+    pub title: Option<Option<String>>,
+    pub crawlable: Option<bool>,
+}
+
+/// A parsed link, ready to store.
+#[derive(Debug, Clone)]
+pub struct PreparedLink {
+    pub url: NewUrl,
+    /// The slug was generated (the caller gave none): another may replace it when taken.
+    pub generated: bool,
+}
+
+/// What an import batch did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ImportOutcome {
+    pub created: u64,
+    /// Links whose slug existed already, left as they were.
+    pub skipped: u64,
+}
+
+pub struct Links {
+    store: Arc<dyn Store>,
+    slugs: Arc<SlugPolicy>,
+    targets: Arc<TargetPolicy>,
+    notice: Arc<dyn ChangeNotice>,
+}
+
+impl Links {
+    pub fn new(
+        store: Arc<dyn Store>,
+        slugs: Arc<SlugPolicy>,
+        targets: Arc<TargetPolicy>,
+        notice: Arc<dyn ChangeNotice>,
+    ) -> Self {
+        Self {
+            store,
+            slugs,
+            targets,
+            notice,
+        }
+    }
+
+    /// Parses a link by the target and slug policies; a slug is generated when none is given.
+    pub fn prepare(&self, input: &LinkInput) -> Result<PreparedLink, Invalid> {
+        let target = self.targets.parse(&input.url)?;
+        let (slug, generated) = match input.slug.as_deref() {
+            None => (self.slugs.generate(), true),
+            Some(value) => (Slug::parse(value, &self.slugs)?, false),
+        };
+        let title = Title::parse_optional(input.title.as_deref())?;
+        Ok(PreparedLink {
+            url: NewUrl {
+                slug,
+                target,
+                title,
+                crawlable: input.crawlable,
+                created_at: input.created_at.unwrap_or_else(Utc::now),
+                created_by: input.created_by,
+            },
+            generated,
+        })
+    }
+
+    /// Creates a link; a generated slug that is taken is replaced by another, a custom one is
+    /// [`AppError::SlugTaken`].
+    #[tracing::instrument(skip_all)]
+    pub async fn create(&self, input: LinkInput) -> Result<UrlRecord, AppError> {
+        let link = self.prepare(&input)?;
+        let record = self.store_new(link).await?;
+        // A probe may have cached this slug as unknown a moment ago.
+        self.notice
+            .links_changed(std::slice::from_ref(&record.slug))
+            .await;
+        Ok(record)
+    }
+
+    async fn store_new(&self, link: PreparedLink) -> Result<UrlRecord, AppError> {
+        if !link.generated {
+            let slug = link.url.slug.to_string();
+            return self.store.create_url(link.url).await.map_err(|e| match e {
+                StoreError::Conflict(Unique::Slug) => AppError::SlugTaken(slug),
+                other => other.into(),
+            });
+        }
+        let mut url = link.url;
+        for _ in 0..SLUG_ATTEMPTS {
+            match self.store.create_url(url.clone()).await {
+                Err(StoreError::Conflict(Unique::Slug)) => url.slug = self.slugs.generate(),
+                other => return Ok(other?),
+            }
+        }
+        Err(AppError::NoFreeSlug(SLUG_ATTEMPTS))
+    }
+
+    /// The link with this slug.
+    pub async fn get(&self, slug: &Slug) -> Result<UrlRecord, AppError> {
+        self.store.get_url(slug).await.map_err(|e| no_such(e, slug))
+    }
+
+    /// Changes a link's target, title or crawlability.
+    #[tracing::instrument(skip_all, fields(slug = %slug))]
+    pub async fn update(&self, slug: &Slug, edit: LinkEdit) -> Result<UrlRecord, AppError> {
+        let patch = UrlPatch {
+            target: edit
+                .url
+                .as_deref()
+                .map(|u| self.targets.parse(u))
+                .transpose()?,
+            title: edit
+                .title
+                .map(|t| Title::parse_optional(t.as_deref()))
+                .transpose()?,
+            crawlable: edit.crawlable,
+        };
+        let record = self
+            .store
+            .update_url(slug, patch)
+            .await
+            .map_err(|e| no_such(e, slug))?;
+        self.notice.links_changed(std::slice::from_ref(slug)).await;
+        Ok(record)
+    }
+
+    /// Deletes a link and its visits.
+    #[tracing::instrument(skip_all, fields(slug = %slug))]
+    pub async fn delete(&self, slug: &Slug) -> Result<(), AppError> {
+        self.store
+            .delete_url(slug)
+            .await
+            .map_err(|e| no_such(e, slug))?;
+        self.notice.links_changed(std::slice::from_ref(slug)).await;
+        Ok(())
+    }
+
+    /// Stores a batch of prepared links in one transaction. Slugs that exist are skipped (so
+    /// importing a file again changes nothing), except that a generated slug that happened to
+    /// be taken gets another one.
+    #[tracing::instrument(skip_all, fields(batch = batch.len()))]
+    pub async fn import(&self, batch: &[PreparedLink]) -> Result<ImportOutcome, AppError> {
+        let urls: Vec<NewUrl> = batch.iter().map(|link| link.url.clone()).collect();
+        let mut created = self.store.import_urls(&urls).await?;
+        let mut skipped = urls.len() as u64 - created;
+        let mut changed: Vec<Slug> = urls.iter().map(|u| u.slug.clone()).collect();
+        if skipped > 0 {
+            for link in batch.iter().filter(|link| link.generated) {
+                if self.is_stored(&link.url).await? {
+                    continue;
+                }
+                let record = self.store_new(link.clone()).await?;
+                changed.push(record.slug);
+                skipped = skipped.saturating_sub(1);
+                created += 1;
+            }
+        }
+        self.notice.links_changed(&changed).await;
+        Ok(ImportOutcome { created, skipped })
+    }
+
+    /// Whether the link stored under this slug is this one (created by the same batch).
+    async fn is_stored(&self, url: &NewUrl) -> Result<bool, AppError> {
+        match self.store.get_url(&url.slug).await {
+            Ok(stored) => Ok(stored.target == url.target
+                && stored.created_at.timestamp_micros() == url.created_at.timestamp_micros()),
+            Err(StoreError::NotFound) => Ok(false),
+            Err(other) => Err(other.into()),
+        }
+    }
+}
+
+fn no_such(error: StoreError, slug: &Slug) -> AppError {
+    match error {
+        StoreError::NotFound => AppError::NoSuchLink(slug.to_string()),
+        other => other.into(),
+    }
+}

@@ -1,0 +1,56 @@
+//! Visits: clicks are written by the visit writer (`crate::visits`), off the request path;
+//! what changes stored visits afterwards is here.
+
+use std::sync::Arc;
+
+use chrono::{NaiveDate, Utc};
+
+use super::AppError;
+use crate::domain::Invalid;
+use crate::store::{PrunedVisits, Store};
+
+pub struct Visits {
+    store: Arc<dyn Store>,
+}
+
+impl Visits {
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        Self { store }
+    }
+
+    /// A cut may be today at the latest: today's visits are still being written, and a cut
+    /// in the future would race the visit writer.
+    pub fn check_cut(before: NaiveDate) -> Result<(), Invalid> {
+        let today = Utc::now().date_naive();
+        if before > today {
+            return Err(Invalid::new(
+                "before",
+                format!("{before} is in the future: the latest cut is today ({today})"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Deletes every visit made before `before` (00:00 UTC), `batch` at a time, each batch
+    /// its own transaction that keeps the counts and rollups right; `progress` hears of each.
+    pub async fn prune(
+        &self,
+        before: NaiveDate,
+        batch: u32,
+        mut progress: impl FnMut(&PrunedVisits),
+    ) -> Result<PrunedVisits, AppError> {
+        Self::check_cut(before)?;
+        let mut total = PrunedVisits::default();
+        loop {
+            let done = self.store.prune_visits(before, batch).await?;
+            total.visits += done.visits;
+            total.urls += done.urls;
+            total.rollup_rows += done.rollup_rows;
+            total.done = done.done;
+            progress(&done);
+            if done.done {
+                return Ok(total);
+            }
+        }
+    }
+}

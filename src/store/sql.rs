@@ -1,0 +1,628 @@
+//! The one [`Store`]: every statement the two databases share is written here once, and run
+//! on whichever pool the store opened (sqlx binds `$N` on SQLite too). The backend files hold
+//! only what really differs: connection set-up, `COPY` and `UNNEST` on PostgreSQL, the visit
+//! writer thread on SQLite, the PostgreSQL editor merge. [`Dialect`] names the few fragments
+//! of SQL that are spelled differently.
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::QueryBuilder;
+
+use super::maintenance::{self, count_per_url, AppliedMigration};
+use super::postgres::{self, Pg};
+use super::rows::{
+    into_urls, push_visit_page, ApiKeyRow, RedirectRow, UrlRow, VisitRow, API_KEY_COLUMNS,
+    URL_COLUMNS,
+};
+use super::sqlite::{self, Lite};
+use super::stats::{self, DailyRow, TopValueRow};
+use super::{
+    ApiKeyRecord, LinkChange, MigrationStatus, NewApiKey, NewUrl, NewVisit, Page, PageRequest,
+    PoolStatus, PrunedVisits, Redirect, StatsQuery, Store, StoreError, UrlPatch, UrlRecord,
+    UrlStats, VisitFilter, VisitRecord,
+};
+use crate::config::DatabaseSettings;
+use crate::domain::Slug;
+
+/// Runs `$body` with `$pool` bound to the store's pool, whichever backend it is: the body is
+/// written once and compiled once per database.
+macro_rules! on_pool {
+    ($store:expr, $pool:ident => $body:expr) => {
+        match &$store.db {
+            Db::Postgres(pg) => {
+                let $pool = &pg.pool;
+                $body
+            }
+            Db::Sqlite(lite) => {
+                let $pool = &lite.pool;
+                $body
+            }
+        }
+    };
+}
+
+pub(super) enum Db {
+    Postgres(Pg),
+    Sqlite(Box<Lite>),
+}
+
+/// The SQL the two databases spell differently.
+struct Dialect {
+    /// Bytewise text order, for prefix ranges that an index serves.
+    bytewise: &'static str,
+    /// A visit's client address as text.
+    client_ip: &'static str,
+    /// The larger of two values.
+    greatest: &'static str,
+}
+
+const POSTGRES: Dialect = Dialect {
+    bytewise: " COLLATE \"C\"",
+    client_ip: "host(v.client_ip)",
+    greatest: "GREATEST",
+};
+
+const SQLITE: Dialect = Dialect {
+    bytewise: "",
+    client_ip: "v.client_ip",
+    greatest: "MAX",
+};
+
+/// URLs whose visit count one statement of [`Store::prune_visits`] lowers.
+const COUNTS_PER_STATEMENT: usize = 1000;
+
+/// Records a link change in the change log, in the transaction of the change.
+pub(super) const LOG_CHANGE: &str = "INSERT INTO link_changes (slug, changed_at) VALUES ($1, $2)";
+
+/// The production database (PostgreSQL) or the zero-setup one (an SQLite file).
+pub struct SqlStore {
+    db: Db,
+}
+
+impl SqlStore {
+    /// Opens the database named by `url`, a `sqlite:` or `postgres://` URL.
+    pub async fn open(url: &str, settings: &DatabaseSettings) -> Result<Self, StoreError> {
+        let db = if url.starts_with("sqlite:") {
+            Db::Sqlite(Box::new(Lite::connect(url, settings).await?))
+        } else {
+            Db::Postgres(Pg::connect(url, settings)?)
+        };
+        Ok(Self { db })
+    }
+
+    fn dialect(&self) -> &'static Dialect {
+        match self.db {
+            Db::Postgres(_) => &POSTGRES,
+            Db::Sqlite(_) => &SQLITE,
+        }
+    }
+
+    /// The columns of a visit record, from `url_visits v` joined with `urls u`.
+    fn visit_columns(&self) -> String {
+        format!(
+            "SELECT v.id, v.url_id, u.slug, v.visited_at, {} AS client_ip, v.user_agent, \
+             v.referrer, v.referrer_host, v.browser, v.os, v.device, v.is_bot, \
+             u.created_by AS url_created_by",
+            self.dialect().client_ip
+        )
+    }
+
+    fn visit_select(&self) -> String {
+        format!(
+            "{} FROM url_visits v JOIN urls u ON u.id = v.url_id WHERE TRUE",
+            self.visit_columns()
+        )
+    }
+}
+
+#[async_trait]
+impl Store for SqlStore {
+    fn backend(&self) -> &'static str {
+        match self.db {
+            Db::Postgres(_) => "postgres",
+            Db::Sqlite(_) => "sqlite",
+        }
+    }
+
+    fn pool_status(&self) -> PoolStatus {
+        on_pool!(self, pool => PoolStatus {
+            size: pool.size(),
+            idle: pool.num_idle(),
+            max: pool.options().get_max_connections(),
+        })
+    }
+
+    fn max_concurrent_writes(&self) -> usize {
+        match self.db {
+            Db::Postgres(_) => usize::MAX,
+            Db::Sqlite(_) => 1,
+        }
+    }
+
+    async fn migrate(&self) -> Result<(), StoreError> {
+        match &self.db {
+            Db::Postgres(pg) => postgres::MIGRATOR.run(&pg.pool).await?,
+            Db::Sqlite(lite) => sqlite::MIGRATOR.run(&lite.pool).await?,
+        }
+        Ok(())
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        on_pool!(self, pool => {
+            sqlx::query("SELECT 1").execute(pool).await?;
+        });
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all, fields(slug = %new.slug))]
+    async fn create_url(&self, new: NewUrl) -> Result<UrlRecord, StoreError> {
+        let sql = format!(
+            "INSERT INTO urls (slug, target, target_host, title, crawlable, created_at, updated_at, \
+                 created_by) \
+             VALUES ($1, $2, $6, $3, $4, $5, $5, $7) RETURNING {URL_COLUMNS}"
+        );
+        let row: UrlRow = on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let row: UrlRow = sqlx::query_as(&sql)
+                .bind(new.slug.as_str())
+                .bind(new.target.as_str())
+                .bind(new.title.as_ref().map(|t| t.as_str()))
+                .bind(new.crawlable)
+                .bind(new.created_at)
+                .bind(new.target.host_key())
+                .bind(new.created_by)
+                .fetch_one(&mut *tx)
+                .await?;
+            sqlx::query(LOG_CHANGE)
+                .bind(new.slug.as_str())
+                .bind(Utc::now())
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            row
+        });
+        row.try_into()
+    }
+
+    #[tracing::instrument(skip_all, fields(batch = urls.len()))]
+    async fn import_urls(&self, urls: &[NewUrl]) -> Result<u64, StoreError> {
+        if urls.is_empty() {
+            return Ok(0);
+        }
+        match &self.db {
+            Db::Postgres(pg) => postgres::import_urls(&pg.pool, urls).await,
+            Db::Sqlite(lite) => sqlite::import_urls(&lite.pool, urls).await,
+        }
+    }
+
+    async fn get_url(&self, slug: &Slug) -> Result<UrlRecord, StoreError> {
+        let sql = format!("SELECT {URL_COLUMNS} FROM urls WHERE slug = $1");
+        let row: UrlRow = on_pool!(self, pool => {
+            sqlx::query_as(&sql).bind(slug.as_str()).fetch_one(pool).await?
+        });
+        row.try_into()
+    }
+
+    #[tracing::instrument(skip_all, fields(slug = %slug))]
+    async fn update_url(&self, slug: &Slug, patch: UrlPatch) -> Result<UrlRecord, StoreError> {
+        let now = Utc::now();
+        let row: UrlRow = on_pool!(self, pool => {
+            let mut query = QueryBuilder::new("UPDATE urls SET updated_at = ");
+            query.push_bind(now);
+            if let Some(target) = &patch.target {
+                query.push(", target = ").push_bind(target.as_str());
+                query.push(", target_host = ").push_bind(target.host_key());
+            }
+            if let Some(title) = &patch.title {
+                query
+                    .push(", title = ")
+                    .push_bind(title.as_ref().map(|t| t.as_str()));
+            }
+            if let Some(crawlable) = patch.crawlable {
+                query.push(", crawlable = ").push_bind(crawlable);
+            }
+            query
+                .push(" WHERE slug = ")
+                .push_bind(slug.as_str())
+                .push(format!(" RETURNING {URL_COLUMNS}"));
+            let mut tx = pool.begin().await?;
+            let row: UrlRow = query.build_query_as().fetch_one(&mut *tx).await?;
+            sqlx::query(LOG_CHANGE)
+                .bind(slug.as_str())
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            row
+        });
+        row.try_into()
+    }
+
+    #[tracing::instrument(skip_all, fields(slug = %slug))]
+    async fn delete_url(&self, slug: &Slug) -> Result<(), StoreError> {
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let done = sqlx::query("DELETE FROM urls WHERE slug = $1")
+                .bind(slug.as_str())
+                .execute(&mut *tx)
+                .await?;
+            if done.rows_affected() == 0 {
+                return Err(StoreError::NotFound);
+            }
+            sqlx::query(LOG_CHANGE)
+                .bind(slug.as_str())
+                .bind(Utc::now())
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    async fn search_urls(
+        &self,
+        prefix: &str,
+        limit: u32,
+        owner: Option<i64>,
+    ) -> Result<Vec<UrlRecord>, StoreError> {
+        let bytewise = self.dialect().bytewise;
+        let mine = if owner.is_some() {
+            " AND created_by = $4"
+        } else {
+            ""
+        };
+        let by_slug_sql = format!(
+            "SELECT {URL_COLUMNS} FROM urls \
+             WHERE slug{bytewise} >= $1 AND slug{bytewise} < $2{mine} \
+             ORDER BY slug{bytewise} LIMIT $3"
+        );
+        let by_host_sql = format!(
+            "SELECT {URL_COLUMNS} FROM urls \
+             WHERE target_host{bytewise} >= $1 AND target_host{bytewise} < $2{mine} \
+             ORDER BY target_host{bytewise}, id LIMIT $3"
+        );
+        let host = prefix.to_ascii_lowercase();
+        let mut found = Vec::with_capacity(2);
+        for (sql, prefix) in [(&by_slug_sql, prefix), (&by_host_sql, host.as_str())] {
+            let upper = super::prefix_upper_bound(prefix);
+            let rows: Vec<UrlRow> = on_pool!(self, pool => {
+                let mut query = sqlx::query_as(sql)
+                    .bind(prefix)
+                    .bind(&upper)
+                    .bind(i64::from(limit));
+                if let Some(owner) = owner {
+                    query = query.bind(owner);
+                }
+                query.fetch_all(pool).await?
+            });
+            found.push(into_urls(rows)?);
+        }
+        let by_host = found.pop().unwrap_or_default();
+        let by_slug = found.pop().unwrap_or_default();
+        Ok(super::merge_search(by_slug, by_host, limit))
+    }
+
+    async fn list_urls(
+        &self,
+        page: PageRequest,
+        owner: Option<i64>,
+    ) -> Result<Page<UrlRecord>, StoreError> {
+        let rows: Vec<UrlRow> = on_pool!(self, pool => {
+            let mut query = QueryBuilder::new(format!("SELECT {URL_COLUMNS} FROM urls WHERE TRUE"));
+            if let Some(owner) = owner {
+                query.push(" AND created_by = ").push_bind(owner);
+            }
+            if let Some(after) = page.after {
+                query.push(" AND id < ").push_bind(after.last_id());
+            }
+            query
+                .push(" ORDER BY id DESC LIMIT ")
+                .push_bind(i64::from(page.limit) + 1);
+            query.build_query_as().fetch_all(pool).await?
+        });
+        Ok(Page::from_overfetch(into_urls(rows)?, page.limit, |u| u.id))
+    }
+
+    async fn resolve(&self, slug: &Slug) -> Result<Option<Redirect>, StoreError> {
+        let row: Option<RedirectRow> = on_pool!(self, pool => {
+            sqlx::query_as("SELECT id, target FROM urls WHERE slug = $1")
+                .bind(slug.as_str())
+                .fetch_optional(pool)
+                .await?
+        });
+        Ok(row.map(Redirect::from))
+    }
+
+    async fn crawlable_slugs(&self, limit: u32) -> Result<Vec<Slug>, StoreError> {
+        let slugs: Vec<String> = on_pool!(self, pool => {
+            sqlx::query_scalar("SELECT slug FROM urls WHERE crawlable ORDER BY id LIMIT $1")
+                .bind(i64::from(limit))
+                .fetch_all(pool)
+                .await?
+        });
+        Ok(slugs.into_iter().map(Slug::from_stored).collect())
+    }
+
+    #[tracing::instrument(skip_all, fields(batch = visits.len()))]
+    async fn record_visits(&self, visits: &[NewVisit]) -> Result<Vec<i64>, StoreError> {
+        if visits.is_empty() {
+            return Ok(Vec::new());
+        }
+        match &self.db {
+            Db::Postgres(pg) => postgres::record_visits(&pg.pool, visits).await,
+            Db::Sqlite(lite) => lite.record_visits(visits).await,
+        }
+    }
+
+    async fn visits_by_ids(&self, ids: &[i64]) -> Result<Vec<VisitRecord>, StoreError> {
+        let ids = &ids[..ids.len().min(super::MAX_VISITS_BY_IDS)];
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let select = self.visit_select();
+        let rows: Vec<VisitRow> = on_pool!(self, pool => {
+            let mut query = QueryBuilder::new(&select);
+            query.push(" AND v.id IN (");
+            let mut list = query.separated(", ");
+            for id in ids {
+                list.push_bind(*id);
+            }
+            query.push(") ORDER BY v.id");
+            query.build_query_as().fetch_all(pool).await?
+        });
+        Ok(rows.into_iter().map(VisitRecord::from).collect())
+    }
+
+    async fn visit_total(&self, owner: Option<i64>) -> Result<i64, StoreError> {
+        let total: i64 = on_pool!(self, pool => match owner {
+            None => {
+                sqlx::query_scalar("SELECT CAST(COALESCE(SUM(visits), 0) AS BIGINT) FROM visit_totals")
+                    .fetch_one(pool)
+                    .await?
+            }
+            Some(owner) => {
+                sqlx::query_scalar(
+                    "SELECT CAST(COALESCE(SUM(visit_count), 0) AS BIGINT) FROM urls \
+                     WHERE created_by = $1",
+                )
+                .bind(owner)
+                .fetch_one(pool)
+                .await?
+            }
+        });
+        Ok(total)
+    }
+
+    async fn list_visits(
+        &self,
+        filter: VisitFilter,
+        page: PageRequest,
+    ) -> Result<Page<VisitRecord>, StoreError> {
+        let merged = match &self.db {
+            Db::Postgres(pg) => {
+                postgres::list_owner_visits(&pg.pool, &self.visit_columns(), filter, page).await?
+            }
+            Db::Sqlite(_) => None,
+        };
+        let rows: Vec<VisitRow> = match merged {
+            Some(rows) => rows,
+            None => {
+                let select = self.visit_select();
+                on_pool!(self, pool => {
+                    let mut query = QueryBuilder::new(&select);
+                    push_visit_page(&mut query, filter, page);
+                    query.build_query_as().fetch_all(pool).await?
+                })
+            }
+        };
+        let visits = rows.into_iter().map(VisitRecord::from).collect();
+        Ok(Page::from_overfetch(visits, page.limit, |v| v.id))
+    }
+
+    async fn url_stats(&self, query: StatsQuery) -> Result<UrlStats, StoreError> {
+        let (daily, top): (Vec<DailyRow>, Vec<TopValueRow>) = on_pool!(self, pool => {
+            let daily: Vec<DailyRow> = sqlx::query_as(stats::DAILY_SQL)
+                .bind(query.url_id)
+                .bind(query.from)
+                .bind(query.to)
+                .fetch_all(pool)
+                .await?;
+            let top: Vec<TopValueRow> = sqlx::query_as(stats::TOP_VALUES_SQL)
+                .bind(query.url_id)
+                .bind(query.from)
+                .bind(query.to)
+                .bind(i64::from(!query.include_bots))
+                .bind(i64::from(query.top))
+                .fetch_all(pool)
+                .await?;
+            (daily, top)
+        });
+        Ok(stats::assemble(&query, daily, top))
+    }
+
+    async fn migration_status(&self) -> Result<Vec<MigrationStatus>, StoreError> {
+        let (exists_sql, migrator) = match self.db {
+            Db::Postgres(_) => (postgres::MIGRATIONS_TABLE_EXISTS, &postgres::MIGRATOR),
+            Db::Sqlite(_) => (sqlite::MIGRATIONS_TABLE_EXISTS, &sqlite::MIGRATOR),
+        };
+        let applied: Vec<AppliedMigration> = on_pool!(self, pool => {
+            let exists: bool = sqlx::query_scalar(exists_sql).fetch_one(pool).await?;
+            if exists {
+                sqlx::query_as(
+                    "SELECT version, description, installed_on, success, checksum \
+                     FROM _sqlx_migrations ORDER BY version",
+                )
+                .fetch_all(pool)
+                .await?
+            } else {
+                Vec::new()
+            }
+        });
+        Ok(maintenance::migration_status(migrator, applied))
+    }
+
+    async fn urls_oldest_first(
+        &self,
+        after_id: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<UrlRecord>, StoreError> {
+        let sql = format!("SELECT {URL_COLUMNS} FROM urls WHERE id > $1 ORDER BY id LIMIT $2");
+        let rows: Vec<UrlRow> = on_pool!(self, pool => {
+            sqlx::query_as(&sql)
+                .bind(after_id.unwrap_or(0))
+                .bind(i64::from(limit))
+                .fetch_all(pool)
+                .await?
+        });
+        into_urls(rows)
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn prune_visits(
+        &self,
+        before: NaiveDate,
+        limit: u32,
+    ) -> Result<PrunedVisits, StoreError> {
+        let limit = limit.max(1);
+        let cut = before.and_time(chrono::NaiveTime::MIN).and_utc();
+        // `(VALUES ...)` names its columns `column1`, `column2` on both databases.
+        let lower_counts = format!(
+            "UPDATE urls SET visit_count = {}(urls.visit_count - d.column2, 0) FROM (",
+            self.dialect().greatest
+        );
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let url_ids: Vec<i64> = sqlx::query_scalar(
+                "DELETE FROM url_visits WHERE id IN \
+                     (SELECT id FROM url_visits WHERE visited_at < $1 LIMIT $2) \
+                 RETURNING url_id",
+            )
+            .bind(cut)
+            .bind(i64::from(limit))
+            .fetch_all(&mut *tx)
+            .await?;
+            let counts: Vec<(i64, i64)> = count_per_url(&url_ids).into_iter().collect();
+            for chunk in counts.chunks(COUNTS_PER_STATEMENT) {
+                let mut query = QueryBuilder::new(&lower_counts);
+                query.push_values(chunk, |mut row, (id, count)| {
+                    row.push_bind(*id).push_bind(*count);
+                });
+                query.push(") AS d WHERE urls.id = d.column1");
+                query.build().execute(&mut *tx).await?;
+            }
+            let done = url_ids.len() < limit as usize;
+            let rollup_rows = if done {
+                sqlx::query("DELETE FROM url_daily_rollups WHERE day < $1")
+                    .bind(before)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected()
+            } else {
+                0
+            };
+            tx.commit().await?;
+            Ok(PrunedVisits {
+                visits: url_ids.len() as u64,
+                urls: counts.len() as u64,
+                rollup_rows,
+                done,
+            })
+        })
+    }
+
+    #[tracing::instrument(skip_all, fields(role = %new.role))]
+    async fn create_api_key(&self, new: NewApiKey) -> Result<ApiKeyRecord, StoreError> {
+        let sql = format!(
+            "INSERT INTO api_keys (name, role, prefix, key_hash, created_at) \
+             VALUES ($1, $2, $3, $4, $5) RETURNING {API_KEY_COLUMNS}"
+        );
+        let row: ApiKeyRow = on_pool!(self, pool => {
+            sqlx::query_as(&sql)
+                .bind(&new.name)
+                .bind(new.role.as_str())
+                .bind(&new.prefix)
+                .bind(&new.key_hash)
+                .bind(new.created_at)
+                .fetch_one(pool)
+                .await?
+        });
+        row.try_into()
+    }
+
+    async fn list_api_keys(&self) -> Result<Vec<ApiKeyRecord>, StoreError> {
+        let sql = format!("SELECT {API_KEY_COLUMNS} FROM api_keys ORDER BY id");
+        let rows: Vec<ApiKeyRow> =
+            on_pool!(self, pool => sqlx::query_as(&sql).fetch_all(pool).await?);
+        rows.into_iter().map(ApiKeyRecord::try_from).collect()
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn revoke_api_key(&self, id: i64) -> Result<ApiKeyRecord, StoreError> {
+        let sql = format!(
+            "UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL \
+             RETURNING {API_KEY_COLUMNS}"
+        );
+        let row: ApiKeyRow = on_pool!(self, pool => {
+            sqlx::query_as(&sql)
+                .bind(Utc::now())
+                .bind(id)
+                .fetch_one(pool)
+                .await?
+        });
+        row.try_into()
+    }
+
+    async fn find_active_api_key(
+        &self,
+        key_hash: &str,
+    ) -> Result<Option<ApiKeyRecord>, StoreError> {
+        let sql = format!(
+            "SELECT {API_KEY_COLUMNS} FROM api_keys \
+             WHERE key_hash = $1 AND revoked_at IS NULL"
+        );
+        let row: Option<ApiKeyRow> = on_pool!(self, pool => {
+            sqlx::query_as(&sql).bind(key_hash).fetch_optional(pool).await?
+        });
+        row.map(ApiKeyRecord::try_from).transpose()
+    }
+
+    async fn link_changes_after(
+        &self,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<LinkChange>, StoreError> {
+        let changes = on_pool!(self, pool => {
+            sqlx::query_as("SELECT id, slug FROM link_changes WHERE id > $1 ORDER BY id LIMIT $2")
+                .bind(after)
+                .bind(i64::from(limit))
+                .fetch_all(pool)
+                .await?
+        });
+        Ok(changes)
+    }
+
+    async fn last_link_change(&self) -> Result<i64, StoreError> {
+        let last: Option<i64> = on_pool!(self, pool => {
+            sqlx::query_scalar("SELECT MAX(id) FROM link_changes").fetch_one(pool).await?
+        });
+        Ok(last.unwrap_or(0))
+    }
+
+    async fn prune_link_changes(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        let pruned = on_pool!(self, pool => {
+            sqlx::query("DELETE FROM link_changes WHERE changed_at < $1")
+                .bind(before)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        Ok(pruned)
+    }
+
+    async fn may_have_changed(&self) -> Result<bool, StoreError> {
+        match &self.db {
+            Db::Postgres(_) => Ok(true),
+            Db::Sqlite(lite) => lite.data_version_changed().await,
+        }
+    }
+}
