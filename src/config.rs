@@ -232,6 +232,24 @@ pub struct TargetSettings {
     pub deny_hosts: Vec<String>,
 }
 
+impl SlugSettings {
+    pub fn policy(&self) -> crate::domain::SlugPolicy {
+        crate::domain::SlugPolicy::new(self.length, &self.alphabet, self.max_length, &self.reserved)
+    }
+}
+
+impl TargetSettings {
+    /// The target policy of a kurz whose short links start with `public_url`.
+    pub fn policy(&self, public_url: &str) -> Result<crate::domain::TargetPolicy, String> {
+        crate::domain::TargetPolicy::new(
+            self.max_length,
+            self.allow_private,
+            &self.deny_hosts,
+            public_url,
+        )
+    }
+}
+
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RobotsSettings {

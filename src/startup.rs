@@ -24,7 +24,6 @@ use crate::app::Links;
 use crate::cache::RedirectCache;
 use crate::cluster::Cluster;
 use crate::config::Settings;
-use crate::domain::{SlugPolicy, TargetPolicy};
 use crate::error::{ApiError, PROBLEM_JSON};
 use crate::lane::{self, Split, REQUEST_ID};
 use crate::limits::{self, RequestLimits};
@@ -81,7 +80,9 @@ impl Application {
         {
             tracing::warn!(%public_url, "server.public_url is not set; short links are written with the listen address");
         }
-        let targets = TargetPolicy::new(&settings.target, &public_url)
+        let targets = settings
+            .target
+            .policy(&public_url)
             .map_err(|why| anyhow::anyhow!("target.deny_hosts: {why}"))?;
         let (visits, receiver, counters) = VisitQueue::new(
             settings.visits.queue_capacity,
@@ -105,7 +106,7 @@ impl Application {
             &settings.enrichment,
             cluster.clone(),
         );
-        let slugs = Arc::new(SlugPolicy::new(&settings.slug));
+        let slugs = Arc::new(settings.slug.policy());
         let targets = Arc::new(targets);
         let links = Links::new(
             store.clone(),

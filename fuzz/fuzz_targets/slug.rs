@@ -10,7 +10,7 @@ use libfuzzer_sys::fuzz_target;
 fn policy() -> &'static SlugPolicy {
     static POLICY: OnceLock<SlugPolicy> = OnceLock::new();
     POLICY.get_or_init(|| {
-        SlugPolicy::new(&Settings::defaults(Environment::Production).unwrap().slug)
+        Settings::defaults(Environment::Production).unwrap().slug.policy()
     })
 }
 

@@ -12,7 +12,7 @@ fn policy() -> &'static TargetPolicy {
     static POLICY: OnceLock<TargetPolicy> = OnceLock::new();
     POLICY.get_or_init(|| {
         let settings = Settings::defaults(Environment::Production).unwrap();
-        TargetPolicy::new(&settings.target, "https://sho.rt").unwrap()
+        settings.target.policy("https://sho.rt").unwrap()
     })
 }
 

@@ -132,7 +132,9 @@ impl Context {
 
     /// What a target may be, as the server decides it (with the same public URL).
     fn target_policy(&self) -> anyhow::Result<crate::domain::TargetPolicy> {
-        crate::domain::TargetPolicy::new(&self.settings.target, &self.public_url())
+        self.settings
+            .target
+            .policy(&self.public_url())
             .map_err(|why| UsageError(format!("target.deny_hosts: {why}")).into())
     }
 
@@ -140,7 +142,7 @@ impl Context {
     pub async fn links(&self) -> anyhow::Result<Links> {
         Ok(Links::new(
             self.store().await?,
-            Arc::new(crate::domain::SlugPolicy::new(&self.settings.slug)),
+            Arc::new(self.settings.slug.policy()),
             Arc::new(self.target_policy()?),
             crate::cluster::announcer(&self.settings)?,
         ))

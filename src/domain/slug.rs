@@ -1,8 +1,6 @@
 use std::collections::HashSet;
 use std::fmt;
 
-use crate::config::SlugSettings;
-
 use super::Invalid;
 
 /// The path segment of a short link: 1 to `max_length` characters of `A-Z a-z 0-9 - _`,
@@ -10,7 +8,7 @@ use super::Invalid;
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Slug(String);
 
-/// The rules a slug is checked against, built once from the settings.
+/// The rules a slug is checked against, built once from the settings (`[slug]`).
 #[derive(Debug, Clone)]
 pub struct SlugPolicy {
     max_length: usize,
@@ -20,16 +18,14 @@ pub struct SlugPolicy {
 }
 
 impl SlugPolicy {
-    pub fn new(settings: &SlugSettings) -> Self {
+    /// Generated slugs have `length` characters of `alphabet`; custom ones at most
+    /// `max_length`, and none is one of `reserved` (in any case).
+    pub fn new(length: usize, alphabet: &str, max_length: usize, reserved: &[String]) -> Self {
         Self {
-            max_length: settings.max_length,
-            generated_length: settings.length,
-            alphabet: settings.alphabet.chars().collect(),
-            reserved: settings
-                .reserved
-                .iter()
-                .map(|s| s.to_ascii_lowercase())
-                .collect(),
+            max_length,
+            generated_length: length,
+            alphabet: alphabet.chars().collect(),
+            reserved: reserved.iter().map(|s| s.to_ascii_lowercase()).collect(),
         }
     }
 
@@ -113,11 +109,25 @@ impl fmt::Display for Slug {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{Environment, Settings};
     use proptest::prelude::*;
 
+    /// The policy of config/default.toml.
     fn policy() -> SlugPolicy {
-        SlugPolicy::new(&Settings::defaults(Environment::Development).unwrap().slug)
+        let reserved = [
+            "api",
+            "robots.txt",
+            "healthz",
+            "readyz",
+            "explorer",
+            "static",
+            "metrics",
+        ];
+        SlugPolicy::new(
+            7,
+            "23456789abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ",
+            64,
+            &reserved.map(String::from),
+        )
     }
 
     #[test]

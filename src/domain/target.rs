@@ -4,7 +4,6 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use url::{Host, Url};
 
 use super::Invalid;
-use crate::config::TargetSettings;
 
 /// Where a short link points: an absolute `http`/`https` URL with a host, normalised by the
 /// `url` crate (scheme and host lower-cased, IDNs as punycode, unsafe bytes percent-encoded).
@@ -109,12 +108,17 @@ const MAX_LABEL_LENGTH: usize = 63;
 const LOCAL_SUFFIXES: [&str; 3] = ["localhost", "local", "internal"];
 
 impl TargetPolicy {
-    /// The policy of `settings` for a kurz whose short links start with `public_url`.
-    /// Fails, naming the entry, when a `deny_hosts` entry is not a host name or IP address
-    /// (`Settings::validate` reports the same at start).
-    pub fn new(settings: &TargetSettings, public_url: &str) -> Result<Self, String> {
-        let deny_hosts = settings
-            .deny_hosts
+    /// The policy (`[target]`) for a kurz whose short links start with `public_url`: targets
+    /// of at most `max_length` bytes, on public hosts unless `allow_private`, none on a host in
+    /// `deny_hosts` or under one. Fails, naming the entry, when a `deny_hosts` entry is not a
+    /// host name or IP address (`Settings::validate` reports the same at start).
+    pub fn new(
+        max_length: usize,
+        allow_private: bool,
+        deny_hosts: &[String],
+        public_url: &str,
+    ) -> Result<Self, String> {
+        let deny_hosts = deny_hosts
             .iter()
             .map(|entry| Self::deny_entry(entry))
             .collect::<Result<Vec<_>, _>>()?;
@@ -122,8 +126,8 @@ impl TargetPolicy {
             .ok()
             .and_then(|url| url.host().map(|host| host_key(&host)));
         Ok(Self {
-            max_length: settings.max_length,
-            allow_private: settings.allow_private,
+            max_length,
+            allow_private,
             own_host,
             deny_hosts,
         })
@@ -423,16 +427,18 @@ mod tests {
         }
     }
 
-    fn settings(allow_private: bool, deny_hosts: &[&str]) -> TargetSettings {
-        TargetSettings {
-            max_length: MAX,
-            allow_private,
-            deny_hosts: deny_hosts.iter().map(|h| (*h).to_owned()).collect(),
-        }
+    /// `[target]` with this `allow_private` and `deny_hosts`.
+    fn settings(allow_private: bool, deny_hosts: &[&str]) -> (bool, Vec<String>) {
+        let deny_hosts = deny_hosts.iter().map(|h| (*h).to_owned()).collect();
+        (allow_private, deny_hosts)
+    }
+
+    fn with(settings: &(bool, Vec<String>), public_url: &str) -> Result<TargetPolicy, String> {
+        TargetPolicy::new(MAX, settings.0, &settings.1, public_url)
     }
 
     fn policy() -> TargetPolicy {
-        TargetPolicy::new(&settings(false, &[]), "https://sho.rt/").unwrap()
+        with(&settings(false, &[]), "https://sho.rt/").unwrap()
     }
 
     fn reason(policy: &TargetPolicy, url: &str) -> String {
@@ -480,7 +486,7 @@ mod tests {
 
     #[test]
     fn hosts_must_be_domain_names_with_a_dot() {
-        let policy = TargetPolicy::new(&settings(true, &[]), "https://sho.rt/").unwrap();
+        let policy = with(&settings(true, &[]), "https://sho.rt/").unwrap();
         for url in [
             "http://intranet/",
             "http://router/admin",
@@ -577,7 +583,7 @@ mod tests {
 
     #[test]
     fn allow_private_lifts_the_address_and_local_name_rules() {
-        let policy = TargetPolicy::new(&settings(true, &[]), "https://sho.rt/").unwrap();
+        let policy = with(&settings(true, &[]), "https://sho.rt/").unwrap();
         for url in [
             "http://127.0.0.1:3000/",
             "http://2130706433/",
@@ -610,18 +616,18 @@ mod tests {
         assert!(policy.parse("https://www.sho.rt/").is_ok());
         assert!(policy.parse("https://notsho.rt/").is_ok());
 
-        let allowing = TargetPolicy::new(&settings(true, &[]), "http://127.0.0.1:8080").unwrap();
+        let allowing = with(&settings(true, &[]), "http://127.0.0.1:8080").unwrap();
         let why = reason(&allowing, "http://127.0.0.1:9999/");
         assert!(why.contains("own host"), "{why}");
         assert!(allowing.parse("http://127.0.0.2/").is_ok());
 
-        let ipv6 = TargetPolicy::new(&settings(true, &[]), "http://[2001:DB8::1]/").unwrap();
+        let ipv6 = with(&settings(true, &[]), "http://[2001:DB8::1]/").unwrap();
         assert!(ipv6.parse("http://[2001:db8:0::1]/").is_err());
     }
 
     #[test]
     fn denied_hosts_and_their_subdomains_are_refused() {
-        let policy = TargetPolicy::new(
+        let policy = with(
             &settings(
                 false,
                 &[
@@ -687,7 +693,7 @@ mod tests {
         ] {
             assert!(TargetPolicy::deny_entry(bad).is_err(), "{bad:?}");
         }
-        assert!(TargetPolicy::new(&settings(false, &["a b"]), "").is_err());
+        assert!(with(&settings(false, &["a b"]), "").is_err());
     }
 
     #[test]
@@ -764,7 +770,7 @@ mod tests {
 
         #[test]
         fn policy_parse_never_panics(s in "\\PC{0,300}", allow in any::<bool>()) {
-            let policy = TargetPolicy::new(&settings(allow, &["example.org"]), "https://sho.rt").unwrap();
+            let policy = with(&settings(allow, &["example.org"]), "https://sho.rt").unwrap();
             let _ = policy.parse(&s);
             let _ = policy.parse(&format!("http://{s}"));
             let _ = TargetPolicy::deny_entry(&s);

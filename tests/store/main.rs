@@ -32,7 +32,7 @@ async fn fixture(backend: Backend) -> Fixture {
         .expect("store opens");
     Fixture {
         store,
-        policy: SlugPolicy::new(&settings.slug),
+        policy: settings.slug.policy(),
         _database: database,
     }
 }
