@@ -3,6 +3,7 @@
 mod extract;
 pub mod openapi;
 mod pagination;
+pub mod responses;
 mod stats;
 mod urls;
 mod views;
@@ -16,7 +17,7 @@ pub use extract::{JsonBody, QueryParams, SlugPath};
 pub(crate) use urls::not_found as url_not_found;
 pub use views::{UrlView, VisitView};
 
-use crate::error::{ApiError, Problem};
+use crate::error::ApiError;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -46,9 +47,7 @@ pub fn router() -> Router<AppState> {
     responses(
         (status = 200, description = "Links to the collections", body = openapi::ApiIndex,
             content_type = "application/json"),
-        (status = 503, description = "The database has not been reached yet (at start); retry after `Retry-After` seconds",
-            body = Problem, content_type = "application/problem+json",
-            headers(("Retry-After" = u32, description = "Seconds to wait before retrying"))),
+        (status = 503, response = responses::Unavailable),
     )
 )]
 async fn index(

@@ -14,6 +14,7 @@ use utoipa::openapi::path::ParameterIn;
 use utoipa::openapi::server::Server;
 use utoipa::{Modify, OpenApi, ToSchema};
 
+use super::responses;
 use super::views::{UrlView, VisitView};
 use crate::error::{FieldError, Problem};
 use crate::state::AppState;
@@ -68,7 +69,22 @@ use crate::{redirect, site};
         site::readyz,
         metrics,
     ),
-    components(schemas(Problem, FieldError)),
+    components(
+        schemas(Problem, FieldError),
+        responses(
+            responses::BadRequest,
+            responses::Unauthorized,
+            responses::Forbidden,
+            responses::NotFound,
+            responses::Conflict,
+            responses::PayloadTooLarge,
+            responses::UnsupportedMediaType,
+            responses::ValidationFailed,
+            responses::TooManyRequests,
+            responses::Internal,
+            responses::Unavailable,
+        ),
+    ),
     modifiers(&NoUrlFilterOnUrlVisits, &ApiKeySchemes),
     tags(
         (name = "urls", description = "Short links: create, list, search, show, change, delete"),
@@ -149,9 +165,7 @@ static DOCUMENT: LazyLock<utoipa::openapi::OpenApi> = LazyLock::new(ApiDoc::open
     responses(
         (status = 200, description = "The OpenAPI 3.1 document", content_type = "application/json",
             body = Object),
-        (status = 503, description = "The database has not been reached yet (at start); retry after `Retry-After` seconds",
-            body = Problem, content_type = "application/problem+json",
-            headers(("Retry-After" = u32, description = "Seconds to wait before retrying"))),
+        (status = 503, response = responses::Unavailable),
     )
 )]
 pub async fn serve(State(state): State<AppState>) -> Response {
@@ -253,11 +267,9 @@ pub struct Readiness {
         (status = 308, description = "`redirect.status = 308`",
             headers(("Location" = String, description = "The target URL"))),
         (status = 404, description = "No short link has this slug (the headers of the `GET` answer, no body)"),
-        (status = 429, description = "Too many not-found answers to this client (`rate_limit.not_found_per_minute`)",
-            headers(("Retry-After" = u32, description = "Seconds to wait before retrying"))),
-        (status = 500, description = "An unexpected error, logged by the server (no body)"),
-        (status = 503, description = "The database is unavailable (no body)",
-            headers(("Retry-After" = u32, description = "Seconds to wait before retrying"))),
+        (status = 429, response = responses::TooManyRequests),
+        (status = 500, response = responses::Internal),
+        (status = 503, response = responses::Unavailable),
     )
 )]
 #[allow(dead_code)]

@@ -220,6 +220,20 @@ impl Operation {
             .unwrap_or_default()
     }
 
+    /// The documented response for `status`, a shared one (`components/responses`) resolved.
+    fn response<'a>(&'a self, document: &'a Value, status: &str) -> &'a Value {
+        let response = &self.spec["responses"][status];
+        match response["$ref"].as_str() {
+            Some(reference) => {
+                let name = reference
+                    .strip_prefix("#/components/responses/")
+                    .unwrap_or_else(|| panic!("unsupported $ref {reference}"));
+                &document["components"]["responses"][name]
+            }
+            None => response,
+        }
+    }
+
     fn documented_statuses(&self) -> Vec<String> {
         self.spec["responses"]
             .as_object()
@@ -320,7 +334,7 @@ fn check_document(document: &Value) {
                 "{label}: declares both API key schemes"
             );
             assert!(
-                op.spec["responses"]["401"]["headers"]
+                op.response(document, "401")["headers"]
                     .get("WWW-Authenticate")
                     .is_some(),
                 "{label}: documents 401 with WWW-Authenticate"
@@ -334,7 +348,8 @@ fn check_document(document: &Value) {
                 "{label}: request bodies are JSON"
             );
         }
-        for (status, response) in op.spec["responses"].as_object().expect("responses") {
+        for status in op.documented_statuses() {
+            let response = op.response(document, &status);
             let code: u16 = status.parse().expect("explicit status codes only");
             if code < 400 || op.method == Method::HEAD {
                 continue;
@@ -491,7 +506,7 @@ async fn check_answer(
     let status = response.status().as_u16();
     let headers = response.headers().clone();
     let body = body_of(response).await;
-    let documented = &op.spec["responses"][status.to_string()];
+    let documented = op.response(document, &status.to_string());
     assert!(
         !documented.is_null(),
         "{label}: answered {status}, which is not documented (documented: {:?}); body: {}",
