@@ -15,7 +15,6 @@ use utoipa::openapi::server::Server;
 use utoipa::{Modify, OpenApi, ToSchema};
 
 use super::responses;
-use super::views::{UrlView, VisitView};
 use crate::error::{FieldError, Problem};
 use crate::state::AppState;
 use crate::{redirect, site};
@@ -185,30 +184,6 @@ pub async fn serve(State(state): State<AppState>) -> Response {
         )
         .into_response(),
     }
-}
-
-/// One page of short links, newest first (`PageView<UrlView>`).
-#[derive(ToSchema)]
-pub struct UrlPage {
-    pub items: Vec<UrlView>,
-    /// Pass as `cursor` for the next page; `null` on the last page.
-    #[schema(required = true)]
-    pub next_cursor: Option<String>,
-    /// The URL of the next page; `null` on the last page.
-    #[schema(required = true)]
-    pub next: Option<String>,
-}
-
-/// One page of visits, newest first (`PageView<VisitView>`).
-#[derive(ToSchema)]
-pub struct VisitPage {
-    pub items: Vec<VisitView>,
-    /// Pass as `cursor` for the next page; `null` on the last page.
-    #[schema(required = true)]
-    pub next_cursor: Option<String>,
-    /// The URL of the next page, filters repeated; `null` on the last page.
-    #[schema(required = true)]
-    pub next: Option<String>,
 }
 
 /// The answer of `GET /api`: links to the collections.

@@ -225,7 +225,7 @@ pub async fn create(
     security(("bearer" = []), ("api_key" = [])),
     responses(
         (status = 200, description = "One page of short links (an editor's own only)",
-            body = super::openapi::UrlPage, content_type = "application/json"),
+            body = PageView<UrlView>, content_type = "application/json"),
         (status = 401, response = responses::Unauthorized),
         (status = 422, response = responses::ValidationFailed),
         (status = 500, response = responses::Internal),

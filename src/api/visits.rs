@@ -118,7 +118,7 @@ impl From<UrlVisitParams> for VisitParams {
     security(("bearer" = []), ("api_key" = [])),
     responses(
         (status = 200, description = "One page of visits",
-            body = super::openapi::VisitPage, content_type = "application/json"),
+            body = PageView<VisitView>, content_type = "application/json"),
         (status = 401, response = responses::Unauthorized),
         (status = 403, response = responses::Forbidden),
         (status = 404, response = responses::NotFound),
@@ -152,7 +152,7 @@ pub async fn list_for_url(
     security(("bearer" = []), ("api_key" = [])),
     responses(
         (status = 200, description = "One page of visits (of an editor's own short links only)",
-            body = super::openapi::VisitPage, content_type = "application/json"),
+            body = PageView<VisitView>, content_type = "application/json"),
         (status = 401, response = responses::Unauthorized),
         (status = 403, response = responses::Forbidden),
         (status = 422, response = responses::ValidationFailed),
