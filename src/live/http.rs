@@ -11,6 +11,7 @@ use utoipa::IntoParams;
 
 use super::hub::LiveScope;
 use super::message::LiveMessage;
+use super::sse::LiveEvent;
 use super::{sse, ws};
 use crate::api::responses;
 use crate::api::{url_not_found, QueryParams, SlugPath};
@@ -45,8 +46,10 @@ pub struct LiveParams {
     security(("bearer" = []), ("api_key" = []), ("access_token" = [])),
     responses(
         (status = 101, description = "Switching to a WebSocket (the request asked for an upgrade)"),
-        (status = 200, description = "A stream of Server-Sent Events, until the client leaves or the server stops",
-            body = LiveMessage, content_type = "text/event-stream"),
+        (status = 200, description = "A stream of Server-Sent Events until the client leaves or the server stops: \
+            per message, `event: <type>` and `data: <the message as JSON>` (schema `LiveMessage`), then a blank \
+            line; a comment line (`:`) every `live.heartbeat_secs`. The schema describes one event",
+            body = LiveEvent, content_type = "text/event-stream"),
         (status = 401, response = responses::Unauthorized),
         (status = 422, response = responses::ValidationFailed),
         (status = 500, response = responses::Internal),
@@ -90,8 +93,10 @@ pub async fn all_visits(
     security(("bearer" = []), ("api_key" = []), ("access_token" = [])),
     responses(
         (status = 101, description = "Switching to a WebSocket (the request asked for an upgrade)"),
-        (status = 200, description = "A stream of Server-Sent Events, until the client leaves or the server stops",
-            body = LiveMessage, content_type = "text/event-stream"),
+        (status = 200, description = "A stream of Server-Sent Events until the client leaves or the server stops: \
+            per message, `event: <type>` and `data: <the message as JSON>` (schema `LiveMessage`), then a blank \
+            line; a comment line (`:`) every `live.heartbeat_secs`. The schema describes one event",
+            body = LiveEvent, content_type = "text/event-stream"),
         (status = 404, response = responses::NotFound),
         (status = 401, response = responses::Unauthorized),
         (status = 403, response = responses::Forbidden),
