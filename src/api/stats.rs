@@ -80,7 +80,7 @@ pub struct CountView {
 /// referrer hosts over a range of days (UTC). 422 also when the range is empty or too long.
 #[utoipa::path(
     get,
-    path = "/api/urls/{slug}/stats",
+    path = "/urls/{slug}/stats",
     operation_id = "get_url_stats",
     tag = "stats",
     params(

@@ -127,7 +127,7 @@ pub struct ListParams {
 /// (`rate_limit.editor_creates_per_minute`).
 #[utoipa::path(
     post,
-    path = "/api/urls",
+    path = "/urls",
     operation_id = "create_url",
     tag = "urls",
     request_body(content = CreateUrl, content_type = "application/json"),
@@ -218,7 +218,7 @@ pub async fn create(
 /// deliberately no total count.
 #[utoipa::path(
     get,
-    path = "/api/urls",
+    path = "/urls",
     operation_id = "list_urls",
     tag = "urls",
     params(ListParams),
@@ -262,7 +262,7 @@ pub async fn list(
 /// empty, too long or has control characters.
 #[utoipa::path(
     get,
-    path = "/api/urls/search",
+    path = "/urls/search",
     operation_id = "search_urls",
     tag = "urls",
     params(SearchParams),
@@ -315,7 +315,7 @@ pub async fn search(
 /// Show one short link.
 #[utoipa::path(
     get,
-    path = "/api/urls/{slug}",
+    path = "/urls/{slug}",
     operation_id = "get_url",
     tag = "urls",
     params(("slug" = String, Path, description = "The short link's slug (case-sensitive)")),
@@ -345,7 +345,7 @@ pub async fn show(
 /// Fields left out are left unchanged; `"title": null` clears the title.
 #[utoipa::path(
     patch,
-    path = "/api/urls/{slug}",
+    path = "/urls/{slug}",
     operation_id = "update_url",
     tag = "urls",
     params(("slug" = String, Path, description = "The short link's slug (case-sensitive)")),
@@ -400,7 +400,7 @@ pub async fn update(
 /// Delete a short link and its visits.
 #[utoipa::path(
     delete,
-    path = "/api/urls/{slug}",
+    path = "/urls/{slug}",
     operation_id = "delete_url",
     tag = "urls",
     params(("slug" = String, Path, description = "The short link's slug (case-sensitive)")),

@@ -108,7 +108,7 @@ impl From<UrlVisitParams> for VisitParams {
 /// query parameter `url` of `GET /api/visits` is refused (422): the path names the URL.
 #[utoipa::path(
     get,
-    path = "/api/urls/{slug}/visits",
+    path = "/urls/{slug}/visits",
     operation_id = "list_url_visits",
     tag = "visits",
     params(
@@ -145,7 +145,7 @@ pub async fn list_for_url(
 /// when no URL has the slug given as `url`; 403 when an editor names a URL it did not create.
 #[utoipa::path(
     get,
-    path = "/api/visits",
+    path = "/visits",
     operation_id = "list_visits",
     tag = "visits",
     params(VisitParams),

@@ -39,7 +39,7 @@ pub struct LiveParams {
 /// headers). 503 also when `live.max_subscribers` streams are open already.
 #[utoipa::path(
     get,
-    path = "/api/visits/live",
+    path = "/visits/live",
     operation_id = "watch_visits",
     tag = "visits",
     params(LiveParams),
@@ -83,7 +83,7 @@ pub async fn all_visits(
 /// `live.max_subscribers` streams are open already.
 #[utoipa::path(
     get,
-    path = "/api/urls/{slug}/visits/live",
+    path = "/urls/{slug}/visits/live",
     operation_id = "watch_url_visits",
     tag = "visits",
     params(
