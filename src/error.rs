@@ -71,15 +71,34 @@ pub struct Problem {
     pub status: u16,
     /// What went wrong, for a person.
     pub detail: String,
-    /// A stable machine-readable name: `bad_request`, `not_found`, `unauthorized`,
-    /// `forbidden`, `conflict`,
-    /// `validation_failed`, `unsupported_media_type`, `payload_too_large`,
-    /// `method_not_allowed`, `timeout`, `unavailable` or `internal`.
-    #[schema(value_type = String)]
-    pub code: &'static str,
+    /// A stable machine-readable name of the kind of problem.
+    pub code: ProblemCode,
     /// The fields that were wrong (422 only; absent otherwise).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
+}
+
+/// A stable machine-readable name of the problem, one per [`ApiError`] variant: what clients
+/// branch on (the status alone does not tell `overloaded` from `unavailable`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ProblemCode {
+    BadRequest,
+    NotFound,
+    Unauthorized,
+    Forbidden,
+    Conflict,
+    ValidationFailed,
+    UnsupportedMediaType,
+    PayloadTooLarge,
+    MethodNotAllowed,
+    Timeout,
+    UriTooLong,
+    HeadersTooLarge,
+    Overloaded,
+    RateLimited,
+    Unavailable,
+    Internal,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -121,24 +140,24 @@ impl ApiError {
         }
     }
 
-    fn code(&self) -> &'static str {
+    fn code(&self) -> ProblemCode {
         match self {
-            Self::BadRequest(_) => "bad_request",
-            Self::NotFound(_) => "not_found",
-            Self::Unauthorized(_) => "unauthorized",
-            Self::Forbidden(_) => "forbidden",
-            Self::Conflict(_) => "conflict",
-            Self::Validation(_) => "validation_failed",
-            Self::UnsupportedMediaType(_) => "unsupported_media_type",
-            Self::PayloadTooLarge => "payload_too_large",
-            Self::MethodNotAllowed => "method_not_allowed",
-            Self::Timeout => "timeout",
-            Self::UriTooLong => "uri_too_long",
-            Self::HeadersTooLarge => "headers_too_large",
-            Self::Overloaded => "overloaded",
-            Self::TooManyRequests { .. } => "rate_limited",
-            Self::Unavailable => "unavailable",
-            Self::Internal(_) => "internal",
+            Self::BadRequest(_) => ProblemCode::BadRequest,
+            Self::NotFound(_) => ProblemCode::NotFound,
+            Self::Unauthorized(_) => ProblemCode::Unauthorized,
+            Self::Forbidden(_) => ProblemCode::Forbidden,
+            Self::Conflict(_) => ProblemCode::Conflict,
+            Self::Validation(_) => ProblemCode::ValidationFailed,
+            Self::UnsupportedMediaType(_) => ProblemCode::UnsupportedMediaType,
+            Self::PayloadTooLarge => ProblemCode::PayloadTooLarge,
+            Self::MethodNotAllowed => ProblemCode::MethodNotAllowed,
+            Self::Timeout => ProblemCode::Timeout,
+            Self::UriTooLong => ProblemCode::UriTooLong,
+            Self::HeadersTooLarge => ProblemCode::HeadersTooLarge,
+            Self::Overloaded => ProblemCode::Overloaded,
+            Self::TooManyRequests { .. } => ProblemCode::RateLimited,
+            Self::Unavailable => ProblemCode::Unavailable,
+            Self::Internal(_) => ProblemCode::Internal,
         }
     }
 

@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use percent_encoding::percent_decode_str;
 
+use crate::api::responses;
 use crate::cache::Lookup;
 use crate::error::{ApiError, Problem};
 use crate::site::not_found_page;
@@ -20,7 +21,8 @@ use crate::visits::VisitEvent;
 /// Follow a short link.
 ///
 /// Answers `redirect.status` (302 by default) with `Location`, and records one visit (time,
-/// client IP, user agent, referrer) without waiting for the database.
+/// client IP, user agent, referrer) without waiting for the database. 429 when this client
+/// had too many not-found answers (`rate_limit.not_found_per_minute`).
 #[utoipa::path(
     get,
     path = "/{slug}",
@@ -38,14 +40,9 @@ use crate::visits::VisitEvent;
             headers(("Location" = String, description = "The target URL"))),
         (status = 404, description = "No short link has this slug: a problem document, or a small HTML page for clients that accept `text/html`",
             content((Problem = "application/problem+json"), (String = "text/html"))),
-        (status = 429, description = "Too many not-found answers to this client (`rate_limit.not_found_per_minute`)",
-            body = Problem, content_type = "application/problem+json",
-            headers(("Retry-After" = u32, description = "Seconds to wait before retrying"))),
-        (status = 500, description = "An unexpected error, logged by the server",
-            body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is unavailable; retry after `Retry-After` seconds",
-            body = Problem, content_type = "application/problem+json",
-            headers(("Retry-After" = u32, description = "Seconds to wait before retrying"))),
+        (status = 429, response = responses::TooManyRequests),
+        (status = 500, response = responses::Internal),
+        (status = 503, response = responses::Unavailable),
     )
 )]
 pub async fn follow(State(state): State<AppState>, request: Request) -> Response {

@@ -6,15 +6,17 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
 
+use crate::api::responses;
 use crate::config::{Environment, RootMode};
-use crate::error::{ApiError, Problem};
+use crate::error::ApiError;
 use crate::state::AppState;
 
 /// At most this many `Allow:` lines in robots.txt; crawlers stop reading long files anyway.
 const MAX_ROBOTS_ALLOWS: u32 = 10_000;
 
 /// `/`: a redirect to the configured homepage, or a small JSON index. Only a development
-/// server links to `/api` from here, so production never leads crawlers into the API.
+/// server links to `/api` from here, so production never leads crawlers into the API. A 500
+/// means `root.redirect_to` is not a valid header value.
 #[utoipa::path(
     get,
     path = "/",
@@ -25,11 +27,8 @@ const MAX_ROBOTS_ALLOWS: u32 = 10_000;
             body = crate::api::openapi::SiteIndex, content_type = "application/json"),
         (status = 302, description = "`root.mode = \"redirect\"`: to `root.redirect_to`",
             headers(("Location" = String, description = "`root.redirect_to`"))),
-        (status = 500, description = "`root.redirect_to` is not a valid header value",
-            body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database has not been reached yet (at start); retry after `Retry-After` seconds",
-            body = Problem, content_type = "application/problem+json",
-            headers(("Retry-After" = u32, description = "Seconds to wait before retrying"))),
+        (status = 500, response = responses::Internal),
+        (status = 503, response = responses::Unavailable),
     )
 )]
 pub async fn root(State(state): State<AppState>) -> Response {
@@ -62,11 +61,8 @@ pub async fn root(State(state): State<AppState>) -> Response {
     responses(
         (status = 200, description = "A group per `robots.preview_agents` entry (`Allow: /`, `Disallow: /api/`, `Disallow: /explorer/`), then `Disallow: /` for everyone else, with `Allow: /{slug}` for each crawlable short link",
             body = String, content_type = "text/plain"),
-        (status = 500, description = "An unexpected error, logged by the server",
-            body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is unavailable; retry after `Retry-After` seconds",
-            body = Problem, content_type = "application/problem+json",
-            headers(("Retry-After" = u32, description = "Seconds to wait before retrying"))),
+        (status = 500, response = responses::Internal),
+        (status = 503, response = responses::Unavailable),
     )
 )]
 pub async fn robots(State(state): State<AppState>) -> Result<Response, ApiError> {
@@ -111,11 +107,8 @@ pub async fn healthz() -> Json<serde_json::Value> {
     responses(
         (status = 200, description = "The database answers", body = crate::api::openapi::Readiness,
             content_type = "application/json"),
-        (status = 500, description = "An unexpected database error, logged by the server",
-            body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is unavailable",
-            body = Problem, content_type = "application/problem+json",
-            headers(("Retry-After" = u32, description = "Seconds to wait before retrying"))),
+        (status = 500, response = responses::Internal),
+        (status = 503, response = responses::Unavailable),
     )
 )]
 pub async fn readyz(State(state): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {

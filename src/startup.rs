@@ -9,7 +9,6 @@ use anyhow::Context;
 use axum::body::Body;
 use axum::http::{header, HeaderValue, Request, Response, StatusCode};
 use axum::response::IntoResponse;
-use axum::routing::get;
 use axum::Router;
 use tokio::net::TcpListener;
 use tower::ServiceBuilder;
@@ -19,6 +18,9 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::app::Links;
 use crate::cache::RedirectCache;
@@ -215,14 +217,9 @@ pub fn make_app(state: AppState, limits: RequestLimits) -> Router {
             .layer(axum::middleware::from_fn(crate::explorer::csrf_protect));
         router = router.merge(crate::explorer::router());
     }
+    let (documented, _) = routes(api).split_for_parts();
     router
-        .route("/", get(site::root))
-        .route("/robots.txt", get(site::robots))
-        .route("/healthz", get(site::healthz))
-        .route("/readyz", get(site::readyz))
-        .route("/metrics", get(monitoring::render))
-        .route("/{slug}", get(redirect::follow))
-        .nest("/api", api)
+        .merge(documented)
         .fallback(site::fallback)
         .layer(RequestBodyLimitLayer::new(max_body))
         .layer(TimeoutLayer::with_status_code(
@@ -260,6 +257,23 @@ pub fn make_app(state: AppState, limits: RequestLimits) -> Router {
                 })),
         )
         .with_state(state)
+}
+
+/// Every route of the full stack but the explorer's, each registered with its OpenAPI operation
+/// (`routes!`): the site's, and `api` (see [`api::router`]) at `/api`. The document
+/// ([`api::openapi::document`]) is built from the same function, so what is served is what is
+/// documented. `GET`/`HEAD` of `/{slug}`, `/robots.txt` and `/healthz` are answered by the
+/// redirect lane (`crate::lane`) before they get here; their routes here answer the other
+/// methods (405 with `Allow`).
+pub fn routes(api: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(api::openapi::ApiDoc::openapi())
+        .routes(routes!(site::root))
+        .routes(routes!(site::robots))
+        .routes(routes!(site::healthz))
+        .routes(routes!(site::readyz))
+        .routes(routes!(monitoring::render))
+        .routes(routes!(redirect::follow))
+        .nest("/api", api)
 }
 
 /// Error responses made by layers or by axum itself (405, 408, 413...) carry no problem body;

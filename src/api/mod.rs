@@ -3,52 +3,52 @@
 mod extract;
 pub mod openapi;
 mod pagination;
+pub mod responses;
 mod stats;
 mod urls;
 mod views;
 mod visits;
 
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use serde_json::json;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 pub use extract::{JsonBody, QueryParams, SlugPath};
 pub(crate) use urls::not_found as url_not_found;
 pub use views::{UrlView, VisitView};
 
-use crate::error::{ApiError, Problem};
+use crate::error::ApiError;
+use crate::live;
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/", get(index))
-        .route("/openapi.json", get(openapi::serve))
-        .route("/urls", get(urls::list).post(urls::create))
-        .route("/urls/search", get(urls::search))
-        .route(
-            "/urls/{slug}",
-            get(urls::show).patch(urls::update).delete(urls::remove),
-        )
-        .route("/urls/{slug}/visits", get(visits::list_for_url))
-        .route("/urls/{slug}/visits/live", get(crate::live::url_visits))
-        .route("/urls/{slug}/stats", get(stats::show))
-        .route("/visits", get(visits::list))
-        .route("/visits/live", get(crate::live::all_visits))
+/// The API's routes, relative to `/api`, each registered with its OpenAPI operation, so none
+/// can be served undocumented. (`routes!` takes the handlers of one path.)
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(index))
+        .routes(routes!(openapi::serve))
+        .routes(routes!(urls::list, urls::create))
+        .routes(routes!(urls::search))
+        .routes(routes!(urls::show, urls::update, urls::remove))
+        .routes(routes!(visits::list_for_url))
+        .routes(routes!(live::http::url_visits))
+        .routes(routes!(stats::show))
+        .routes(routes!(visits::list))
+        .routes(routes!(live::http::all_visits))
         .fallback(not_found)
 }
 
 /// Links to the API's collections.
 #[utoipa::path(
     get,
-    path = "/api",
+    path = "/",
     operation_id = "api_index",
     tag = "site",
     responses(
         (status = 200, description = "Links to the collections", body = openapi::ApiIndex,
             content_type = "application/json"),
-        (status = 503, description = "The database has not been reached yet (at start); retry after `Retry-After` seconds",
-            body = Problem, content_type = "application/problem+json",
-            headers(("Retry-After" = u32, description = "Seconds to wait before retrying"))),
+        (status = 503, response = responses::Unavailable),
     )
 )]
 async fn index(

@@ -1,8 +1,12 @@
-//! The OpenAPI 3.1 description of kurz, generated from the handlers' `#[utoipa::path]`
-//! attributes and the types' `ToSchema`/`IntoParams` derives, served at `GET /api/openapi.json`.
+//! The OpenAPI 3.1 description of kurz, served at `GET /api/openapi.json`. Its operations come
+//! from the routes themselves: every route is registered with `utoipa_axum::routes!` into an
+//! `OpenApiRouter` ([`crate::startup::routes`], [`super::router`]), which adds the handler's
+//! `#[utoipa::path]` to the document, so a route cannot be served undocumented. [`ApiDoc`]
+//! holds the rest: the description, the shared problem responses ([`super::responses`]), the
+//! security schemes and the tags.
 //!
-//! `tests/api/openapi.rs` checks it against the live server: every documented operation answers
-//! with a documented status and content type, and every route is documented.
+//! `tests/api/openapi.rs` snapshots the document and checks it against the live server: every
+//! documented operation answers with a documented status and content type.
 
 use std::sync::LazyLock;
 
@@ -10,14 +14,12 @@ use axum::extract::State;
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
-use utoipa::openapi::path::ParameterIn;
 use utoipa::openapi::server::Server;
 use utoipa::{Modify, OpenApi, ToSchema};
 
-use super::views::{UrlView, VisitView};
+use super::responses;
 use crate::error::{FieldError, Problem};
 use crate::state::AppState;
-use crate::{redirect, site};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -46,30 +48,26 @@ use crate::{redirect, site};
             `auth.anonymous_role`. `GET /api` and this document are public.",
         license(name = "MIT", identifier = "MIT"),
     ),
-    paths(
-        super::index,
-        serve,
-        super::urls::create,
-        super::urls::list,
-        super::urls::search,
-        super::urls::show,
-        super::urls::update,
-        super::urls::remove,
-        super::visits::list_for_url,
-        super::visits::list,
-        crate::live::http::all_visits,
-        crate::live::http::url_visits,
-        super::stats::show,
-        redirect::follow,
-        probe_short_link,
-        site::root,
-        site::robots,
-        site::healthz,
-        site::readyz,
-        metrics,
+    // `HEAD /{slug}` is served by the `GET /{slug}` route (on the redirect lane, `crate::lane`,
+    // which is no `OpenApiRouter`); it is documented on its own because it counts no visit.
+    paths(probe_short_link),
+    components(
+        schemas(Problem, FieldError),
+        responses(
+            responses::BadRequest,
+            responses::Unauthorized,
+            responses::Forbidden,
+            responses::NotFound,
+            responses::Conflict,
+            responses::PayloadTooLarge,
+            responses::UnsupportedMediaType,
+            responses::ValidationFailed,
+            responses::TooManyRequests,
+            responses::Internal,
+            responses::Unavailable,
+        ),
     ),
-    components(schemas(Problem, FieldError)),
-    modifiers(&NoUrlFilterOnUrlVisits, &ApiKeySchemes),
+    modifiers(&ApiKeySchemes),
     tags(
         (name = "urls", description = "Short links: create, list, search, show, change, delete"),
         (name = "visits", description = "The clicks on short links: newest first, or live as they are stored"),
@@ -80,23 +78,6 @@ use crate::{redirect, site};
     )
 )]
 pub struct ApiDoc;
-
-/// `GET /api/urls/{slug}/visits` shares `VisitParams` with `GET /api/visits` but refuses its
-/// `url` filter (the path names the URL), so the parameter is left out of that operation.
-struct NoUrlFilterOnUrlVisits;
-
-impl Modify for NoUrlFilterOnUrlVisits {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        let operation = openapi
-            .paths
-            .paths
-            .get_mut("/api/urls/{slug}/visits")
-            .and_then(|item| item.get.as_mut());
-        if let Some(parameters) = operation.and_then(|op| op.parameters.as_mut()) {
-            parameters.retain(|p| !(p.name == "url" && p.parameter_in == ParameterIn::Query));
-        }
-    }
-}
 
 /// The ways of sending an API key: `Authorization: Bearer <key>` and `X-Api-Key: <key>`, and
 /// for the live streams only (browsers' `EventSource` and `WebSocket` send no headers) the
@@ -135,27 +116,30 @@ impl Modify for ApiKeySchemes {
     }
 }
 
-/// The document, built once; `servers` is filled in per request from the public URL.
-static DOCUMENT: LazyLock<utoipa::openapi::OpenApi> = LazyLock::new(ApiDoc::openapi);
+/// The whole document, built once from the routes ([`crate::startup::routes`]); `servers` is
+/// filled in per request from the public URL.
+pub fn document() -> &'static utoipa::openapi::OpenApi {
+    static DOCUMENT: LazyLock<utoipa::openapi::OpenApi> =
+        LazyLock::new(|| crate::startup::routes(super::router()).into_openapi());
+    &DOCUMENT
+}
 
 /// The OpenAPI 3.1 description of this server.
 ///
 /// Generated from the code; `servers` names this server's public URL.
 #[utoipa::path(
     get,
-    path = "/api/openapi.json",
+    path = "/openapi.json",
     operation_id = "get_openapi",
     tag = "site",
     responses(
         (status = 200, description = "The OpenAPI 3.1 document", content_type = "application/json",
             body = Object),
-        (status = 503, description = "The database has not been reached yet (at start); retry after `Retry-After` seconds",
-            body = Problem, content_type = "application/problem+json",
-            headers(("Retry-After" = u32, description = "Seconds to wait before retrying"))),
+        (status = 503, response = responses::Unavailable),
     )
 )]
 pub async fn serve(State(state): State<AppState>) -> Response {
-    let mut document = DOCUMENT.clone();
+    let mut document = document().clone();
     document.servers = Some(vec![Server::new(state.public_url.as_ref())]);
     match serde_json::to_vec(&document) {
         Ok(body) => (
@@ -171,30 +155,6 @@ pub async fn serve(State(state): State<AppState>) -> Response {
         )
         .into_response(),
     }
-}
-
-/// One page of short links, newest first (`PageView<UrlView>`).
-#[derive(ToSchema)]
-pub struct UrlPage {
-    pub items: Vec<UrlView>,
-    /// Pass as `cursor` for the next page; `null` on the last page.
-    #[schema(required = true)]
-    pub next_cursor: Option<String>,
-    /// The URL of the next page; `null` on the last page.
-    #[schema(required = true)]
-    pub next: Option<String>,
-}
-
-/// One page of visits, newest first (`PageView<VisitView>`).
-#[derive(ToSchema)]
-pub struct VisitPage {
-    pub items: Vec<VisitView>,
-    /// Pass as `cursor` for the next page; `null` on the last page.
-    #[schema(required = true)]
-    pub next_cursor: Option<String>,
-    /// The URL of the next page, filters repeated; `null` on the last page.
-    #[schema(required = true)]
-    pub next: Option<String>,
 }
 
 /// The answer of `GET /api`: links to the collections.
@@ -253,30 +213,10 @@ pub struct Readiness {
         (status = 308, description = "`redirect.status = 308`",
             headers(("Location" = String, description = "The target URL"))),
         (status = 404, description = "No short link has this slug (the headers of the `GET` answer, no body)"),
-        (status = 429, description = "Too many not-found answers to this client (`rate_limit.not_found_per_minute`)",
-            headers(("Retry-After" = u32, description = "Seconds to wait before retrying"))),
-        (status = 500, description = "An unexpected error, logged by the server (no body)"),
-        (status = 503, description = "The database is unavailable (no body)",
-            headers(("Retry-After" = u32, description = "Seconds to wait before retrying"))),
+        (status = 429, response = responses::TooManyRequests),
+        (status = 500, response = responses::Internal),
+        (status = 503, response = responses::Unavailable),
     )
 )]
 #[allow(dead_code)]
 fn probe_short_link() {}
-
-/// Prometheus metrics.
-///
-/// Requests by route and status and their latency, the visit pipeline, the redirect cache and
-/// the database pool, in the Prometheus text format. (Served by `monitoring::render`; this
-/// function only carries the documentation.)
-#[utoipa::path(
-    get,
-    path = "/metrics",
-    operation_id = "metrics",
-    tag = "health",
-    responses(
-        (status = 200, description = "The metrics, Prometheus text format 0.0.4", body = String,
-            content_type = "text/plain"),
-    )
-)]
-#[allow(dead_code)]
-fn metrics() {}

@@ -3,17 +3,24 @@
 //! page would cost more than the page itself.
 
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::config::PaginationSettings;
 use crate::domain::{Cursor, Invalid};
 use crate::store::{Page, PageRequest};
 
-/// One page of a keyset-paginated list, newest first. Described in the OpenAPI document as
-/// `UrlPage` and `VisitPage` (`super::openapi`), which name their item schemas.
-#[derive(Debug, Serialize)]
+/// One page of a keyset-paginated list, newest first. Its schema is generic: `Page_UrlView`
+/// and `Page_VisitView` in the OpenAPI document (utoipa 5 inlines the item schema there
+/// rather than referring to it; utoipa issue 1586).
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Page)]
 pub struct PageView<T> {
     pub items: Vec<T>,
+    /// Pass as `cursor` for the next page; `null` on the last page.
+    #[schema(required = true)]
     pub next_cursor: Option<String>,
+    /// The URL of the next page, with the same `limit` and filters; `null` on the last page.
+    #[schema(required = true)]
     pub next: Option<String>,
 }
 

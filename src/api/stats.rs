@@ -8,10 +8,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::extract::{QueryParams, SlugPath};
+use super::responses;
 use super::urls::not_found;
 use crate::auth::Caller;
 use crate::domain::{parse_day, Invalid};
-use crate::error::{ApiError, Problem};
+use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store::{StatsQuery, UrlStats, ValueCount};
 
@@ -76,10 +77,10 @@ pub struct CountView {
 /// Statistics of one short link.
 ///
 /// Totals, a per-day series and the top browsers, operating systems, device types and
-/// referrer hosts over a range of days (UTC).
+/// referrer hosts over a range of days (UTC). 422 also when the range is empty or too long.
 #[utoipa::path(
     get,
-    path = "/api/urls/{slug}/stats",
+    path = "/urls/{slug}/stats",
     operation_id = "get_url_stats",
     tag = "stats",
     params(
@@ -90,20 +91,12 @@ pub struct CountView {
     responses(
         (status = 200, description = "The statistics",
             body = StatsView, content_type = "application/json"),
-        (status = 401, description = "No API key while `auth.allow_anonymous` is off, or a malformed, unknown or revoked key",
-            body = Problem, content_type = "application/problem+json",
-            headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"kurz\"`"))),
-        (status = 403, description = "An editor key asking for the statistics of a short link it did not create",
-            body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No URL has this slug",
-            body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A query parameter is unknown or invalid, or the range is empty or too long",
-            body = Problem, content_type = "application/problem+json"),
-        (status = 500, description = "An unexpected error, logged by the server",
-            body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is unavailable; retry after `Retry-After` seconds",
-            body = Problem, content_type = "application/problem+json",
-            headers(("Retry-After" = u32, description = "Seconds to wait before retrying"))),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, response = responses::Forbidden),
+        (status = 404, response = responses::NotFound),
+        (status = 422, response = responses::ValidationFailed),
+        (status = 500, response = responses::Internal),
+        (status = 503, response = responses::Unavailable),
     )
 )]
 pub async fn show(

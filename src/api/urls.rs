@@ -11,11 +11,12 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::extract::{JsonBody, QueryParams, SlugPath};
 use super::pagination::{page_request, page_view, with_query, PageView};
+use super::responses;
 use super::views::UrlView;
 use crate::app::{LinkEdit, LinkInput};
 use crate::auth::Caller;
 use crate::domain::Invalid;
-use crate::error::{ApiError, Problem};
+use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store::StoreError;
 
@@ -118,10 +119,12 @@ pub struct ListParams {
 /// Shorten a URL.
 ///
 /// With a `slug`, the short link gets that slug (409 if it is taken); without one, kurz
-/// generates one.
+/// generates one. Only editors and admins create. 429 counts creations by client IP for
+/// anonymous callers (`rate_limit.anonymous_creates_per_minute`) and by key for editors
+/// (`rate_limit.editor_creates_per_minute`).
 #[utoipa::path(
     post,
-    path = "/api/urls",
+    path = "/urls",
     operation_id = "create_url",
     tag = "urls",
     request_body(content = CreateUrl, content_type = "application/json"),
@@ -129,29 +132,16 @@ pub struct ListParams {
     responses(
         (status = 201, description = "Created", body = UrlView, content_type = "application/json",
             headers(("Location" = String, description = "`/api/urls/{slug}`, the new resource"))),
-        (status = 400, description = "The body is not valid JSON",
-            body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No API key while `auth.allow_anonymous` is off, or a malformed, unknown or revoked key",
-            body = Problem, content_type = "application/problem+json",
-            headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"kurz\"`"))),
-        (status = 403, description = "A viewer key (only editors and admins create), or an explorer session's request without its `X-CSRF-Token`",
-            body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The custom slug is taken",
-            body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is larger than `server.max_body_bytes`",
-            body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "The body is not sent as `application/json`",
-            body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A field is missing, unknown or invalid; `errors` names it",
-            body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many creations by this client IP (anonymous, `rate_limit.anonymous_creates_per_minute`) or by this editor key (`rate_limit.editor_creates_per_minute`)",
-            body = Problem, content_type = "application/problem+json",
-            headers(("Retry-After" = u32, description = "Seconds to wait before retrying"))),
-        (status = 500, description = "An unexpected error, logged by the server",
-            body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is unavailable; retry after `Retry-After` seconds",
-            body = Problem, content_type = "application/problem+json",
-            headers(("Retry-After" = u32, description = "Seconds to wait before retrying"))),
+        (status = 400, response = responses::BadRequest),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, response = responses::Forbidden),
+        (status = 409, response = responses::Conflict),
+        (status = 413, response = responses::PayloadTooLarge),
+        (status = 415, response = responses::UnsupportedMediaType),
+        (status = 422, response = responses::ValidationFailed),
+        (status = 429, response = responses::TooManyRequests),
+        (status = 500, response = responses::Internal),
+        (status = 503, response = responses::Unavailable),
     )
 )]
 #[tracing::instrument(skip_all)]
@@ -194,24 +184,18 @@ pub async fn create(
 /// deliberately no total count.
 #[utoipa::path(
     get,
-    path = "/api/urls",
+    path = "/urls",
     operation_id = "list_urls",
     tag = "urls",
     params(ListParams),
     security(("bearer" = []), ("api_key" = [])),
     responses(
         (status = 200, description = "One page of short links (an editor's own only)",
-            body = super::openapi::UrlPage, content_type = "application/json"),
-        (status = 401, description = "No API key while `auth.allow_anonymous` is off, or a malformed, unknown or revoked key",
-            body = Problem, content_type = "application/problem+json",
-            headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"kurz\"`"))),
-        (status = 422, description = "A query parameter is unknown or invalid (`limit`, `cursor`)",
-            body = Problem, content_type = "application/problem+json"),
-        (status = 500, description = "An unexpected error, logged by the server",
-            body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is unavailable; retry after `Retry-After` seconds",
-            body = Problem, content_type = "application/problem+json",
-            headers(("Retry-After" = u32, description = "Seconds to wait before retrying"))),
+            body = PageView<UrlView>, content_type = "application/json"),
+        (status = 401, response = responses::Unauthorized),
+        (status = 422, response = responses::ValidationFailed),
+        (status = 500, response = responses::Internal),
+        (status = 503, response = responses::Unavailable),
     )
 )]
 pub async fn list(
@@ -240,10 +224,11 @@ pub async fn list(
 /// Search short links by slug or target host prefix.
 ///
 /// `GET /api/urls/search?q=&limit=`: the pickers' endpoint. Prefix match on slug, then on
-/// target host; at most 20 results, each query an index range scan.
+/// target host; at most 20 results, each query an index range scan. 422 when `q` is missing,
+/// empty, too long or has control characters.
 #[utoipa::path(
     get,
-    path = "/api/urls/search",
+    path = "/urls/search",
     operation_id = "search_urls",
     tag = "urls",
     params(SearchParams),
@@ -251,16 +236,10 @@ pub async fn list(
     responses(
         (status = 200, description = "The matches, slug matches first (an editor's own only)",
             body = SearchView, content_type = "application/json"),
-        (status = 401, description = "No API key while `auth.allow_anonymous` is off, or a malformed, unknown or revoked key",
-            body = Problem, content_type = "application/problem+json",
-            headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"kurz\"`"))),
-        (status = 422, description = "`q` is missing, empty, too long or has control characters, or `limit` is invalid",
-            body = Problem, content_type = "application/problem+json"),
-        (status = 500, description = "An unexpected error, logged by the server",
-            body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is unavailable; retry after `Retry-After` seconds",
-            body = Problem, content_type = "application/problem+json",
-            headers(("Retry-After" = u32, description = "Seconds to wait before retrying"))),
+        (status = 401, response = responses::Unauthorized),
+        (status = 422, response = responses::ValidationFailed),
+        (status = 500, response = responses::Internal),
+        (status = 503, response = responses::Unavailable),
     )
 )]
 pub async fn search(
@@ -302,7 +281,7 @@ pub async fn search(
 /// Show one short link.
 #[utoipa::path(
     get,
-    path = "/api/urls/{slug}",
+    path = "/urls/{slug}",
     operation_id = "get_url",
     tag = "urls",
     params(("slug" = String, Path, description = "The short link's slug (case-sensitive)")),
@@ -310,18 +289,11 @@ pub async fn search(
     responses(
         (status = 200, description = "The short link",
             body = UrlView, content_type = "application/json"),
-        (status = 401, description = "No API key while `auth.allow_anonymous` is off, or a malformed, unknown or revoked key",
-            body = Problem, content_type = "application/problem+json",
-            headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"kurz\"`"))),
-        (status = 403, description = "An editor key asking for a short link it did not create",
-            body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No URL has this slug",
-            body = Problem, content_type = "application/problem+json"),
-        (status = 500, description = "An unexpected error, logged by the server",
-            body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is unavailable; retry after `Retry-After` seconds",
-            body = Problem, content_type = "application/problem+json",
-            headers(("Retry-After" = u32, description = "Seconds to wait before retrying"))),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, response = responses::Forbidden),
+        (status = 404, response = responses::NotFound),
+        (status = 500, response = responses::Internal),
+        (status = 503, response = responses::Unavailable),
     )
 )]
 pub async fn show(
@@ -339,7 +311,7 @@ pub async fn show(
 /// Fields left out are left unchanged; `"title": null` clears the title.
 #[utoipa::path(
     patch,
-    path = "/api/urls/{slug}",
+    path = "/urls/{slug}",
     operation_id = "update_url",
     tag = "urls",
     params(("slug" = String, Path, description = "The short link's slug (case-sensitive)")),
@@ -348,26 +320,15 @@ pub async fn show(
     responses(
         (status = 200, description = "The changed short link",
             body = UrlView, content_type = "application/json"),
-        (status = 400, description = "The body is not valid JSON",
-            body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No API key while `auth.allow_anonymous` is off, or a malformed, unknown or revoked key",
-            body = Problem, content_type = "application/problem+json",
-            headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"kurz\"`"))),
-        (status = 403, description = "A viewer key, an editor key changing a short link it did not create, or an explorer session's request without its `X-CSRF-Token`",
-            body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No URL has this slug",
-            body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is larger than `server.max_body_bytes`",
-            body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "The body is not sent as `application/json`",
-            body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A field is unknown or invalid; `errors` names it",
-            body = Problem, content_type = "application/problem+json"),
-        (status = 500, description = "An unexpected error, logged by the server",
-            body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is unavailable; retry after `Retry-After` seconds",
-            body = Problem, content_type = "application/problem+json",
-            headers(("Retry-After" = u32, description = "Seconds to wait before retrying"))),
+        (status = 400, response = responses::BadRequest),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, response = responses::Forbidden),
+        (status = 404, response = responses::NotFound),
+        (status = 413, response = responses::PayloadTooLarge),
+        (status = 415, response = responses::UnsupportedMediaType),
+        (status = 422, response = responses::ValidationFailed),
+        (status = 500, response = responses::Internal),
+        (status = 503, response = responses::Unavailable),
     )
 )]
 #[tracing::instrument(skip_all, fields(slug = %slug))]
@@ -393,26 +354,18 @@ pub async fn update(
 /// Delete a short link and its visits.
 #[utoipa::path(
     delete,
-    path = "/api/urls/{slug}",
+    path = "/urls/{slug}",
     operation_id = "delete_url",
     tag = "urls",
     params(("slug" = String, Path, description = "The short link's slug (case-sensitive)")),
     security(("bearer" = []), ("api_key" = [])),
     responses(
         (status = 204, description = "Deleted, with its visits"),
-        (status = 401, description = "No API key while `auth.allow_anonymous` is off, or a malformed, unknown or revoked key",
-            body = Problem, content_type = "application/problem+json",
-            headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"kurz\"`"))),
-        (status = 403, description = "A viewer key, an editor key deleting a short link it did not create, or an explorer session's request without its `X-CSRF-Token`",
-            body = Problem, content_type = "application/problem+json"),
-
-        (status = 404, description = "No URL has this slug",
-            body = Problem, content_type = "application/problem+json"),
-        (status = 500, description = "An unexpected error, logged by the server",
-            body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is unavailable; retry after `Retry-After` seconds",
-            body = Problem, content_type = "application/problem+json",
-            headers(("Retry-After" = u32, description = "Seconds to wait before retrying"))),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, response = responses::Forbidden),
+        (status = 404, response = responses::NotFound),
+        (status = 500, response = responses::Internal),
+        (status = 503, response = responses::Unavailable),
     )
 )]
 #[tracing::instrument(skip_all, fields(slug = %slug))]

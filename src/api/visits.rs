@@ -10,11 +10,12 @@ use utoipa::{IntoParams, PartialSchema, ToSchema};
 
 use super::extract::{QueryParams, SlugPath};
 use super::pagination::{page_request, page_view, with_query, PageView};
+use super::responses;
 use super::urls::not_found;
 use super::views::VisitView;
 use crate::auth::Caller;
 use crate::domain::{parse_end, parse_start, Invalid, Slug};
-use crate::error::{ApiError, Problem};
+use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store::{StoreError, VisitFilter};
 
@@ -103,10 +104,11 @@ impl From<UrlVisitParams> for VisitParams {
 
 /// List the visits of one short link, newest first.
 ///
-/// Keyset-paginated like `GET /api/urls`; the `next` link repeats the filters given.
+/// Keyset-paginated like `GET /api/urls`; the `next` link repeats the filters given. The
+/// query parameter `url` of `GET /api/visits` is refused (422): the path names the URL.
 #[utoipa::path(
     get,
-    path = "/api/urls/{slug}/visits",
+    path = "/urls/{slug}/visits",
     operation_id = "list_url_visits",
     tag = "visits",
     params(
@@ -116,21 +118,13 @@ impl From<UrlVisitParams> for VisitParams {
     security(("bearer" = []), ("api_key" = [])),
     responses(
         (status = 200, description = "One page of visits",
-            body = super::openapi::VisitPage, content_type = "application/json"),
-        (status = 401, description = "No API key while `auth.allow_anonymous` is off, or a malformed, unknown or revoked key",
-            body = Problem, content_type = "application/problem+json",
-            headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"kurz\"`"))),
-        (status = 403, description = "An editor key asking for the visits of a short link it did not create",
-            body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No URL has this slug",
-            body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A query parameter is unknown (`url` among them: the path names the URL) or invalid",
-            body = Problem, content_type = "application/problem+json"),
-        (status = 500, description = "An unexpected error, logged by the server",
-            body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is unavailable; retry after `Retry-After` seconds",
-            body = Problem, content_type = "application/problem+json",
-            headers(("Retry-After" = u32, description = "Seconds to wait before retrying"))),
+            body = PageView<VisitView>, content_type = "application/json"),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, response = responses::Forbidden),
+        (status = 404, response = responses::NotFound),
+        (status = 422, response = responses::ValidationFailed),
+        (status = 500, response = responses::Internal),
+        (status = 503, response = responses::Unavailable),
     )
 )]
 pub async fn list_for_url(
@@ -147,29 +141,23 @@ pub async fn list_for_url(
 
 /// List visits of all short links, newest first.
 ///
-/// Keyset-paginated like `GET /api/urls`; the `next` link repeats the filters given.
+/// Keyset-paginated like `GET /api/urls`; the `next` link repeats the filters given. 422 also
+/// when no URL has the slug given as `url`; 403 when an editor names a URL it did not create.
 #[utoipa::path(
     get,
-    path = "/api/visits",
+    path = "/visits",
     operation_id = "list_visits",
     tag = "visits",
     params(VisitParams),
     security(("bearer" = []), ("api_key" = [])),
     responses(
         (status = 200, description = "One page of visits (of an editor's own short links only)",
-            body = super::openapi::VisitPage, content_type = "application/json"),
-        (status = 401, description = "No API key while `auth.allow_anonymous` is off, or a malformed, unknown or revoked key",
-            body = Problem, content_type = "application/problem+json",
-            headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"kurz\"`"))),
-        (status = 403, description = "An editor key filtering by a short link (`url`) it did not create",
-            body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A query parameter is unknown or invalid, or no URL has the slug given as `url`",
-            body = Problem, content_type = "application/problem+json"),
-        (status = 500, description = "An unexpected error, logged by the server",
-            body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is unavailable; retry after `Retry-After` seconds",
-            body = Problem, content_type = "application/problem+json",
-            headers(("Retry-After" = u32, description = "Seconds to wait before retrying"))),
+            body = PageView<VisitView>, content_type = "application/json"),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, response = responses::Forbidden),
+        (status = 422, response = responses::ValidationFailed),
+        (status = 500, response = responses::Internal),
+        (status = 503, response = responses::Unavailable),
     )
 )]
 pub async fn list(

@@ -11,10 +11,12 @@ use utoipa::IntoParams;
 
 use super::hub::LiveScope;
 use super::message::LiveMessage;
+use super::sse::LiveEvent;
 use super::{sse, ws};
+use crate::api::responses;
 use crate::api::{url_not_found, QueryParams, SlugPath};
 use crate::auth::authenticate;
-use crate::error::{ApiError, Problem};
+use crate::error::ApiError;
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -32,27 +34,26 @@ pub struct LiveParams {
 /// `Accept: text/event-stream`, gets Server-Sent Events (one event per message, named by its
 /// `type`). The first message is `totals`; then one `visit` per visit stored, the same object
 /// the visit lists return, and `lagged` when the client fell behind. See docs/api.md.
+///
+/// The key may also come as `access_token` (browsers' `EventSource` and `WebSocket` send no
+/// headers). 503 also when `live.max_subscribers` streams are open already.
 #[utoipa::path(
     get,
-    path = "/api/visits/live",
+    path = "/visits/live",
     operation_id = "watch_visits",
     tag = "visits",
     params(LiveParams),
     security(("bearer" = []), ("api_key" = []), ("access_token" = [])),
     responses(
         (status = 101, description = "Switching to a WebSocket (the request asked for an upgrade)"),
-        (status = 200, description = "A stream of Server-Sent Events, until the client leaves or the server stops",
-            body = LiveMessage, content_type = "text/event-stream"),
-        (status = 401, description = "No API key while `auth.allow_anonymous` is off, or a malformed, unknown or revoked key (in a header or `access_token`)",
-            body = Problem, content_type = "application/problem+json",
-            headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"kurz\"`"))),
-        (status = 422, description = "A query parameter is unknown",
-            body = Problem, content_type = "application/problem+json"),
-        (status = 500, description = "An unexpected error, logged by the server",
-            body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is unavailable, or `live.max_subscribers` streams are open already; retry after `Retry-After` seconds",
-            body = Problem, content_type = "application/problem+json",
-            headers(("Retry-After" = u32, description = "Seconds to wait before retrying"))),
+        (status = 200, description = "A stream of Server-Sent Events until the client leaves or the server stops: \
+            per message, `event: <type>` and `data: <the message as JSON>` (schema `LiveMessage`), then a blank \
+            line; a comment line (`:`) every `live.heartbeat_secs`. The schema describes one event",
+            body = LiveEvent, content_type = "text/event-stream"),
+        (status = 401, response = responses::Unauthorized),
+        (status = 422, response = responses::ValidationFailed),
+        (status = 500, response = responses::Internal),
+        (status = 503, response = responses::Unavailable),
     )
 )]
 #[tracing::instrument(skip_all)]
@@ -78,10 +79,11 @@ pub async fn all_visits(
 /// Watch the visits of one short link as they are stored.
 ///
 /// The same stream as `GET /api/visits/live`, with only this URL's visits; the first message's
-/// `visits` is the URL's `visit_count`.
+/// `visits` is the URL's `visit_count`. The key may also come as `access_token`; 503 also when
+/// `live.max_subscribers` streams are open already.
 #[utoipa::path(
     get,
-    path = "/api/urls/{slug}/visits/live",
+    path = "/urls/{slug}/visits/live",
     operation_id = "watch_url_visits",
     tag = "visits",
     params(
@@ -91,22 +93,16 @@ pub async fn all_visits(
     security(("bearer" = []), ("api_key" = []), ("access_token" = [])),
     responses(
         (status = 101, description = "Switching to a WebSocket (the request asked for an upgrade)"),
-        (status = 200, description = "A stream of Server-Sent Events, until the client leaves or the server stops",
-            body = LiveMessage, content_type = "text/event-stream"),
-        (status = 404, description = "No URL has this slug",
-            body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No API key while `auth.allow_anonymous` is off, or a malformed, unknown or revoked key (in a header or `access_token`)",
-            body = Problem, content_type = "application/problem+json",
-            headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"kurz\"`"))),
-        (status = 403, description = "An editor key asking for a short link it did not create",
-            body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A query parameter is unknown",
-            body = Problem, content_type = "application/problem+json"),
-        (status = 500, description = "An unexpected error, logged by the server",
-            body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is unavailable, or `live.max_subscribers` streams are open already; retry after `Retry-After` seconds",
-            body = Problem, content_type = "application/problem+json",
-            headers(("Retry-After" = u32, description = "Seconds to wait before retrying"))),
+        (status = 200, description = "A stream of Server-Sent Events until the client leaves or the server stops: \
+            per message, `event: <type>` and `data: <the message as JSON>` (schema `LiveMessage`), then a blank \
+            line; a comment line (`:`) every `live.heartbeat_secs`. The schema describes one event",
+            body = LiveEvent, content_type = "text/event-stream"),
+        (status = 404, response = responses::NotFound),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, response = responses::Forbidden),
+        (status = 422, response = responses::ValidationFailed),
+        (status = 500, response = responses::Internal),
+        (status = 503, response = responses::Unavailable),
     )
 )]
 #[tracing::instrument(skip_all, fields(slug = %slug))]

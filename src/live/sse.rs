@@ -6,10 +6,62 @@ use std::convert::Infallible;
 
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
+use serde_json::json;
 use tokio::sync::mpsc;
+use utoipa::openapi::extensions::Extensions;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+use utoipa::openapi::RefOr;
+use utoipa::{PartialSchema, ToSchema};
 
 use super::hub::{LiveHub, Subscription};
-use super::message::Outgoing;
+use super::message::{LiveMessage, Outgoing};
+
+/// The schema of one event of the stream, for the OpenAPI document: an object of the event's
+/// fields, as OpenAPI 3.2's `itemSchema` describes a `text/event-stream` (and as schemathesis
+/// reads the `schema` of one in OpenAPI 3.1, which has no item schema): `event` is the
+/// message's `type`, `data` its JSON (`contentSchema`: [`LiveMessage`]). Heartbeat comments
+/// carry no data and are not events.
+pub struct LiveEvent;
+
+impl PartialSchema for LiveEvent {
+    fn schema() -> RefOr<Schema> {
+        // utoipa has no builder for `contentSchema`; it is a JSON Schema 2020-12 keyword, so it
+        // is set beside `contentMediaType` through the flattened extensions.
+        let content_schema = Extensions::from_iter([(
+            "contentSchema",
+            json!({ "$ref": format!("#/components/schemas/{}", LiveMessage::name()) }),
+        )]);
+        ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .description(Some(
+                "One event of the stream: `event` is the message's `type`; `data` is the \
+                 message as JSON (`LiveMessage`)",
+            ))
+            .property(
+                "event",
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .enum_values(Some(["totals", "visit", "lagged"])),
+            )
+            .required("event")
+            .property(
+                "data",
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .content_media_type("application/json")
+                    .extensions(Some(content_schema)),
+            )
+            .required("data")
+            .into()
+    }
+}
+
+impl ToSchema for LiveEvent {
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        schemas.push((LiveMessage::name().into(), LiveMessage::schema()));
+        LiveMessage::schemas(schemas);
+    }
+}
 
 /// Messages handed to the HTTP body ahead of the client; past these the pump waits (at most
 /// `live.send_timeout_secs`).

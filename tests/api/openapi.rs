@@ -1,12 +1,15 @@
-//! The OpenAPI document at `/api/openapi.json` cannot drift from the server:
+//! The OpenAPI document at `/api/openapi.json`. Routes are registered with their operations
+//! (`utoipa_axum::routes!`), so a route cannot be undocumented; what is left to check:
 //!
-//! - the routes registered in the source (`src/startup.rs`, `src/api/mod.rs`) are exactly
-//!   [`LIVE_ROUTES`], and [`LIVE_ROUTES`] are exactly the documented operations, so a route
-//!   added, removed or renamed without its documentation fails here;
+//! - the whole document is snapshotted (`tests/api/snapshots/`): any change to it shows in
+//!   review as a diff of the snapshot (`cargo insta review`, or `INSTA_UPDATE=always`);
+//! - the document alone: unique operation ids, declared tags, path parameters, security, and
+//!   problem documents for every error;
 //! - every documented operation is called on a live server with the documented parameters (an
 //!   example value for each) and an example body that satisfies the documented schema, and must
 //!   answer a documented success status (never 404 or 405) with the documented content type,
-//!   headers and body schema;
+//!   headers and body schema (checked with the `jsonschema` crate; objects may only have
+//!   documented properties);
 //! - each operation is then called wrongly (unknown slug, unknown query parameter, bodies that
 //!   are not JSON, not parseable or of the wrong shape, a missing CSRF token, a method the path
 //!   does not have), and every answer must be a documented status with its documented content
@@ -29,31 +32,14 @@ use kurz::domain::Role;
 
 use crate::helpers::{spawn_app, spawn_app_with, spawn_locked_app, Backend, TestApp};
 
-/// Every route the server answers, as `(method, path template)`. `HEAD /{slug}` is listed
-/// because it is documented on its own (it answers without counting a visit); `HEAD` of the
-/// other `GET` routes is implied by HTTP and not documented separately.
-const LIVE_ROUTES: &[(&str, &str)] = &[
-    ("GET", "/"),
-    ("GET", "/robots.txt"),
-    ("GET", "/healthz"),
-    ("GET", "/readyz"),
-    ("GET", "/metrics"),
-    ("GET", "/{slug}"),
-    ("HEAD", "/{slug}"),
-    ("GET", "/api"),
-    ("GET", "/api/openapi.json"),
-    ("GET", "/api/urls"),
-    ("POST", "/api/urls"),
-    ("GET", "/api/urls/search"),
-    ("GET", "/api/urls/{slug}"),
-    ("PATCH", "/api/urls/{slug}"),
-    ("DELETE", "/api/urls/{slug}"),
-    ("GET", "/api/urls/{slug}/visits"),
-    ("GET", "/api/urls/{slug}/stats"),
-    ("GET", "/api/visits"),
-    ("GET", "/api/visits/live"),
-    ("GET", "/api/urls/{slug}/visits/live"),
-];
+/// The document as the code builds it (without `servers`, which names the running server):
+/// compared with `snapshots/api__openapi__openapi.snap`.
+#[test]
+fn document_snapshot() {
+    let document = serde_json::to_value(kurz::api::openapi::document()).expect("JSON");
+    check_document(&document);
+    insta::assert_json_snapshot!("openapi", document);
+}
 
 /// Request bodies by operation id; each must satisfy the documented request schema.
 fn example_body(operation_id: &str) -> Option<Value> {
@@ -72,130 +58,6 @@ const FIREFOX: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:130.0) Gecko/20100101 
 const HTTP_METHODS: [&str; 8] = [
     "get", "put", "post", "delete", "options", "head", "patch", "trace",
 ];
-
-// ---------------------------------------------------------------------------------------------
-// The routes in the source
-
-/// `(method, path)` of every `.route(...)` in the router sources; `src/api/mod.rs` is nested
-/// at `/api`. Method routers add `HEAD` to `GET` implicitly, so only the methods named appear.
-fn routes_in_source() -> BTreeSet<(String, String)> {
-    let startup = include_str!("../../src/startup.rs");
-    let api = include_str!("../../src/api/mod.rs");
-    // Any other way of adding routes would escape this check.
-    let nests: Vec<&str> = calls(startup, ".nest(").collect();
-    assert_eq!(
-        nests,
-        ["\"/api\", api"],
-        "src/startup.rs nests other routers"
-    );
-    let merges: Vec<&str> = calls(startup, ".merge(").collect();
-    assert!(
-        merges.iter().all(|m| *m == "crate::explorer::router()"),
-        "src/startup.rs merges routers this test does not know: {merges:?}"
-    );
-    for (source, unread) in [
-        (startup, &[".route_service(", ".nest_service("][..]),
-        (
-            api,
-            &[".route_service(", ".nest_service(", ".nest(", ".merge("][..],
-        ),
-    ] {
-        for call in unread {
-            assert!(
-                !source.contains(call),
-                "a router source uses {call}, which this test does not read"
-            );
-        }
-    }
-    let mut routes = BTreeSet::new();
-    for (source, prefix) in [(startup, ""), (api, "/api")] {
-        for call in calls(source, ".route(") {
-            let (literal, methods) = call
-                .trim_start()
-                .strip_prefix('"')
-                .and_then(|rest| rest.split_once('"'))
-                .unwrap_or_else(|| panic!("a .route( without a literal path: {call}"));
-            let path = match (prefix, literal) {
-                ("", path) => path.to_owned(),
-                (prefix, "/") => prefix.to_owned(),
-                (prefix, path) => format!("{prefix}{path}"),
-            };
-            let named = method_names(methods);
-            assert!(!named.is_empty(), "no method found in .route({call})");
-            for method in named {
-                routes.insert((method, path.clone()));
-            }
-        }
-    }
-    routes
-}
-
-/// The argument text of every `name(...)` call in `source`, balanced parentheses.
-fn calls<'a>(source: &'a str, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-    source.match_indices(name).map(move |(start, _)| {
-        let body = &source[start + name.len()..];
-        let mut depth = 1;
-        for (i, c) in body.char_indices() {
-            match c {
-                '(' => depth += 1,
-                ')' => {
-                    depth -= 1;
-                    if depth == 0 {
-                        return &body[..i];
-                    }
-                }
-                _ => {}
-            }
-        }
-        panic!("unbalanced {name} call");
-    })
-}
-
-/// HTTP methods called in a method-router expression such as `get(a).patch(b)`.
-fn method_names(expression: &str) -> Vec<String> {
-    let bytes = expression.as_bytes();
-    let mut found = Vec::new();
-    for method in HTTP_METHODS.iter().chain(&["any"]) {
-        for (at, _) in expression.match_indices(method) {
-            let before = at.checked_sub(1).map(|i| bytes[i]);
-            let after = expression[at + method.len()..].trim_start().chars().next();
-            let starts_word = before.is_none_or(|b| !(b.is_ascii_alphanumeric() || b == b'_'));
-            if starts_word && after == Some('(') {
-                assert_ne!(
-                    *method, "any",
-                    "`any(...)` routes cannot be documented per method"
-                );
-                found.push(method.to_ascii_uppercase());
-            }
-        }
-    }
-    found
-}
-
-#[test]
-fn live_routes_are_the_routes_in_the_source() {
-    let listed: BTreeSet<(String, String)> = LIVE_ROUTES
-        .iter()
-        .filter(|(method, _)| *method != "HEAD")
-        .map(|(m, p)| (m.to_string(), p.to_string()))
-        .collect();
-    for (method, path) in LIVE_ROUTES.iter().filter(|(m, _)| *m == "HEAD") {
-        assert!(
-            LIVE_ROUTES.contains(&("GET", path)),
-            "{method} {path} is served only through a GET route"
-        );
-    }
-    let in_source = routes_in_source();
-    assert_eq!(
-        in_source,
-        listed,
-        "the routes in src/startup.rs and src/api/mod.rs changed: update LIVE_ROUTES in \
-         tests/api/openapi.rs and document the route with #[utoipa::path] (src/api/openapi.rs).\n\
-         only in the source: {:?}\nonly in LIVE_ROUTES: {:?}",
-        in_source.difference(&listed).collect::<Vec<_>>(),
-        listed.difference(&in_source).collect::<Vec<_>>(),
-    );
-}
 
 // ---------------------------------------------------------------------------------------------
 // The document
@@ -218,6 +80,11 @@ impl Operation {
             .as_array()
             .map(|all| all.iter().filter(|p| p["in"] == location).collect())
             .unwrap_or_default()
+    }
+
+    /// The documented response for `status`, a shared one (`components/responses`) resolved.
+    fn response<'a>(&'a self, document: &'a Value, status: &str) -> &'a Value {
+        resolve(document, &self.spec["responses"][status])
     }
 
     fn documented_statuses(&self) -> Vec<String> {
@@ -249,8 +116,8 @@ fn operations(document: &Value) -> Vec<Operation> {
     found
 }
 
-/// Checks of the document alone: version, unique ids, known tags, path parameters, problem
-/// documents for every error, and the documented routes being exactly [`LIVE_ROUTES`].
+/// Checks of the document alone: version, unique ids, known tags, path parameters, security and
+/// problem documents for every error.
 fn check_document(document: &Value) {
     assert_eq!(document["openapi"], "3.1.0");
     assert_eq!(document["info"]["title"], "kurz");
@@ -320,7 +187,7 @@ fn check_document(document: &Value) {
                 "{label}: declares both API key schemes"
             );
             assert!(
-                op.spec["responses"]["401"]["headers"]
+                op.response(document, "401")["headers"]
                     .get("WWW-Authenticate")
                     .is_some(),
                 "{label}: documents 401 with WWW-Authenticate"
@@ -334,7 +201,8 @@ fn check_document(document: &Value) {
                 "{label}: request bodies are JSON"
             );
         }
-        for (status, response) in op.spec["responses"].as_object().expect("responses") {
+        for status in op.documented_statuses() {
+            let response = op.response(document, &status);
             let code: u16 = status.parse().expect("explicit status codes only");
             if code < 400 || op.method == Method::HEAD {
                 continue;
@@ -346,125 +214,86 @@ fn check_document(document: &Value) {
             );
         }
     }
-
-    let documented: BTreeSet<(String, String)> = operations
-        .iter()
-        .map(|op| (op.method.to_string(), op.path.clone()))
-        .collect();
-    let live: BTreeSet<(String, String)> = LIVE_ROUTES
-        .iter()
-        .map(|(m, p)| (m.to_string(), p.to_string()))
-        .collect();
-    assert_eq!(
-        documented,
-        live,
-        "documented operations differ from the live routes.\nundocumented routes: {:?}\n\
-         documented but not served: {:?}",
-        live.difference(&documented).collect::<Vec<_>>(),
-        documented.difference(&live).collect::<Vec<_>>(),
-    );
 }
 
 // ---------------------------------------------------------------------------------------------
-// A small JSON Schema check: types, formats, required and documented properties.
+// JSON Schema checks (the `jsonschema` crate), with one addition: objects may only have
+// documented properties.
 
-fn resolve<'a>(document: &'a Value, schema: &'a Value) -> &'a Value {
-    match schema["$ref"].as_str() {
+/// `value` itself, or what its local `$ref` (`#/components/...`) points to.
+fn resolve<'a>(document: &'a Value, value: &'a Value) -> &'a Value {
+    match value["$ref"].as_str() {
         Some(reference) => {
-            let name = reference
-                .strip_prefix("#/components/schemas/")
+            let pointer = reference
+                .strip_prefix('#')
                 .unwrap_or_else(|| panic!("unsupported $ref {reference}"));
-            let target = &document["components"]["schemas"][name];
-            assert!(!target.is_null(), "{reference} is not in components");
+            let target = document
+                .pointer(pointer)
+                .unwrap_or_else(|| panic!("{reference} is not in the document"));
             resolve(document, target)
         }
-        None => schema,
+        None => value,
     }
 }
 
-/// Errors of `value` against `schema`. Objects may only have documented properties.
+/// Every object schema that lists its properties gets `additionalProperties: false`, so an
+/// undocumented property in an answer fails.
+fn closed(mut schema: Value) -> Value {
+    fn close(value: &mut Value) {
+        match value {
+            Value::Object(map) => {
+                if map.contains_key("properties") && !map.contains_key("additionalProperties") {
+                    map.insert("additionalProperties".into(), Value::Bool(false));
+                }
+                map.values_mut().for_each(close);
+            }
+            Value::Array(items) => items.iter_mut().for_each(close),
+            _ => {}
+        }
+    }
+    close(&mut schema);
+    schema
+}
+
+/// Errors of `value` against `schema`, a schema of `document` whose `$ref`s point into it.
 fn validate(document: &Value, schema: &Value, value: &Value, at: &str) -> Vec<String> {
-    let schema = resolve(document, schema);
-    for (keyword, all) in [("oneOf", false), ("anyOf", false), ("allOf", true)] {
-        if let Some(options) = schema[keyword].as_array() {
-            let results: Vec<Vec<String>> = options
-                .iter()
-                .map(|option| validate(document, option, value, at))
-                .collect();
-            let ok = if all {
-                results.iter().all(Vec::is_empty)
-            } else {
-                results.iter().any(Vec::is_empty)
-            };
-            if !ok {
-                return vec![format!(
-                    "{at}: no {keyword} alternative matches: {results:?}"
-                )];
+    // The document is the root resource, so `#/components/schemas/...` resolves; the schema
+    // under test is reached from its root by `$ref`. Its other members are no JSON Schema
+    // keywords and are ignored.
+    let mut root = closed(document.clone());
+    root["x-under-test"] = closed(schema.clone());
+    root["$ref"] = json!("#/x-under-test");
+    let validator = jsonschema::options()
+        .with_draft(jsonschema::Draft::Draft202012)
+        .should_validate_formats(true)
+        .build(&root)
+        .unwrap_or_else(|e| panic!("{at}: the schema does not compile: {e}"));
+    validator
+        .iter_errors(value)
+        .map(|e| format!("{at}{}: {e}", e.instance_path()))
+        .collect()
+}
+
+/// The first event of an event stream as the schema describes one (`event`, `data`): the
+/// fields of its lines up to the first blank line, comments skipped.
+fn first_event(body: &str) -> Value {
+    let mut event = serde_json::Map::new();
+    let mut data = Vec::new();
+    for line in body.lines().take_while(|line| !line.is_empty()) {
+        if line.starts_with(':') {
+            continue;
+        }
+        let (field, value) = line.split_once(':').unwrap_or((line, ""));
+        let value = value.strip_prefix(' ').unwrap_or(value);
+        match field {
+            "data" => data.push(value),
+            other => {
+                event.insert(other.to_owned(), json!(value));
             }
         }
     }
-    let types: Vec<&str> = match &schema["type"] {
-        Value::String(one) => vec![one.as_str()],
-        Value::Array(many) => many.iter().filter_map(Value::as_str).collect(),
-        _ => Vec::new(),
-    };
-    let type_matches = |t: &str| match t {
-        "null" => value.is_null(),
-        "string" => value.is_string(),
-        "integer" => value.is_i64() || value.is_u64(),
-        "number" => value.is_number(),
-        "boolean" => value.is_boolean(),
-        "array" => value.is_array(),
-        "object" => value.is_object(),
-        other => panic!("unknown schema type {other}"),
-    };
-    if !types.is_empty() && !types.iter().any(|t| type_matches(t)) {
-        return vec![format!("{at}: {value} is not of type {types:?}")];
-    }
-    let mut errors = Vec::new();
-    match value {
-        Value::String(text) => {
-            let well_formed = match schema["format"].as_str() {
-                Some("date-time") => chrono::DateTime::parse_from_rfc3339(text).is_ok(),
-                Some("date") => text.parse::<chrono::NaiveDate>().is_ok(),
-                Some("uri") => url::Url::parse(text).is_ok(),
-                _ => true,
-            };
-            if !well_formed {
-                errors.push(format!("{at}: {text:?} is not a {}", schema["format"]));
-            }
-        }
-        Value::Array(items) => {
-            if let Some(item_schema) = schema.get("items") {
-                for (i, item) in items.iter().enumerate() {
-                    errors.extend(validate(document, item_schema, item, &format!("{at}[{i}]")));
-                }
-            }
-        }
-        Value::Object(fields) => {
-            for name in schema["required"].as_array().into_iter().flatten() {
-                let name = name.as_str().unwrap();
-                if !fields.contains_key(name) {
-                    errors.push(format!("{at}: required property `{name}` is missing"));
-                }
-            }
-            if let Some(properties) = schema["properties"].as_object() {
-                for (name, field) in fields {
-                    match properties.get(name) {
-                        Some(property) => errors.extend(validate(
-                            document,
-                            property,
-                            field,
-                            &format!("{at}.{name}"),
-                        )),
-                        None => errors.push(format!("{at}: property `{name}` is not documented")),
-                    }
-                }
-            }
-        }
-        _ => {}
-    }
-    errors
+    event.insert("data".into(), json!(data.join("\n")));
+    Value::Object(event)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -491,7 +320,7 @@ async fn check_answer(
     let status = response.status().as_u16();
     let headers = response.headers().clone();
     let body = body_of(response).await;
-    let documented = &op.spec["responses"][status.to_string()];
+    let documented = op.response(document, &status.to_string());
     assert!(
         !documented.is_null(),
         "{label}: answered {status}, which is not documented (documented: {:?}); body: {}",
@@ -554,15 +383,33 @@ async fn check_answer(
                         errors.join("\n")
                     );
                 } else {
-                    assert!(
-                        std::str::from_utf8(&body).is_ok(),
-                        "{label}: {content_type} body is not text"
-                    );
+                    let text = std::str::from_utf8(&body)
+                        .unwrap_or_else(|_| panic!("{label}: {content_type} body is not text"));
+                    if content_type == "text/event-stream" {
+                        check_event(document, &media["schema"], text, &label);
+                    }
                 }
             }
         }
     }
     (status, json)
+}
+
+/// The first event of a stream against the schema of one event, and its `data` against the
+/// `contentSchema` that schema names.
+fn check_event(document: &Value, schema: &Value, body: &str, label: &str) {
+    let event = first_event(body);
+    let errors = validate(document, schema, &event, "event");
+    assert!(errors.is_empty(), "{label}: {errors:?}\n{event}");
+    let content_schema = &resolve(document, schema)["properties"]["data"]["contentSchema"];
+    assert!(
+        !content_schema.is_null(),
+        "{label}: the event's data names its schema"
+    );
+    let data: Value = serde_json::from_str(event["data"].as_str().unwrap_or_default())
+        .unwrap_or_else(|e| panic!("{label}: the event's data is not JSON: {e}"));
+    let errors = validate(document, content_schema, &data, "event data");
+    assert!(errors.is_empty(), "{label}: {errors:?}\n{data}");
 }
 
 /// The body; of an event stream, which never ends, only the first event.
