@@ -6,6 +6,8 @@
 CREATE TABLE link_changes (
     id         INTEGER PRIMARY KEY AUTOINCREMENT,
     slug       TEXT NOT NULL,
+    -- The process that made the change (its store's id): it has evicted the slug already.
+    origin     TEXT NOT NULL DEFAULT '',
     changed_at TEXT NOT NULL
 );
 

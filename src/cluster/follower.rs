@@ -2,7 +2,8 @@
 //! any process, is a row written in the transaction of the change. Each server reads the rows
 //! after the last one it saw — every `cluster.poll_interval_ms`, and at once when woken (the
 //! PostgreSQL listener wakes it after a reconnect) — and evicts their slugs from its redirect
-//! cache. On SQLite a `PRAGMA data_version` answers first whether anything was committed at
+//! cache, except the rows it wrote itself (their `origin` is its store's): it evicted those
+//! when it made the change. On SQLite a `PRAGMA data_version` answers first whether anything was committed at
 //! all, so an idle database costs no read.
 //!
 //! Ids come from a sequence, and on PostgreSQL transactions commit in any order: a row with a
@@ -123,7 +124,8 @@ async fn catch_up(
     loop {
         let changes = store.link_changes_after(cursor.after(), READ_BATCH).await?;
         for change in &changes {
-            if cursor.accept(change.id, now) {
+            // This process evicted its own changes when it made them.
+            if cursor.accept(change.id, now) && change.origin != store.origin() {
                 cache.invalidate(&change.slug);
                 metrics::counter!("kurz_cluster_link_changes_total").increment(1);
             }

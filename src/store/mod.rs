@@ -45,6 +45,10 @@ pub struct PoolStatus {
 
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
+    /// This process's name in the link change log, written with each change it makes: its
+    /// own cache has evicted those slugs already, so its change log follower skips them.
+    fn origin(&self) -> &str;
+
     /// `postgres` or `sqlite`, for logs and the readiness answer.
     fn backend(&self) -> &'static str;
 

@@ -194,4 +194,6 @@ pub struct ApiKeyRecord {
 pub struct LinkChange {
     pub id: i64,
     pub slug: String,
+    /// The [`Store::origin`](super::Store::origin) of the process that made the change.
+    pub origin: String,
 }

@@ -44,7 +44,11 @@ impl Pg {
 
 /// One statement for the whole batch, its change log rows included; existing slugs are
 /// skipped.
-pub(super) async fn import_urls(pool: &PgPool, urls: &[NewUrl]) -> Result<u64, StoreError> {
+pub(super) async fn import_urls(
+    pool: &PgPool,
+    urls: &[NewUrl],
+    origin: &str,
+) -> Result<u64, StoreError> {
     let slugs: Vec<&str> = urls.iter().map(|u| u.slug.as_str()).collect();
     let targets: Vec<&str> = urls.iter().map(|u| u.target.as_str()).collect();
     let hosts: Vec<String> = urls.iter().map(|u| u.target.host_key()).collect();
@@ -68,7 +72,7 @@ pub(super) async fn import_urls(pool: &PgPool, urls: &[NewUrl]) -> Result<u64, S
              ORDER BY t.position \
              ON CONFLICT (slug) DO NOTHING \
              RETURNING slug) \
-         INSERT INTO link_changes (slug, changed_at) SELECT slug, $8 FROM created",
+         INSERT INTO link_changes (slug, changed_at, origin) SELECT slug, $8, $9 FROM created",
     )
     .bind(&slugs)
     .bind(&targets)
@@ -78,6 +82,7 @@ pub(super) async fn import_urls(pool: &PgPool, urls: &[NewUrl]) -> Result<u64, S
     .bind(&hosts)
     .bind(&owners)
     .bind(Utc::now())
+    .bind(origin)
     .execute(pool)
     .await?
     .rows_affected();

@@ -72,11 +72,14 @@ const SQLITE: Dialect = Dialect {
 const COUNTS_PER_STATEMENT: usize = 1000;
 
 /// Records a link change in the change log, in the transaction of the change.
-pub(super) const LOG_CHANGE: &str = "INSERT INTO link_changes (slug, changed_at) VALUES ($1, $2)";
+pub(super) const LOG_CHANGE: &str =
+    "INSERT INTO link_changes (slug, changed_at, origin) VALUES ($1, $2, $3)";
 
 /// The production database (PostgreSQL) or the zero-setup one (an SQLite file).
 pub struct SqlStore {
     db: Db,
+    /// This process's name in the change log.
+    origin: String,
 }
 
 impl SqlStore {
@@ -87,7 +90,10 @@ impl SqlStore {
         } else {
             Db::Postgres(Pg::connect(url, settings)?)
         };
-        Ok(Self { db })
+        Ok(Self {
+            db,
+            origin: nanoid::nanoid!(12),
+        })
     }
 
     fn dialect(&self) -> &'static Dialect {
@@ -117,6 +123,10 @@ impl SqlStore {
 
 #[async_trait]
 impl Store for SqlStore {
+    fn origin(&self) -> &str {
+        &self.origin
+    }
+
     fn backend(&self) -> &'static str {
         match self.db {
             Db::Postgres(_) => "postgres",
@@ -176,6 +186,7 @@ impl Store for SqlStore {
             sqlx::query(LOG_CHANGE)
                 .bind(new.slug.as_str())
                 .bind(Utc::now())
+                .bind(&self.origin)
                 .execute(&mut *tx)
                 .await?;
             tx.commit().await?;
@@ -190,8 +201,8 @@ impl Store for SqlStore {
             return Ok(0);
         }
         match &self.db {
-            Db::Postgres(pg) => postgres::import_urls(&pg.pool, urls).await,
-            Db::Sqlite(lite) => sqlite::import_urls(&lite.pool, urls).await,
+            Db::Postgres(pg) => postgres::import_urls(&pg.pool, urls, &self.origin).await,
+            Db::Sqlite(lite) => sqlite::import_urls(&lite.pool, urls, &self.origin).await,
         }
     }
 
@@ -230,6 +241,7 @@ impl Store for SqlStore {
             sqlx::query(LOG_CHANGE)
                 .bind(slug.as_str())
                 .bind(now)
+                .bind(&self.origin)
                 .execute(&mut *tx)
                 .await?;
             tx.commit().await?;
@@ -252,6 +264,7 @@ impl Store for SqlStore {
             sqlx::query(LOG_CHANGE)
                 .bind(slug.as_str())
                 .bind(Utc::now())
+                .bind(&self.origin)
                 .execute(&mut *tx)
                 .await?;
             tx.commit().await?;
@@ -592,7 +605,7 @@ impl Store for SqlStore {
         limit: u32,
     ) -> Result<Vec<LinkChange>, StoreError> {
         let changes = on_pool!(self, pool => {
-            sqlx::query_as("SELECT id, slug FROM link_changes WHERE id > $1 ORDER BY id LIMIT $2")
+            sqlx::query_as("SELECT id, slug, origin FROM link_changes WHERE id > $1 ORDER BY id LIMIT $2")
                 .bind(after)
                 .bind(i64::from(limit))
                 .fetch_all(pool)

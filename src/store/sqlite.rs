@@ -168,7 +168,11 @@ impl Lite {
 
 /// Row by row in one transaction (SQLite steps each in microseconds), each created link with
 /// its change log row; existing slugs are skipped.
-pub(super) async fn import_urls(pool: &SqlitePool, urls: &[NewUrl]) -> Result<u64, StoreError> {
+pub(super) async fn import_urls(
+    pool: &SqlitePool,
+    urls: &[NewUrl],
+    origin: &str,
+) -> Result<u64, StoreError> {
     let now = chrono::Utc::now();
     let mut tx = pool.begin().await?;
     let mut created = 0;
@@ -192,6 +196,7 @@ pub(super) async fn import_urls(pool: &SqlitePool, urls: &[NewUrl]) -> Result<u6
             sqlx::query(super::sql::LOG_CHANGE)
                 .bind(url.slug.as_str())
                 .bind(now)
+                .bind(origin)
                 .execute(&mut *tx)
                 .await?;
         }
