@@ -136,7 +136,7 @@ async fn shutdown_waits_for_a_stalled_client_only_its_grace(backend: Backend) {
     drop(stalled);
 }
 
-crate::on_both_backends!(
+crate::on_sqlite!(
     a_client_stalling_in_its_headers_is_disconnected,
     shutdown_waits_for_a_stalled_client_only_its_grace,
     oversized_uris_and_headers_are_refused,

@@ -315,7 +315,7 @@ async fn streams_need_a_key_and_editors_see_their_own_links(backend: Backend) {
     assert_eq!(again.next_of("totals").await["visits"], 1);
 }
 
-crate::on_both_backends!(
+crate::on_sqlite!(
     streams_need_a_key_and_editors_see_their_own_links,
     a_redirects_visit_arrives_on_sse_and_websocket,
     a_urls_stream_shows_only_that_url,
