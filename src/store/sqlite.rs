@@ -87,7 +87,7 @@ impl SqliteStore {
             })?;
         }
         let pool = SqlitePoolOptions::new()
-            .max_connections(settings.max_connections)
+            .max_connections(settings.max_connections.get())
             .acquire_timeout(Duration::from_secs(settings.acquire_timeout_secs))
             .connect_with(options)
             .await?;

@@ -55,7 +55,7 @@ impl VisitWriter {
         let (batches, ready) = mpsc::channel(1);
         let collector = Collector {
             enricher: Enricher::new(enrichment),
-            batch_size: settings.batch_size,
+            batch_size: settings.batch_size.get(),
             flush_interval: Duration::from_millis(settings.flush_interval_ms),
             stop: stop.clone(),
             batches,

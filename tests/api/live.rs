@@ -191,7 +191,7 @@ async fn shutdown_closes_every_stream(backend: Backend) {
 
 /// Past `live.max_subscribers` streams, a new one is refused with 503.
 async fn subscribers_are_bounded(backend: Backend) {
-    let app = spawn_app_with(backend, |s| s.live.max_subscribers = 1).await;
+    let app = spawn_app_with(backend, |s| s.live.max_subscribers = 1.try_into().unwrap()).await;
     let mut first = Sse::open(&app.client, &app.url("/api/visits/live")).await;
     first.next_of("totals").await;
     let response = app
@@ -209,8 +209,8 @@ async fn subscribers_are_bounded(backend: Backend) {
 /// only bounds reading a request's headers).
 async fn idle_sse_streams_get_heartbeats(backend: Backend) {
     let app = spawn_app_with(backend, |s| {
-        s.live.heartbeat_secs = 1;
-        s.server.header_read_timeout_secs = 1;
+        s.live.heartbeat_secs = 1.try_into().unwrap();
+        s.server.header_read_timeout_secs = 1.try_into().unwrap();
     })
     .await;
     let slug = app.new_slug("https://example.com/quiet").await;
