@@ -6,6 +6,7 @@
 //! silently leaves a default in place.
 
 use std::net::IpAddr;
+use std::num::{NonZeroU32, NonZeroU64, NonZeroUsize};
 use std::path::PathBuf;
 use std::str::FromStr;
 
@@ -126,8 +127,8 @@ pub struct ServerSettings {
     pub max_body_bytes: usize,
     pub max_uri_bytes: usize,
     pub max_header_bytes: usize,
-    pub max_concurrent_requests: usize,
-    pub header_read_timeout_secs: u64,
+    pub max_concurrent_requests: NonZeroUsize,
+    pub header_read_timeout_secs: NonZeroU64,
     pub max_headers: usize,
     pub shutdown_grace_secs: u64,
 }
@@ -180,7 +181,7 @@ impl From<TrustedProxy> for String {
 pub struct DatabaseSettings {
     pub url: String,
     pub data_dir: PathBuf,
-    pub max_connections: u32,
+    pub max_connections: NonZeroU32,
     pub run_migrations: bool,
     pub acquire_timeout_secs: u64,
 }
@@ -287,10 +288,10 @@ pub struct ExplorerSettings {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct VisitSettings {
-    pub queue_capacity: usize,
+    pub queue_capacity: NonZeroUsize,
     pub enqueue_timeout_ms: u64,
     pub backpressure_timeout_ms: u64,
-    pub batch_size: usize,
+    pub batch_size: NonZeroUsize,
     pub flush_interval_ms: u64,
     pub write_parallelism: usize,
 }
@@ -340,11 +341,11 @@ pub struct LiveSettings {
     /// Visits buffered for the slowest subscriber before it is told how many it missed.
     pub channel_capacity: usize,
     /// Seconds between WebSocket pings and SSE comment lines.
-    pub heartbeat_secs: u64,
+    pub heartbeat_secs: NonZeroU64,
     /// Seconds a client may take to accept one message before it is disconnected.
-    pub send_timeout_secs: u64,
+    pub send_timeout_secs: NonZeroU64,
     /// Streams open at once on this instance; more are answered 503.
-    pub max_subscribers: usize,
+    pub max_subscribers: NonZeroUsize,
 }
 
 /// How several kurz instances on one database hear about each other's visits and URL changes.
@@ -464,7 +465,8 @@ impl Settings {
         Ok(settings)
     }
 
-    /// Checks what types alone cannot; every message starts with the key it is about.
+    /// Checks what types alone cannot (a zero where `NonZero*` is declared fails in
+    /// `extract`, naming the key and its source); every message starts with the key it is about.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let fail = |key: &str, why: String| Err(ConfigError(format!("{key}: {why}")));
         if ![301, 302, 307, 308].contains(&self.redirect.status) {
@@ -541,18 +543,6 @@ impl Settings {
                 "must start with sqlite:, postgres:// or postgresql://".into(),
             );
         }
-        if self.server.max_concurrent_requests == 0 {
-            return fail(
-                "server.max_concurrent_requests",
-                "must be at least 1".into(),
-            );
-        }
-        if self.server.header_read_timeout_secs == 0 {
-            return fail(
-                "server.header_read_timeout_secs",
-                "must be at least 1".into(),
-            );
-        }
         if self.server.max_headers < 16 {
             return fail("server.max_headers", "must be at least 16".into());
         }
@@ -560,15 +550,6 @@ impl Settings {
             return fail(
                 "server.max_uri_bytes",
                 "max_uri_bytes must be at least 256 and max_header_bytes at least 1024".into(),
-            );
-        }
-        if self.database.max_connections == 0 {
-            return fail("database.max_connections", "must be at least 1".into());
-        }
-        if self.visits.queue_capacity == 0 || self.visits.batch_size == 0 {
-            return fail(
-                "visits",
-                "queue_capacity and batch_size must be at least 1".into(),
             );
         }
         if !(1..=16).contains(&self.visits.write_parallelism) {
@@ -619,15 +600,6 @@ impl Settings {
                 "live.channel_capacity",
                 format!("{} is outside 1..=65536", live.channel_capacity),
             );
-        }
-        if live.heartbeat_secs == 0 || live.send_timeout_secs == 0 {
-            return fail(
-                "live.heartbeat_secs",
-                "heartbeat_secs and send_timeout_secs must be at least 1".into(),
-            );
-        }
-        if live.max_subscribers == 0 {
-            return fail("live.max_subscribers", "must be at least 1".into());
         }
         if self.cluster.backend == ClusterBackend::Postgres
             && self.database.effective_url().starts_with("sqlite:")
@@ -704,6 +676,33 @@ mod tests {
             .merge(Toml::string("[server]\nport = \"eighty\"\n"));
         let error = Settings::extract(figment).unwrap_err().to_string();
         assert!(error.contains("server.port"), "{error}");
+    }
+
+    #[test]
+    fn zero_counts_and_durations_name_the_key() {
+        for (toml, key) in [
+            (
+                "[server]\nmax_concurrent_requests = 0\n",
+                "server.max_concurrent_requests",
+            ),
+            (
+                "[server]\nheader_read_timeout_secs = 0\n",
+                "server.header_read_timeout_secs",
+            ),
+            (
+                "[database]\nmax_connections = 0\n",
+                "database.max_connections",
+            ),
+            ("[visits]\nqueue_capacity = 0\n", "visits.queue_capacity"),
+            ("[visits]\nbatch_size = 0\n", "visits.batch_size"),
+            ("[live]\nheartbeat_secs = 0\n", "live.heartbeat_secs"),
+            ("[live]\nsend_timeout_secs = 0\n", "live.send_timeout_secs"),
+            ("[live]\nmax_subscribers = 0\n", "live.max_subscribers"),
+        ] {
+            let figment = Settings::builtin(Environment::Development).merge(Toml::string(toml));
+            let error = Settings::extract(figment).unwrap_err().to_string();
+            assert!(error.contains(key) && error.contains("nonzero"), "{error}");
+        }
     }
 
     #[test]

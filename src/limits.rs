@@ -25,7 +25,7 @@ impl RequestLimits {
         Self {
             max_uri_bytes: settings.max_uri_bytes,
             max_header_bytes: settings.max_header_bytes,
-            in_flight: Arc::new(Semaphore::new(settings.max_concurrent_requests)),
+            in_flight: Arc::new(Semaphore::new(settings.max_concurrent_requests.get())),
         }
     }
 

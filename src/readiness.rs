@@ -3,13 +3,14 @@
 //! `/metrics` answers 503 with `Retry-After`. A background task retries with backoff, logging
 //! each try.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use backon::{BackoffBuilder, ExponentialBuilder, Retryable};
 
 use crate::error::ApiError;
 use crate::store::{Store, StoreError};
@@ -38,29 +39,42 @@ pub async fn prepare(store: Arc<dyn Store>, migrate: bool) -> Arc<Readiness> {
         Ok(()) => readiness.set_ready(),
         Err(error) => {
             tracing::warn!(%error, "database not reachable at start; serving 503 until it is");
-            let background = readiness.clone();
-            tokio::spawn(async move {
-                let mut backoff = FIRST_BACKOFF;
-                let mut tries = 1u32;
-                loop {
-                    tokio::time::sleep(backoff).await;
-                    tries += 1;
-                    match attempt(store.as_ref(), migrate).await {
-                        Ok(()) => {
-                            tracing::info!(tries, "database reached; kurz is ready");
-                            background.set_ready();
-                            return;
-                        }
-                        Err(error) => {
-                            tracing::warn!(%error, tries, retry_in_ms = backoff.as_millis() as u64, "database still not reachable");
-                            backoff = (backoff * 2).min(MAX_BACKOFF);
-                        }
-                    }
-                }
-            });
+            tokio::spawn(retry_until_ready(store, migrate, readiness.clone()));
         }
     }
     readiness
+}
+
+/// Tries again after `FIRST_BACKOFF`, then after twice the last wait (at most `MAX_BACKOFF`),
+/// until the database answers.
+async fn retry_until_ready(store: Arc<dyn Store>, migrate: bool, readiness: Arc<Readiness>) {
+    let mut delays = backoff().build();
+    // The first try was made at start.
+    let tries = AtomicU32::new(1);
+    tokio::time::sleep(delays.next().unwrap_or(FIRST_BACKOFF)).await;
+    let reached = (|| {
+        tries.fetch_add(1, Ordering::Relaxed);
+        attempt(store.as_ref(), migrate)
+    })
+    .retry(delays)
+    .notify(|error, delay| {
+        let tries = tries.load(Ordering::Relaxed);
+        tracing::warn!(%error, tries, retry_in_ms = delay.as_millis() as u64, "database still not reachable");
+    })
+    .await;
+    if reached.is_ok() {
+        let tries = tries.load(Ordering::Relaxed);
+        tracing::info!(tries, "database reached; kurz is ready");
+        readiness.set_ready();
+    }
+}
+
+/// `FIRST_BACKOFF`, doubled after each failure up to `MAX_BACKOFF`, forever.
+fn backoff() -> ExponentialBuilder {
+    ExponentialBuilder::default()
+        .with_min_delay(FIRST_BACKOFF)
+        .with_max_delay(MAX_BACKOFF)
+        .without_max_times()
 }
 
 async fn attempt(store: &dyn Store, migrate: bool) -> Result<(), StoreError> {
@@ -81,4 +95,18 @@ pub async fn gate(
         return next.run(request).await;
     }
     ApiError::Unavailable.into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_wait_half_a_second_doubling_up_to_ten() {
+        let millis: Vec<u128> = backoff().build().take(8).map(|d| d.as_millis()).collect();
+        assert_eq!(
+            millis,
+            [500, 1000, 2000, 4000, 8000, 10_000, 10_000, 10_000]
+        );
+    }
 }

@@ -87,7 +87,7 @@ impl Application {
             .policy(&public_url)
             .map_err(|why| anyhow::anyhow!("target.deny_hosts: {why}"))?;
         let (visits, receiver, counters) = VisitQueue::new(
-            settings.visits.queue_capacity,
+            settings.visits.queue_capacity.get(),
             EnqueueTimeouts {
                 storing: Duration::from_millis(settings.visits.backpressure_timeout_ms),
                 failing: Duration::from_millis(settings.visits.enqueue_timeout_ms),
@@ -169,7 +169,7 @@ impl Application {
         let (live, cluster) = (self.state.live.clone(), self.state.cluster.clone());
         let server = &self.state.settings.server;
         let limits = ConnectionLimits {
-            header_read_timeout: Duration::from_secs(server.header_read_timeout_secs),
+            header_read_timeout: Duration::from_secs(server.header_read_timeout_secs.get()),
             max_headers: server.max_headers,
             shutdown_grace: Duration::from_secs(server.shutdown_grace_secs),
         };

@@ -2,6 +2,7 @@
 //! store calls the service uses (bulk URL import, batched visit writes with rollups), and
 //! reports the visit ingest rate it reached.
 
+use std::num::NonZeroUsize;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -36,7 +37,7 @@ pub struct SeedArgs {
     pub days: u32,
     /// Visits written per batch at most (default: the server's `visits.batch_size`).
     #[arg(long)]
-    pub batch: Option<usize>,
+    pub batch: Option<NonZeroUsize>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -74,7 +75,6 @@ const REFERRERS: &[Option<&str>] = &[
 
 pub async fn run(ctx: &Context, args: SeedArgs) -> anyhow::Result<()> {
     anyhow::ensure!(args.urls > 0, "--urls must be at least 1");
-    anyhow::ensure!(args.batch != Some(0), "--batch must be at least 1");
     let store = ctx.store().await?;
     let ids = seed_urls(&ctx.links().await?, store.as_ref(), args.urls).await?;
     seed_visits(store, &ctx.settings, &args, &ids).await
@@ -163,7 +163,7 @@ async fn seed_visits(
     // The generator is faster than any database: let it wait for room rather than drop.
     let wait = std::time::Duration::from_secs(3600);
     let (queue, receiver, counters) = VisitQueue::new(
-        batch * 4,
+        batch.get() * 4,
         EnqueueTimeouts {
             storing: wait,
             failing: wait,

@@ -6,9 +6,11 @@
 //! pass as before.
 
 use axum::extract::Request;
-use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use axum_extra::extract::cookie::{Cookie, CookieJar};
+use subtle::ConstantTimeEq;
 
 use crate::error::ApiError;
 
@@ -22,19 +24,16 @@ const ALPHABET: [char; 62] = [
     'V', 'W', 'X', 'Y', 'Z',
 ];
 
+/// The token in this browser's cookie, if it is a well-formed one.
+fn token_in(jar: &CookieJar) -> Option<&str> {
+    jar.get(COOKIE).map(Cookie::value).filter(|value| {
+        value.len() == TOKEN_LENGTH && value.bytes().all(|b| b.is_ascii_alphanumeric())
+    })
+}
+
 /// The token of this browser, if it has a well-formed one.
 pub(crate) fn cookie_token(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE)
-        .map(|(_, value)| value.to_owned())
-        .filter(|value| {
-            value.len() == TOKEN_LENGTH && value.bytes().all(|b| b.is_ascii_alphanumeric())
-        })
+    token_in(&CookieJar::from_headers(headers)).map(str::to_owned)
 }
 
 /// The browser's token, or a new one with the `Set-Cookie` header that hands it out.
@@ -47,24 +46,25 @@ pub(crate) fn token_for(headers: &HeaderMap) -> (String, Option<HeaderValue>) {
     (token, HeaderValue::from_str(&cookie).ok())
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+/// Whether the header sent is the token, in time that does not depend on where they differ.
+fn sent_matches(sent: &[u8], token: &str) -> bool {
+    sent.ct_eq(token.as_bytes()).into()
 }
 
 /// Middleware on `/api`: refuses unsafe requests from an explorer session without its token.
-pub async fn protect(request: Request, next: Next) -> Response {
+pub async fn protect(jar: CookieJar, request: Request, next: Next) -> Response {
     let unsafe_method = !matches!(
         *request.method(),
         Method::GET | Method::HEAD | Method::OPTIONS
     );
     if unsafe_method {
-        if let Some(expected) = cookie_token(request.headers()) {
+        if let Some(expected) = token_in(&jar) {
             let sent = request
                 .headers()
                 .get(HEADER)
                 .map(|v| v.as_bytes())
                 .unwrap_or_default();
-            if !constant_time_eq(sent, expected.as_bytes()) {
+            if !sent_matches(sent, expected) {
                 let mut response = ApiError::Forbidden(
                     "missing or wrong X-CSRF-Token for this explorer session".into(),
                 )
@@ -79,6 +79,8 @@ pub async fn protect(request: Request, next: Next) -> Response {
 
 #[cfg(test)]
 mod tests {
+    use axum::http::header;
+
     use super::*;
 
     #[test]
@@ -104,8 +106,9 @@ mod tests {
 
     #[test]
     fn comparison_needs_equal_bytes() {
-        assert!(constant_time_eq(b"abc", b"abc"));
-        assert!(!constant_time_eq(b"abc", b"abd"));
-        assert!(!constant_time_eq(b"abc", b"ab"));
+        assert!(sent_matches(b"abc", "abc"));
+        assert!(!sent_matches(b"abc", "abd"));
+        assert!(!sent_matches(b"abc", "ab"));
+        assert!(!sent_matches(b"", "abc"));
     }
 }

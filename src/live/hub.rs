@@ -74,7 +74,8 @@ impl LiveHub {
     pub fn new(settings: &LiveSettings) -> Self {
         let capacity = settings.channel_capacity.max(1);
         let (everything, _) = broadcast::channel(capacity);
-        let max_subscribers = u32::try_from(settings.max_subscribers).unwrap_or(u32::MAX >> 3);
+        let max_subscribers =
+            u32::try_from(settings.max_subscribers.get()).unwrap_or(u32::MAX >> 3);
         Self {
             everything,
             links: Arc::default(),
@@ -82,8 +83,8 @@ impl LiveHub {
             slots: Arc::new(Semaphore::new(max_subscribers as usize)),
             max_subscribers,
             closing: CancellationToken::new(),
-            heartbeat: Duration::from_secs(settings.heartbeat_secs.max(1)),
-            send_timeout: Duration::from_secs(settings.send_timeout_secs.max(1)),
+            heartbeat: Duration::from_secs(settings.heartbeat_secs.get()),
+            send_timeout: Duration::from_secs(settings.send_timeout_secs.get()),
         }
     }
 

@@ -35,7 +35,7 @@ impl Pg {
     pub fn connect(url: &str, settings: &DatabaseSettings) -> Result<Self, StoreError> {
         let options = PgConnectOptions::from_str(url)?.application_name("kurz");
         let pool = PgPoolOptions::new()
-            .max_connections(settings.max_connections)
+            .max_connections(settings.max_connections.get())
             .acquire_timeout(Duration::from_secs(settings.acquire_timeout_secs))
             .connect_lazy_with(options);
         Ok(Self { pool })

@@ -84,7 +84,7 @@ impl Lite {
             })?;
         }
         let pool = SqlitePoolOptions::new()
-            .max_connections(settings.max_connections)
+            .max_connections(settings.max_connections.get())
             .acquire_timeout(Duration::from_secs(settings.acquire_timeout_secs))
             .connect_with(options.clone())
             .await?;

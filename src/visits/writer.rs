@@ -1,7 +1,8 @@
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use backon::{ExponentialBuilder, Retryable};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
@@ -15,7 +16,17 @@ use crate::store::{NewVisit, Store};
 /// Attempts at writing one batch once shutdown has begun; before that a batch is retried until
 /// the database takes it, since the queue in front holds the redirects' visits meanwhile.
 const ATTEMPTS_WHILE_STOPPING: u32 = 5;
+const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
+
+/// `FIRST_BACKOFF`, doubled after each failed write up to `MAX_BACKOFF`, without end (shutdown
+/// ends the retries, not the schedule).
+fn backoff() -> ExponentialBuilder {
+    ExponentialBuilder::default()
+        .with_min_delay(FIRST_BACKOFF)
+        .with_max_delay(MAX_BACKOFF)
+        .without_max_times()
+}
 
 /// The background tasks that drain the queue and store visits in batches. A batch is taken
 /// when it holds `batch_size` visits or its first visit is `flush_interval` old.
@@ -44,7 +55,7 @@ impl VisitWriter {
         let (batches, ready) = mpsc::channel(1);
         let collector = Collector {
             enricher: Enricher::new(enrichment),
-            batch_size: settings.batch_size,
+            batch_size: settings.batch_size.get(),
             flush_interval: Duration::from_millis(settings.flush_interval_ms),
             stop: stop.clone(),
             batches,
@@ -186,38 +197,63 @@ impl Storer {
         metrics::histogram!("kurz_visit_flush_seconds").record(started.elapsed().as_secs_f64());
     }
 
+    /// Writes one part, retrying after `FIRST_BACKOFF`, then twice the last wait (at most
+    /// `MAX_BACKOFF`): until the database takes it, or for `ATTEMPTS_WHILE_STOPPING` attempts
+    /// in all once shutdown has begun.
     async fn write_part(&self, visits: Vec<NewVisit>) {
-        let mut backoff = Duration::from_millis(100);
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            match self.store.record_visits(&visits).await {
-                Ok(ids) => {
-                    let stored = ids.len();
-                    self.counters
-                        .stored
-                        .fetch_add(stored as u64, Ordering::Relaxed);
-                    self.counters.batches.fetch_add(1, Ordering::Relaxed);
-                    self.counters.writer_failing.store(false, Ordering::Relaxed);
-                    tracing::debug!(batch = visits.len(), stored, "visits written");
-                    self.cluster.visits_stored(ids);
-                    return;
-                }
-                Err(error) => {
-                    self.counters.failed_writes.fetch_add(1, Ordering::Relaxed);
-                    self.counters.writer_failing.store(true, Ordering::Relaxed);
-                    if self.stop.is_cancelled() && attempt >= ATTEMPTS_WHILE_STOPPING {
-                        self.counters
-                            .dropped
-                            .fetch_add(visits.len() as u64, Ordering::Relaxed);
-                        tracing::error!(%error, lost = visits.len(), "giving up on a visit batch at shutdown");
-                        return;
-                    }
-                    tracing::warn!(%error, attempt, retry_in_ms = backoff.as_millis() as u64, "visit batch not written, retrying");
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(MAX_BACKOFF);
-                }
+        let delays = backoff();
+        let attempts = AtomicU32::new(0);
+        let (store, counters, visits_ref, attempts_ref) =
+            (&self.store, &self.counters, &visits, &attempts);
+        let written = (|| async move {
+            attempts_ref.fetch_add(1, Ordering::Relaxed);
+            let written = store.record_visits(visits_ref).await;
+            if written.is_err() {
+                counters.failed_writes.fetch_add(1, Ordering::Relaxed);
+                counters.writer_failing.store(true, Ordering::Relaxed);
+            }
+            written
+        })
+        .retry(delays)
+        .when(|_| {
+            !(self.stop.is_cancelled()
+                && attempts.load(Ordering::Relaxed) >= ATTEMPTS_WHILE_STOPPING)
+        })
+        .notify(|error, delay| {
+            let attempt = attempts.load(Ordering::Relaxed);
+            tracing::warn!(%error, attempt, retry_in_ms = delay.as_millis() as u64, "visit batch not written, retrying");
+        })
+        .await;
+        match written {
+            Ok(ids) => {
+                let stored = ids.len();
+                self.counters
+                    .stored
+                    .fetch_add(stored as u64, Ordering::Relaxed);
+                self.counters.batches.fetch_add(1, Ordering::Relaxed);
+                self.counters.writer_failing.store(false, Ordering::Relaxed);
+                tracing::debug!(batch = visits.len(), stored, "visits written");
+                self.cluster.visits_stored(ids);
+            }
+            Err(error) => {
+                self.counters
+                    .dropped
+                    .fetch_add(visits.len() as u64, Ordering::Relaxed);
+                tracing::error!(%error, lost = visits.len(), "giving up on a visit batch at shutdown");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use backon::BackoffBuilder;
+
+    use super::*;
+
+    #[test]
+    fn retries_wait_a_tenth_of_a_second_doubling_up_to_five() {
+        let millis: Vec<u128> = backoff().build().take(8).map(|d| d.as_millis()).collect();
+        assert_eq!(millis, [100, 200, 400, 800, 1600, 3200, 5000, 5000]);
     }
 }

@@ -427,7 +427,7 @@ fn anonymous_use_is_on_in_development_only() {
     assert!(error.contains("auth.anonymous_role"), "{error}");
 }
 
-crate::on_both_backends!(
+crate::on_sqlite!(
     requests_need_a_valid_key_when_anonymous_use_is_off,
     keys_are_accepted_in_either_header,
     viewers_read_everything_and_change_nothing,

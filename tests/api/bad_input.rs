@@ -355,7 +355,7 @@ async fn allow_private_accepts_private_targets(backend: Backend) {
     assert_eq!(problem["errors"][0]["field"], "url");
 }
 
-crate::on_both_backends!(
+crate::on_sqlite!(
     bad_requests_get_the_right_problem,
     method_not_allowed_lists_the_allowed_methods,
     create_and_patch_apply_the_same_target_rules,

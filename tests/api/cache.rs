@@ -40,7 +40,7 @@ async fn a_slug_probed_before_it_existed_works_once_created(backend: Backend) {
     assert_eq!(app.follow("later").await.status(), 302);
 }
 
-crate::on_both_backends!(
+crate::on_sqlite!(
     a_patch_changes_the_next_redirect,
     a_delete_ends_the_redirect_at_once,
     a_slug_probed_before_it_existed_works_once_created,

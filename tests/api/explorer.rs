@@ -203,7 +203,7 @@ async fn switched_off_the_api_is_json_only(backend: Backend) {
     assert_problem(response, 404).await;
 }
 
-crate::on_both_backends!(
+crate::on_sqlite!(
     browsers_get_html_pages_and_scripts_get_json,
     titles_and_targets_are_rendered_inert,
     explorer_forms_need_their_csrf_token,

@@ -51,7 +51,7 @@ pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(&mut Settin
     let mut settings = Settings::defaults(Environment::Development).expect("default settings");
     settings.server.port = 0;
     settings.database.url = database.url.clone();
-    settings.database.max_connections = 5;
+    settings.database.max_connections = 5.try_into().expect("not zero");
     settings.visits.flush_interval_ms = 10;
     configure(&mut settings);
     settings.validate().expect("test settings are valid");

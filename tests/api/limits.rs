@@ -32,7 +32,10 @@ async fn oversized_uris_and_headers_are_refused(backend: Backend) {
 }
 
 async fn requests_beyond_the_concurrency_limit_are_shed(backend: Backend) {
-    let app = spawn_app_with(backend, |s| s.server.max_concurrent_requests = 1).await;
+    let app = spawn_app_with(backend, |s| {
+        s.server.max_concurrent_requests = 1.try_into().unwrap()
+    })
+    .await;
     let slug = app.new_slug("https://example.com/").await;
     let address = app.address.trim_start_matches("http://").to_owned();
     // A request that holds its slot: headers announce a body that never comes. A probe that
@@ -103,7 +106,10 @@ async fn stall_in_headers(address: &str) -> TcpStream {
 }
 
 async fn a_client_stalling_in_its_headers_is_disconnected(backend: Backend) {
-    let app = spawn_app_with(backend, |s| s.server.header_read_timeout_secs = 1).await;
+    let app = spawn_app_with(backend, |s| {
+        s.server.header_read_timeout_secs = 1.try_into().unwrap()
+    })
+    .await;
     let mut stalled = stall_in_headers(&app.address).await;
     let mut idle = TcpStream::connect(app.address.trim_start_matches("http://"))
         .await
@@ -125,7 +131,7 @@ async fn a_client_stalling_in_its_headers_is_disconnected(backend: Backend) {
 
 async fn shutdown_waits_for_a_stalled_client_only_its_grace(backend: Backend) {
     let app = spawn_app_with(backend, |s| {
-        s.server.header_read_timeout_secs = 600;
+        s.server.header_read_timeout_secs = 600.try_into().unwrap();
         s.server.shutdown_grace_secs = 1;
     })
     .await;
@@ -136,7 +142,7 @@ async fn shutdown_waits_for_a_stalled_client_only_its_grace(backend: Backend) {
     drop(stalled);
 }
 
-crate::on_both_backends!(
+crate::on_sqlite!(
     a_client_stalling_in_its_headers_is_disconnected,
     shutdown_waits_for_a_stalled_client_only_its_grace,
     oversized_uris_and_headers_are_refused,

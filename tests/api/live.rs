@@ -191,7 +191,7 @@ async fn shutdown_closes_every_stream(backend: Backend) {
 
 /// Past `live.max_subscribers` streams, a new one is refused with 503.
 async fn subscribers_are_bounded(backend: Backend) {
-    let app = spawn_app_with(backend, |s| s.live.max_subscribers = 1).await;
+    let app = spawn_app_with(backend, |s| s.live.max_subscribers = 1.try_into().unwrap()).await;
     let mut first = Sse::open(&app.client, &app.url("/api/visits/live")).await;
     first.next_of("totals").await;
     let response = app
@@ -209,8 +209,8 @@ async fn subscribers_are_bounded(backend: Backend) {
 /// only bounds reading a request's headers).
 async fn idle_sse_streams_get_heartbeats(backend: Backend) {
     let app = spawn_app_with(backend, |s| {
-        s.live.heartbeat_secs = 1;
-        s.server.header_read_timeout_secs = 1;
+        s.live.heartbeat_secs = 1.try_into().unwrap();
+        s.server.header_read_timeout_secs = 1.try_into().unwrap();
     })
     .await;
     let slug = app.new_slug("https://example.com/quiet").await;
@@ -315,7 +315,7 @@ async fn streams_need_a_key_and_editors_see_their_own_links(backend: Backend) {
     assert_eq!(again.next_of("totals").await["visits"], 1);
 }
 
-crate::on_both_backends!(
+crate::on_sqlite!(
     streams_need_a_key_and_editors_see_their_own_links,
     a_redirects_visit_arrives_on_sse_and_websocket,
     a_urls_stream_shows_only_that_url,

@@ -1,4 +1,6 @@
-//! The HTTP API, driven over the wire against a real server, on SQLite and on PostgreSQL.
+//! The HTTP API, driven over the wire against a real server. A test runs on SQLite
+//! (`on_sqlite!`) unless its outcome depends on the database; then it runs on PostgreSQL too
+//! (`on_both_backends!`). That the backends store alike is tests/store's job.
 
 #[path = "../common/mod.rs"]
 mod common;

@@ -130,9 +130,13 @@ async fn the_last_page_has_no_next_link(backend: Backend) {
     assert_eq!(empty["items"].as_array().unwrap().len(), 0);
 }
 
+// Pages stay complete while rows are inserted only if the store orders them well: each backend.
 crate::on_both_backends!(
     url_pages_cover_every_row_once_while_rows_are_inserted,
     visit_pages_are_newest_first_and_complete,
+);
+
+crate::on_sqlite!(
     limit_is_capped_and_defaulted,
     the_last_page_has_no_next_link,
 );

@@ -65,7 +65,7 @@ fn limits_are_on_in_production_and_off_in_development() {
     );
 }
 
-crate::on_both_backends!(
+crate::on_sqlite!(
     creations_are_limited_per_client,
     slug_probes_are_limited_but_links_keep_working,
 );

@@ -68,7 +68,7 @@ async fn search_rejects_bad_queries(backend: Backend) {
     }
 }
 
-crate::on_both_backends!(
+crate::on_sqlite!(
     search_finds_by_slug_or_host_and_is_bounded,
     search_rejects_bad_queries,
 );

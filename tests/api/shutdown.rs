@@ -12,7 +12,7 @@ async fn stopping_drains_the_visit_queue(backend: Backend) {
     // A slow flush keeps the visits queued until the stop.
     let app = spawn_app_with(backend, |s| {
         s.visits.flush_interval_ms = 60_000;
-        s.visits.batch_size = 10_000;
+        s.visits.batch_size = 10_000.try_into().unwrap();
     })
     .await;
     let slug = app.new_slug("https://example.com/").await;

@@ -131,10 +131,12 @@ async fn every_response_carries_a_request_id(backend: Backend) {
     }
 }
 
-crate::on_both_backends!(
+// `/readyz` pings the backend and names it.
+crate::on_both_backends!(health_and_readiness,);
+
+crate::on_sqlite!(
     robots_disallows_all_but_crawlable_links,
     robots_groups_follow_the_configured_preview_agents,
-    health_and_readiness,
     root_is_an_index_that_links_the_api_only_in_development,
     root_can_redirect_to_a_homepage,
     every_response_carries_a_request_id,

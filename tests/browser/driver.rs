@@ -21,7 +21,7 @@ use tokio::time::Instant;
 pub const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "chromedriver";
 const INSTALL_HINT: &str = "install them with `apt-get install chromium chromium-driver` \
-     (.ci/run does this on CI); the browser tests never skip";
+     (scripts/test.sh does this for you); the browser tests never skip";
 
 /// How long a page may take to show what a step waits for.
 pub const STEP_TIMEOUT: Duration = Duration::from_secs(15);

@@ -117,3 +117,22 @@ macro_rules! on_both_backends {
         )*
     };
 }
+
+/// Writes one test, on SQLite, for each listed `async fn(Backend)`: for behaviour that does not
+/// depend on the database (input checks, auth, CSRF, limits, streams, the OpenAPI document...).
+/// That both backends store and read alike is the store conformance suite's job (tests/store);
+/// a second run on PostgreSQL would prove nothing more. Tests whose outcome does depend on the
+/// backend use [`on_both_backends!`] instead.
+#[macro_export]
+macro_rules! on_sqlite {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    super::$name($crate::common::database::Backend::Sqlite).await
+                }
+            }
+        )*
+    };
+}
