@@ -802,4 +802,4 @@ async fn probe_other_settings(backend: Backend, document: &Value, operations: &[
     }
 }
 
-crate::on_both_backends!(document_matches_the_live_server);
+crate::on_sqlite!(document_matches_the_live_server);
