@@ -1,18 +1,14 @@
 //! Starting without the database. The server listens at once; until the database has answered
 //! (and its migrations are applied) `/healthz` says the process is up, and everything else but
-//! `/metrics` answers 503 with `Retry-After`. A background task retries with backoff, logging
+//! `/metrics` answers 503 with `Retry-After` (`crate::http::middleware::readiness`). A background task retries with backoff, logging
 //! each try.
 
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{Request, State};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
 use backon::{BackoffBuilder, ExponentialBuilder, Retryable};
 
-use crate::error::ApiError;
 use crate::store::{Store, StoreError};
 
 const FIRST_BACKOFF: Duration = Duration::from_millis(500);
@@ -83,18 +79,6 @@ async fn attempt(store: &dyn Store, migrate: bool) -> Result<(), StoreError> {
     } else {
         store.ping().await
     }
-}
-
-/// Middleware: 503 with `Retry-After` for everything but `/healthz` and `/metrics` until ready.
-pub async fn gate(
-    State(readiness): State<Arc<Readiness>>,
-    request: Request,
-    next: Next,
-) -> Response {
-    if readiness.is_ready() || matches!(request.uri().path(), "/healthz" | "/metrics") {
-        return next.run(request).await;
-    }
-    ApiError::Unavailable.into_response()
 }
 
 #[cfg(test)]

@@ -6,36 +6,19 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use axum::body::Body;
-use axum::http::{header, HeaderValue, Request, Response, StatusCode};
-use axum::response::IntoResponse;
-use axum::Router;
 use tokio::net::TcpListener;
-use tower::ServiceBuilder;
-use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::limit::RequestBodyLimitLayer;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::set_header::SetResponseHeaderLayer;
-use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::TraceLayer;
-use utoipa::OpenApi;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 use crate::app::Links;
 use crate::cache::RedirectCache;
 use crate::cluster::Cluster;
 use crate::config::Settings;
-use crate::error::{ApiError, PROBLEM_JSON};
-use crate::lane::{self, Split, REQUEST_ID};
-use crate::limits::{self, RequestLimits};
+use crate::http::rate_limit::RateLimits;
+use crate::http::serve::{serve, ConnectionLimits};
+use crate::http::state::{AppState, Shared};
 use crate::live::LiveHub;
-use crate::rate_limit::RateLimits;
-use crate::serve::{serve, ConnectionLimits};
-use crate::state::{AppState, Shared};
 use crate::store::{self, Store};
 use crate::visits::{ClientIpResolver, EnqueueTimeouts, VisitCounters, VisitQueue, VisitWriter};
-use crate::{api, monitoring, readiness, redirect, site};
+use crate::{prometheus, readiness};
 
 /// How long WebSocket streams get to send their close frame at shutdown.
 const LIVE_CLOSE_GRACE: Duration = Duration::from_secs(2);
@@ -70,7 +53,7 @@ impl Application {
                  feature: the API answers JSON only"
             );
         }
-        monitoring::handle();
+        prometheus::handle();
         let address = format!("{}:{}", settings.server.host, settings.server.port);
         let listener = TcpListener::bind(&address)
             .await
@@ -98,7 +81,7 @@ impl Application {
             &settings.cache,
             settings.redirect.status_code(),
         ));
-        let live = LiveHub::new(&settings.live);
+        let live = LiveHub::new(&settings.live, crate::http::api::live::ENCODING);
         let cluster = Cluster::start(&settings, store.clone(), live.clone(), redirects.clone())?;
         let writer = VisitWriter::spawn(
             store.clone(),
@@ -118,6 +101,7 @@ impl Application {
         );
         let state = AppState::new(Shared {
             links,
+            openapi: crate::http::router::document(),
             slugs,
             targets,
             client_ip: Arc::new(ClientIpResolver::new(&settings.server.trusted_proxies)),
@@ -173,7 +157,7 @@ impl Application {
             max_headers: server.max_headers,
             shutdown_grace: Duration::from_secs(server.shutdown_grace_secs),
         };
-        let app = make_split(self.state);
+        let app = crate::http::router::make_split(self.state);
         tracing::info!(port = self.port, "kurz is listening");
         // Live streams never end by themselves: close them as soon as shutdown begins.
         let closing = live.clone();
@@ -188,131 +172,6 @@ impl Application {
         cluster.stop();
         Ok(())
     }
-}
-
-/// The application: the redirect lane (`crate::lane`) for `GET`/`HEAD` of one-segment paths,
-/// the full stack of [`make_app`] for everything else.
-pub fn make_split(state: AppState) -> Split {
-    let limits = RequestLimits::new(&state.settings.server);
-    let lane = lane::router(&state, &limits);
-    Split::new(lane, make_app(state, limits))
-}
-
-/// The router with every layer. Innermost first: body limit and timeout; problem bodies for
-/// bare error responses; then panic catcher, `nosniff`, request id and tracing outermost.
-pub fn make_app(state: AppState, limits: RequestLimits) -> Router {
-    let timeout = Duration::from_secs(state.settings.server.request_timeout_secs);
-    let max_body = state.settings.server.max_body_bytes;
-    #[allow(unused_mut)]
-    let mut api = api::router();
-    #[allow(unused_mut)]
-    let mut router = Router::new();
-    #[cfg(feature = "explorer")]
-    if state.settings.explorer.enabled {
-        api = api
-            .layer(axum::middleware::from_fn_with_state(
-                state.clone(),
-                crate::explorer::negotiate,
-            ))
-            .layer(axum::middleware::from_fn(crate::explorer::csrf_protect));
-        router = router.merge(crate::explorer::router());
-    }
-    let (documented, _) = routes(api).split_for_parts();
-    router
-        .merge(documented)
-        .fallback(site::fallback)
-        .layer(RequestBodyLimitLayer::new(max_body))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            timeout,
-        ))
-        .layer(axum::middleware::map_response(problem_for_bare_errors))
-        .layer(axum::middleware::from_fn_with_state(
-            state.readiness.clone(),
-            readiness::gate,
-        ))
-        .layer(axum::middleware::from_fn_with_state(
-            limits,
-            limits::enforce,
-        ))
-        .layer(axum::middleware::from_fn(monitoring::track_requests))
-        .layer(
-            ServiceBuilder::new()
-                .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
-                .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<Body>| {
-                    let id = request
-                        .headers()
-                        .get(REQUEST_ID)
-                        .and_then(|v| v.to_str().ok())
-                        .unwrap_or("-");
-                    tracing::info_span!("request", method = %request.method(), uri = %request.uri(), request_id = %id)
-                }))
-                .layer(PropagateRequestIdLayer::new(REQUEST_ID))
-                .layer(SetResponseHeaderLayer::if_not_present(
-                    header::X_CONTENT_TYPE_OPTIONS,
-                    HeaderValue::from_static("nosniff"),
-                ))
-                .layer(CatchPanicLayer::custom(|_panic| {
-                    ApiError::Internal(anyhow::anyhow!("a handler panicked")).into_response()
-                })),
-        )
-        .with_state(state)
-}
-
-/// Every route of the full stack but the explorer's, each registered with its OpenAPI operation
-/// (`routes!`): the site's, and `api` (see [`api::router`]) at `/api`. The document
-/// ([`api::openapi::document`]) is built from the same function, so what is served is what is
-/// documented. `GET`/`HEAD` of `/{slug}`, `/robots.txt` and `/healthz` are answered by the
-/// redirect lane (`crate::lane`) before they get here; their routes here answer the other
-/// methods (405 with `Allow`).
-pub fn routes(api: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
-    OpenApiRouter::with_openapi(api::openapi::ApiDoc::openapi())
-        .routes(routes!(site::root))
-        .routes(routes!(site::robots))
-        .routes(routes!(site::healthz))
-        .routes(routes!(site::readyz))
-        .routes(routes!(monitoring::render))
-        .routes(routes!(redirect::follow))
-        .nest("/api", api)
-}
-
-/// Error responses made by layers or by axum itself (405, 408, 413...) carry no problem body;
-/// this gives them one, keeping their status and headers such as `Allow`.
-async fn problem_for_bare_errors(response: Response<Body>) -> Response<Body> {
-    let status = response.status();
-    if !(status.is_client_error() || status.is_server_error()) {
-        return response;
-    }
-    let content_type = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    if content_type.starts_with(PROBLEM_JSON) || content_type.starts_with("text/html") {
-        return response;
-    }
-    let error = match status {
-        StatusCode::METHOD_NOT_ALLOWED => ApiError::MethodNotAllowed,
-        StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
-        StatusCode::REQUEST_TIMEOUT => ApiError::Timeout,
-        StatusCode::NOT_FOUND => ApiError::not_found("nothing here"),
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
-            ApiError::UnsupportedMediaType("unsupported media type".into())
-        }
-        other if other.is_server_error() => {
-            ApiError::Internal(anyhow::anyhow!("bare {other} response"))
-        }
-        _ => ApiError::BadRequest("the request could not be understood".into()),
-    };
-    let (parts, _) = response.into_parts();
-    let mut problem = error.into_response();
-    *problem.status_mut() = status;
-    for (name, value) in parts.headers.iter() {
-        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
-            problem.headers_mut().entry(name).or_insert(value.clone());
-        }
-    }
-    problem
 }
 
 fn redacted_db(settings: &Settings) -> String {

@@ -25,9 +25,9 @@ use clap::{Parser, Subcommand};
 use crate::app::{ApiKeys, AppError, Links, Visits};
 use crate::config::{ConfigError, Settings};
 use crate::domain::Invalid;
+use crate::logging;
 use crate::startup::{shutdown_signal, Application};
 use crate::store::{self, Store};
-use crate::telemetry;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -185,7 +185,7 @@ impl Cli {
         };
         match self.command.unwrap_or(Command::Serve) {
             Command::Serve => {
-                telemetry::init(&ctx.settings.log);
+                logging::init(&ctx.settings.log);
                 let app = Application::build(ctx.settings).await?;
                 app.run_until_stopped(shutdown_signal()).await
             }

@@ -177,7 +177,7 @@ async fn seed_visits(
         &settings.enrichment,
         crate::cluster::Cluster::memory(
             store.clone(),
-            crate::live::LiveHub::new(&settings.live),
+            crate::live::LiveHub::new(&settings.live, crate::http::api::live::ENCODING),
             Arc::new(crate::cache::RedirectCache::new(
                 &settings.cache,
                 settings.redirect.status_code(),

@@ -8,8 +8,7 @@ use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use tokio::sync::{broadcast, OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 
-use super::message::{LiveMessage, Outgoing};
-use crate::api::VisitView;
+use super::{Encoding, Outgoing};
 use crate::config::LiveSettings;
 use crate::store::VisitRecord;
 
@@ -66,12 +65,13 @@ pub struct LiveHub {
     slots: Arc<Semaphore>,
     max_subscribers: u32,
     closing: CancellationToken,
+    encoding: Encoding,
     pub heartbeat: Duration,
     pub send_timeout: Duration,
 }
 
 impl LiveHub {
-    pub fn new(settings: &LiveSettings) -> Self {
+    pub fn new(settings: &LiveSettings, encoding: Encoding) -> Self {
         let capacity = settings.channel_capacity.max(1);
         let (everything, _) = broadcast::channel(capacity);
         let max_subscribers =
@@ -83,6 +83,7 @@ impl LiveHub {
             slots: Arc::new(Semaphore::new(max_subscribers as usize)),
             max_subscribers,
             closing: CancellationToken::new(),
+            encoding,
             heartbeat: Duration::from_secs(settings.heartbeat_secs.get()),
             send_timeout: Duration::from_secs(settings.send_timeout_secs.get()),
         }
@@ -115,10 +116,7 @@ impl LiveHub {
                 continue;
             }
             let (url_id, owner) = (record.url_id, record.url_created_by);
-            let message = LiveMessage::Visit {
-                visit: VisitView::from(record),
-            }
-            .outgoing();
+            let message = (self.encoding.visit)(record);
             let visit = Arc::new(LiveVisit {
                 url_id,
                 owner,
@@ -157,6 +155,7 @@ impl LiveHub {
             scope,
             links: self.links.clone(),
             closing: self.closing.clone(),
+            lagged: self.encoding.lagged,
             _permit: permit,
         })
     }
@@ -185,6 +184,7 @@ pub struct Subscription {
     scope: LiveScope,
     links: Arc<Mutex<HashMap<i64, Channel>>>,
     closing: CancellationToken,
+    lagged: fn(u64) -> Outgoing,
     _permit: OwnedSemaphorePermit,
 }
 
@@ -196,7 +196,7 @@ impl Subscription {
             match self.receiver.try_recv() {
                 Ok(visit) if self.scope.admits(&visit) => return Some(visit.message.clone()),
                 Ok(_) => continue,
-                Err(TryRecvError::Lagged(missed)) => return Some(lagged(missed)),
+                Err(TryRecvError::Lagged(missed)) => return Some(self.lagged(missed)),
                 Err(TryRecvError::Empty | TryRecvError::Closed) => return None,
             }
         }
@@ -212,11 +212,19 @@ impl Subscription {
                 received = self.receiver.recv() => match received {
                     Ok(visit) if self.scope.admits(&visit) => return Some(visit.message.clone()),
                     Ok(_) => continue,
-                    Err(RecvError::Lagged(missed)) => return Some(lagged(missed)),
+                    Err(RecvError::Lagged(missed)) => return Some(self.lagged(missed)),
                     Err(RecvError::Closed) => return None,
                 },
             }
         }
+    }
+}
+
+impl Subscription {
+    /// The notice to a stream that fell `missed` visits behind, counted in the metrics.
+    fn lagged(&self, missed: u64) -> Outgoing {
+        metrics::counter!("kurz_live_lagged_total").increment(1);
+        (self.lagged)(missed)
     }
 }
 
@@ -232,12 +240,6 @@ impl Drop for Subscription {
             }
         }
     }
-}
-
-/// The notice to a stream that fell `missed` visits behind, counted in the metrics.
-fn lagged(missed: u64) -> Outgoing {
-    metrics::counter!("kurz_live_lagged_total").increment(1);
-    LiveMessage::Lagged { missed }.outgoing()
 }
 
 /// The map of link channels; a panic elsewhere while it was held leaves it usable.

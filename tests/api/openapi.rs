@@ -36,7 +36,7 @@ use crate::helpers::{spawn_app, spawn_app_with, spawn_locked_app, Backend, TestA
 /// compared with `snapshots/api__openapi__openapi.snap`.
 #[test]
 fn document_snapshot() {
-    let document = serde_json::to_value(kurz::api::openapi::document()).expect("JSON");
+    let document = serde_json::to_value(kurz::http::router::document()).expect("JSON");
     check_document(&document);
     insta::assert_json_snapshot!("openapi", document);
 }

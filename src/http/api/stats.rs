@@ -1,0 +1,180 @@
+//! `GET /api/urls/{slug}/stats`: totals, a per-day series and the top browsers, operating
+//! systems, device types and referrer hosts, read from the rollups.
+
+use axum::extract::State;
+use axum::Json;
+use chrono::{Days, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::extract::{QueryParams, SlugPath};
+use super::responses;
+use super::urls::not_found;
+use crate::domain::{parse_day, Invalid};
+use crate::http::auth::Caller;
+use crate::http::error::ApiError;
+use crate::http::state::AppState;
+use crate::store::{StatsQuery, UrlStats, ValueCount};
+
+/// Days shown when `from` is not given.
+const DEFAULT_DAYS: u64 = 30;
+/// The longest range one request may ask for.
+const MAX_DAYS: i64 = 3660;
+const DEFAULT_TOP: u32 = 10;
+const MAX_TOP: u32 = 100;
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct StatsParams {
+    /// First day, `YYYY-MM-DD` (UTC); default 29 days before `to`.
+    #[param(format = Date)]
+    pub from: Option<String>,
+    /// Last day, inclusive; default today (UTC). The range may span at most 3660 days.
+    #[param(format = Date)]
+    pub to: Option<String>,
+    /// Count bot visits too (default false).
+    #[serde(default)]
+    pub bots: bool,
+    /// Values per breakdown (default 10, at most 100).
+    #[param(minimum = 1, maximum = 100)]
+    pub top: Option<u32>,
+}
+
+/// Statistics of one short link over a range of days, read from the daily rollups.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StatsView {
+    pub slug: String,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    /// Whether `total_visits`, `days` and the breakdowns count bots.
+    pub bots_included: bool,
+    pub total_visits: i64,
+    /// The bots' share, whether or not `total_visits` includes them.
+    pub bot_visits: i64,
+    /// Every day of the range, zeros included.
+    pub days: Vec<DayView>,
+    pub browsers: Vec<CountView>,
+    pub os: Vec<CountView>,
+    pub devices: Vec<CountView>,
+    pub referrer_hosts: Vec<CountView>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DayView {
+    pub day: NaiveDate,
+    pub visits: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CountView {
+    /// `null` stands for unknown (no user agent match, no referrer).
+    #[schema(required = true)]
+    pub value: Option<String>,
+    pub visits: i64,
+}
+
+/// Statistics of one short link.
+///
+/// Totals, a per-day series and the top browsers, operating systems, device types and
+/// referrer hosts over a range of days (UTC). 422 also when the range is empty or too long.
+#[utoipa::path(
+    get,
+    path = "/urls/{slug}/stats",
+    operation_id = "get_url_stats",
+    tag = "stats",
+    params(
+        ("slug" = String, Path, description = "The short link's slug (case-sensitive)"),
+        StatsParams
+    ),
+    security(("bearer" = []), ("api_key" = [])),
+    responses(
+        (status = 200, description = "The statistics",
+            body = StatsView, content_type = "application/json"),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, response = responses::Forbidden),
+        (status = 404, response = responses::NotFound),
+        (status = 422, response = responses::ValidationFailed),
+        (status = 500, response = responses::Internal),
+        (status = 503, response = responses::Unavailable),
+    )
+)]
+pub async fn show(
+    caller: Caller,
+    State(state): State<AppState>,
+    SlugPath(slug): SlugPath,
+    QueryParams(params): QueryParams<StatsParams>,
+) -> Result<Json<StatsView>, ApiError> {
+    let to = match params.to.as_deref() {
+        Some(value) => parse_day("to", value)?,
+        None => Utc::now().date_naive(),
+    };
+    let from = match params.from.as_deref() {
+        Some(value) => parse_day("from", value)?,
+        None => to
+            .checked_sub_days(Days::new(DEFAULT_DAYS - 1))
+            .unwrap_or(NaiveDate::MIN),
+    };
+    if from > to {
+        return Err(Invalid::new("from", "must not be after `to`").into());
+    }
+    if (to - from).num_days() >= MAX_DAYS {
+        return Err(Invalid::new(
+            "from",
+            format!("the range may span at most {MAX_DAYS} days"),
+        )
+        .into());
+    }
+    let top = match params.top {
+        None => DEFAULT_TOP,
+        Some(n) if (1..=MAX_TOP).contains(&n) => n,
+        Some(_) => {
+            return Err(Invalid::new("top", format!("must be between 1 and {MAX_TOP}")).into())
+        }
+    };
+    let url = state.store.get_url(&slug).await.map_err(not_found)?;
+    caller.require_read_url(&url)?;
+    let stats = state
+        .store
+        .url_stats(StatsQuery {
+            url_id: url.id,
+            from,
+            to,
+            include_bots: params.bots,
+            top,
+        })
+        .await?;
+    Ok(Json(view(slug.to_string(), from, to, params.bots, stats)))
+}
+
+fn view(slug: String, from: NaiveDate, to: NaiveDate, bots: bool, stats: UrlStats) -> StatsView {
+    let counts = |values: Vec<ValueCount>| {
+        values
+            .into_iter()
+            .map(|c| CountView {
+                value: c.value,
+                visits: c.visits,
+            })
+            .collect()
+    };
+    StatsView {
+        slug,
+        from,
+        to,
+        bots_included: bots,
+        total_visits: stats.visits,
+        bot_visits: stats.bot_visits,
+        days: stats
+            .days
+            .into_iter()
+            .map(|d| DayView {
+                day: d.day,
+                visits: d.visits,
+            })
+            .collect(),
+        browsers: counts(stats.browsers),
+        os: counts(stats.os),
+        devices: counts(stats.devices),
+        referrer_hosts: counts(stats.referrer_hosts),
+    }
+}

@@ -1,0 +1,389 @@
+//! `/api/urls`: create, list, show, change and delete short links.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRequest, Request, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::{Deserialize, Deserializer};
+use utoipa::{IntoParams, ToSchema};
+
+use super::extract::{JsonBody, QueryParams, SlugPath};
+use super::pagination::{page_request, page_view, with_query, PageView};
+use super::responses;
+use super::views::UrlView;
+use crate::app::{LinkEdit, LinkInput};
+use crate::domain::Invalid;
+use crate::http::auth::Caller;
+use crate::http::error::ApiError;
+use crate::http::state::AppState;
+use crate::store::StoreError;
+
+/// The body of `POST /api/urls`. Unknown fields are a 422.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "url": "https://example.com/page", "slug": "spring", "title": "Spring launch"
+}))]
+pub struct CreateUrl {
+    /// Absolute `http` or `https` URL with a host, no user name or password, at most
+    /// `target.max_length` bytes. Normalised before it is stored. The host must be a domain
+    /// name with at least one dot or a public IP address, not kurz's own host and not in
+    /// `target.deny_hosts` (see "What a link may point to" in docs/api.md).
+    #[schema(format = "uri")]
+    pub url: String,
+    /// A custom slug: `A-Z a-z 0-9 - _`, at most `slug.max_length` characters, not reserved.
+    /// Without one, kurz generates one of `slug.length` characters.
+    #[schema(pattern = "^[A-Za-z0-9_-]+$", min_length = 1)]
+    pub slug: Option<String>,
+    /// Up to 512 characters.
+    #[schema(max_length = 512)]
+    pub title: Option<String>,
+    /// List the short link in `robots.txt` as allowed (default false).
+    #[serde(default)]
+    pub crawlable: bool,
+}
+
+/// The body of `PATCH /api/urls/{slug}`: every field is optional, and a field left out is left
+/// unchanged. Unknown fields are a 422.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"url": "https://example.com/summer", "title": null}))]
+pub struct UpdateUrl {
+    /// A new target, checked like the one of `POST /api/urls`.
+    #[serde(default, deserialize_with = "not_null")]
+    #[schema(format = "uri", nullable = false)]
+    pub url: Option<String>,
+    /// Absent leaves the title alone; `null` clears it.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, max_length = 512)]
+    pub title: Option<Option<String>>,
+    #[serde(default, deserialize_with = "not_null")]
+    #[schema(nullable = false)]
+    pub crawlable: Option<bool>,
+}
+
+/// A field that may be left out but not sent as `null` (there is nothing to clear).
+fn not_null<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    T::deserialize(deserializer).map(Some)
+}
+
+/// Tells a field sent as `null` (`Some(None)`) from one not sent at all (`None`).
+fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
+/// Results of `GET /api/urls/search` when `limit` is not given, and at most.
+const SEARCH_DEFAULT_LIMIT: u32 = 10;
+const SEARCH_MAX_LIMIT: u32 = 20;
+const SEARCH_MAX_QUERY_CHARS: usize = 100;
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct SearchParams {
+    /// A prefix of a slug (case-sensitive) or of a target host; 1 to 100 characters.
+    #[param(min_length = 1, max_length = 100)]
+    pub q: String,
+    /// Results at most (default 10, capped at 20).
+    #[param(minimum = 1)]
+    pub limit: Option<u32>,
+}
+
+/// The answer of `GET /api/urls/search`: slug matches first, then host matches.
+#[derive(Debug, serde::Serialize, ToSchema)]
+pub struct SearchView {
+    pub items: Vec<UrlView>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListParams {
+    /// Items per page (default `pagination.default_limit`, capped at `pagination.max_limit`).
+    #[param(minimum = 1)]
+    pub limit: Option<u32>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// Shorten a URL.
+///
+/// With a `slug`, the short link gets that slug (409 if it is taken); without one, kurz
+/// generates one. Only editors and admins create. 429 counts creations by client IP for
+/// anonymous callers (`rate_limit.anonymous_creates_per_minute`) and by key for editors
+/// (`rate_limit.editor_creates_per_minute`).
+#[utoipa::path(
+    post,
+    path = "/urls",
+    operation_id = "create_url",
+    tag = "urls",
+    request_body(content = CreateUrl, content_type = "application/json"),
+    security(("bearer" = []), ("api_key" = [])),
+    responses(
+        (status = 201, description = "Created", body = UrlView, content_type = "application/json",
+            headers(("Location" = String, description = "`/api/urls/{slug}`, the new resource"))),
+        (status = 400, response = responses::BadRequest),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, response = responses::Forbidden),
+        (status = 409, response = responses::Conflict),
+        (status = 413, response = responses::PayloadTooLarge),
+        (status = 415, response = responses::UnsupportedMediaType),
+        (status = 422, response = responses::ValidationFailed),
+        (status = 429, response = responses::TooManyRequests),
+        (status = 500, response = responses::Internal),
+        (status = 503, response = responses::Unavailable),
+    )
+)]
+#[tracing::instrument(skip_all)]
+pub async fn create(
+    caller: Caller,
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    // Who may create, and how often, before the body is read: a viewer or a rate-limited
+    // client gets its 403 or 429 whatever it sent.
+    caller.require_create()?;
+    let client = state.client_ip.resolve(peer.ip(), request.headers());
+    state.rate_limits.check_create(caller.creator(client))?;
+    let JsonBody(body) = JsonBody::<CreateUrl>::from_request(request, &state).await?;
+    let record = state
+        .links
+        .create(LinkInput {
+            url: body.url,
+            slug: body.slug,
+            title: body.title,
+            crawlable: body.crawlable,
+            created_by: caller.key_id(),
+            created_at: None,
+        })
+        .await?;
+    let location = format!("/api/urls/{}", record.slug);
+    let view = UrlView::new(&state, record);
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        Json(view),
+    )
+        .into_response())
+}
+
+/// List short links, newest first.
+///
+/// Keyset-paginated: follow `next` (or pass `cursor=next_cursor`) until it is `null`. There is
+/// deliberately no total count.
+#[utoipa::path(
+    get,
+    path = "/urls",
+    operation_id = "list_urls",
+    tag = "urls",
+    params(ListParams),
+    security(("bearer" = []), ("api_key" = [])),
+    responses(
+        (status = 200, description = "One page of short links (an editor's own only)",
+            body = PageView<UrlView>, content_type = "application/json"),
+        (status = 401, response = responses::Unauthorized),
+        (status = 422, response = responses::ValidationFailed),
+        (status = 500, response = responses::Internal),
+        (status = 503, response = responses::Unavailable),
+    )
+)]
+pub async fn list(
+    caller: Caller,
+    State(state): State<AppState>,
+    QueryParams(params): QueryParams<ListParams>,
+) -> Result<Json<PageView<UrlView>>, ApiError> {
+    let request = page_request(
+        params.limit,
+        params.cursor.as_deref(),
+        &state.settings.pagination,
+    )?;
+    let page = state
+        .store
+        .list_urls(request, caller.owner_filter())
+        .await?;
+    let base = format!("{}/api/urls", state.public_url);
+    let limit = request.limit.to_string();
+    Ok(Json(page_view(
+        page,
+        |record| UrlView::new(&state, record),
+        |cursor| with_query(&base, &[("limit", limit.as_str()), ("cursor", cursor)]),
+    )))
+}
+
+/// Search short links by slug or target host prefix.
+///
+/// `GET /api/urls/search?q=&limit=`: the pickers' endpoint. Prefix match on slug, then on
+/// target host; at most 20 results, each query an index range scan. 422 when `q` is missing,
+/// empty, too long or has control characters.
+#[utoipa::path(
+    get,
+    path = "/urls/search",
+    operation_id = "search_urls",
+    tag = "urls",
+    params(SearchParams),
+    security(("bearer" = []), ("api_key" = [])),
+    responses(
+        (status = 200, description = "The matches, slug matches first (an editor's own only)",
+            body = SearchView, content_type = "application/json"),
+        (status = 401, response = responses::Unauthorized),
+        (status = 422, response = responses::ValidationFailed),
+        (status = 500, response = responses::Internal),
+        (status = 503, response = responses::Unavailable),
+    )
+)]
+pub async fn search(
+    caller: Caller,
+    State(state): State<AppState>,
+    QueryParams(params): QueryParams<SearchParams>,
+) -> Result<Json<SearchView>, ApiError> {
+    let q = params.q.trim();
+    if q.is_empty() {
+        return Err(Invalid::new("q", "must not be empty").into());
+    }
+    if q.chars().count() > SEARCH_MAX_QUERY_CHARS {
+        return Err(Invalid::new(
+            "q",
+            format!("must be at most {SEARCH_MAX_QUERY_CHARS} characters"),
+        )
+        .into());
+    }
+    if q.chars().any(char::is_control) {
+        return Err(Invalid::new("q", "must not contain control characters").into());
+    }
+    let limit = match params.limit {
+        None => SEARCH_DEFAULT_LIMIT,
+        Some(0) => return Err(Invalid::new("limit", "must be at least 1").into()),
+        Some(n) => n.min(SEARCH_MAX_LIMIT),
+    };
+    let found = state
+        .store
+        .search_urls(q, limit, caller.owner_filter())
+        .await?;
+    Ok(Json(SearchView {
+        items: found
+            .into_iter()
+            .map(|record| UrlView::new(&state, record))
+            .collect(),
+    }))
+}
+
+/// Show one short link.
+#[utoipa::path(
+    get,
+    path = "/urls/{slug}",
+    operation_id = "get_url",
+    tag = "urls",
+    params(("slug" = String, Path, description = "The short link's slug (case-sensitive)")),
+    security(("bearer" = []), ("api_key" = [])),
+    responses(
+        (status = 200, description = "The short link",
+            body = UrlView, content_type = "application/json"),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, response = responses::Forbidden),
+        (status = 404, response = responses::NotFound),
+        (status = 500, response = responses::Internal),
+        (status = 503, response = responses::Unavailable),
+    )
+)]
+pub async fn show(
+    caller: Caller,
+    State(state): State<AppState>,
+    SlugPath(slug): SlugPath,
+) -> Result<Json<UrlView>, ApiError> {
+    let record = state.store.get_url(&slug).await.map_err(not_found)?;
+    caller.require_read_url(&record)?;
+    Ok(Json(UrlView::new(&state, record)))
+}
+
+/// Change a short link's target, title or crawlability.
+///
+/// Fields left out are left unchanged; `"title": null` clears the title.
+#[utoipa::path(
+    patch,
+    path = "/urls/{slug}",
+    operation_id = "update_url",
+    tag = "urls",
+    params(("slug" = String, Path, description = "The short link's slug (case-sensitive)")),
+    request_body(content = UpdateUrl, content_type = "application/json"),
+    security(("bearer" = []), ("api_key" = [])),
+    responses(
+        (status = 200, description = "The changed short link",
+            body = UrlView, content_type = "application/json"),
+        (status = 400, response = responses::BadRequest),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, response = responses::Forbidden),
+        (status = 404, response = responses::NotFound),
+        (status = 413, response = responses::PayloadTooLarge),
+        (status = 415, response = responses::UnsupportedMediaType),
+        (status = 422, response = responses::ValidationFailed),
+        (status = 500, response = responses::Internal),
+        (status = 503, response = responses::Unavailable),
+    )
+)]
+#[tracing::instrument(skip_all, fields(slug = %slug))]
+pub async fn update(
+    caller: Caller,
+    State(state): State<AppState>,
+    SlugPath(slug): SlugPath,
+    request: Request,
+) -> Result<Json<UrlView>, ApiError> {
+    let current = state.store.get_url(&slug).await.map_err(not_found)?;
+    // May this caller change this link, before the body is read (403 whatever it sent).
+    caller.require_change_url(&current)?;
+    let JsonBody(body) = JsonBody::<UpdateUrl>::from_request(request, &state).await?;
+    let edit = LinkEdit {
+        url: body.url,
+        title: body.title,
+        crawlable: body.crawlable,
+    };
+    let record = state.links.update(&slug, edit).await?;
+    Ok(Json(UrlView::new(&state, record)))
+}
+
+/// Delete a short link and its visits.
+#[utoipa::path(
+    delete,
+    path = "/urls/{slug}",
+    operation_id = "delete_url",
+    tag = "urls",
+    params(("slug" = String, Path, description = "The short link's slug (case-sensitive)")),
+    security(("bearer" = []), ("api_key" = [])),
+    responses(
+        (status = 204, description = "Deleted, with its visits"),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, response = responses::Forbidden),
+        (status = 404, response = responses::NotFound),
+        (status = 500, response = responses::Internal),
+        (status = 503, response = responses::Unavailable),
+    )
+)]
+#[tracing::instrument(skip_all, fields(slug = %slug))]
+pub async fn remove(
+    caller: Caller,
+    State(state): State<AppState>,
+    SlugPath(slug): SlugPath,
+) -> Result<StatusCode, ApiError> {
+    let current = state.store.get_url(&slug).await.map_err(not_found)?;
+    caller.require_change_url(&current)?;
+    state.links.delete(&slug).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A store `NotFound` on a slug look-up, worded for the client.
+pub(crate) fn not_found(error: StoreError) -> ApiError {
+    match error {
+        StoreError::NotFound => ApiError::not_found("no URL has this slug"),
+        other => other.into(),
+    }
+}

@@ -1,0 +1,99 @@
+//! The JSON shapes the API returns.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::http::state::AppState;
+use crate::store::{UrlRecord, VisitRecord};
+
+/// The URL resource.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "slug": "spring", "short_url": "http://127.0.0.1:8080/spring",
+    "url": "https://example.com/page", "title": "Spring launch", "crawlable": false,
+    "visit_count": 0, "created_by": 3, "created_at": "2026-11-26T10:00:00.000000Z",
+    "updated_at": "2026-11-26T10:00:00.000000Z"
+}))]
+pub struct UrlView {
+    /// The short link's key; case-sensitive.
+    pub slug: String,
+    /// The full short link, `{public_url}/{slug}`.
+    pub short_url: String,
+    /// The target the short link redirects to, normalised.
+    pub url: String,
+    #[schema(required = true)]
+    pub title: Option<String>,
+    /// Whether `robots.txt` allows crawlers to follow the short link.
+    pub crawlable: bool,
+    /// Visits recorded so far (bots included).
+    pub visit_count: i64,
+    /// The id of the API key that created the short link (as `kurz apikey list` shows it);
+    /// `null` when it was created anonymously or from the command line.
+    #[schema(required = true)]
+    pub created_by: Option<i64>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl UrlView {
+    pub fn new(state: &AppState, record: UrlRecord) -> Self {
+        Self {
+            short_url: state.short_url(&record.slug),
+            slug: record.slug.to_string(),
+            url: record.target.to_string(),
+            title: record.title,
+            crawlable: record.crawlable,
+            visit_count: record.visit_count,
+            created_by: record.created_by,
+            created_at: record.created_at,
+            updated_at: record.updated_at,
+        }
+    }
+}
+
+/// The URLVisit resource: one click.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VisitView {
+    pub id: i64,
+    /// The slug of the URL visited.
+    pub url: String,
+    pub visited_at: DateTime<Utc>,
+    /// The client's IP address, anonymised unless `enrichment.anonymize_ips` is off.
+    #[schema(required = true)]
+    pub client_ip: Option<String>,
+    #[schema(required = true)]
+    pub user_agent: Option<String>,
+    #[schema(required = true)]
+    pub referrer: Option<String>,
+    #[schema(required = true)]
+    pub referrer_host: Option<String>,
+    /// Browser family as uap-core names it.
+    #[schema(required = true)]
+    pub browser: Option<String>,
+    /// Operating system family as uap-core names it.
+    #[schema(required = true)]
+    pub os: Option<String>,
+    /// `desktop`, `mobile`, `tablet`, `bot` or `other`.
+    #[schema(required = true)]
+    pub device: Option<String>,
+    pub is_bot: bool,
+}
+
+impl From<VisitRecord> for VisitView {
+    fn from(record: VisitRecord) -> Self {
+        Self {
+            id: record.id,
+            url: record.slug.to_string(),
+            visited_at: record.visited_at,
+            client_ip: record.client_ip,
+            user_agent: record.user_agent,
+            referrer: record.referrer,
+            referrer_host: record.referrer_host,
+            browser: record.browser,
+            os: record.os,
+            device: record.device,
+            is_bot: record.is_bot,
+        }
+    }
+}

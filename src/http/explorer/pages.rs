@@ -1,0 +1,283 @@
+//! What each explorer page shows, decided from the endpoint's path and its JSON answer.
+
+use std::collections::HashMap;
+
+use askama::Template;
+use axum::http::StatusCode;
+use chrono::{Days, Utc};
+use serde_json::Value;
+
+use super::chart::{self, Chart};
+use crate::domain::Slug;
+use crate::http::state::AppState;
+use crate::store::{PageRequest, StatsQuery, VisitFilter};
+
+/// Days of the chart on a URL's page.
+const CHART_DAYS: u64 = 30;
+/// Visits listed on a URL's page.
+const RECENT_VISITS: u32 = 10;
+
+pub struct Link {
+    pub href: String,
+    pub label: String,
+}
+
+pub struct VisitFilterForm {
+    /// Where the filter form goes: `/api/visits` or a URL's own visits.
+    pub action: String,
+    /// `None` when the URL is fixed by the path.
+    pub url: Option<String>,
+    pub from: String,
+    pub to: String,
+    pub bot: String,
+}
+
+pub struct RecentVisit {
+    pub time: String,
+    pub browser: String,
+    pub os: String,
+    pub device: String,
+    pub referrer: String,
+    pub is_bot: bool,
+}
+
+pub struct UrlDetail {
+    pub slug: String,
+    pub short_url: String,
+    pub target: String,
+    pub title: String,
+    pub crawlable: bool,
+    pub visit_count: i64,
+    pub visits: Vec<RecentVisit>,
+    pub visits_href: String,
+    pub stats_href: String,
+}
+
+#[derive(Template)]
+#[template(path = "explorer/page.html")]
+pub struct ExplorerPage {
+    pub title: String,
+    pub request_line: String,
+    pub status: u16,
+    pub failed: bool,
+    pub json: String,
+    pub csrf: String,
+    pub crumbs: Vec<Link>,
+    pub next: Option<String>,
+    pub resources: Vec<Link>,
+    pub create_form: bool,
+    pub url_picker: bool,
+    pub visit_filter: Option<VisitFilterForm>,
+    pub detail: Option<UrlDetail>,
+    pub chart: Option<Chart>,
+    pub chart_width: u32,
+    pub chart_height: u32,
+}
+
+enum Endpoint {
+    Root,
+    Urls,
+    Url(String),
+    UrlVisits(String),
+    UrlStats(String),
+    Visits,
+    Other,
+}
+
+fn classify(path: &str) -> Endpoint {
+    let rest = path.trim_start_matches("/api").trim_matches('/');
+    let parts: Vec<&str> = if rest.is_empty() {
+        Vec::new()
+    } else {
+        rest.split('/').collect()
+    };
+    match parts.as_slice() {
+        [] => Endpoint::Root,
+        ["urls"] => Endpoint::Urls,
+        ["urls", "search"] => Endpoint::Other,
+        ["urls", slug] => Endpoint::Url((*slug).to_owned()),
+        ["urls", slug, "visits"] => Endpoint::UrlVisits((*slug).to_owned()),
+        ["urls", slug, "stats"] => Endpoint::UrlStats((*slug).to_owned()),
+        ["visits"] => Endpoint::Visits,
+        _ => Endpoint::Other,
+    }
+}
+
+fn link(href: impl Into<String>, label: impl Into<String>) -> Link {
+    Link {
+        href: href.into(),
+        label: label.into(),
+    }
+}
+
+fn text(value: &Value) -> String {
+    value.as_str().unwrap_or("").to_owned()
+}
+
+pub async fn build(
+    state: &AppState,
+    path: &str,
+    query: &str,
+    status: StatusCode,
+    json: Value,
+    csrf: String,
+) -> ExplorerPage {
+    let params: HashMap<String, String> = url::form_urlencoded::parse(query.as_bytes())
+        .into_owned()
+        .collect();
+    let ok = status.is_success();
+    let mut page = ExplorerPage {
+        title: "kurz API".into(),
+        request_line: if query.is_empty() {
+            format!("GET {path}")
+        } else {
+            format!("GET {path}?{query}")
+        },
+        status: status.as_u16(),
+        failed: !ok,
+        json: serde_json::to_string_pretty(&json).unwrap_or_default(),
+        csrf,
+        crumbs: vec![link("/api", "API")],
+        next: json.get("next").and_then(Value::as_str).map(str::to_owned),
+        resources: Vec::new(),
+        create_form: false,
+        url_picker: false,
+        visit_filter: None,
+        detail: None,
+        chart: None,
+        chart_width: chart::WIDTH,
+        chart_height: chart::HEIGHT,
+    };
+    let visit_filter = |action: String, url: Option<String>| VisitFilterForm {
+        action,
+        url,
+        from: params.get("from").cloned().unwrap_or_default(),
+        to: params.get("to").cloned().unwrap_or_default(),
+        bot: params.get("bot").cloned().unwrap_or_default(),
+    };
+    match classify(path) {
+        Endpoint::Root => {
+            page.resources = vec![
+                link("/api/urls", "URLs: the short links"),
+                link("/api/visits", "Visits: every click, newest first"),
+            ];
+        }
+        Endpoint::Urls => {
+            page.title = "URLs".into();
+            page.crumbs.push(link("/api/urls", "URLs"));
+            page.create_form = true;
+            page.url_picker = true;
+        }
+        Endpoint::Url(slug) => {
+            page.title = format!("URL {slug}");
+            page.crumbs.push(link("/api/urls", "URLs"));
+            page.crumbs
+                .push(link(format!("/api/urls/{slug}"), slug.clone()));
+            if ok {
+                page.detail = url_detail(state, &slug, &json).await;
+                page.chart = url_chart(state, &slug).await;
+            }
+        }
+        Endpoint::UrlVisits(slug) => {
+            page.title = format!("Visits of {slug}");
+            page.crumbs.push(link("/api/urls", "URLs"));
+            page.crumbs
+                .push(link(format!("/api/urls/{slug}"), slug.clone()));
+            page.crumbs
+                .push(link(format!("/api/urls/{slug}/visits"), "visits"));
+            page.visit_filter = Some(visit_filter(format!("/api/urls/{slug}/visits"), None));
+        }
+        Endpoint::UrlStats(slug) => {
+            page.title = format!("Statistics of {slug}");
+            page.crumbs.push(link("/api/urls", "URLs"));
+            page.crumbs
+                .push(link(format!("/api/urls/{slug}"), slug.clone()));
+            page.crumbs
+                .push(link(format!("/api/urls/{slug}/stats"), "stats"));
+            if ok {
+                page.chart = stats_chart(&json);
+            }
+        }
+        Endpoint::Visits => {
+            page.title = "Visits".into();
+            page.crumbs.push(link("/api/visits", "visits"));
+            let url = params.get("url").cloned().unwrap_or_default();
+            page.visit_filter = Some(visit_filter("/api/visits".into(), Some(url)));
+        }
+        Endpoint::Other => {}
+    }
+    page
+}
+
+async fn url_detail(state: &AppState, slug: &str, json: &Value) -> Option<UrlDetail> {
+    let slug = Slug::for_lookup(slug)?;
+    let url = state.store.get_url(&slug).await.ok()?;
+    let filter = VisitFilter {
+        url_id: Some(url.id),
+        ..VisitFilter::default()
+    };
+    let request = PageRequest {
+        after: None,
+        limit: RECENT_VISITS,
+    };
+    let visits = state
+        .store
+        .list_visits(filter, request)
+        .await
+        .map(|page| page.items)
+        .unwrap_or_default();
+    let or_dash = |value: Option<String>| value.unwrap_or_else(|| "-".into());
+    Some(UrlDetail {
+        slug: slug.to_string(),
+        short_url: text(&json["short_url"]),
+        target: text(&json["url"]),
+        title: text(&json["title"]),
+        crawlable: json["crawlable"].as_bool().unwrap_or(false),
+        visit_count: json["visit_count"].as_i64().unwrap_or(0),
+        visits: visits
+            .into_iter()
+            .map(|v| RecentVisit {
+                time: v.visited_at.format("%Y-%m-%d %H:%M:%S").to_string(),
+                browser: or_dash(v.browser),
+                os: or_dash(v.os),
+                device: or_dash(v.device),
+                referrer: or_dash(v.referrer_host),
+                is_bot: v.is_bot,
+            })
+            .collect(),
+        visits_href: format!("/api/urls/{slug}/visits"),
+        stats_href: format!("/api/urls/{slug}/stats"),
+    })
+}
+
+async fn url_chart(state: &AppState, slug: &str) -> Option<Chart> {
+    let slug = Slug::for_lookup(slug)?;
+    let url = state.store.get_url(&slug).await.ok()?;
+    let to = Utc::now().date_naive();
+    let stats = state
+        .store
+        .url_stats(StatsQuery {
+            url_id: url.id,
+            from: to.checked_sub_days(Days::new(CHART_DAYS - 1))?,
+            to,
+            include_bots: false,
+            top: 1,
+        })
+        .await
+        .ok()?;
+    Some(Chart::of(&stats.days))
+}
+
+fn stats_chart(json: &Value) -> Option<Chart> {
+    let days = json["days"]
+        .as_array()?
+        .iter()
+        .filter_map(|day| {
+            Some(crate::store::DayCount {
+                day: day["day"].as_str()?.parse().ok()?,
+                visits: day["visits"].as_i64()?,
+            })
+        })
+        .collect::<Vec<_>>();
+    Some(Chart::of(&days))
+}
