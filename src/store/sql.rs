@@ -41,6 +41,18 @@ macro_rules! on_pool {
     };
 }
 
+/// Writes the change log row of `$slug` in the transaction `$tx`, as this store's origin.
+macro_rules! log_change {
+    ($store:expr, $tx:expr, $slug:expr) => {
+        sqlx::query(LOG_CHANGE)
+            .bind($slug)
+            .bind(Utc::now())
+            .bind(&$store.origin)
+            .execute(&mut *$tx)
+            .await?
+    };
+}
+
 pub(super) enum Db {
     Postgres(Pg),
     Sqlite(Box<Lite>),
@@ -183,12 +195,7 @@ impl Store for SqlStore {
                 .bind(new.created_by)
                 .fetch_one(&mut *tx)
                 .await?;
-            sqlx::query(LOG_CHANGE)
-                .bind(new.slug.as_str())
-                .bind(Utc::now())
-                .bind(&self.origin)
-                .execute(&mut *tx)
-                .await?;
+            log_change!(self, tx, new.slug.as_str());
             tx.commit().await?;
             row
         });
@@ -238,12 +245,7 @@ impl Store for SqlStore {
                 .push(format!(" RETURNING {URL_COLUMNS}"));
             let mut tx = pool.begin().await?;
             let row: UrlRow = query.build_query_as().fetch_one(&mut *tx).await?;
-            sqlx::query(LOG_CHANGE)
-                .bind(slug.as_str())
-                .bind(now)
-                .bind(&self.origin)
-                .execute(&mut *tx)
-                .await?;
+            log_change!(self, tx, slug.as_str());
             tx.commit().await?;
             row
         });
@@ -261,12 +263,7 @@ impl Store for SqlStore {
             if done.rows_affected() == 0 {
                 return Err(StoreError::NotFound);
             }
-            sqlx::query(LOG_CHANGE)
-                .bind(slug.as_str())
-                .bind(Utc::now())
-                .bind(&self.origin)
-                .execute(&mut *tx)
-                .await?;
+            log_change!(self, tx, slug.as_str());
             tx.commit().await?;
         });
         Ok(())
