@@ -1,6 +1,6 @@
 //! The redirect lane: `GET`/`HEAD` of `/{slug}`, `/robots.txt` and `/healthz`, served by the
 //! shortest stack that keeps what an operator needs, while every other request goes through
-//! the full stack of [`crate::startup::make_app`] (request ids made up, tracing spans, the
+//! the full stack of [`crate::http::router::make_app`] (request ids made up, tracing spans, the
 //! in-flight bound, timeouts, body limits, problem bodies for bare errors).
 //!
 //! The lane's one layer ([`LaneLayer`]) catches panics, answers 414/431 for oversized requests

@@ -100,7 +100,7 @@ pub fn make_app(state: AppState, limits: RequestLimits) -> Router {
 
 /// Every route of the full stack but the explorer's, each registered with its OpenAPI operation
 /// (`routes!`): the site's, and `api` (see [`api::router`]) at `/api`. The document
-/// ([`api::openapi::document`]) is built from the same function, so what is served is what is
+/// ([`document`]) is built from the same function, so what is served is what is
 /// documented. `GET`/`HEAD` of `/{slug}`, `/robots.txt` and `/healthz` are answered by the
 /// redirect lane (`crate::http::lane`) before they get here; their routes here answer the other
 /// methods (405 with `Allow`).
@@ -115,7 +115,7 @@ pub fn routes(api: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
         .nest("/api", api)
 }
 
-/// The OpenAPI document, built once from [`routes`]: what is served is what is documented.
+/// The OpenAPI document, built once from [`routes()`]: what is served is what is documented.
 /// `GET /api/openapi.json` serves it (from the state) with `servers` set to the public URL.
 pub fn document() -> &'static utoipa::openapi::OpenApi {
     static DOCUMENT: LazyLock<utoipa::openapi::OpenApi> =

@@ -31,7 +31,7 @@ const TRUNCATE_WAIT: Duration = Duration::from_millis(200);
 #[derive(Debug, Clone)]
 pub(crate) struct WriterSettings {
     pub busy_timeout: Duration,
-    /// The `PRAGMA`s every connection gets (`SqliteStore::connect`).
+    /// The `PRAGMA`s every connection gets (`Lite::connect` in `sqlite.rs`).
     pub pragmas: Vec<(&'static str, String)>,
     /// The WAL's size past which the writer truncates it.
     pub journal_size_limit: u64,

@@ -1,6 +1,6 @@
 //! The OpenAPI 3.1 description of kurz, served at `GET /api/openapi.json`. Its operations come
 //! from the routes themselves: every route is registered with `utoipa_axum::routes!` into an
-//! `OpenApiRouter` ([`crate::startup::routes`], [`super::router`]), which adds the handler's
+//! `OpenApiRouter` ([`crate::http::router::routes`], [`super::router`]), which adds the handler's
 //! `#[utoipa::path]` to the document, so a route cannot be served undocumented. [`ApiDoc`]
 //! holds the rest: the description, the shared problem responses ([`super::responses`]), the
 //! security schemes and the tags.
