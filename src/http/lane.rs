@@ -32,7 +32,7 @@ use tracing::Instrument;
 use super::middleware::request_metrics::RouteMetrics;
 use super::{redirect, site};
 use crate::http::error::ApiError;
-use crate::http::middleware::request_limits::RequestLimits;
+use crate::http::middleware::admission::Admission;
 use crate::http::state::AppState;
 use crate::readiness::Readiness;
 
@@ -56,7 +56,7 @@ pub fn takes_lane(method: &Method, path: &str) -> bool {
 }
 
 /// The lane's routes, each with its own [`LaneLayer`] (its route label).
-pub fn router(state: &AppState, limits: &RequestLimits) -> Router {
+pub fn router(state: &AppState, limits: &Admission) -> Router {
     let layer = |route: &'static str, gated: bool| LaneLayer {
         route: Arc::new(LaneRoute {
             metrics: RouteMetrics::new(route),
@@ -119,7 +119,7 @@ where
 /// What every request of one lane route shares.
 struct LaneRoute {
     metrics: RouteMetrics,
-    limits: RequestLimits,
+    limits: Admission,
     /// `None` for a route that answers before the database is ready (`/healthz`).
     readiness: Option<Arc<Readiness>>,
 }

@@ -21,21 +21,21 @@ use utoipa_axum::routes;
 
 use super::error::ApiError;
 use super::lane::{self, Split, REQUEST_ID};
-use super::middleware::{self, request_limits::RequestLimits};
+use super::middleware::{self, admission::Admission};
 use super::state::AppState;
 use super::{api, redirect, site};
 
 /// The application: the redirect lane (`crate::http::lane`) for `GET`/`HEAD` of one-segment paths,
 /// the full stack of [`make_app`] for everything else.
 pub fn make_split(state: AppState) -> Split {
-    let limits = RequestLimits::new(&state.settings.server);
+    let limits = Admission::new(&state.settings.server);
     let lane = lane::router(&state, &limits);
     Split::new(lane, make_app(state, limits))
 }
 
 /// The router with every layer. Innermost first: body limit and timeout; problem bodies for
 /// bare error responses; then panic catcher, `nosniff`, request id and tracing outermost.
-pub fn make_app(state: AppState, limits: RequestLimits) -> Router {
+pub fn make_app(state: AppState, limits: Admission) -> Router {
     let timeout = Duration::from_secs(state.settings.server.request_timeout_secs);
     let max_body = state.settings.server.max_body_bytes;
     #[allow(unused_mut)]
@@ -70,7 +70,7 @@ pub fn make_app(state: AppState, limits: RequestLimits) -> Router {
         ))
         .layer(axum::middleware::from_fn_with_state(
             limits,
-            middleware::request_limits::enforce,
+            middleware::admission::enforce,
         ))
         .layer(axum::middleware::from_fn(
             middleware::request_metrics::track_requests,

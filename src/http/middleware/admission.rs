@@ -1,7 +1,9 @@
-//! Limits on the shape and number of requests, checked before any handler runs: URI length
-//! (414), total header size (431), and requests in flight (503 with `Retry-After` at once,
-//! rather than a queue that grows while clients time out). The body size (413) and the
-//! request timeout (408) are tower-http layers in `startup`.
+//! Admission: which requests are let in before any handler runs, by their URI length (414),
+//! total header size (431), and the requests in flight (503 with `Retry-After` at once, rather
+//! than a queue that grows while clients time out). The body size (413) and the request
+//! timeout (408) are tower-http layers (`super::super::router`). Not to be confused with the
+//! per-client rates of `crate::http::rate_limit` or the connection deadlines of
+//! `crate::http::serve::ConnectionLimits`.
 
 use std::sync::Arc;
 
@@ -14,13 +16,13 @@ use crate::config::ServerSettings;
 use crate::http::error::ApiError;
 
 #[derive(Clone)]
-pub struct RequestLimits {
+pub struct Admission {
     max_uri_bytes: usize,
     max_header_bytes: usize,
     in_flight: Arc<Semaphore>,
 }
 
-impl RequestLimits {
+impl Admission {
     pub fn new(settings: &ServerSettings) -> Self {
         Self {
             max_uri_bytes: settings.max_uri_bytes,
@@ -51,11 +53,7 @@ impl RequestLimits {
     }
 }
 
-pub async fn enforce(
-    State(limits): State<RequestLimits>,
-    request: Request,
-    next: Next,
-) -> Response {
+pub async fn enforce(State(limits): State<Admission>, request: Request, next: Next) -> Response {
     if let Err(error) = limits.check_shape(&request) {
         return error.into_response();
     }
