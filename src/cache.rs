@@ -39,7 +39,12 @@ pub struct CachedRedirect {
 impl CachedRedirect {
     /// `None` when the stored target is not a valid header value (targets are checked on the
     /// way in, so this means the database was changed behind kurz's back).
+    /// `status` answers links without a status of their own (`redirect.status`).
     pub fn new(redirect: &Redirect, status: StatusCode) -> Option<Self> {
+        let status = match redirect.status {
+            Some(own) => StatusCode::from_u16(own.get()).ok()?,
+            None => status,
+        };
         Some(Self {
             url_id: redirect.url_id,
             location: HeaderValue::from_str(&redirect.target).ok()?,

@@ -29,8 +29,12 @@ async function callApi(method, url, body) {
 // of a create; an empty title clears it on an edit.
 function formBody(form, method) {
   const body = {};
-  for (const input of form.querySelectorAll("input[name]")) {
-    if (input.type === "checkbox") {
+  for (const input of form.querySelectorAll("input[name], select[name]")) {
+    if (input.name === "redirect_status") {
+      // "" is the server's default: left out of a create, cleared (null) by an edit.
+      if (input.value !== "") body.redirect_status = Number(input.value);
+      else if (method === "PATCH") body.redirect_status = null;
+    } else if (input.type === "checkbox") {
       body[input.name] = input.checked;
     } else if (input.value.trim() !== "") {
       body[input.name] = input.value.trim();

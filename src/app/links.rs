@@ -6,7 +6,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use super::{AppError, ChangeNotice};
-use crate::domain::{Invalid, Slug, SlugPolicy, TargetPolicy, Title};
+use crate::domain::{Invalid, RedirectStatus, Slug, SlugPolicy, TargetPolicy, Title};
 use crate::store::{NewUrl, Store, StoreError, Unique, UrlPatch, UrlRecord};
 
 /// Attempts at finding a free generated slug before giving up.
@@ -24,6 +24,8 @@ pub struct LinkInput {
     pub created_by: Option<i64>,
     /// When it was created; `None` for now (an import keeps the original time).
     pub created_at: Option<DateTime<Utc>>,
+    /// 301, 302, 307 or 308; `None` for the configured `redirect.status`.
+    pub redirect_status: Option<u16>,
 }
 
 /// What a change sets; a field left `None` stays as it is, `title: Some(None)` clears it.
@@ -32,6 +34,8 @@ pub struct LinkEdit {
     pub url: Option<String>,
     pub title: Option<Option<String>>,
     pub crawlable: Option<bool>,
+    /// `Some(None)` goes back to the configured status.
+    pub redirect_status: Option<Option<u16>>,
 }
 
 /// A parsed link, ready to store.
@@ -80,6 +84,10 @@ impl Links {
             Some(value) => (Slug::parse(value, &self.slugs)?, false),
         };
         let title = Title::parse_optional(input.title.as_deref())?;
+        let redirect_status = input
+            .redirect_status
+            .map(RedirectStatus::parse)
+            .transpose()?;
         Ok(PreparedLink {
             url: NewUrl {
                 slug,
@@ -88,6 +96,7 @@ impl Links {
                 crawlable: input.crawlable,
                 created_at: input.created_at.unwrap_or_else(Utc::now),
                 created_by: input.created_by,
+                redirect_status,
             },
             generated,
         })
@@ -143,6 +152,10 @@ impl Links {
                 .map(|t| Title::parse_optional(t.as_deref()))
                 .transpose()?,
             crawlable: edit.crawlable,
+            redirect_status: edit
+                .redirect_status
+                .map(|status| status.map(RedirectStatus::parse).transpose())
+                .transpose()?,
         };
         let record = self
             .store

@@ -97,6 +97,7 @@ async fn seed_urls(links: &Links, store: &dyn Store, count: u64) -> anyhow::Resu
                     crawlable: false,
                     created_at: now,
                     created_by: None,
+                    redirect_status: None,
                 };
                 Ok(PreparedLink {
                     url,

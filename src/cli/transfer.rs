@@ -33,13 +33,14 @@ const JSON_INVALID_ROWS: usize = 1_000;
 const MAX_LINE_BYTES: usize = 64 * 1024;
 
 /// The columns of an export, in order; an import needs `url` and reads the others if present.
-pub const COLUMNS: [&str; 6] = [
+pub const COLUMNS: [&str; 7] = [
     "slug",
     "url",
     "title",
     "crawlable",
     "created_at",
     "visit_count",
+    "redirect_status",
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
@@ -81,6 +82,7 @@ struct ExportRow<'a> {
     crawlable: bool,
     created_at: String,
     visit_count: i64,
+    redirect_status: Option<u16>,
 }
 
 impl<'a> From<&'a UrlRecord> for ExportRow<'a> {
@@ -92,6 +94,7 @@ impl<'a> From<&'a UrlRecord> for ExportRow<'a> {
             crawlable: url.crawlable,
             created_at: url.created_at.to_rfc3339_opts(SecondsFormat::AutoSi, true),
             visit_count: url.visit_count,
+            redirect_status: url.redirect_status.map(|status| status.get()),
         }
     }
 }
@@ -198,6 +201,8 @@ struct RawRow {
     title: Option<String>,
     crawlable: Option<Result<bool, String>>,
     created_at: Option<String>,
+    /// Blank or `null`: the server's `redirect.status`.
+    redirect_status: Option<Result<u16, String>>,
 }
 
 /// A row that was not imported, and why.
@@ -215,6 +220,19 @@ struct JsonRow {
     title: Option<String>,
     crawlable: Option<serde_json::Value>,
     created_at: Option<String>,
+    redirect_status: Option<serde_json::Value>,
+}
+
+/// A redirect status cell: blank for none, else a number (checked by the links service).
+fn parse_status(value: &str) -> Result<Option<u16>, String> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Ok(None);
+    }
+    value
+        .parse()
+        .map(Some)
+        .map_err(|_| format!("`{value}` is not a redirect status (301, 302, 307 or 308)"))
 }
 
 fn parse_bool(value: &str) -> Result<bool, String> {
@@ -246,6 +264,7 @@ struct Columns {
     title: Option<usize>,
     crawlable: Option<usize>,
     created_at: Option<usize>,
+    redirect_status: Option<usize>,
 }
 
 enum RowReader<R: BufRead> {
@@ -295,6 +314,7 @@ impl<R: BufRead> RowReader<R> {
                     title: find("title"),
                     crawlable: find("crawlable"),
                     created_at: find("created_at"),
+                    redirect_status: find("redirect_status"),
                 };
                 Ok(Self::Csv {
                     reader,
@@ -326,6 +346,8 @@ impl<R: BufRead> RowReader<R> {
                         title: cell(columns.title),
                         crawlable: cell(columns.crawlable).map(|v| parse_bool(&v)),
                         created_at: cell(columns.created_at),
+                        redirect_status: cell(columns.redirect_status)
+                            .and_then(|v| parse_status(&v).transpose()),
                     })))
                 }
                 Err(error) => {
@@ -374,6 +396,13 @@ impl<R: BufRead> RowReader<R> {
                             other => Err(format!("`{other}` is not true or false")),
                         }),
                         created_at: row.created_at,
+                        redirect_status: match row.redirect_status {
+                            None | Some(serde_json::Value::Null) => Ok(None),
+                            Some(serde_json::Value::String(s)) => parse_status(&s),
+                            Some(serde_json::Value::Number(n)) => parse_status(&n.to_string()),
+                            Some(other) => Err(format!("`{other}` is not a redirect status")),
+                        }
+                        .transpose(),
                     }))),
                     Err(error) => bad(format!("not a JSON object of a URL ({error})")),
                 };
@@ -428,6 +457,10 @@ fn validate(raw: RawRow, links: &Links) -> Result<(PreparedLink, Option<String>)
         .crawlable
         .unwrap_or(Ok(false))
         .map_err(|reason| bad(Invalid::new("crawlable", reason)))?;
+    let redirect_status = raw
+        .redirect_status
+        .transpose()
+        .map_err(|reason| bad(Invalid::new("redirect_status", reason)))?;
     let mut warning = None;
     let created_at = match raw.created_at.as_deref().map(str::trim) {
         None | Some("") => Utc::now(),
@@ -452,6 +485,7 @@ fn validate(raw: RawRow, links: &Links) -> Result<(PreparedLink, Option<String>)
             // Imported by the operator: no API key owns these URLs.
             created_by: None,
             created_at: Some(created_at),
+            redirect_status,
         })
         .map_err(bad)?;
     Ok((link, warning))

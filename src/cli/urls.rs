@@ -28,7 +28,8 @@ pub enum UrlCommand {
         /// The slug of the URL.
         slug: String,
     },
-    /// Change a URL's target, title or crawlability; running servers follow at once.
+    /// Change a URL's target, title, crawlability or redirect status; running servers follow
+    /// within a second.
     Update(UpdateArgs),
     /// Delete a URL and all its visits (asks first on a terminal).
     Delete {
@@ -53,6 +54,9 @@ pub struct CreateArgs {
     /// List the link as allowed in robots.txt.
     #[arg(long)]
     pub crawlable: bool,
+    /// The link's own redirect status: 301, 302, 307 or 308 (default: `redirect.status`).
+    #[arg(long)]
+    pub redirect_status: Option<u16>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -72,6 +76,12 @@ pub struct UpdateArgs {
     /// List the link in robots.txt as allowed (`true`) or not (`false`).
     #[arg(long, group = "change")]
     pub crawlable: Option<bool>,
+    /// A redirect status of its own: 301, 302, 307 or 308.
+    #[arg(long, group = "change", conflicts_with = "default_redirect_status")]
+    pub redirect_status: Option<u16>,
+    /// Answer with the server's `redirect.status` again.
+    #[arg(long, group = "change")]
+    pub default_redirect_status: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -99,6 +109,7 @@ pub(crate) struct UrlJson {
     pub created_by: Option<i64>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    pub redirect_status: Option<u16>,
 }
 
 impl UrlJson {
@@ -113,6 +124,7 @@ impl UrlJson {
             created_by: record.created_by,
             created_at: record.created_at,
             updated_at: record.updated_at,
+            redirect_status: record.redirect_status.map(|status| status.get()),
         }
     }
 
@@ -123,6 +135,11 @@ impl UrlJson {
             ("url", self.url.clone()),
             ("title", self.title.clone().unwrap_or_else(|| "-".into())),
             ("crawlable", yes_no(self.crawlable).into()),
+            (
+                "redirect",
+                self.redirect_status
+                    .map_or_else(|| "default".into(), |status| status.to_string()),
+            ),
             ("visits", self.visit_count.to_string()),
             ("created", format!("{} UTC", output::time(self.created_at))),
             ("updated", format!("{} UTC", output::time(self.updated_at))),
@@ -189,6 +206,7 @@ async fn create(ctx: &Context, args: CreateArgs) -> anyhow::Result<()> {
             // Commands act as the operator, not as an API key.
             created_by: None,
             created_at: None,
+            redirect_status: args.redirect_status,
         })
         .await?;
     let url = UrlJson::new(ctx, record);
@@ -332,7 +350,7 @@ async fn show(ctx: &Context, value: &str) -> anyhow::Result<()> {
     }
     let mut rows = shown.url.details();
     rows.insert(
-        6,
+        7,
         (
             "last 30 days",
             format!(
@@ -377,6 +395,11 @@ async fn update(ctx: &Context, args: UpdateArgs) -> anyhow::Result<()> {
         url: args.url,
         title,
         crawlable: args.crawlable,
+        redirect_status: match (args.redirect_status, args.default_redirect_status) {
+            (_, true) => Some(None),
+            (Some(status), false) => Some(Some(status)),
+            (None, false) => None,
+        },
     };
     let record = ctx.links().await?.update(&slug, edit).await?;
     let url = UrlJson::new(ctx, record);

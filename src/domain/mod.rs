@@ -5,6 +5,7 @@ use std::borrow::Cow;
 
 mod api_key;
 mod cursor;
+mod redirect_status;
 mod role;
 mod slug;
 mod target;
@@ -13,6 +14,7 @@ mod title;
 
 pub use api_key::{ApiKey, KEY_PREFIX};
 pub use cursor::Cursor;
+pub use redirect_status::RedirectStatus;
 pub use role::Role;
 pub use slug::{Slug, SlugPolicy};
 pub use target::{non_public, TargetPolicy, TargetUrl};

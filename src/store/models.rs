@@ -4,7 +4,7 @@ use std::net::IpAddr;
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use crate::domain::{Cursor, Role, Slug, TargetUrl, Title};
+use crate::domain::{Cursor, RedirectStatus, Role, Slug, TargetUrl, Title};
 
 /// A stored short link.
 #[derive(Debug, Clone, PartialEq)]
@@ -19,6 +19,8 @@ pub struct UrlRecord {
     pub updated_at: DateTime<Utc>,
     /// The API key that created it; `None` when created anonymously or by a command.
     pub created_by: Option<i64>,
+    /// Its own redirect status; `None` answers with the configured `redirect.status`.
+    pub redirect_status: Option<RedirectStatus>,
 }
 
 /// A short link about to be stored.
@@ -31,6 +33,7 @@ pub struct NewUrl {
     pub created_at: DateTime<Utc>,
     /// The API key creating it; `None` for anonymous callers and commands.
     pub created_by: Option<i64>,
+    pub redirect_status: Option<RedirectStatus>,
 }
 
 /// The fields a PATCH may change; `None` leaves a field as it is, `title: Some(None)` clears it.
@@ -39,6 +42,8 @@ pub struct UrlPatch {
     pub target: Option<TargetUrl>,
     pub title: Option<Option<Title>>,
     pub crawlable: Option<bool>,
+    /// `Some(None)` goes back to the configured status.
+    pub redirect_status: Option<Option<RedirectStatus>>,
 }
 
 /// What a redirect needs, and nothing more.
@@ -46,6 +51,8 @@ pub struct UrlPatch {
 pub struct Redirect {
     pub url_id: i64,
     pub target: String,
+    /// The link's own status, if it has one.
+    pub status: Option<RedirectStatus>,
 }
 
 /// One click, ready to be written by the visit writer.

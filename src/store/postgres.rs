@@ -59,16 +59,20 @@ pub(super) async fn import_urls(
     let crawlable: Vec<bool> = urls.iter().map(|u| u.crawlable).collect();
     let times: Vec<DateTime<Utc>> = urls.iter().map(|u| u.created_at).collect();
     let owners: Vec<Option<i64>> = urls.iter().map(|u| u.created_by).collect();
+    let statuses: Vec<Option<i16>> = urls
+        .iter()
+        .map(|u| u.redirect_status.map(super::sql::stored_status))
+        .collect();
     let created = sqlx::query(
         "WITH created AS ( \
              INSERT INTO urls (slug, target, target_host, title, crawlable, created_at, \
-                 updated_at, created_by) \
+                 updated_at, created_by, redirect_status) \
              SELECT t.slug, t.target, t.host, t.title, t.crawlable, t.created_at, t.created_at, \
-                 t.created_by \
+                 t.created_by, t.redirect_status \
              FROM UNNEST($1::text[], $2::text[], $3::text[], $4::bool[], $5::timestamptz[], \
-                         $6::text[], $7::bigint[]) \
+                         $6::text[], $7::bigint[], $10::smallint[]) \
                  WITH ORDINALITY AS t(slug, target, title, crawlable, created_at, host, \
-                                      created_by, position) \
+                                      created_by, redirect_status, position) \
              ORDER BY t.position \
              ON CONFLICT (slug) DO NOTHING \
              RETURNING slug) \
@@ -83,6 +87,7 @@ pub(super) async fn import_urls(
     .bind(&owners)
     .bind(Utc::now())
     .bind(origin)
+    .bind(&statuses)
     .execute(pool)
     .await?
     .rows_affected();

@@ -5,7 +5,7 @@ use sqlx::{Database, Encode, QueryBuilder, Type};
 
 use super::models::{ApiKeyRecord, PageRequest, Redirect, UrlRecord, VisitFilter, VisitRecord};
 use super::StoreError;
-use crate::domain::{Slug, TargetUrl};
+use crate::domain::{RedirectStatus, Slug, TargetUrl};
 
 /// Times as read, to the microsecond: what PostgreSQL keeps (sqlx truncates), and what SQLite,
 /// which stores the text it is given, now also answers, so both backends print the same.
@@ -14,8 +14,8 @@ fn micros(time: DateTime<Utc>) -> DateTime<Utc> {
 }
 
 /// The column list every URL query returns, in `UrlRow`'s order.
-pub(crate) const URL_COLUMNS: &str =
-    "id, slug, target, title, crawlable, visit_count, created_at, updated_at, created_by";
+pub(crate) const URL_COLUMNS: &str = "id, slug, target, title, crawlable, visit_count, \
+     created_at, updated_at, created_by, redirect_status";
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct UrlRow {
@@ -28,6 +28,7 @@ pub(crate) struct UrlRow {
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
     created_by: Option<i64>,
+    redirect_status: Option<i16>,
 }
 
 impl TryFrom<UrlRow> for UrlRecord {
@@ -45,6 +46,7 @@ impl TryFrom<UrlRow> for UrlRecord {
             created_at: micros(row.created_at),
             updated_at: micros(row.updated_at),
             created_by: row.created_by,
+            redirect_status: row.redirect_status.and_then(RedirectStatus::from_stored),
         })
     }
 }
@@ -53,6 +55,7 @@ impl TryFrom<UrlRow> for UrlRecord {
 pub(crate) struct RedirectRow {
     id: i64,
     target: String,
+    redirect_status: Option<i16>,
 }
 
 impl From<RedirectRow> for Redirect {
@@ -60,6 +63,7 @@ impl From<RedirectRow> for Redirect {
         Self {
             url_id: row.id,
             target: row.target,
+            status: row.redirect_status.and_then(RedirectStatus::from_stored),
         }
     }
 }

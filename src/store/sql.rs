@@ -22,7 +22,7 @@ use super::{
     UrlStats, VisitFilter, VisitRecord,
 };
 use crate::config::DatabaseSettings;
-use crate::domain::Slug;
+use crate::domain::{RedirectStatus, Slug};
 
 /// Runs `$body` with `$pool` bound to the store's pool, whichever backend it is: the body is
 /// written once and compiled once per database.
@@ -79,6 +79,12 @@ const SQLITE: Dialect = Dialect {
     client_ip: "v.client_ip",
     greatest: "MAX",
 };
+
+/// A redirect status as its column holds it.
+pub(super) fn stored_status(status: RedirectStatus) -> i16 {
+    // 301..=308 fit.
+    status.get() as i16
+}
 
 /// URLs whose visit count one statement of [`Store::prune_visits`] lowers.
 const COUNTS_PER_STATEMENT: usize = 1000;
@@ -180,8 +186,8 @@ impl Store for SqlStore {
     async fn create_url(&self, new: NewUrl) -> Result<UrlRecord, StoreError> {
         let sql = format!(
             "INSERT INTO urls (slug, target, target_host, title, crawlable, created_at, updated_at, \
-                 created_by) \
-             VALUES ($1, $2, $6, $3, $4, $5, $5, $7) RETURNING {URL_COLUMNS}"
+                 created_by, redirect_status) \
+             VALUES ($1, $2, $6, $3, $4, $5, $5, $7, $8) RETURNING {URL_COLUMNS}"
         );
         let row: UrlRow = on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
@@ -193,6 +199,7 @@ impl Store for SqlStore {
                 .bind(new.created_at)
                 .bind(new.target.host_key())
                 .bind(new.created_by)
+                .bind(new.redirect_status.map(stored_status))
                 .fetch_one(&mut *tx)
                 .await?;
             log_change!(self, tx, new.slug.as_str());
@@ -238,6 +245,11 @@ impl Store for SqlStore {
             }
             if let Some(crawlable) = patch.crawlable {
                 query.push(", crawlable = ").push_bind(crawlable);
+            }
+            if let Some(status) = patch.redirect_status {
+                query
+                    .push(", redirect_status = ")
+                    .push_bind(status.map(stored_status));
             }
             query
                 .push(" WHERE slug = ")
@@ -335,7 +347,7 @@ impl Store for SqlStore {
 
     async fn resolve(&self, slug: &Slug) -> Result<Option<Redirect>, StoreError> {
         let row: Option<RedirectRow> = on_pool!(self, pool => {
-            sqlx::query_as("SELECT id, target FROM urls WHERE slug = $1")
+            sqlx::query_as("SELECT id, target, redirect_status FROM urls WHERE slug = $1")
                 .bind(slug.as_str())
                 .fetch_optional(pool)
                 .await?

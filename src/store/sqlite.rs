@@ -166,7 +166,7 @@ impl Lite {
     }
 }
 
-/// Link rows per multi-row `INSERT` of an import: 8 values each, well under SQLite's 32 766
+/// Link rows per multi-row `INSERT` of an import: 9 values each, well under SQLite's 32 766
 /// bound variables.
 const IMPORT_ROWS_PER_STATEMENT: usize = 500;
 
@@ -184,7 +184,7 @@ pub(super) async fn import_urls(
     for chunk in urls.chunks(IMPORT_ROWS_PER_STATEMENT) {
         let mut insert = QueryBuilder::<Sqlite>::new(
             "INSERT INTO urls (slug, target, target_host, title, crawlable, created_at, \
-                 updated_at, created_by) ",
+                 updated_at, created_by, redirect_status) ",
         );
         insert.push_values(chunk, |mut row, url| {
             row.push_bind(url.slug.as_str())
@@ -194,7 +194,8 @@ pub(super) async fn import_urls(
                 .push_bind(url.crawlable)
                 .push_bind(url.created_at)
                 .push_bind(url.created_at)
-                .push_bind(url.created_by);
+                .push_bind(url.created_by)
+                .push_bind(url.redirect_status.map(super::sql::stored_status));
         });
         insert.push(" ON CONFLICT (slug) DO NOTHING RETURNING slug");
         let slugs: Vec<String> = insert.build_query_scalar().fetch_all(&mut *tx).await?;

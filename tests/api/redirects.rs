@@ -1,7 +1,7 @@
 //! `GET /{slug}` and `HEAD /{slug}`.
 
 use reqwest::Method;
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use kurz::visits::VisitCounters;
 
@@ -202,6 +202,7 @@ async fn a_cache_hit_sends_the_location_it_holds(backend: Backend) {
                 target: Some(TargetUrl::parse("https://example.com/behind", 2048).unwrap()),
                 title: None,
                 crawlable: None,
+                redirect_status: None,
             },
         )
         .await
@@ -262,9 +263,83 @@ async fn a_burst_of_clicks_stores_every_visit(backend: Backend) {
     assert_eq!(VisitCounters::get(&counters.stored), CLICKS as u64);
 }
 
+/// A link's own redirect status: stored, answered by the redirect (through the cache), changed
+/// by PATCH, given back to the server's default by `null`, and refused unless 301/302/307/308.
+async fn links_answer_with_their_own_redirect_status(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let created = app
+        .create_url(
+            json!({ "url": "https://example.com/moved", "slug": "moved", "redirect_status": 301 }),
+        )
+        .await;
+    assert_eq!(created.status(), 201);
+    let created: Value = created.json().await.unwrap();
+    assert_eq!(created["redirect_status"], 301);
+    let plain = app.new_url("https://example.com/plain").await;
+    assert_eq!(plain["redirect_status"], Value::Null);
+
+    for _ in 0..2 {
+        // The second answer comes from the cache.
+        let response = app.follow("moved").await;
+        assert_eq!(response.status(), 301);
+        assert_eq!(response.headers()["location"], "https://example.com/moved");
+        assert!(response.headers().get("cache-control").is_none());
+    }
+    let slug = plain["slug"].as_str().unwrap();
+    assert_eq!(
+        app.follow(slug).await.status(),
+        302,
+        "the configured default"
+    );
+
+    let patched = app
+        .patch_url("moved", json!({ "redirect_status": 308 }))
+        .await;
+    assert_eq!(patched.status(), 200);
+    assert_eq!(app.follow("moved").await.status(), 308);
+    let patched: Value = app
+        .patch_url("moved", json!({ "redirect_status": null }))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(patched["redirect_status"], Value::Null);
+    assert_eq!(app.follow("moved").await.status(), 302);
+    // A PATCH without the field leaves it as it is.
+    app.patch_url("moved", json!({ "redirect_status": 307 }))
+        .await;
+    app.patch_url("moved", json!({ "title": "Kept" })).await;
+    assert_eq!(app.follow("moved").await.status(), 307);
+
+    for bad in [
+        json!(303),
+        json!(200),
+        json!("301"),
+        json!(70000),
+        json!(-1),
+    ] {
+        let response = app
+            .create_url(json!({ "url": "https://example.com/", "redirect_status": bad }))
+            .await;
+        let problem = assert_problem(response, 422).await;
+        assert_eq!(problem["errors"][0]["field"], "redirect_status", "{bad}");
+        let response = app
+            .patch_url("moved", json!({ "redirect_status": bad }))
+            .await;
+        let problem = assert_problem(response, 422).await;
+        assert_eq!(problem["errors"][0]["field"], "redirect_status", "{bad}");
+    }
+    assert_eq!(
+        app.follow("moved").await.status(),
+        307,
+        "unchanged by refused PATCHes"
+    );
+}
+
 // A click all the way into each store: the writer's batches (split in parallel parts where
 // the backend allows) and header bytes kept exactly.
 crate::on_both_backends!(
+    links_answer_with_their_own_redirect_status,
     a_burst_of_clicks_stores_every_visit,
     get_redirects_and_records_one_visit,
     headers_with_non_ascii_bytes_are_kept,

@@ -151,6 +151,12 @@ async fn a_url_goes_from_creation_to_deletion_in_the_explorer() {
         .type_into("#create-url input[name=title]", SCRIPT_TITLE)
         .await;
     browser.click("#create-url input[name=crawlable]").await;
+    browser
+        .find("#create-url select[name=redirect_status]")
+        .await
+        .select_by_value("301")
+        .await
+        .expect("the redirect status is chosen");
     browser.click("#create-url button[type=submit]").await;
     browser.wait_for("#edit-url").await;
     browser.wait_for_location("/api/urls/browser-made").await;
@@ -175,6 +181,16 @@ async fn a_url_goes_from_creation_to_deletion_in_the_explorer() {
         .is_selected()
         .await
         .expect("checkbox state"));
+    assert_eq!(
+        browser
+            .value("#edit-url select[name=redirect_status]")
+            .await,
+        "301"
+    );
+    assert_eq!(
+        app.json("/api/urls/browser-made").await["redirect_status"],
+        301
+    );
     assert!(browser.text("#json").await.contains(SCRIPT_TITLE));
     let scripts = browser
         .client
@@ -222,7 +238,7 @@ async fn a_url_goes_from_creation_to_deletion_in_the_explorer() {
         .send()
         .await
         .expect("short link followed");
-    assert_eq!(response.status(), 302);
+    assert_eq!(response.status(), 301, "the status chosen in the form");
     assert_eq!(
         response.headers()["location"],
         "https://example.com/from-the-browser"
@@ -258,7 +274,7 @@ async fn a_url_goes_from_creation_to_deletion_in_the_explorer() {
         .send()
         .await
         .expect("short link followed");
-    assert_eq!(response.status(), 302);
+    assert_eq!(response.status(), 301);
     app.wait_for_visits(2 + SEEDED + 1).await;
     browser.client.refresh().await.expect("page reloaded");
     browser.wait_for("#daily-chart").await;
@@ -310,6 +326,12 @@ async fn a_url_goes_from_creation_to_deletion_in_the_explorer() {
     browser
         .type_into("#edit-url input[name=title]", "Renamed in the browser")
         .await;
+    browser
+        .find("#edit-url select[name=redirect_status]")
+        .await
+        .select_by_value("")
+        .await
+        .expect("back to the server's default");
     browser.click("#edit-url button[type=submit]").await;
     eventually("the new title on the page", STEP_TIMEOUT, || async {
         let json = browser
@@ -327,6 +349,7 @@ async fn a_url_goes_from_creation_to_deletion_in_the_explorer() {
     );
     let stored = app.json("/api/urls/browser-made").await;
     assert_eq!(stored["title"], "Renamed in the browser");
+    assert_eq!(stored["redirect_status"], serde_json::Value::Null);
 
     // Delete: confirm the dialog, land on the list, and the URL is gone.
     browser.click("#delete-url button[type=submit]").await;

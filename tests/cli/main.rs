@@ -258,6 +258,18 @@ async fn urls_are_created_listed_shown_and_deleted(backend: Backend) {
     assert!(text.contains("https://example.com/summer"), "{text}");
     let error = kurz.fails(&["url", "update", "launch", "--url", "ftp://x.example"], 2);
     assert!(error.starts_with("kurz: url: "), "{error}");
+    assert_eq!(
+        kurz.json(&["url", "update", "launch", "--redirect-status", "308"])["redirect_status"],
+        308
+    );
+    let text = kurz.ok(&["url", "show", "launch"]);
+    assert!(text.contains("redirect      308"), "{text}");
+    assert_eq!(
+        kurz.json(&["url", "update", "launch", "--default-redirect-status"])["redirect_status"],
+        Value::Null
+    );
+    let error = kurz.fails(&["url", "update", "launch", "--redirect-status", "303"], 2);
+    assert!(error.starts_with("kurz: redirect_status: "), "{error}");
     let error = kurz.fails(&["url", "update", "launch"], 2);
     assert!(
         error.contains("--url"),
@@ -611,6 +623,7 @@ fn portable(list: &Value) -> Vec<Value> {
             serde_json::json!({
                 "slug": u["slug"], "url": u["url"], "title": u["title"],
                 "crawlable": u["crawlable"], "created_at": u["created_at"],
+                "redirect_status": u["redirect_status"],
             })
         })
         .collect()
@@ -625,7 +638,7 @@ async fn export_then_import_round_trips(backend: Backend) {
     // An empty database exports a header only.
     assert_eq!(
         source.ok(&["export"]),
-        "slug,url,title,crawlable,created_at,visit_count\n"
+        "slug,url,title,crawlable,created_at,visit_count,redirect_status\n"
     );
     source.ok(&["url", "create", "https://example.com/1", "--slug", "first"]);
     source.ok(&[
@@ -638,8 +651,16 @@ async fn export_then_import_round_trips(backend: Backend) {
         "Commas, \"quotes\" and ünïcode",
         "--crawlable",
     ]);
-    source.ok(&["url", "create", "https://example.org/3"]);
+    source.ok(&[
+        "url",
+        "create",
+        "https://example.org/3",
+        "--redirect-status",
+        "301",
+    ]);
     let original = source.json(&["url", "list"]);
+    assert_eq!(original["items"][0]["redirect_status"], 301);
+    assert_eq!(original["items"][1]["redirect_status"], Value::Null);
 
     let csv = source.path("urls.csv");
     let exported = source.ok(&["export", "--output", csv.to_str().unwrap()]);

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use kurz::config::{Environment, Settings};
-use kurz::domain::{ApiKey, Cursor, Role, Slug, SlugPolicy, TargetUrl, Title};
+use kurz::domain::{ApiKey, Cursor, RedirectStatus, Role, Slug, SlugPolicy, TargetUrl, Title};
 use kurz::store::{
     self, MigrationState, NewApiKey, NewUrl, NewVisit, PageRequest, StatsQuery, Store, StoreError,
     Unique, UrlPatch, ValueCount, VisitFilter,
@@ -51,6 +51,7 @@ impl Fixture {
                 crawlable: false,
                 created_at: Utc::now(),
                 created_by: None,
+                redirect_status: None,
             })
             .await
             .expect("created")
@@ -66,6 +67,7 @@ impl Fixture {
                 crawlable: false,
                 created_at: Utc::now(),
                 created_by: Some(owner),
+                redirect_status: None,
             })
             .await
             .expect("created")
@@ -130,6 +132,7 @@ async fn created_urls_read_back_exactly(backend: Backend) {
             crawlable: true,
             created_at,
             created_by: None,
+            redirect_status: None,
         })
         .await
         .unwrap();
@@ -158,6 +161,7 @@ async fn duplicate_slugs_conflict(backend: Backend) {
             crawlable: false,
             created_at: Utc::now(),
             created_by: None,
+            redirect_status: None,
         })
         .await;
     assert!(
@@ -209,6 +213,7 @@ async fn patches_change_only_what_they_name(backend: Backend) {
                 target: Some(TargetUrl::parse("https://example.com/new", 2048).unwrap()),
                 title: Some(None),
                 crawlable: Some(true),
+                redirect_status: None,
             },
         )
         .await
@@ -594,6 +599,7 @@ async fn imports_skip_existing_slugs(backend: Backend) {
         crawlable: false,
         created_at: Utc::now(),
         created_by: None,
+        redirect_status: None,
     };
     let batch = vec![new("i1"), new("taken"), new("i2")];
     assert_eq!(f.store.import_urls(&batch).await.unwrap(), 2);
@@ -994,6 +1000,7 @@ async fn urls_record_their_creator_and_lists_filter_by_it(backend: Backend) {
         crawlable: false,
         created_at: Utc::now(),
         created_by: Some(bob.id),
+        redirect_status: None,
     };
     assert_eq!(f.store.import_urls(&[imported]).await.unwrap(), 1);
     assert_eq!(
@@ -1304,6 +1311,7 @@ async fn every_link_change_is_logged(backend: Backend) {
             crawlable: false,
             created_at: Utc::now(),
             created_by: None,
+            redirect_status: None,
         })
         .collect();
     assert_eq!(f.store.import_urls(&batch).await.unwrap(), 2);
@@ -1353,7 +1361,77 @@ async fn every_link_change_is_logged(backend: Backend) {
     assert_eq!(f.store.last_link_change().await.unwrap(), 0);
 }
 
+/// A link's own redirect status: stored on create and import, read back and resolved, changed
+/// and cleared by patches, left alone by patches that do not name it.
+async fn redirect_statuses_are_stored_and_resolved(backend: Backend) {
+    let f = fixture(backend).await;
+    let status = |code| Some(RedirectStatus::parse(code).unwrap());
+    let new = |slug: &str, redirect_status| NewUrl {
+        slug: f.slug(slug),
+        target: TargetUrl::parse("https://example.com/", 2048).unwrap(),
+        title: None,
+        crawlable: false,
+        created_at: Utc::now(),
+        created_by: None,
+        redirect_status,
+    };
+    let created = f.store.create_url(new("perm", status(301))).await.unwrap();
+    assert_eq!(created.redirect_status, status(301));
+    let resolved = f.store.resolve(&f.slug("perm")).await.unwrap().unwrap();
+    assert_eq!(resolved.status, status(301));
+    let patch = |redirect_status| UrlPatch {
+        redirect_status,
+        ..UrlPatch::default()
+    };
+    let patched = f
+        .store
+        .update_url(&f.slug("perm"), patch(Some(status(308))))
+        .await
+        .unwrap();
+    assert_eq!(patched.redirect_status, status(308));
+    let untouched = f
+        .store
+        .update_url(&f.slug("perm"), patch(None))
+        .await
+        .unwrap();
+    assert_eq!(untouched.redirect_status, status(308));
+    let cleared = f
+        .store
+        .update_url(&f.slug("perm"), patch(Some(None)))
+        .await
+        .unwrap();
+    assert_eq!(cleared.redirect_status, None);
+    assert_eq!(
+        f.store
+            .resolve(&f.slug("perm"))
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        None
+    );
+    let batch = [new("i307", status(307)), new("inone", None)];
+    assert_eq!(f.store.import_urls(&batch).await.unwrap(), 2);
+    assert_eq!(
+        f.store
+            .get_url(&f.slug("i307"))
+            .await
+            .unwrap()
+            .redirect_status,
+        status(307)
+    );
+    assert_eq!(
+        f.store
+            .get_url(&f.slug("inone"))
+            .await
+            .unwrap()
+            .redirect_status,
+        None
+    );
+}
+
 on_both_backends!(
+    redirect_statuses_are_stored_and_resolved,
     unique_violations_name_their_constraint,
     every_link_change_is_logged,
     large_batches_store_every_field_exactly_and_tally_once,

@@ -43,6 +43,10 @@ pub struct CreateUrl {
     /// List the short link in `robots.txt` as allowed (default false).
     #[serde(default)]
     pub crawlable: bool,
+    /// The link's own redirect status: 301, 302, 307 or 308. Left out or `null`, the link
+    /// answers with the server's `redirect.status`.
+    #[schema(schema_with = super::views::redirect_status_schema)]
+    pub redirect_status: Option<u16>,
 }
 
 /// The body of `PATCH /api/urls/{slug}`: every field is optional, and a field left out is left
@@ -62,6 +66,10 @@ pub struct UpdateUrl {
     #[serde(default, deserialize_with = "not_null")]
     #[schema(nullable = false)]
     pub crawlable: Option<bool>,
+    /// 301, 302, 307 or 308; `null` goes back to the server's `redirect.status`.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = super::views::redirect_status_schema)]
+    pub redirect_status: Option<Option<u16>>,
 }
 
 /// A field that may be left out but not sent as `null` (there is nothing to clear).
@@ -166,6 +174,7 @@ pub async fn create(
             crawlable: body.crawlable,
             created_by: caller.key_id(),
             created_at: None,
+            redirect_status: body.redirect_status,
         })
         .await?;
     let location = format!("/api/urls/{}", record.slug);
@@ -306,7 +315,7 @@ pub async fn show(
     Ok(Json(UrlView::new(&state, record)))
 }
 
-/// Change a short link's target, title or crawlability.
+/// Change a short link's target, title, crawlability or redirect status.
 ///
 /// Fields left out are left unchanged; `"title": null` clears the title.
 #[utoipa::path(
@@ -346,6 +355,7 @@ pub async fn update(
         url: body.url,
         title: body.title,
         crawlable: body.crawlable,
+        redirect_status: body.redirect_status,
     };
     let record = state.links.update(&slug, edit).await?;
     Ok(Json(UrlView::new(&state, record)))

@@ -34,6 +34,25 @@ pub struct UrlView {
     pub created_by: Option<i64>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The link's own redirect status (301, 302, 307 or 308); `null` answers with the
+    /// server's `redirect.status`.
+    #[schema(required = true, schema_with = redirect_status_schema)]
+    pub redirect_status: Option<u16>,
+}
+
+/// An integer among the redirect statuses a link may have, or `null`.
+pub(crate) fn redirect_status_schema() -> utoipa::openapi::schema::Object {
+    use utoipa::openapi::schema::SchemaType;
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    ObjectBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::Integer, Type::Null]))
+        .enum_values(Some(
+            crate::domain::RedirectStatus::ALLOWED
+                .iter()
+                .map(|status| serde_json::json!(status))
+                .chain([serde_json::Value::Null]),
+        ))
+        .build()
 }
 
 impl UrlView {
@@ -48,6 +67,7 @@ impl UrlView {
             created_by: record.created_by,
             created_at: record.created_at,
             updated_at: record.updated_at,
+            redirect_status: record.redirect_status.map(|status| status.get()),
         }
     }
 }

@@ -138,6 +138,7 @@ mod tests {
     use chrono::Utc;
 
     use super::*;
+    use crate::domain::{Slug, TargetUrl};
 
     #[test]
     fn creations_count_against_the_client_or_the_key_and_never_an_admin() {
@@ -149,7 +150,6 @@ mod tests {
         assert_eq!(Caller::key(7, Role::Editor).creator(ip), Creator::Key(7));
         assert_eq!(Caller::key(8, Role::Admin).creator(ip), Creator::Unlimited);
     }
-    use crate::domain::{Slug, TargetUrl};
 
     fn url(created_by: Option<i64>) -> UrlRecord {
         UrlRecord {
@@ -162,6 +162,7 @@ mod tests {
             created_at: Utc::now(),
             updated_at: Utc::now(),
             created_by,
+            redirect_status: None,
         }
     }
 

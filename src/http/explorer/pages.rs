@@ -47,6 +47,8 @@ pub struct UrlDetail {
     pub target: String,
     pub title: String,
     pub crawlable: bool,
+    /// `None`: the server's `redirect.status`.
+    pub redirect_status: Option<u16>,
     pub visit_count: i64,
     pub visits: Vec<RecentVisit>,
     pub visits_href: String,
@@ -72,6 +74,8 @@ pub struct ExplorerPage {
     pub chart: Option<Chart>,
     pub chart_width: u32,
     pub chart_height: u32,
+    /// The choices of the forms' redirect status.
+    pub redirect_statuses: &'static [u16],
 }
 
 enum Endpoint {
@@ -147,6 +151,7 @@ pub async fn build(
         chart: None,
         chart_width: chart::WIDTH,
         chart_height: chart::HEIGHT,
+        redirect_statuses: &crate::domain::RedirectStatus::ALLOWED,
     };
     let visit_filter = |action: String, url: Option<String>| VisitFilterForm {
         action,
@@ -233,6 +238,9 @@ async fn url_detail(state: &AppState, slug: &str, json: &Value) -> Option<UrlDet
         target: text(&json["url"]),
         title: text(&json["title"]),
         crawlable: json["crawlable"].as_bool().unwrap_or(false),
+        redirect_status: json["redirect_status"]
+            .as_u64()
+            .and_then(|s| u16::try_from(s).ok()),
         visit_count: json["visit_count"].as_i64().unwrap_or(0),
         visits: visits
             .into_iter()
