@@ -2,7 +2,7 @@
 //! the HTTP API.
 
 use anyhow::anyhow;
-use chrono::{DateTime, Days, NaiveDate, Utc};
+use chrono::{Days, NaiveDate, Utc};
 use clap::Subcommand;
 use serde::Serialize;
 
@@ -10,6 +10,7 @@ use super::output::{self, Table};
 use super::{Context, UsageError};
 use crate::app::{LinkEdit, LinkInput};
 use crate::domain::{Cursor, Invalid, Slug};
+use crate::http::api::UrlView;
 use crate::store::{PageRequest, StatsQuery, StoreError, UrlRecord};
 
 /// Search text limits, as `GET /api/urls/search` has them.
@@ -97,54 +98,24 @@ pub struct ListArgs {
     pub cursor: Option<String>,
 }
 
-/// A URL as `--json` prints it: the API's URL resource.
-#[derive(Debug, Serialize)]
-pub(crate) struct UrlJson {
-    pub slug: String,
-    pub short_url: String,
-    pub url: String,
-    pub title: Option<String>,
-    pub crawlable: bool,
-    pub visit_count: i64,
-    pub created_by: Option<i64>,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-    pub redirect_status: Option<u16>,
-}
-
-impl UrlJson {
-    fn new(ctx: &Context, record: UrlRecord) -> Self {
-        Self {
-            short_url: format!("{}/{}", ctx.public_url(), record.slug),
-            slug: record.slug.to_string(),
-            url: record.target.to_string(),
-            title: record.title,
-            crawlable: record.crawlable,
-            visit_count: record.visit_count,
-            created_by: record.created_by,
-            created_at: record.created_at,
-            updated_at: record.updated_at,
-            redirect_status: record.redirect_status.map(|status| status.get()),
-        }
-    }
-
-    fn details(&self) -> Vec<(&'static str, String)> {
-        vec![
-            ("slug", self.slug.clone()),
-            ("short url", self.short_url.clone()),
-            ("url", self.url.clone()),
-            ("title", self.title.clone().unwrap_or_else(|| "-".into())),
-            ("crawlable", yes_no(self.crawlable).into()),
-            (
-                "redirect",
-                self.redirect_status
-                    .map_or_else(|| "default".into(), |status| status.to_string()),
-            ),
-            ("visits", self.visit_count.to_string()),
-            ("created", format!("{} UTC", output::time(self.created_at))),
-            ("updated", format!("{} UTC", output::time(self.updated_at))),
-        ]
-    }
+/// A URL as a command prints it: `--json` prints the API's URL resource ([`UrlView`]), the
+/// text these details.
+fn details(url: &UrlView) -> Vec<(&'static str, String)> {
+    vec![
+        ("slug", url.slug.clone()),
+        ("short url", url.short_url.clone()),
+        ("url", url.url.clone()),
+        ("title", url.title.clone().unwrap_or_else(|| "-".into())),
+        ("crawlable", yes_no(url.crawlable).into()),
+        (
+            "redirect",
+            url.redirect_status
+                .map_or_else(|| "default".into(), |status| status.to_string()),
+        ),
+        ("visits", url.visit_count.to_string()),
+        ("created", format!("{} UTC", output::time(url.created_at))),
+        ("updated", format!("{} UTC", output::time(url.updated_at))),
+    ]
 }
 
 fn yes_no(value: bool) -> &'static str {
@@ -157,14 +128,14 @@ fn yes_no(value: bool) -> &'static str {
 
 #[derive(Serialize)]
 struct ListJson {
-    items: Vec<UrlJson>,
+    items: Vec<UrlView>,
     next_cursor: Option<String>,
 }
 
 #[derive(Serialize)]
 struct ShowJson {
     #[serde(flatten)]
-    url: UrlJson,
+    url: UrlView,
     recent: RecentJson,
 }
 
@@ -181,7 +152,7 @@ struct RecentJson {
 
 #[derive(Serialize)]
 struct DeletedJson {
-    deleted: UrlJson,
+    deleted: UrlView,
 }
 
 pub async fn run(ctx: &Context, command: UrlCommand) -> anyhow::Result<()> {
@@ -209,14 +180,14 @@ async fn create(ctx: &Context, args: CreateArgs) -> anyhow::Result<()> {
             redirect_status: args.redirect_status,
         })
         .await?;
-    let url = UrlJson::new(ctx, record);
+    let url = UrlView::new(&ctx.public_url(), record);
     if ctx.json {
         return output::json(&url);
     }
     output::emit(&format!(
         "created {}\n\n{}",
         url.short_url,
-        output::details(&url.details())
+        output::details(&details(&url))
     ))
 }
 
@@ -249,9 +220,10 @@ async fn list(ctx: &Context, args: ListArgs) -> anyhow::Result<()> {
             (page.items, page.next.map(Cursor::encode))
         }
     };
-    let items: Vec<UrlJson> = records
+    let base = ctx.public_url();
+    let items: Vec<UrlView> = records
         .into_iter()
-        .map(|record| UrlJson::new(ctx, record))
+        .map(|record| UrlView::new(&base, record))
         .collect();
     if ctx.json {
         return output::json(&ListJson {
@@ -337,7 +309,7 @@ async fn show(ctx: &Context, value: &str) -> anyhow::Result<()> {
         })
         .await?;
     let shown = ShowJson {
-        url: UrlJson::new(ctx, record),
+        url: UrlView::new(&ctx.public_url(), record),
         recent: RecentJson {
             from,
             to,
@@ -348,7 +320,7 @@ async fn show(ctx: &Context, value: &str) -> anyhow::Result<()> {
     if ctx.json {
         return output::json(&shown);
     }
-    let mut rows = shown.url.details();
+    let mut rows = details(&shown.url);
     rows.insert(
         7,
         (
@@ -374,7 +346,7 @@ async fn delete(ctx: &Context, value: &str, yes: bool) -> anyhow::Result<()> {
         yes,
     )?;
     ctx.links().await?.delete(&slug).await?;
-    let url = UrlJson::new(ctx, record);
+    let url = UrlView::new(&ctx.public_url(), record);
     if ctx.json {
         return output::json(&DeletedJson { deleted: url });
     }
@@ -402,13 +374,13 @@ async fn update(ctx: &Context, args: UpdateArgs) -> anyhow::Result<()> {
         },
     };
     let record = ctx.links().await?.update(&slug, edit).await?;
-    let url = UrlJson::new(ctx, record);
+    let url = UrlView::new(&ctx.public_url(), record);
     if ctx.json {
         return output::json(&url);
     }
     output::emit(&format!(
         "updated {}\n\n{}",
         url.short_url,
-        output::details(&url.details())
+        output::details(&details(&url))
     ))
 }

@@ -54,9 +54,3 @@ pub struct Shared {
     /// Visits and URL changes shared with the other instances.
     pub cluster: Arc<Cluster>,
 }
-
-impl Shared {
-    pub fn short_url(&self, slug: &crate::domain::Slug) -> String {
-        format!("{}/{}", self.public_url, slug)
-    }
-}

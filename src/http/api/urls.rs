@@ -178,7 +178,7 @@ pub async fn create(
         })
         .await?;
     let location = format!("/api/urls/{}", record.slug);
-    let view = UrlView::new(&state, record);
+    let view = UrlView::new(&state.public_url, record);
     Ok((
         StatusCode::CREATED,
         [(header::LOCATION, location)],
@@ -225,7 +225,7 @@ pub async fn list(
     let limit = request.limit.to_string();
     Ok(Json(page_view(
         page,
-        |record| UrlView::new(&state, record),
+        |record| UrlView::new(&state.public_url, record),
         |cursor| with_query(&base, &[("limit", limit.as_str()), ("cursor", cursor)]),
     )))
 }
@@ -282,7 +282,7 @@ pub async fn search(
     Ok(Json(SearchView {
         items: found
             .into_iter()
-            .map(|record| UrlView::new(&state, record))
+            .map(|record| UrlView::new(&state.public_url, record))
             .collect(),
     }))
 }
@@ -312,7 +312,7 @@ pub async fn show(
 ) -> Result<Json<UrlView>, ApiError> {
     let record = state.store.get_url(&slug).await.map_err(not_found)?;
     caller.require_read_url(&record)?;
-    Ok(Json(UrlView::new(&state, record)))
+    Ok(Json(UrlView::new(&state.public_url, record)))
 }
 
 /// Change a short link's target, title, crawlability or redirect status.
@@ -358,7 +358,7 @@ pub async fn update(
         redirect_status: body.redirect_status,
     };
     let record = state.links.update(&slug, edit).await?;
-    Ok(Json(UrlView::new(&state, record)))
+    Ok(Json(UrlView::new(&state.public_url, record)))
 }
 
 /// Delete a short link and its visits.

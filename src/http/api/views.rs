@@ -4,7 +4,6 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::http::state::AppState;
 use crate::store::{UrlRecord, VisitRecord};
 
 /// The URL resource.
@@ -56,9 +55,11 @@ pub(crate) fn redirect_status_schema() -> utoipa::openapi::schema::Object {
 }
 
 impl UrlView {
-    pub fn new(state: &AppState, record: UrlRecord) -> Self {
+    /// The resource of `record`, whose short link starts with `public_url` (no trailing
+    /// slash). The API and `kurz --json` both print this.
+    pub fn new(public_url: &str, record: UrlRecord) -> Self {
         Self {
-            short_url: state.short_url(&record.slug),
+            short_url: format!("{public_url}/{}", record.slug),
             slug: record.slug.to_string(),
             url: record.target.to_string(),
             title: record.title,
