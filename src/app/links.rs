@@ -183,9 +183,10 @@ impl Links {
     #[tracing::instrument(skip_all, fields(batch = batch.len()))]
     pub async fn import(&self, batch: &[PreparedLink]) -> Result<ImportOutcome, AppError> {
         let urls: Vec<NewUrl> = batch.iter().map(|link| link.url.clone()).collect();
-        let mut created = self.store.import_urls(&urls).await?;
+        // Only the links created are announced: a skipped slug's link did not change.
+        let mut changed = self.store.import_urls(&urls).await?;
+        let mut created = changed.len() as u64;
         let mut skipped = urls.len() as u64 - created;
-        let mut changed: Vec<Slug> = urls.iter().map(|u| u.slug.clone()).collect();
         if skipped > 0 {
             for link in batch.iter().filter(|link| link.generated) {
                 if self.is_stored(&link.url).await? {

@@ -71,9 +71,9 @@ pub trait Store: Send + Sync + 'static {
     async fn create_url(&self, new: NewUrl) -> Result<UrlRecord, StoreError>;
 
     /// Stores many URLs in one transaction, skipping slugs that exist already (so re-running
-    /// an import changes nothing), with a change log row for each created. Returns how many
-    /// were created.
-    async fn import_urls(&self, urls: &[NewUrl]) -> Result<u64, StoreError>;
+    /// an import changes nothing), with a change log row for each created. Returns the slugs
+    /// created.
+    async fn import_urls(&self, urls: &[NewUrl]) -> Result<Vec<Slug>, StoreError>;
 
     async fn get_url(&self, slug: &Slug) -> Result<UrlRecord, StoreError>;
 

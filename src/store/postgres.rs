@@ -14,6 +14,7 @@ use super::rollup::Rollups;
 use super::rows::{push_visit_page, VisitRow};
 use super::{NewUrl, NewVisit, PageRequest, StoreError, VisitFilter};
 use crate::config::DatabaseSettings;
+use crate::domain::Slug;
 
 pub(super) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -48,7 +49,7 @@ pub(super) async fn import_urls(
     pool: &PgPool,
     urls: &[NewUrl],
     origin: &str,
-) -> Result<u64, StoreError> {
+) -> Result<Vec<Slug>, StoreError> {
     let slugs: Vec<&str> = urls.iter().map(|u| u.slug.as_str()).collect();
     let targets: Vec<&str> = urls.iter().map(|u| u.target.as_str()).collect();
     let hosts: Vec<String> = urls.iter().map(|u| u.target.host_key()).collect();
@@ -63,7 +64,7 @@ pub(super) async fn import_urls(
         .iter()
         .map(|u| u.redirect_status.map(super::sql::stored_status))
         .collect();
-    let created = sqlx::query(
+    let created: Vec<String> = sqlx::query_scalar(
         "WITH created AS ( \
              INSERT INTO urls (slug, target, target_host, title, crawlable, created_at, \
                  updated_at, created_by, redirect_status) \
@@ -75,8 +76,11 @@ pub(super) async fn import_urls(
                                       created_by, redirect_status, position) \
              ORDER BY t.position \
              ON CONFLICT (slug) DO NOTHING \
-             RETURNING slug) \
-         INSERT INTO link_changes (slug, changed_at, origin) SELECT slug, $8, $9 FROM created",
+             RETURNING slug), \
+         logged AS ( \
+             INSERT INTO link_changes (slug, changed_at, origin) \
+             SELECT slug, $8, $9 FROM created) \
+         SELECT slug FROM created",
     )
     .bind(&slugs)
     .bind(&targets)
@@ -88,10 +92,9 @@ pub(super) async fn import_urls(
     .bind(Utc::now())
     .bind(origin)
     .bind(&statuses)
-    .execute(pool)
-    .await?
-    .rows_affected();
-    Ok(created)
+    .fetch_all(pool)
+    .await?;
+    Ok(created.into_iter().map(Slug::from_stored).collect())
 }
 
 /// The rows by `COPY`, then each URL's count, each rollup row and the total once, in one

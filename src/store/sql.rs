@@ -210,9 +210,9 @@ impl Store for SqlStore {
     }
 
     #[tracing::instrument(skip_all, fields(batch = urls.len()))]
-    async fn import_urls(&self, urls: &[NewUrl]) -> Result<u64, StoreError> {
+    async fn import_urls(&self, urls: &[NewUrl]) -> Result<Vec<Slug>, StoreError> {
         if urls.is_empty() {
-            return Ok(0);
+            return Ok(Vec::new());
         }
         match &self.db {
             Db::Postgres(pg) => postgres::import_urls(&pg.pool, urls, &self.origin).await,

@@ -13,6 +13,7 @@ use sqlx::{ConnectOptions, QueryBuilder, Sqlite};
 use super::sqlite_writer::{self, SqliteWriter, WriterSettings};
 use super::{NewUrl, NewVisit, StoreError};
 use crate::config::DatabaseSettings;
+use crate::domain::Slug;
 
 pub(super) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
@@ -177,10 +178,10 @@ pub(super) async fn import_urls(
     pool: &SqlitePool,
     urls: &[NewUrl],
     origin: &str,
-) -> Result<u64, StoreError> {
+) -> Result<Vec<Slug>, StoreError> {
     let now = chrono::Utc::now();
     let mut tx = pool.begin().await?;
-    let mut created = 0;
+    let mut created = Vec::new();
     for chunk in urls.chunks(IMPORT_ROWS_PER_STATEMENT) {
         let mut insert = QueryBuilder::<Sqlite>::new(
             "INSERT INTO urls (slug, target, target_host, title, crawlable, created_at, \
@@ -210,7 +211,7 @@ pub(super) async fn import_urls(
                 .push_bind(origin);
         });
         log.build().execute(&mut *tx).await?;
-        created += slugs.len() as u64;
+        created.extend(slugs.into_iter().map(Slug::from_stored));
     }
     tx.commit().await?;
     Ok(created)
