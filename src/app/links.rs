@@ -6,7 +6,9 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use super::{AppError, ChangeNotice};
-use crate::domain::{Invalid, RedirectStatus, Slug, SlugPolicy, TargetPolicy, Title};
+use crate::domain::{
+    Invalid, MaxVisits, RedirectStatus, Slug, SlugPolicy, TargetPolicy, Title, Validity,
+};
 use crate::store::{NewUrl, Store, StoreError, Unique, UrlPatch, UrlRecord};
 
 /// Attempts at finding a free generated slug before giving up.
@@ -26,6 +28,12 @@ pub struct LinkInput {
     pub created_at: Option<DateTime<Utc>>,
     /// 301, 302, 307 or 308; `None` for the configured `redirect.status`.
     pub redirect_status: Option<u16>,
+    /// The link answers from this time on (`None`: at once).
+    pub valid_since: Option<DateTime<Utc>>,
+    /// The link expires at this time (`None`: never).
+    pub valid_until: Option<DateTime<Utc>>,
+    /// At least 1; `None` for no cap.
+    pub max_visits: Option<i64>,
 }
 
 /// What a change sets; a field left `None` stays as it is, `title: Some(None)` clears it.
@@ -36,6 +44,11 @@ pub struct LinkEdit {
     pub crawlable: Option<bool>,
     /// `Some(None)` goes back to the configured status.
     pub redirect_status: Option<Option<u16>>,
+    /// `Some(None)` removes the bound.
+    pub valid_since: Option<Option<DateTime<Utc>>>,
+    pub valid_until: Option<Option<DateTime<Utc>>>,
+    /// `Some(None)` removes the cap.
+    pub max_visits: Option<Option<i64>>,
 }
 
 /// A parsed link, ready to store.
@@ -88,6 +101,8 @@ impl Links {
             .redirect_status
             .map(RedirectStatus::parse)
             .transpose()?;
+        let validity = Validity::new(input.valid_since, input.valid_until)?;
+        let max_visits = input.max_visits.map(MaxVisits::parse).transpose()?;
         Ok(PreparedLink {
             url: NewUrl {
                 slug,
@@ -97,6 +112,10 @@ impl Links {
                 created_at: input.created_at.unwrap_or_else(Utc::now),
                 created_by: input.created_by,
                 redirect_status,
+                valid_since: validity.since,
+                valid_until: validity.until,
+                max_visits,
+                human_visits: 0,
             },
             generated,
         })
@@ -138,9 +157,17 @@ impl Links {
         self.store.get_url(slug).await.map_err(|e| no_such(e, slug))
     }
 
-    /// Changes a link's target, title or crawlability.
+    /// Changes a link's fields; those `edit` leaves `None` stay as they are.
     #[tracing::instrument(skip_all, fields(slug = %slug))]
     pub async fn update(&self, slug: &Slug, edit: LinkEdit) -> Result<UrlRecord, AppError> {
+        if edit.valid_since.is_some() || edit.valid_until.is_some() {
+            // The window as it will be must still end after it starts.
+            let current = self.get(slug).await?;
+            Validity::new(
+                edit.valid_since.unwrap_or(current.valid_since),
+                edit.valid_until.unwrap_or(current.valid_until),
+            )?;
+        }
         let patch = UrlPatch {
             target: edit
                 .url
@@ -155,6 +182,12 @@ impl Links {
             redirect_status: edit
                 .redirect_status
                 .map(|status| status.map(RedirectStatus::parse).transpose())
+                .transpose()?,
+            valid_since: edit.valid_since,
+            valid_until: edit.valid_until,
+            max_visits: edit
+                .max_visits
+                .map(|cap| cap.map(MaxVisits::parse).transpose())
                 .transpose()?,
         };
         let record = self

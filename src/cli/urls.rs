@@ -2,7 +2,7 @@
 //! the HTTP API.
 
 use anyhow::anyhow;
-use chrono::{Days, NaiveDate, Utc};
+use chrono::{DateTime, Days, NaiveDate, Utc};
 use clap::Subcommand;
 use serde::Serialize;
 
@@ -11,7 +11,7 @@ use super::{Context, UsageError};
 use crate::app::{LinkEdit, LinkInput};
 use crate::domain::{Cursor, Invalid, Slug};
 use crate::http::api::UrlView;
-use crate::store::{PageRequest, StatsQuery, StoreError, UrlRecord};
+use crate::store::{PageRequest, StatsQuery, StoreError, UrlFilter, UrlRecord};
 
 /// Search text limits, as `GET /api/urls/search` has them.
 const SEARCH_MAX_QUERY_CHARS: usize = 100;
@@ -58,6 +58,15 @@ pub struct CreateArgs {
     /// The link's own redirect status: 301, 302, 307 or 308 (default: `redirect.status`).
     #[arg(long)]
     pub redirect_status: Option<u16>,
+    /// The link answers from this time on (RFC 3339, e.g. 2026-12-24T18:00:00Z).
+    #[arg(long)]
+    pub valid_since: Option<DateTime<Utc>>,
+    /// The link expires at this time (RFC 3339).
+    #[arg(long)]
+    pub valid_until: Option<DateTime<Utc>>,
+    /// How many visits by people the link answers (bots do not count).
+    #[arg(long)]
+    pub max_visits: Option<i64>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -83,6 +92,24 @@ pub struct UpdateArgs {
     /// Answer with the server's `redirect.status` again.
     #[arg(long, group = "change")]
     pub default_redirect_status: bool,
+    /// The link answers from this time on (RFC 3339).
+    #[arg(long, group = "change", conflicts_with = "no_valid_since")]
+    pub valid_since: Option<DateTime<Utc>>,
+    /// Remove the start of the validity window.
+    #[arg(long, group = "change")]
+    pub no_valid_since: bool,
+    /// The link expires at this time (RFC 3339).
+    #[arg(long, group = "change", conflicts_with = "no_valid_until")]
+    pub valid_until: Option<DateTime<Utc>>,
+    /// Remove the end of the validity window.
+    #[arg(long, group = "change")]
+    pub no_valid_until: bool,
+    /// A cap on visits by people (visits so far count towards it).
+    #[arg(long, group = "change", conflicts_with = "no_max_visits")]
+    pub max_visits: Option<i64>,
+    /// Remove the visit cap.
+    #[arg(long, group = "change")]
+    pub no_max_visits: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -96,6 +123,22 @@ pub struct ListArgs {
     /// Where to continue: the cursor the previous page printed.
     #[arg(long)]
     pub cursor: Option<String>,
+    /// Only links that answer now (inside their validity window, visit cap not reached).
+    #[arg(long, conflicts_with = "search")]
+    pub active: bool,
+}
+
+fn optional_time(time: Option<DateTime<Utc>>) -> String {
+    time.map_or_else(|| "-".into(), |t| format!("{} UTC", output::time(t)))
+}
+
+/// A flag pair `--x VALUE | --no-x` as a change: set, clear, or leave alone.
+fn change<T>(value: Option<T>, clear: bool) -> Option<Option<T>> {
+    if clear {
+        Some(None)
+    } else {
+        value.map(Some)
+    }
 }
 
 /// A URL as a command prints it: `--json` prints the API's URL resource ([`UrlView`]), the
@@ -113,6 +156,15 @@ fn details(url: &UrlView) -> Vec<(&'static str, String)> {
                 .map_or_else(|| "default".into(), |status| status.to_string()),
         ),
         ("visits", url.visit_count.to_string()),
+        ("valid since", optional_time(url.valid_since)),
+        ("valid until", optional_time(url.valid_until)),
+        (
+            "max visits",
+            match (url.max_visits, url.visits_left) {
+                (Some(cap), Some(left)) => format!("{cap} ({left} left)"),
+                _ => "-".into(),
+            },
+        ),
         ("created", format!("{} UTC", output::time(url.created_at))),
         ("updated", format!("{} UTC", output::time(url.updated_at))),
     ]
@@ -178,6 +230,9 @@ async fn create(ctx: &Context, args: CreateArgs) -> anyhow::Result<()> {
             created_by: None,
             created_at: None,
             redirect_status: args.redirect_status,
+            valid_since: args.valid_since,
+            valid_until: args.valid_until,
+            max_visits: args.max_visits,
         })
         .await?;
     let url = UrlView::new(&ctx.public_url(), record);
@@ -216,7 +271,15 @@ async fn list(ctx: &Context, args: ListArgs) -> anyhow::Result<()> {
                 Some(value) => Some(Cursor::decode(value)?),
             };
             let store = ctx.store().await?;
-            let page = store.list_urls(PageRequest { after, limit }, None).await?;
+            let page = store
+                .list_urls(
+                    PageRequest { after, limit },
+                    UrlFilter {
+                        owner: None,
+                        active_at: args.active.then(Utc::now),
+                    },
+                )
+                .await?;
             (page.items, page.next.map(Cursor::encode))
         }
     };
@@ -253,7 +316,8 @@ async fn list(ctx: &Context, args: ListArgs) -> anyhow::Result<()> {
     let mut text = table.render();
     if let Some(cursor) = next {
         text.push_str(&format!(
-            "\nnext page: kurz url list --limit {limit} --cursor {cursor}\n"
+            "\nnext page: kurz url list --limit {limit}{} --cursor {cursor}\n",
+            if args.active { " --active" } else { "" }
         ));
     }
     output::emit(&text)
@@ -358,20 +422,14 @@ async fn delete(ctx: &Context, value: &str, yes: bool) -> anyhow::Result<()> {
 
 async fn update(ctx: &Context, args: UpdateArgs) -> anyhow::Result<()> {
     let (_, slug) = find(ctx, &args.slug).await?;
-    let title = match (args.title, args.no_title) {
-        (_, true) => Some(None),
-        (Some(title), false) => Some(Some(title)),
-        (None, false) => None,
-    };
     let edit = LinkEdit {
         url: args.url,
-        title,
+        title: change(args.title, args.no_title),
         crawlable: args.crawlable,
-        redirect_status: match (args.redirect_status, args.default_redirect_status) {
-            (_, true) => Some(None),
-            (Some(status), false) => Some(Some(status)),
-            (None, false) => None,
-        },
+        redirect_status: change(args.redirect_status, args.default_redirect_status),
+        valid_since: change(args.valid_since, args.no_valid_since),
+        valid_until: change(args.valid_until, args.no_valid_until),
+        max_visits: change(args.max_visits, args.no_max_visits),
     };
     let record = ctx.links().await?.update(&slug, edit).await?;
     let url = UrlView::new(&ctx.public_url(), record);

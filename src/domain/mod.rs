@@ -11,6 +11,7 @@ mod slug;
 mod target;
 mod time;
 mod title;
+mod validity;
 
 pub use api_key::{ApiKey, KEY_PREFIX};
 pub use cursor::Cursor;
@@ -20,6 +21,7 @@ pub use slug::{Slug, SlugPolicy};
 pub use target::{non_public, TargetPolicy, TargetUrl};
 pub use time::{parse_day, parse_end, parse_start};
 pub use title::Title;
+pub use validity::{MaxVisits, Phase, Validity};
 
 /// Why a value was refused: the field it belongs to and a sentence for the client.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod error;
 #[cfg(feature = "explorer")]
 pub mod explorer;
+pub mod gate;
 pub mod lane;
 pub mod middleware;
 pub mod rate_limit;

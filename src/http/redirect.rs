@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use percent_encoding::percent_decode_str;
 
+use super::gate::{self, Verdict};
 use crate::cache::Lookup;
 use crate::http::api::responses;
 use crate::http::error::{ApiError, Problem};
@@ -20,9 +21,13 @@ use crate::visits::VisitEvent;
 
 /// Follow a short link.
 ///
-/// Answers `redirect.status` (302 by default) with `Location`, and records one visit (time,
-/// client IP, user agent, referrer) without waiting for the database. 429 when this client
-/// had too many not-found answers (`rate_limit.not_found_per_minute`).
+/// Answers the link's `redirect_status` (else `redirect.status`, 302 by default) with
+/// `Location`, and records one visit (time, client IP, user agent, referrer) without waiting
+/// for the database. A link before its `valid_since` is not found; one past its `valid_until`
+/// or with its `max_visits` reached is gone (410, or a 302 to `redirect.expired_url`). A click
+/// by a person on a capped link takes a unit of the cap first; bots and link previews do not.
+/// `HEAD` answers the same without counting a visit. 429 when this client had too many
+/// not-found answers (`rate_limit.not_found_per_minute`).
 #[utoipa::path(
     get,
     path = "/{slug}",
@@ -38,7 +43,9 @@ use crate::visits::VisitEvent;
             headers(("Location" = String, description = "The target URL"))),
         (status = 308, description = "`redirect.status = 308`",
             headers(("Location" = String, description = "The target URL"))),
-        (status = 404, description = "No short link has this slug: a problem document, or a small HTML page for clients that accept `text/html`",
+        (status = 404, description = "No short link has this slug, or its `valid_since` is still ahead: a problem document, or a small HTML page for clients that accept `text/html`",
+            content((Problem = "application/problem+json"), (String = "text/html"))),
+        (status = 410, description = "The link expired (past its `valid_until`) or is exhausted (its `max_visits` reached), and `redirect.expired_url` is not set (with it: a 302 there): a problem document, or a small HTML page for clients that accept `text/html`",
             content((Problem = "application/problem+json"), (String = "text/html"))),
         (status = 429, response = responses::TooManyRequests),
         (status = 500, response = responses::Internal),
@@ -82,34 +89,67 @@ pub async fn follow(State(state): State<AppState>, request: Request) -> Response
         }
         Err(error) => return ApiError::from(error).into_response(),
     };
-    if parts.method == Method::GET {
-        // Browsers send UTF-8 in these headers (an app name, a referrer's path); HTTP calls
-        // such bytes obs-text and `to_str` refuses them, which would lose the header and
-        // count the click as a bot's. Invalid UTF-8 becomes U+FFFD instead.
-        let text = |name: header::HeaderName| {
-            headers
-                .get(name)
-                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
-        };
-        state
-            .visits
-            .record(VisitEvent {
-                url_id: redirect.url_id,
-                at: Utc::now(),
-                client_ip: state.client_ip.resolve(peer, headers),
-                user_agent: text(header::USER_AGENT),
-                referrer: text(header::REFERER),
-            })
-            .await;
+    let counts = parts.method == Method::GET;
+    let mut cap_taken = false;
+    if let Some(gate) = &redirect.gate {
+        // A person's click takes a unit of the cap; a bot's (or a HEAD) only looks.
+        let takes_unit = counts && !state.bots.is_bot(agent(headers));
+        match gate::admit(state.store.as_ref(), gate, redirect.url_id, takes_unit).await {
+            Ok(Verdict::Go { cap_taken: taken }) => cap_taken = taken,
+            Ok(Verdict::Unknown) => return not_found(),
+            Ok(Verdict::Expired) => return gate::expired(&state.settings.redirect, headers),
+            Err(error) => return ApiError::from(error).into_response(),
+        }
     }
+    if counts {
+        record_click(&state, peer, headers, redirect.url_id, cap_taken).await;
+    }
+    redirect_response(redirect.location, redirect.status)
+}
+
+fn agent(headers: &HeaderMap) -> Option<&[u8]> {
+    headers.get(header::USER_AGENT).map(HeaderValue::as_bytes)
+}
+
+/// Hands a click to the visit queue (it waits only when the queue is full).
+pub(crate) async fn record_click(
+    state: &AppState,
+    peer: IpAddr,
+    headers: &HeaderMap,
+    url_id: i64,
+    cap_taken: bool,
+) {
+    // Browsers send UTF-8 in these headers (an app name, a referrer's path); HTTP calls such
+    // bytes obs-text and `to_str` refuses them, which would lose the header and count the
+    // click as a bot's. Invalid UTF-8 becomes U+FFFD instead.
+    let text = |name: header::HeaderName| {
+        headers
+            .get(name)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+    };
+    state
+        .visits
+        .record(VisitEvent {
+            url_id,
+            at: Utc::now(),
+            client_ip: state.client_ip.resolve(peer, headers),
+            user_agent: text(header::USER_AGENT),
+            referrer: text(header::REFERER),
+            cap_taken,
+        })
+        .await;
+}
+
+/// A redirect to `location`, without a body.
+pub(crate) fn redirect_response(location: HeaderValue, status: StatusCode) -> Response {
     let mut response = Response::new(Body::empty());
-    *response.status_mut() = redirect.status;
+    *response.status_mut() = status;
     // Room for what the lane adds (nosniff, a request id) without growing.
     let mut response_headers = HeaderMap::with_capacity(4);
-    response_headers.insert(header::LOCATION, redirect.location);
+    response_headers.insert(header::LOCATION, location);
     if matches!(
-        redirect.status,
-        StatusCode::FOUND | StatusCode::TEMPORARY_REDIRECT
+        status,
+        StatusCode::FOUND | StatusCode::TEMPORARY_REDIRECT | StatusCode::SEE_OTHER
     ) {
         // Temporary redirects are re-asked every time, so every click is counted.
         response_headers.insert(

@@ -4,7 +4,7 @@ use std::net::IpAddr;
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use crate::domain::{Cursor, RedirectStatus, Role, Slug, TargetUrl, Title};
+use crate::domain::{Cursor, MaxVisits, RedirectStatus, Role, Slug, TargetUrl, Title};
 
 /// A stored short link.
 #[derive(Debug, Clone, PartialEq)]
@@ -21,6 +21,21 @@ pub struct UrlRecord {
     pub created_by: Option<i64>,
     /// Its own redirect status; `None` answers with the configured `redirect.status`.
     pub redirect_status: Option<RedirectStatus>,
+    /// Before this time the link answers as if it did not exist.
+    pub valid_since: Option<DateTime<Utc>>,
+    /// From this time on the link is expired.
+    pub valid_until: Option<DateTime<Utc>>,
+    /// The link is exhausted once `human_visits` reaches it.
+    pub max_visits: Option<MaxVisits>,
+    /// Visits by people (bots left out), never lowered by pruning: what `max_visits` caps.
+    pub human_visits: i64,
+}
+
+impl UrlRecord {
+    /// How many more people a capped link answers; `None` without a cap.
+    pub fn visits_left(&self) -> Option<i64> {
+        self.max_visits.map(|cap| cap.left(self.human_visits))
+    }
 }
 
 /// A short link about to be stored.
@@ -34,6 +49,11 @@ pub struct NewUrl {
     /// The API key creating it; `None` for anonymous callers and commands.
     pub created_by: Option<i64>,
     pub redirect_status: Option<RedirectStatus>,
+    pub valid_since: Option<DateTime<Utc>>,
+    pub valid_until: Option<DateTime<Utc>>,
+    pub max_visits: Option<MaxVisits>,
+    /// Visits by people so far: 0 for a new link; an import keeps the exported count.
+    pub human_visits: i64,
 }
 
 /// The fields a PATCH may change; `None` leaves a field as it is, `title: Some(None)` clears it.
@@ -44,6 +64,20 @@ pub struct UrlPatch {
     pub crawlable: Option<bool>,
     /// `Some(None)` goes back to the configured status.
     pub redirect_status: Option<Option<RedirectStatus>>,
+    /// `Some(None)` removes the bound (the application layer checks the window).
+    pub valid_since: Option<Option<DateTime<Utc>>>,
+    pub valid_until: Option<Option<DateTime<Utc>>>,
+    /// `Some(None)` removes the cap.
+    pub max_visits: Option<Option<MaxVisits>>,
+}
+
+/// Which links a list shows.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct UrlFilter {
+    /// Only links created by this API key (an editor's view).
+    pub owner: Option<i64>,
+    /// Only links that answer at this time: inside their validity window and not exhausted.
+    pub active_at: Option<DateTime<Utc>>,
 }
 
 /// What a redirect needs, and nothing more.
@@ -53,6 +87,22 @@ pub struct Redirect {
     pub target: String,
     /// The link's own status, if it has one.
     pub status: Option<RedirectStatus>,
+    pub valid_since: Option<DateTime<Utc>>,
+    pub valid_until: Option<DateTime<Utc>>,
+    pub max_visits: Option<MaxVisits>,
+}
+
+/// What [`Store::take_visit`](super::Store::take_visit) did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CapTake {
+    /// One unit of the cap was taken: answer the click.
+    Taken,
+    /// The cap is reached: the link is exhausted.
+    Exhausted,
+    /// The link has no cap (any more): answer without taking anything.
+    Uncapped,
+    /// No link has this id (any more).
+    Gone,
 }
 
 /// One click, ready to be written by the visit writer.
@@ -68,6 +118,9 @@ pub struct NewVisit {
     pub os: Option<String>,
     pub device: Option<String>,
     pub is_bot: bool,
+    /// The redirect took a unit of the link's visit cap already (its `human_visits`); the
+    /// writer adds only the other visits by people.
+    pub cap_taken: bool,
 }
 
 /// A stored visit, with the slug of its URL.

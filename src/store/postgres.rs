@@ -14,7 +14,7 @@ use super::rollup::Rollups;
 use super::rows::{push_visit_page, VisitRow};
 use super::{NewUrl, NewVisit, PageRequest, StoreError, VisitFilter};
 use crate::config::DatabaseSettings;
-use crate::domain::Slug;
+use crate::domain::{MaxVisits, Slug};
 
 pub(super) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -64,16 +64,27 @@ pub(super) async fn import_urls(
         .iter()
         .map(|u| u.redirect_status.map(super::sql::stored_status))
         .collect();
+    let since: Vec<Option<DateTime<Utc>>> = urls.iter().map(|u| u.valid_since).collect();
+    let until: Vec<Option<DateTime<Utc>>> = urls.iter().map(|u| u.valid_until).collect();
+    let caps: Vec<Option<i64>> = urls
+        .iter()
+        .map(|u| u.max_visits.map(MaxVisits::get))
+        .collect();
+    let people: Vec<i64> = urls.iter().map(|u| u.human_visits).collect();
     let created: Vec<String> = sqlx::query_scalar(
         "WITH created AS ( \
              INSERT INTO urls (slug, target, target_host, title, crawlable, created_at, \
-                 updated_at, created_by, redirect_status) \
+                 updated_at, created_by, redirect_status, valid_since, valid_until, max_visits, \
+                 human_visits) \
              SELECT t.slug, t.target, t.host, t.title, t.crawlable, t.created_at, t.created_at, \
-                 t.created_by, t.redirect_status \
+                 t.created_by, t.redirect_status, t.valid_since, t.valid_until, t.max_visits, \
+                 t.human_visits \
              FROM UNNEST($1::text[], $2::text[], $3::text[], $4::bool[], $5::timestamptz[], \
-                         $6::text[], $7::bigint[], $10::smallint[]) \
+                         $6::text[], $7::bigint[], $10::smallint[], $11::timestamptz[], \
+                         $12::timestamptz[], $13::bigint[], $14::bigint[]) \
                  WITH ORDINALITY AS t(slug, target, title, crawlable, created_at, host, \
-                                      created_by, redirect_status, position) \
+                                      created_by, redirect_status, valid_since, valid_until, \
+                                      max_visits, human_visits, position) \
              ORDER BY t.position \
              ON CONFLICT (slug) DO NOTHING \
              RETURNING slug), \
@@ -92,6 +103,10 @@ pub(super) async fn import_urls(
     .bind(Utc::now())
     .bind(origin)
     .bind(&statuses)
+    .bind(&since)
+    .bind(&until)
+    .bind(&caps)
+    .bind(&people)
     .fetch_all(pool)
     .await?;
     Ok(created.into_iter().map(Slug::from_stored).collect())
@@ -125,13 +140,23 @@ pub(super) async fn record_visits(
     };
     let rollups = Rollups::of(stored.iter().copied());
 
-    let (ids, counts): (Vec<i64>, Vec<i64>) = rollups.per_url.into_iter().unzip();
+    let mut ids = Vec::with_capacity(rollups.per_url.len());
+    let mut counts = Vec::with_capacity(rollups.per_url.len());
+    let mut people = Vec::with_capacity(rollups.per_url.len());
+    for (id, tally) in rollups.per_url {
+        ids.push(id);
+        counts.push(tally.visits);
+        people.push(tally.people);
+    }
     sqlx::query(
-        "UPDATE urls SET visit_count = urls.visit_count + d.n \
-         FROM UNNEST($1::bigint[], $2::bigint[]) AS d(id, n) WHERE urls.id = d.id",
+        "UPDATE urls SET visit_count = urls.visit_count + d.n, \
+             human_visits = urls.human_visits + d.people \
+         FROM UNNEST($1::bigint[], $2::bigint[], $3::bigint[]) AS d(id, n, people) \
+         WHERE urls.id = d.id",
     )
     .bind(&ids)
     .bind(&counts)
+    .bind(&people)
     .execute(&mut *tx)
     .await?;
 

@@ -143,6 +143,7 @@ mod tests {
             os: None,
             device: Some("Desktop".into()),
             is_bot: true,
+            cap_taken: false,
         }
     }
 

@@ -5,7 +5,7 @@ use sqlx::{Database, Encode, QueryBuilder, Type};
 
 use super::models::{ApiKeyRecord, PageRequest, Redirect, UrlRecord, VisitFilter, VisitRecord};
 use super::StoreError;
-use crate::domain::{RedirectStatus, Slug, TargetUrl};
+use crate::domain::{MaxVisits, RedirectStatus, Slug, TargetUrl};
 
 /// Times as read, to the microsecond: what PostgreSQL keeps (sqlx truncates), and what SQLite,
 /// which stores the text it is given, now also answers, so both backends print the same.
@@ -15,7 +15,8 @@ fn micros(time: DateTime<Utc>) -> DateTime<Utc> {
 
 /// The column list every URL query returns, in `UrlRow`'s order.
 pub(crate) const URL_COLUMNS: &str = "id, slug, target, title, crawlable, visit_count, \
-     created_at, updated_at, created_by, redirect_status";
+     created_at, updated_at, created_by, redirect_status, valid_since, valid_until, max_visits, \
+     human_visits";
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct UrlRow {
@@ -29,6 +30,10 @@ pub(crate) struct UrlRow {
     updated_at: DateTime<Utc>,
     created_by: Option<i64>,
     redirect_status: Option<i16>,
+    valid_since: Option<DateTime<Utc>>,
+    valid_until: Option<DateTime<Utc>>,
+    max_visits: Option<i64>,
+    human_visits: i64,
 }
 
 impl TryFrom<UrlRow> for UrlRecord {
@@ -47,6 +52,10 @@ impl TryFrom<UrlRow> for UrlRecord {
             updated_at: micros(row.updated_at),
             created_by: row.created_by,
             redirect_status: row.redirect_status.and_then(RedirectStatus::from_stored),
+            valid_since: row.valid_since.map(micros),
+            valid_until: row.valid_until.map(micros),
+            max_visits: row.max_visits.and_then(MaxVisits::from_stored),
+            human_visits: row.human_visits,
         })
     }
 }
@@ -56,7 +65,14 @@ pub(crate) struct RedirectRow {
     id: i64,
     target: String,
     redirect_status: Option<i16>,
+    valid_since: Option<DateTime<Utc>>,
+    valid_until: Option<DateTime<Utc>>,
+    max_visits: Option<i64>,
 }
+
+/// The column list of [`RedirectRow`].
+pub(crate) const REDIRECT_COLUMNS: &str =
+    "id, target, redirect_status, valid_since, valid_until, max_visits";
 
 impl From<RedirectRow> for Redirect {
     fn from(row: RedirectRow) -> Self {
@@ -64,6 +80,9 @@ impl From<RedirectRow> for Redirect {
             url_id: row.id,
             target: row.target,
             status: row.redirect_status.and_then(RedirectStatus::from_stored),
+            valid_since: row.valid_since,
+            valid_until: row.valid_until,
+            max_visits: row.max_visits.and_then(MaxVisits::from_stored),
         }
     }
 }

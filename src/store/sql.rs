@@ -12,17 +12,17 @@ use super::maintenance::{self, count_per_url, AppliedMigration};
 use super::postgres::{self, Pg};
 use super::rows::{
     into_urls, push_visit_page, ApiKeyRow, RedirectRow, UrlRow, VisitRow, API_KEY_COLUMNS,
-    URL_COLUMNS,
+    REDIRECT_COLUMNS, URL_COLUMNS,
 };
 use super::sqlite::{self, Lite};
 use super::stats::{self, DailyRow, TopValueRow};
 use super::{
-    ApiKeyRecord, LinkChange, MigrationStatus, NewApiKey, NewUrl, NewVisit, Page, PageRequest,
-    PoolStatus, PrunedVisits, Redirect, StatsQuery, Store, StoreError, UrlPatch, UrlRecord,
-    UrlStats, VisitFilter, VisitRecord,
+    ApiKeyRecord, CapTake, LinkChange, MigrationStatus, NewApiKey, NewUrl, NewVisit, Page,
+    PageRequest, PoolStatus, PrunedVisits, Redirect, StatsQuery, Store, StoreError, UrlFilter,
+    UrlPatch, UrlRecord, UrlStats, VisitFilter, VisitRecord,
 };
 use crate::config::DatabaseSettings;
-use crate::domain::{RedirectStatus, Slug};
+use crate::domain::{MaxVisits, RedirectStatus, Slug};
 
 /// Runs `$body` with `$pool` bound to the store's pool, whichever backend it is: the body is
 /// written once and compiled once per database.
@@ -186,8 +186,9 @@ impl Store for SqlStore {
     async fn create_url(&self, new: NewUrl) -> Result<UrlRecord, StoreError> {
         let sql = format!(
             "INSERT INTO urls (slug, target, target_host, title, crawlable, created_at, updated_at, \
-                 created_by, redirect_status) \
-             VALUES ($1, $2, $6, $3, $4, $5, $5, $7, $8) RETURNING {URL_COLUMNS}"
+                 created_by, redirect_status, valid_since, valid_until, max_visits, human_visits) \
+             VALUES ($1, $2, $6, $3, $4, $5, $5, $7, $8, $9, $10, $11, $12) \
+             RETURNING {URL_COLUMNS}"
         );
         let row: UrlRow = on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
@@ -200,6 +201,10 @@ impl Store for SqlStore {
                 .bind(new.target.host_key())
                 .bind(new.created_by)
                 .bind(new.redirect_status.map(stored_status))
+                .bind(new.valid_since)
+                .bind(new.valid_until)
+                .bind(new.max_visits.map(MaxVisits::get))
+                .bind(new.human_visits)
                 .fetch_one(&mut *tx)
                 .await?;
             log_change!(self, tx, new.slug.as_str());
@@ -250,6 +255,15 @@ impl Store for SqlStore {
                 query
                     .push(", redirect_status = ")
                     .push_bind(status.map(stored_status));
+            }
+            if let Some(since) = patch.valid_since {
+                query.push(", valid_since = ").push_bind(since);
+            }
+            if let Some(until) = patch.valid_until {
+                query.push(", valid_until = ").push_bind(until);
+            }
+            if let Some(cap) = patch.max_visits {
+                query.push(", max_visits = ").push_bind(cap.map(MaxVisits::get));
             }
             query
                 .push(" WHERE slug = ")
@@ -327,12 +341,20 @@ impl Store for SqlStore {
     async fn list_urls(
         &self,
         page: PageRequest,
-        owner: Option<i64>,
+        filter: UrlFilter,
     ) -> Result<Page<UrlRecord>, StoreError> {
         let rows: Vec<UrlRow> = on_pool!(self, pool => {
             let mut query = QueryBuilder::new(format!("SELECT {URL_COLUMNS} FROM urls WHERE TRUE"));
-            if let Some(owner) = owner {
+            if let Some(owner) = filter.owner {
                 query.push(" AND created_by = ").push_bind(owner);
+            }
+            if let Some(at) = filter.active_at {
+                query
+                    .push(" AND (valid_since IS NULL OR valid_since <= ")
+                    .push_bind(at)
+                    .push(") AND (valid_until IS NULL OR valid_until > ")
+                    .push_bind(at)
+                    .push(") AND (max_visits IS NULL OR human_visits < max_visits)");
             }
             if let Some(after) = page.after {
                 query.push(" AND id < ").push_bind(after.last_id());
@@ -346,13 +368,41 @@ impl Store for SqlStore {
     }
 
     async fn resolve(&self, slug: &Slug) -> Result<Option<Redirect>, StoreError> {
+        let sql = format!("SELECT {REDIRECT_COLUMNS} FROM urls WHERE slug = $1");
         let row: Option<RedirectRow> = on_pool!(self, pool => {
-            sqlx::query_as("SELECT id, target, redirect_status FROM urls WHERE slug = $1")
+            sqlx::query_as(&sql)
                 .bind(slug.as_str())
                 .fetch_optional(pool)
                 .await?
         });
         Ok(row.map(Redirect::from))
+    }
+
+    async fn take_visit(&self, url_id: i64) -> Result<CapTake, StoreError> {
+        on_pool!(self, pool => {
+            let taken = sqlx::query(
+                "UPDATE urls SET human_visits = human_visits + 1 \
+                 WHERE id = $1 AND human_visits < max_visits",
+            )
+            .bind(url_id)
+            .execute(pool)
+            .await?
+            .rows_affected();
+            if taken == 1 {
+                return Ok(CapTake::Taken);
+            }
+            // The rare path: the link is exhausted, lost its cap, or is gone.
+            let cap: Option<Option<i64>> =
+                sqlx::query_scalar("SELECT max_visits FROM urls WHERE id = $1")
+                    .bind(url_id)
+                    .fetch_optional(pool)
+                    .await?;
+            Ok(match cap {
+                None => CapTake::Gone,
+                Some(None) => CapTake::Uncapped,
+                Some(Some(_)) => CapTake::Exhausted,
+            })
+        })
     }
 
     async fn crawlable_slugs(&self, limit: u32) -> Result<Vec<Slug>, StoreError> {

@@ -5,7 +5,7 @@
 //! worker thread, two thread wake-ups each: a profile of the batched writer showed 44% of its
 //! CPU time in those switches. Here a batch crosses threads once: the thread writes it in one
 //! `BEGIN IMMEDIATE` transaction through prepared statements kept across batches (one row at a
-//! time, which SQLite steps in microseconds), adds each URL's visits to its `visit_count`, each
+//! time, which SQLite steps in microseconds), adds each URL's visits to its `visit_count` (and people's to `human_visits`), each
 //! rollup row once and the batch to `visit_totals`, and answers with the ids.
 
 use std::collections::HashSet;
@@ -216,10 +216,12 @@ fn add_tallies<'a>(
     stored: usize,
 ) -> rusqlite::Result<()> {
     let rollups = Rollups::of(visits);
-    let mut count =
-        tx.prepare_cached("UPDATE urls SET visit_count = visit_count + ?1 WHERE id = ?2")?;
-    for (url_id, visits) in rollups.per_url {
-        count.execute(params![visits, url_id])?;
+    let mut count = tx.prepare_cached(
+        "UPDATE urls SET visit_count = visit_count + ?1, human_visits = human_visits + ?2 \
+         WHERE id = ?3",
+    )?;
+    for (url_id, tally) in rollups.per_url {
+        count.execute(params![tally.visits, tally.people, url_id])?;
     }
     let mut upsert = tx.prepare_cached(
         "INSERT INTO url_daily_rollups \

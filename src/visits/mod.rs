@@ -1,6 +1,7 @@
 //! The click pipeline. A redirect hands a [`VisitEvent`] to the bounded [`VisitQueue`] and
 //! returns; the writer task turns events into rows and stores them in batches.
 
+mod bots;
 mod client_ip;
 mod enrich;
 mod queue;
@@ -10,6 +11,7 @@ use std::net::IpAddr;
 
 use chrono::{DateTime, Utc};
 
+pub use bots::BotTokens;
 pub use client_ip::ClientIpResolver;
 pub use enrich::{Enricher, ParsedAgent};
 pub use queue::{EnqueueTimeouts, VisitCounters, VisitQueue};
@@ -30,6 +32,8 @@ pub struct VisitEvent {
     pub client_ip: IpAddr,
     pub user_agent: Option<String>,
     pub referrer: Option<String>,
+    /// The redirect took a unit of the link's visit cap (see `Store::take_visit`).
+    pub cap_taken: bool,
 }
 
 impl VisitEvent {
@@ -57,6 +61,7 @@ impl VisitEvent {
             os: None,
             device: None,
             is_bot: false,
+            cap_taken: self.cap_taken,
         }
     }
 }
@@ -81,6 +86,7 @@ mod tests {
             url_id: 1,
             at: Utc::now(),
             client_ip: "192.0.2.1".parse().unwrap(),
+            cap_taken: false,
             user_agent,
             referrer: referrer.map(str::to_owned),
         }

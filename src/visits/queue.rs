@@ -120,6 +120,7 @@ mod tests {
             url_id: 1,
             at: Utc::now(),
             client_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            cap_taken: false,
             user_agent: None,
             referrer: None,
         }

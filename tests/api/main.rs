@@ -10,6 +10,7 @@ mod bad_input;
 mod cache;
 mod changes;
 mod cluster;
+mod expiry;
 #[cfg(feature = "explorer")]
 mod explorer;
 mod faults;

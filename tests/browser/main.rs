@@ -92,6 +92,7 @@ async fn seed_visits(app: &TestApp, slug: &str) {
                 os: Some(os.into()),
                 device: Some(device.into()),
                 is_bot: false,
+                cap_taken: false,
             }
         })
         .collect();

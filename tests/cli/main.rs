@@ -129,6 +129,7 @@ fn visit(url_id: i64, visited_at: DateTime<Utc>, is_bot: bool) -> NewVisit {
         os: Some("Linux".into()),
         device: Some(if is_bot { "bot" } else { "desktop" }.into()),
         is_bot,
+        cap_taken: false,
     }
 }
 

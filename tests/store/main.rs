@@ -7,12 +7,14 @@ mod common;
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, TimeZone, Utc};
 use kurz::config::{Environment, Settings};
-use kurz::domain::{ApiKey, Cursor, RedirectStatus, Role, Slug, SlugPolicy, TargetUrl, Title};
+use kurz::domain::{
+    ApiKey, Cursor, MaxVisits, RedirectStatus, Role, Slug, SlugPolicy, TargetUrl, Title,
+};
 use kurz::store::{
-    self, MigrationState, NewApiKey, NewUrl, NewVisit, PageRequest, StatsQuery, Store, StoreError,
-    Unique, UrlPatch, ValueCount, VisitFilter,
+    self, CapTake, MigrationState, NewApiKey, NewUrl, NewVisit, PageRequest, StatsQuery, Store,
+    StoreError, Unique, UrlFilter, UrlPatch, ValueCount, VisitFilter,
 };
 
 use common::database::{Backend, TestDatabase};
@@ -52,6 +54,10 @@ impl Fixture {
                 created_at: Utc::now(),
                 created_by: None,
                 redirect_status: None,
+                valid_since: None,
+                valid_until: None,
+                max_visits: None,
+                human_visits: 0,
             })
             .await
             .expect("created")
@@ -68,6 +74,10 @@ impl Fixture {
                 created_at: Utc::now(),
                 created_by: Some(owner),
                 redirect_status: None,
+                valid_since: None,
+                valid_until: None,
+                max_visits: None,
+                human_visits: 0,
             })
             .await
             .expect("created")
@@ -103,6 +113,7 @@ fn visit(url_id: i64, seconds_ago: i64) -> NewVisit {
         os: Some("Linux".into()),
         device: Some("Other".into()),
         is_bot: false,
+        cap_taken: false,
     }
 }
 
@@ -133,6 +144,10 @@ async fn created_urls_read_back_exactly(backend: Backend) {
             created_at,
             created_by: None,
             redirect_status: None,
+            valid_since: None,
+            valid_until: None,
+            max_visits: None,
+            human_visits: 0,
         })
         .await
         .unwrap();
@@ -162,6 +177,10 @@ async fn duplicate_slugs_conflict(backend: Backend) {
             created_at: Utc::now(),
             created_by: None,
             redirect_status: None,
+            valid_since: None,
+            valid_until: None,
+            max_visits: None,
+            human_visits: 0,
         })
         .await;
     assert!(
@@ -214,6 +233,9 @@ async fn patches_change_only_what_they_name(backend: Backend) {
                 title: Some(None),
                 crawlable: Some(true),
                 redirect_status: None,
+                valid_since: None,
+                valid_until: None,
+                max_visits: None,
             },
         )
         .await
@@ -235,7 +257,7 @@ async fn url_pages_walk_newest_first_without_gaps(backend: Backend) {
     loop {
         let page = f
             .store
-            .list_urls(PageRequest { after, limit: 3 }, None)
+            .list_urls(PageRequest { after, limit: 3 }, UrlFilter::default())
             .await
             .unwrap();
         seen.extend(page.items.iter().map(|u| u.slug.to_string()));
@@ -254,7 +276,7 @@ async fn url_pages_walk_newest_first_without_gaps(backend: Backend) {
                 after: Some(Cursor::after(1)),
                 limit: 3,
             },
-            None,
+            UrlFilter::default(),
         )
         .await
         .unwrap();
@@ -600,6 +622,10 @@ async fn imports_skip_existing_slugs(backend: Backend) {
         created_at: Utc::now(),
         created_by: None,
         redirect_status: None,
+        valid_since: None,
+        valid_until: None,
+        max_visits: None,
+        human_visits: 0,
     };
     let batch = vec![new("i1"), new("taken"), new("i2")];
     assert_eq!(f.store.import_urls(&batch).await.unwrap().len(), 2);
@@ -611,7 +637,11 @@ async fn imports_skip_existing_slugs(backend: Backend) {
     assert_eq!(f.store.import_urls(&[]).await.unwrap().len(), 0);
     let taken = f.store.get_url(&f.slug("taken")).await.unwrap();
     assert_eq!(taken.target.as_str(), "https://example.com/original");
-    let page = f.store.list_urls(first_page(10), None).await.unwrap();
+    let page = f
+        .store
+        .list_urls(first_page(10), UrlFilter::default())
+        .await
+        .unwrap();
     let slugs: Vec<String> = page.items.iter().map(|u| u.slug.to_string()).collect();
     assert_eq!(slugs, ["i2", "i1", "taken"], "imported in order");
 }
@@ -901,7 +931,13 @@ async fn urls_record_their_creator_and_lists_filter_by_it(backend: Backend) {
     loop {
         let page = f
             .store
-            .list_urls(PageRequest { after, limit: 2 }, Some(alice.id))
+            .list_urls(
+                PageRequest { after, limit: 2 },
+                UrlFilter {
+                    owner: Some(alice.id),
+                    ..UrlFilter::default()
+                },
+            )
             .await
             .unwrap();
         seen.extend(page.items.iter().map(|u| u.slug.to_string()));
@@ -911,7 +947,11 @@ async fn urls_record_their_creator_and_lists_filter_by_it(backend: Backend) {
         }
     }
     assert_eq!(seen, ["a4", "a3", "a2", "a1", "a0"]);
-    let all = f.store.list_urls(first_page(100), None).await.unwrap();
+    let all = f
+        .store
+        .list_urls(first_page(100), UrlFilter::default())
+        .await
+        .unwrap();
     assert_eq!(all.items.len(), 11);
 
     // Search by slug and by host, limited to the owner.
@@ -1001,6 +1041,10 @@ async fn urls_record_their_creator_and_lists_filter_by_it(backend: Backend) {
         created_at: Utc::now(),
         created_by: Some(bob.id),
         redirect_status: None,
+        valid_since: None,
+        valid_until: None,
+        max_visits: None,
+        human_visits: 0,
     };
     assert_eq!(f.store.import_urls(&[imported]).await.unwrap().len(), 1);
     assert_eq!(
@@ -1194,6 +1238,7 @@ async fn large_batches_store_every_field_exactly_and_tally_once(backend: Backend
             os: (i % 7 != 0).then(|| "Linux".to_owned()),
             device: Some("desktop".to_owned()),
             is_bot: i % 5 == 0,
+            cap_taken: false,
         })
         .collect();
     let ids = f.store.record_visits(&batch).await.unwrap();
@@ -1312,6 +1357,10 @@ async fn every_link_change_is_logged(backend: Backend) {
             created_at: Utc::now(),
             created_by: None,
             redirect_status: None,
+            valid_since: None,
+            valid_until: None,
+            max_visits: None,
+            human_visits: 0,
         })
         .collect();
     assert_eq!(f.store.import_urls(&batch).await.unwrap().len(), 2);
@@ -1374,6 +1423,10 @@ async fn redirect_statuses_are_stored_and_resolved(backend: Backend) {
         created_at: Utc::now(),
         created_by: None,
         redirect_status,
+        valid_since: None,
+        valid_until: None,
+        max_visits: None,
+        human_visits: 0,
     };
     let created = f.store.create_url(new("perm", status(301))).await.unwrap();
     assert_eq!(created.redirect_status, status(301));
@@ -1430,8 +1483,201 @@ async fn redirect_statuses_are_stored_and_resolved(backend: Backend) {
     );
 }
 
+/// A link's validity window and visit cap: stored on create and import (with the people's
+/// visits an export carried), read back and resolved, changed and cleared by patches.
+async fn validity_and_caps_are_stored_and_resolved(backend: Backend) {
+    let f = fixture(backend).await;
+    let at =
+        |hours: i64| Utc.with_ymd_and_hms(2027, 1, 1, 0, 0, 0).unwrap() + Duration::hours(hours);
+    let cap = |n| Some(MaxVisits::parse(n).unwrap());
+    let new = |slug: &str, since, until, max_visits, human_visits| NewUrl {
+        slug: f.slug(slug),
+        target: TargetUrl::parse("https://example.com/", 2048).unwrap(),
+        title: None,
+        crawlable: false,
+        created_at: Utc::now(),
+        created_by: None,
+        redirect_status: None,
+        valid_since: since,
+        valid_until: until,
+        max_visits,
+        human_visits,
+    };
+    let created = f
+        .store
+        .create_url(new("win", Some(at(1)), Some(at(2)), cap(3), 0))
+        .await
+        .unwrap();
+    assert_eq!(
+        (created.valid_since, created.valid_until, created.max_visits),
+        (Some(at(1)), Some(at(2)), cap(3))
+    );
+    assert_eq!(created.visits_left(), Some(3));
+    let resolved = f.store.resolve(&f.slug("win")).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            resolved.valid_since,
+            resolved.valid_until,
+            resolved.max_visits
+        ),
+        (Some(at(1)), Some(at(2)), cap(3))
+    );
+    let patched = f
+        .store
+        .update_url(
+            &f.slug("win"),
+            UrlPatch {
+                valid_since: Some(None),
+                max_visits: Some(cap(9)),
+                ..UrlPatch::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (patched.valid_since, patched.valid_until, patched.max_visits),
+        (None, Some(at(2)), cap(9)),
+        "a patch changes what it names only"
+    );
+    let cleared = f
+        .store
+        .update_url(
+            &f.slug("win"),
+            UrlPatch {
+                valid_until: Some(None),
+                max_visits: Some(None),
+                ..UrlPatch::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            cleared.valid_until,
+            cleared.max_visits,
+            cleared.visits_left()
+        ),
+        (None, None, None)
+    );
+    let batch = [
+        new("imp", Some(at(5)), None, cap(4), 3),
+        new("plain", None, None, None, 0),
+    ];
+    assert_eq!(f.store.import_urls(&batch).await.unwrap().len(), 2);
+    let imported = f.store.get_url(&f.slug("imp")).await.unwrap();
+    assert_eq!(
+        (
+            imported.valid_since,
+            imported.max_visits,
+            imported.human_visits
+        ),
+        (Some(at(5)), cap(4), 3)
+    );
+    assert_eq!(imported.visits_left(), Some(1));
+    let plain = f.store.get_url(&f.slug("plain")).await.unwrap();
+    assert_eq!((plain.valid_since, plain.max_visits), (None, None));
+}
+
+/// `take_visit` takes units of a cap until none is left, and says why it took none; the visit
+/// writer adds to `human_visits` the people's visits that took no unit, never bots'.
+async fn caps_are_taken_exactly_and_people_are_counted(backend: Backend) {
+    let f = fixture(backend).await;
+    let capped = f.create("capped", "https://example.com/").await;
+    f.store
+        .update_url(
+            &f.slug("capped"),
+            UrlPatch {
+                max_visits: Some(Some(MaxVisits::parse(2).unwrap())),
+                ..UrlPatch::default()
+            },
+        )
+        .await
+        .unwrap();
+    let plain = f.create("plain", "https://example.com/").await;
+    assert_eq!(f.store.take_visit(capped.id).await.unwrap(), CapTake::Taken);
+    assert_eq!(f.store.take_visit(capped.id).await.unwrap(), CapTake::Taken);
+    assert_eq!(
+        f.store.take_visit(capped.id).await.unwrap(),
+        CapTake::Exhausted
+    );
+    assert_eq!(
+        f.store.take_visit(plain.id).await.unwrap(),
+        CapTake::Uncapped
+    );
+    assert_eq!(f.store.take_visit(-5).await.unwrap(), CapTake::Gone);
+    let read = f.store.get_url(&f.slug("capped")).await.unwrap();
+    assert_eq!((read.human_visits, read.visits_left()), (2, Some(0)));
+
+    // Two people whose clicks took units, one who did not, one bot.
+    let mut batch = vec![visit(capped.id, 3), visit(capped.id, 2)];
+    batch.iter_mut().for_each(|v| v.cap_taken = true);
+    batch.push(visit(capped.id, 1));
+    let mut bot = visit(plain.id, 1);
+    bot.is_bot = true;
+    batch.push(bot);
+    batch.push(visit(plain.id, 1));
+    f.store.record_visits(&batch).await.unwrap();
+    let read = f.store.get_url(&f.slug("capped")).await.unwrap();
+    assert_eq!((read.visit_count, read.human_visits), (3, 3));
+    let read = f.store.get_url(&f.slug("plain")).await.unwrap();
+    assert_eq!((read.visit_count, read.human_visits), (2, 1));
+    // Pruning lowers the visit count, never what the cap counts.
+    let done = f
+        .store
+        .prune_visits(Utc::now().date_naive() + chrono::Days::new(1), 100)
+        .await
+        .unwrap();
+    assert_eq!(done.visits, 5);
+    let read = f.store.get_url(&f.slug("capped")).await.unwrap();
+    assert_eq!((read.visit_count, read.human_visits), (0, 3));
+}
+
+/// `active_at` leaves out links before their window, after it, and with their cap reached.
+async fn active_lists_leave_out_links_that_do_not_answer(backend: Backend) {
+    let f = fixture(backend).await;
+    let now = Utc::now();
+    let patch = |since: Option<i64>, until: Option<i64>, cap: Option<i64>| UrlPatch {
+        valid_since: since.map(|h| Some(now + Duration::hours(h))),
+        valid_until: until.map(|h| Some(now + Duration::hours(h))),
+        max_visits: cap.map(|n| Some(MaxVisits::parse(n).unwrap())),
+        ..UrlPatch::default()
+    };
+    for (slug, change) in [
+        ("open", patch(Some(-1), Some(1), Some(5))),
+        ("later", patch(Some(1), None, None)),
+        ("over", patch(None, Some(-1), None)),
+        ("used", patch(None, None, Some(1))),
+        ("plain", UrlPatch::default()),
+    ] {
+        f.create(slug, "https://example.com/").await;
+        f.store.update_url(&f.slug(slug), change).await.unwrap();
+    }
+    let used = f.store.get_url(&f.slug("used")).await.unwrap();
+    assert_eq!(f.store.take_visit(used.id).await.unwrap(), CapTake::Taken);
+    let store = &f.store;
+    let slugs = |filter| async move {
+        let page = store.list_urls(first_page(10), filter).await.unwrap();
+        page.items
+            .into_iter()
+            .map(|u| u.slug.to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        slugs(UrlFilter {
+            active_at: Some(now),
+            ..UrlFilter::default()
+        })
+        .await,
+        ["plain", "open"]
+    );
+    assert_eq!(slugs(UrlFilter::default()).await.len(), 5);
+}
+
 on_both_backends!(
     redirect_statuses_are_stored_and_resolved,
+    validity_and_caps_are_stored_and_resolved,
+    caps_are_taken_exactly_and_people_are_counted,
+    active_lists_leave_out_links_that_do_not_answer,
     unique_violations_name_their_constraint,
     every_link_change_is_logged,
     large_batches_store_every_field_exactly_and_tally_once,

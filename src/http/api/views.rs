@@ -37,6 +37,19 @@ pub struct UrlView {
     /// server's `redirect.status`.
     #[schema(required = true, schema_with = redirect_status_schema)]
     pub redirect_status: Option<u16>,
+    /// Before this time the link answers 404; `null`: no start.
+    #[schema(required = true)]
+    pub valid_since: Option<DateTime<Utc>>,
+    /// From this time on the link answers 410 (or redirects to `redirect.expired_url`);
+    /// `null`: no end.
+    #[schema(required = true)]
+    pub valid_until: Option<DateTime<Utc>>,
+    /// The cap on visits by people; `null`: none.
+    #[schema(required = true, minimum = 1)]
+    pub max_visits: Option<i64>,
+    /// Visits by people the cap still allows (0 once it is reached); `null` without a cap.
+    #[schema(required = true, minimum = 0)]
+    pub visits_left: Option<i64>,
 }
 
 /// An integer among the redirect statuses a link may have, or `null`.
@@ -58,6 +71,7 @@ impl UrlView {
     /// The resource of `record`, whose short link starts with `public_url` (no trailing
     /// slash). The API and `kurz --json` both print this.
     pub fn new(public_url: &str, record: UrlRecord) -> Self {
+        let visits_left = record.visits_left();
         Self {
             short_url: format!("{public_url}/{}", record.slug),
             slug: record.slug.to_string(),
@@ -69,6 +83,10 @@ impl UrlView {
             created_at: record.created_at,
             updated_at: record.updated_at,
             redirect_status: record.redirect_status.map(|status| status.get()),
+            valid_since: record.valid_since,
+            valid_until: record.valid_until,
+            max_visits: record.max_visits.map(|cap| cap.get()),
+            visits_left,
         }
     }
 }

@@ -163,6 +163,10 @@ mod tests {
             updated_at: Utc::now(),
             created_by,
             redirect_status: None,
+            valid_since: None,
+            valid_until: None,
+            max_visits: None,
+            human_visits: 0,
         }
     }
 
