@@ -25,21 +25,31 @@ async function callApi(method, url, body) {
   return json;
 }
 
-// The JSON body of a create (POST) or edit (PATCH) form. Empty optional fields are left out
-// of a create; an empty title clears it on an edit.
+// A field's text as JSON: `data-json="number"` (a redirect status, a visit cap), `"utc"` (a
+// datetime-local value, read as UTC), otherwise the trimmed text.
+function fieldValue(input) {
+  const text = input.value.trim();
+  switch (input.dataset.json) {
+    case "number":
+      return Number(text);
+    case "utc":
+      return `${text.length === 16 ? `${text}:00` : text}Z`;
+    default:
+      return text;
+  }
+}
+
+// The JSON body of a create (POST) or edit (PATCH) form. Empty fields are left out of a
+// create; an edit clears (null) the empty ones marked `data-clearable`.
 function formBody(form, method) {
   const body = {};
   for (const input of form.querySelectorAll("input[name], select[name]")) {
-    if (input.name === "redirect_status") {
-      // "" is the server's default: left out of a create, cleared (null) by an edit.
-      if (input.value !== "") body.redirect_status = Number(input.value);
-      else if (method === "PATCH") body.redirect_status = null;
-    } else if (input.type === "checkbox") {
+    if (input.type === "checkbox") {
       body[input.name] = input.checked;
     } else if (input.value.trim() !== "") {
-      body[input.name] = input.value.trim();
-    } else if (method === "PATCH" && input.name === "title") {
-      body.title = null;
+      body[input.name] = fieldValue(input);
+    } else if (method === "PATCH" && "clearable" in input.dataset) {
+      body[input.name] = null;
     }
   }
   return body;
