@@ -18,7 +18,7 @@ use axum::http::{HeaderValue, StatusCode};
 use quick_cache::sync::Cache;
 
 use crate::config::CacheSettings;
-use crate::domain::{Slug, Validity};
+use crate::domain::{Rule, Slug, Validity};
 use crate::store::{Redirect, Store, StoreError};
 
 /// Hits and misses since start, for metrics.
@@ -37,6 +37,40 @@ pub struct CachedRedirect {
     pub status: StatusCode,
     /// What a click must pass before it is answered; `None` (most links) costs nothing.
     pub gate: Option<Arc<Gate>>,
+    /// Rules and query forwarding; `None` (most links) costs nothing.
+    pub routing: Option<Arc<Routing>>,
+}
+
+/// Where a link with redirect rules or query forwarding sends a click.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Routing {
+    /// Each rule with its target as a `Location` value, in order.
+    pub rules: Vec<(Rule, HeaderValue)>,
+    pub forward_query: bool,
+}
+
+impl Routing {
+    /// `None` for a link without rules that does not forward queries; `Err` when a stored
+    /// target is not a header value.
+    fn of(redirect: &Redirect) -> Result<Option<Arc<Self>>, ()> {
+        let rules = match &redirect.rules {
+            None => Vec::new(),
+            Some(rules) => rules
+                .iter()
+                .map(|rule| {
+                    let location = HeaderValue::from_str(rule.target.as_str()).map_err(|_| ())?;
+                    Ok((rule.clone(), location))
+                })
+                .collect::<Result<_, ()>>()?,
+        };
+        if rules.is_empty() && !redirect.forward_query {
+            return Ok(None);
+        }
+        Ok(Some(Arc::new(Self {
+            rules,
+            forward_query: redirect.forward_query,
+        })))
+    }
 }
 
 /// A link's validity window and visit cap, as the redirect lane checks them.
@@ -99,6 +133,7 @@ impl CachedRedirect {
             location: HeaderValue::from_str(&redirect.target).ok()?,
             status,
             gate: Gate::of(redirect),
+            routing: Routing::of(redirect).ok()?,
         })
     }
 }

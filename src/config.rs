@@ -204,6 +204,9 @@ pub struct RedirectSettings {
     /// Where an expired link sends a click (302); empty answers 410 Gone.
     #[serde(default)]
     pub expired_url: String,
+    /// `forward_query` of links created without one.
+    #[serde(default)]
+    pub forward_query: bool,
 }
 
 impl RedirectSettings {

@@ -100,7 +100,8 @@ impl Application {
             slugs.clone(),
             targets.clone(),
             cluster.clone(),
-        );
+        )
+        .forwarding_queries(settings.redirect.forward_query);
         let state = AppState::new(Shared {
             links,
             openapi: crate::http::router::document(),

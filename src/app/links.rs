@@ -7,7 +7,8 @@ use chrono::{DateTime, Utc};
 
 use super::{AppError, ChangeNotice};
 use crate::domain::{
-    Invalid, MaxVisits, RedirectStatus, Slug, SlugPolicy, TargetPolicy, Title, Validity,
+    Invalid, MaxVisits, RedirectStatus, RuleSpec, Rules, Slug, SlugPolicy, TargetPolicy, Title,
+    Validity,
 };
 use crate::store::{NewUrl, Store, StoreError, Unique, UrlPatch, UrlRecord};
 
@@ -34,6 +35,10 @@ pub struct LinkInput {
     pub valid_until: Option<DateTime<Utc>>,
     /// At least 1; `None` for no cap.
     pub max_visits: Option<i64>,
+    /// Redirect rules, in order; empty for none.
+    pub rules: Vec<RuleSpec>,
+    /// `None` takes the server's `redirect.forward_query`.
+    pub forward_query: Option<bool>,
 }
 
 /// What a change sets; a field left `None` stays as it is, `title: Some(None)` clears it.
@@ -49,6 +54,9 @@ pub struct LinkEdit {
     pub valid_until: Option<Option<DateTime<Utc>>>,
     /// `Some(None)` removes the cap.
     pub max_visits: Option<Option<i64>>,
+    /// Replaces every rule; an empty list removes them.
+    pub rules: Option<Vec<RuleSpec>>,
+    pub forward_query: Option<bool>,
 }
 
 /// A parsed link, ready to store.
@@ -72,6 +80,8 @@ pub struct Links {
     slugs: Arc<SlugPolicy>,
     targets: Arc<TargetPolicy>,
     notice: Arc<dyn ChangeNotice>,
+    /// `forward_query` of links created without one (`redirect.forward_query`).
+    forward_query: bool,
 }
 
 impl Links {
@@ -86,7 +96,14 @@ impl Links {
             slugs,
             targets,
             notice,
+            forward_query: false,
         }
+    }
+
+    /// Links created without a `forward_query` of their own get this one.
+    pub fn forwarding_queries(mut self, default: bool) -> Self {
+        self.forward_query = default;
+        self
     }
 
     /// Parses a link by the target and slug policies; a slug is generated when none is given.
@@ -103,6 +120,7 @@ impl Links {
             .transpose()?;
         let validity = Validity::new(input.valid_since, input.valid_until)?;
         let max_visits = input.max_visits.map(MaxVisits::parse).transpose()?;
+        let rules = Rules::parse(&input.rules, &self.targets)?;
         Ok(PreparedLink {
             url: NewUrl {
                 slug,
@@ -116,6 +134,8 @@ impl Links {
                 valid_until: validity.until,
                 max_visits,
                 human_visits: 0,
+                rules,
+                forward_query: input.forward_query.unwrap_or(self.forward_query),
             },
             generated,
         })
@@ -189,6 +209,11 @@ impl Links {
                 .max_visits
                 .map(|cap| cap.map(MaxVisits::parse).transpose())
                 .transpose()?,
+            rules: edit
+                .rules
+                .map(|specs| Rules::parse(&specs, &self.targets))
+                .transpose()?,
+            forward_query: edit.forward_query,
         };
         let record = self
             .store

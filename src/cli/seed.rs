@@ -102,6 +102,8 @@ async fn seed_urls(links: &Links, store: &dyn Store, count: u64) -> anyhow::Resu
                     valid_until: None,
                     max_visits: None,
                     human_visits: 0,
+                    rules: None,
+                    forward_query: false,
                 };
                 Ok(PreparedLink {
                     url,
@@ -208,6 +210,7 @@ async fn seed_visits(
                 at: first + Duration::milliseconds((n as f64 * step_ms) as i64),
                 client_ip: std::net::IpAddr::from(rng.gen::<[u8; 4]>()),
                 cap_taken: false,
+                rule: None,
                 user_agent: Some(USER_AGENTS[rng.gen_range(0..USER_AGENTS.len())].to_owned()),
                 referrer: REFERRERS[rng.gen_range(0..REFERRERS.len())].map(str::to_owned),
             })

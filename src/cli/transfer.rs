@@ -20,7 +20,7 @@ use super::crlf::CrlfAsLf;
 use super::output::{self, Progress};
 use super::{Context, UsageError};
 use crate::app::{LinkInput, Links, PreparedLink};
-use crate::domain::Invalid;
+use crate::domain::{Invalid, RuleSpec, Rules};
 use crate::store::UrlRecord;
 
 /// URLs read per keyset page while exporting.
@@ -33,7 +33,7 @@ const JSON_INVALID_ROWS: usize = 1_000;
 const MAX_LINE_BYTES: usize = 64 * 1024;
 
 /// The columns of an export, in order; an import needs `url` and reads the others if present.
-pub const COLUMNS: [&str; 11] = [
+pub const COLUMNS: [&str; 13] = [
     "slug",
     "url",
     "title",
@@ -45,6 +45,8 @@ pub const COLUMNS: [&str; 11] = [
     "valid_until",
     "max_visits",
     "human_visits",
+    "forward_query",
+    "rules",
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
@@ -92,6 +94,9 @@ struct ExportRow<'a> {
     max_visits: Option<i64>,
     /// Visits by people so far: what `max_visits` caps (an import keeps it).
     human_visits: i64,
+    forward_query: bool,
+    /// The rules' JSON array as the API shows it; empty for none.
+    rules: Option<String>,
 }
 
 fn rfc3339(time: DateTime<Utc>) -> String {
@@ -112,6 +117,8 @@ impl<'a> From<&'a UrlRecord> for ExportRow<'a> {
             valid_until: url.valid_until.map(rfc3339),
             max_visits: url.max_visits.map(|cap| cap.get()),
             human_visits: url.human_visits,
+            forward_query: url.forward_query,
+            rules: url.rules.as_ref().map(Rules::to_stored),
         }
     }
 }
@@ -225,6 +232,8 @@ struct RawRow {
     valid_until: Option<String>,
     max_visits: Option<String>,
     human_visits: Option<String>,
+    forward_query: Option<String>,
+    rules: Option<String>,
 }
 
 /// A row that was not imported, and why.
@@ -247,6 +256,8 @@ struct JsonRow {
     valid_until: Option<serde_json::Value>,
     max_visits: Option<serde_json::Value>,
     human_visits: Option<serde_json::Value>,
+    forward_query: Option<serde_json::Value>,
+    rules: Option<serde_json::Value>,
 }
 
 /// A JSON value as the text a CSV cell would hold; `null` is no value.
@@ -330,6 +341,8 @@ struct Columns {
     valid_until: Option<usize>,
     max_visits: Option<usize>,
     human_visits: Option<usize>,
+    forward_query: Option<usize>,
+    rules: Option<usize>,
 }
 
 enum RowReader<R: BufRead> {
@@ -384,6 +397,8 @@ impl<R: BufRead> RowReader<R> {
                     valid_until: find("valid_until"),
                     max_visits: find("max_visits"),
                     human_visits: find("human_visits"),
+                    forward_query: find("forward_query"),
+                    rules: find("rules"),
                 };
                 Ok(Self::Csv {
                     reader,
@@ -421,6 +436,8 @@ impl<R: BufRead> RowReader<R> {
                         valid_until: cell(columns.valid_until),
                         max_visits: cell(columns.max_visits),
                         human_visits: cell(columns.human_visits),
+                        forward_query: cell(columns.forward_query),
+                        rules: cell(columns.rules),
                     })))
                 }
                 Err(error) => {
@@ -480,6 +497,8 @@ impl<R: BufRead> RowReader<R> {
                         valid_until: json_text(row.valid_until),
                         max_visits: json_text(row.max_visits),
                         human_visits: json_text(row.human_visits),
+                        forward_query: json_text(row.forward_query),
+                        rules: json_text(row.rules),
                     }))),
                     Err(error) => bad(format!("not a JSON object of a URL ({error})")),
                 };
@@ -549,6 +568,13 @@ fn validate(raw: RawRow, links: &Links) -> Result<(PreparedLink, Option<String>)
         })
     })
     .map_err(bad)?;
+    let forward_query =
+        optional_cell(raw.forward_query, "forward_query", parse_bool).map_err(bad)?;
+    let rules = optional_cell(raw.rules, "rules", |value| {
+        serde_json::from_str::<Vec<RuleSpec>>(value)
+            .map_err(|e| format!("not a JSON array of rules ({e})"))
+    })
+    .map_err(bad)?;
     let mut warning = None;
     let created_at = match raw.created_at.as_deref().map(str::trim) {
         None | Some("") => Utc::now(),
@@ -577,6 +603,8 @@ fn validate(raw: RawRow, links: &Links) -> Result<(PreparedLink, Option<String>)
             valid_since,
             valid_until,
             max_visits,
+            rules: rules.unwrap_or_default(),
+            forward_query,
         })
         .map_err(bad)?;
     let mut link = link;

@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::output::{self, Table};
 use super::{Context, UsageError};
 use crate::app::{LinkEdit, LinkInput};
-use crate::domain::{Cursor, Invalid, Slug};
+use crate::domain::{ConditionKind, Cursor, Invalid, RuleSpec, Slug};
 use crate::http::api::UrlView;
 use crate::store::{PageRequest, StatsQuery, StoreError, UrlFilter, UrlRecord};
 
@@ -67,6 +67,13 @@ pub struct CreateArgs {
     /// How many visits by people the link answers (bots do not count).
     #[arg(long)]
     pub max_visits: Option<i64>,
+    /// Redirect rules: a JSON array as the API takes it, e.g.
+    /// '[{"target":"https://example.com/de","conditions":[{"type":"language","value":"de"}]}]'.
+    #[arg(long, value_parser = parse_rules)]
+    pub rules: Option<RulesArg>,
+    /// Append the click's query string to the target (default: `redirect.forward_query`).
+    #[arg(long)]
+    pub forward_query: Option<bool>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -110,6 +117,26 @@ pub struct UpdateArgs {
     /// Remove the visit cap.
     #[arg(long, group = "change")]
     pub no_max_visits: bool,
+    /// Replace the redirect rules (a JSON array as the API takes it).
+    #[arg(long, group = "change", value_parser = parse_rules, conflicts_with = "no_rules")]
+    pub rules: Option<RulesArg>,
+    /// Remove every redirect rule.
+    #[arg(long, group = "change")]
+    pub no_rules: bool,
+    /// Append the click's query string to the target (`true`) or not (`false`).
+    #[arg(long, group = "change")]
+    pub forward_query: Option<bool>,
+}
+
+/// The value of `--rules`: one argument holding the API's JSON array of rules.
+#[derive(Debug, Clone)]
+pub struct RulesArg(Vec<RuleSpec>);
+
+/// `--rules`: the API's JSON array of rules (checked further by the links service).
+fn parse_rules(value: &str) -> Result<RulesArg, String> {
+    serde_json::from_str(value)
+        .map(RulesArg)
+        .map_err(|e| format!("not a JSON array of rules: {e}"))
 }
 
 #[derive(Debug, clap::Args)]
@@ -126,6 +153,33 @@ pub struct ListArgs {
     /// Only links that answer now (inside their validity window, visit cap not reached).
     #[arg(long, conflicts_with = "search")]
     pub active: bool,
+}
+
+/// Rules one per line: `1. TARGET if type=value, type=value`.
+fn rules_text(rules: &[RuleSpec]) -> String {
+    if rules.is_empty() {
+        return "-".into();
+    }
+    rules
+        .iter()
+        .enumerate()
+        .map(|(i, rule)| {
+            let conditions: Vec<String> = rule
+                .conditions
+                .iter()
+                .map(|c| format!("{}={}", condition_name(c.kind), c.value))
+                .collect();
+            format!("{}. {} if {}", i, rule.target, conditions.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn condition_name(kind: ConditionKind) -> String {
+    serde_json::to_value(kind)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
 }
 
 fn optional_time(time: Option<DateTime<Utc>>) -> String {
@@ -165,6 +219,16 @@ fn details(url: &UrlView) -> Vec<(&'static str, String)> {
                 _ => "-".into(),
             },
         ),
+        (
+            "query",
+            if url.forward_query {
+                "forwarded"
+            } else {
+                "not forwarded"
+            }
+            .into(),
+        ),
+        ("rules", rules_text(&url.rules)),
         ("created", format!("{} UTC", output::time(url.created_at))),
         ("updated", format!("{} UTC", output::time(url.updated_at))),
     ]
@@ -233,6 +297,8 @@ async fn create(ctx: &Context, args: CreateArgs) -> anyhow::Result<()> {
             valid_since: args.valid_since,
             valid_until: args.valid_until,
             max_visits: args.max_visits,
+            rules: args.rules.map(|rules| rules.0).unwrap_or_default(),
+            forward_query: args.forward_query,
         })
         .await?;
     let url = UrlView::new(&ctx.public_url(), record);
@@ -430,6 +496,9 @@ async fn update(ctx: &Context, args: UpdateArgs) -> anyhow::Result<()> {
         valid_since: change(args.valid_since, args.no_valid_since),
         valid_until: change(args.valid_until, args.no_valid_until),
         max_visits: change(args.max_visits, args.no_max_visits),
+        rules: change(args.rules.map(|rules| rules.0), args.no_rules)
+            .map(Option::unwrap_or_default),
+        forward_query: args.forward_query,
     };
     let record = ctx.links().await?.update(&slug, edit).await?;
     let url = UrlView::new(&ctx.public_url(), record);

@@ -7,6 +7,7 @@ mod api_key;
 mod cursor;
 mod redirect_status;
 mod role;
+mod rules;
 mod slug;
 mod target;
 mod time;
@@ -17,6 +18,10 @@ pub use api_key::{ApiKey, KEY_PREFIX};
 pub use cursor::Cursor;
 pub use redirect_status::RedirectStatus;
 pub use role::Role;
+pub use rules::{
+    Click, Condition, ConditionKind, ConditionSpec, Device, Rule, RuleSpec, Rules, MAX_CONDITIONS,
+    MAX_RULES,
+};
 pub use slug::{Slug, SlugPolicy};
 pub use target::{non_public, TargetPolicy, TargetUrl};
 pub use time::{parse_day, parse_end, parse_start};

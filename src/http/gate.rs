@@ -83,6 +83,7 @@ mod tests {
         let mut settings = RedirectSettings {
             status: 302,
             expired_url: String::new(),
+            forward_query: false,
         };
         assert_eq!(
             expired(&settings, &HeaderMap::new()).status(),

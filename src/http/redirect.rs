@@ -11,8 +11,10 @@ use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use percent_encoding::percent_decode_str;
 
+use super::destination;
 use super::gate::{self, Verdict};
 use crate::cache::Lookup;
+use crate::domain::Click;
 use crate::http::api::responses;
 use crate::http::error::{ApiError, Problem};
 use crate::http::site::not_found_page;
@@ -101,24 +103,51 @@ pub async fn follow(State(state): State<AppState>, request: Request) -> Response
             Err(error) => return ApiError::from(error).into_response(),
         }
     }
+    let resolve_ip = || state.client_ip.resolve(peer, headers);
+    let (location, rule, client_ip) = match &redirect.routing {
+        None => (redirect.location, None, None),
+        Some(routing) => {
+            let client_ip = resolve_ip();
+            let click = Click {
+                user_agent: agent(headers),
+                accept_language: headers
+                    .get(header::ACCEPT_LANGUAGE)
+                    .map(HeaderValue::as_bytes),
+                query: parts.uri.query(),
+                client_ip,
+                now: Utc::now(),
+            };
+            let (location, rule) = destination::choose(routing, redirect.location, &click);
+            (location, rule, Some(client_ip))
+        }
+    };
     if counts {
-        record_click(&state, peer, headers, redirect.url_id, cap_taken).await;
+        let click = Clicked {
+            url_id: redirect.url_id,
+            client_ip: client_ip.unwrap_or_else(resolve_ip),
+            cap_taken,
+            rule,
+        };
+        record_click(&state, headers, click).await;
     }
-    redirect_response(redirect.location, redirect.status)
+    redirect_response(location, redirect.status)
 }
 
 fn agent(headers: &HeaderMap) -> Option<&[u8]> {
     headers.get(header::USER_AGENT).map(HeaderValue::as_bytes)
 }
 
+/// What the redirect knows of a click it answered.
+pub(crate) struct Clicked {
+    pub url_id: i64,
+    /// After the trusted-proxy rules.
+    pub client_ip: IpAddr,
+    pub cap_taken: bool,
+    pub rule: Option<i16>,
+}
+
 /// Hands a click to the visit queue (it waits only when the queue is full).
-pub(crate) async fn record_click(
-    state: &AppState,
-    peer: IpAddr,
-    headers: &HeaderMap,
-    url_id: i64,
-    cap_taken: bool,
-) {
+pub(crate) async fn record_click(state: &AppState, headers: &HeaderMap, click: Clicked) {
     // Browsers send UTF-8 in these headers (an app name, a referrer's path); HTTP calls such
     // bytes obs-text and `to_str` refuses them, which would lose the header and count the
     // click as a bot's. Invalid UTF-8 becomes U+FFFD instead.
@@ -130,12 +159,13 @@ pub(crate) async fn record_click(
     state
         .visits
         .record(VisitEvent {
-            url_id,
+            url_id: click.url_id,
             at: Utc::now(),
-            client_ip: state.client_ip.resolve(peer, headers),
+            client_ip: click.client_ip,
             user_agent: text(header::USER_AGENT),
             referrer: text(header::REFERER),
-            cap_taken,
+            cap_taken: click.cap_taken,
+            rule: click.rule,
         })
         .await;
 }

@@ -25,8 +25,8 @@ pub use error::Unique;
 pub use maintenance::{MigrationState, MigrationStatus, PrunedVisits};
 pub use models::{
     ApiKeyRecord, CapTake, DayCount, LinkChange, NewApiKey, NewUrl, NewVisit, Page, PageRequest,
-    Redirect, StatsQuery, UrlFilter, UrlPatch, UrlRecord, UrlStats, ValueCount, VisitFilter,
-    VisitRecord,
+    Redirect, RuleCount, StatsQuery, UrlFilter, UrlPatch, UrlRecord, UrlStats, ValueCount,
+    VisitFilter, VisitRecord,
 };
 pub use sql::SqlStore;
 

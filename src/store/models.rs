@@ -4,7 +4,7 @@ use std::net::IpAddr;
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use crate::domain::{Cursor, MaxVisits, RedirectStatus, Role, Slug, TargetUrl, Title};
+use crate::domain::{Cursor, MaxVisits, RedirectStatus, Role, Rules, Slug, TargetUrl, Title};
 
 /// A stored short link.
 #[derive(Debug, Clone, PartialEq)]
@@ -29,6 +29,10 @@ pub struct UrlRecord {
     pub max_visits: Option<MaxVisits>,
     /// Visits by people (bots left out), never lowered by pruning: what `max_visits` caps.
     pub human_visits: i64,
+    /// Where clicks that meet their conditions go instead of `target`; `None` for none.
+    pub rules: Option<Rules>,
+    /// Append the click's query string to the target.
+    pub forward_query: bool,
 }
 
 impl UrlRecord {
@@ -54,6 +58,8 @@ pub struct NewUrl {
     pub max_visits: Option<MaxVisits>,
     /// Visits by people so far: 0 for a new link; an import keeps the exported count.
     pub human_visits: i64,
+    pub rules: Option<Rules>,
+    pub forward_query: bool,
 }
 
 /// The fields a PATCH may change; `None` leaves a field as it is, `title: Some(None)` clears it.
@@ -69,6 +75,9 @@ pub struct UrlPatch {
     pub valid_until: Option<Option<DateTime<Utc>>>,
     /// `Some(None)` removes the cap.
     pub max_visits: Option<Option<MaxVisits>>,
+    /// `Some(None)` removes every rule.
+    pub rules: Option<Option<Rules>>,
+    pub forward_query: Option<bool>,
 }
 
 /// Which links a list shows.
@@ -90,6 +99,8 @@ pub struct Redirect {
     pub valid_since: Option<DateTime<Utc>>,
     pub valid_until: Option<DateTime<Utc>>,
     pub max_visits: Option<MaxVisits>,
+    pub rules: Option<Rules>,
+    pub forward_query: bool,
 }
 
 /// What [`Store::take_visit`](super::Store::take_visit) did.
@@ -121,6 +132,8 @@ pub struct NewVisit {
     /// The redirect took a unit of the link's visit cap already (its `human_visits`); the
     /// writer adds only the other visits by people.
     pub cap_taken: bool,
+    /// The index of the link's rule that sent the click; `None` for the link's own target.
+    pub rule: Option<i16>,
 }
 
 /// A stored visit, with the slug of its URL.
@@ -138,6 +151,8 @@ pub struct VisitRecord {
     pub os: Option<String>,
     pub device: Option<String>,
     pub is_bot: bool,
+    /// The index of the link's rule that sent the click; `None` for the link's own target.
+    pub rule: Option<i16>,
     /// The API key that created the visit's URL (`urls.created_by`): what an editor's live
     /// stream filters on. Not part of the API's visit object.
     pub url_created_by: Option<i64>,
@@ -181,6 +196,15 @@ pub struct UrlStats {
     pub os: Vec<ValueCount>,
     pub devices: Vec<ValueCount>,
     pub referrer_hosts: Vec<ValueCount>,
+    /// Visits each redirect rule sent, by rule index; rules that sent none are left out.
+    pub rules: Vec<RuleCount>,
+}
+
+/// Visits one redirect rule sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RuleCount {
+    pub rule: i16,
+    pub visits: i64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

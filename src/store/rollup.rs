@@ -27,11 +27,16 @@ pub(crate) struct UrlTally {
     pub people: i64,
 }
 
-/// What one batch adds: visits per URL, and per rollup row.
+/// The key of a `url_rule_rollups` row: URL, day, rule index.
+pub(crate) type RuleKey = (i64, NaiveDate, i16);
+
+/// What one batch adds: visits per URL, per rollup row, and per rule rollup row (visits a
+/// redirect rule sent only).
 #[derive(Debug, Default)]
 pub(crate) struct Rollups {
     pub per_url: BTreeMap<i64, UrlTally>,
     pub rows: BTreeMap<RollupKey, Tally>,
+    pub rules: BTreeMap<RuleKey, Tally>,
 }
 
 impl Rollups {
@@ -53,6 +58,12 @@ impl Rollups {
             let tally = rollups.rows.entry(key).or_default();
             tally.visits += 1;
             tally.bot_visits += i64::from(visit.is_bot);
+            if let Some(rule) = visit.rule {
+                let key = (visit.url_id, visit.visited_at.date_naive(), rule);
+                let tally = rollups.rules.entry(key).or_default();
+                tally.visits += 1;
+                tally.bot_visits += i64::from(visit.is_bot);
+            }
         }
         rollups
     }
@@ -86,6 +97,7 @@ mod tests {
             device: None,
             is_bot,
             cap_taken,
+            rule: None,
         }
     }
 

@@ -5,7 +5,7 @@ use sqlx::{Database, Encode, QueryBuilder, Type};
 
 use super::models::{ApiKeyRecord, PageRequest, Redirect, UrlRecord, VisitFilter, VisitRecord};
 use super::StoreError;
-use crate::domain::{MaxVisits, RedirectStatus, Slug, TargetUrl};
+use crate::domain::{MaxVisits, RedirectStatus, Rules, Slug, TargetUrl};
 
 /// Times as read, to the microsecond: what PostgreSQL keeps (sqlx truncates), and what SQLite,
 /// which stores the text it is given, now also answers, so both backends print the same.
@@ -16,7 +16,7 @@ fn micros(time: DateTime<Utc>) -> DateTime<Utc> {
 /// The column list every URL query returns, in `UrlRow`'s order.
 pub(crate) const URL_COLUMNS: &str = "id, slug, target, title, crawlable, visit_count, \
      created_at, updated_at, created_by, redirect_status, valid_since, valid_until, max_visits, \
-     human_visits";
+     human_visits, rules, forward_query";
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct UrlRow {
@@ -34,6 +34,8 @@ pub(crate) struct UrlRow {
     valid_until: Option<DateTime<Utc>>,
     max_visits: Option<i64>,
     human_visits: i64,
+    rules: Option<String>,
+    forward_query: bool,
 }
 
 impl TryFrom<UrlRow> for UrlRecord {
@@ -56,6 +58,8 @@ impl TryFrom<UrlRow> for UrlRecord {
             valid_until: row.valid_until.map(micros),
             max_visits: row.max_visits.and_then(MaxVisits::from_stored),
             human_visits: row.human_visits,
+            rules: stored_rules(row.id, row.rules.as_deref())?,
+            forward_query: row.forward_query,
         })
     }
 }
@@ -68,22 +72,37 @@ pub(crate) struct RedirectRow {
     valid_since: Option<DateTime<Utc>>,
     valid_until: Option<DateTime<Utc>>,
     max_visits: Option<i64>,
+    rules: Option<String>,
+    forward_query: bool,
 }
 
 /// The column list of [`RedirectRow`].
 pub(crate) const REDIRECT_COLUMNS: &str =
-    "id, target, redirect_status, valid_since, valid_until, max_visits";
+    "id, target, redirect_status, valid_since, valid_until, max_visits, rules, forward_query";
 
-impl From<RedirectRow> for Redirect {
-    fn from(row: RedirectRow) -> Self {
-        Self {
+/// A link's stored rules; text that is not rules means the database was changed behind
+/// kurz's back.
+fn stored_rules(url_id: i64, text: Option<&str>) -> Result<Option<Rules>, StoreError> {
+    text.map(|text| {
+        Rules::from_stored(text)
+            .ok_or_else(|| anyhow::anyhow!("stored rules of url {url_id} are not rules").into())
+    })
+    .transpose()
+}
+
+impl TryFrom<RedirectRow> for Redirect {
+    type Error = StoreError;
+    fn try_from(row: RedirectRow) -> Result<Self, StoreError> {
+        Ok(Self {
+            rules: stored_rules(row.id, row.rules.as_deref())?,
+            forward_query: row.forward_query,
             url_id: row.id,
             target: row.target,
             status: row.redirect_status.and_then(RedirectStatus::from_stored),
             valid_since: row.valid_since,
             valid_until: row.valid_until,
             max_visits: row.max_visits.and_then(MaxVisits::from_stored),
-        }
+        })
     }
 }
 
@@ -101,6 +120,7 @@ pub(crate) struct VisitRow {
     os: Option<String>,
     device: Option<String>,
     is_bot: bool,
+    rule: Option<i16>,
     url_created_by: Option<i64>,
 }
 
@@ -119,6 +139,7 @@ impl From<VisitRow> for VisitRecord {
             os: row.os,
             device: row.device,
             is_bot: row.is_bot,
+            rule: row.rule,
             url_created_by: row.url_created_by,
         }
     }

@@ -15,14 +15,14 @@ use super::rows::{
     REDIRECT_COLUMNS, URL_COLUMNS,
 };
 use super::sqlite::{self, Lite};
-use super::stats::{self, DailyRow, TopValueRow};
+use super::stats::{self, DailyRow, RuleRow, TopValueRow};
 use super::{
     ApiKeyRecord, CapTake, LinkChange, MigrationStatus, NewApiKey, NewUrl, NewVisit, Page,
     PageRequest, PoolStatus, PrunedVisits, Redirect, StatsQuery, Store, StoreError, UrlFilter,
     UrlPatch, UrlRecord, UrlStats, VisitFilter, VisitRecord,
 };
 use crate::config::DatabaseSettings;
-use crate::domain::{MaxVisits, RedirectStatus, Slug};
+use crate::domain::{MaxVisits, RedirectStatus, Rules, Slug};
 
 /// Runs `$body` with `$pool` bound to the store's pool, whichever backend it is: the body is
 /// written once and compiled once per database.
@@ -125,7 +125,7 @@ impl SqlStore {
     fn visit_columns(&self) -> String {
         format!(
             "SELECT v.id, v.url_id, u.slug, v.visited_at, {} AS client_ip, v.user_agent, \
-             v.referrer, v.referrer_host, v.browser, v.os, v.device, v.is_bot, \
+             v.referrer, v.referrer_host, v.browser, v.os, v.device, v.is_bot, v.rule, \
              u.created_by AS url_created_by",
             self.dialect().client_ip
         )
@@ -186,8 +186,9 @@ impl Store for SqlStore {
     async fn create_url(&self, new: NewUrl) -> Result<UrlRecord, StoreError> {
         let sql = format!(
             "INSERT INTO urls (slug, target, target_host, title, crawlable, created_at, updated_at, \
-                 created_by, redirect_status, valid_since, valid_until, max_visits, human_visits) \
-             VALUES ($1, $2, $6, $3, $4, $5, $5, $7, $8, $9, $10, $11, $12) \
+                 created_by, redirect_status, valid_since, valid_until, max_visits, human_visits, \
+                 rules, forward_query) \
+             VALUES ($1, $2, $6, $3, $4, $5, $5, $7, $8, $9, $10, $11, $12, $13, $14) \
              RETURNING {URL_COLUMNS}"
         );
         let row: UrlRow = on_pool!(self, pool => {
@@ -205,6 +206,8 @@ impl Store for SqlStore {
                 .bind(new.valid_until)
                 .bind(new.max_visits.map(MaxVisits::get))
                 .bind(new.human_visits)
+                .bind(new.rules.as_ref().map(Rules::to_stored))
+                .bind(new.forward_query)
                 .fetch_one(&mut *tx)
                 .await?;
             log_change!(self, tx, new.slug.as_str());
@@ -264,6 +267,14 @@ impl Store for SqlStore {
             }
             if let Some(cap) = patch.max_visits {
                 query.push(", max_visits = ").push_bind(cap.map(MaxVisits::get));
+            }
+            if let Some(rules) = &patch.rules {
+                query
+                    .push(", rules = ")
+                    .push_bind(rules.as_ref().map(Rules::to_stored));
+            }
+            if let Some(forward) = patch.forward_query {
+                query.push(", forward_query = ").push_bind(forward);
             }
             query
                 .push(" WHERE slug = ")
@@ -375,7 +386,7 @@ impl Store for SqlStore {
                 .fetch_optional(pool)
                 .await?
         });
-        Ok(row.map(Redirect::from))
+        row.map(Redirect::try_from).transpose()
     }
 
     async fn take_visit(&self, url_id: i64) -> Result<CapTake, StoreError> {
@@ -492,7 +503,7 @@ impl Store for SqlStore {
     }
 
     async fn url_stats(&self, query: StatsQuery) -> Result<UrlStats, StoreError> {
-        let (daily, top): (Vec<DailyRow>, Vec<TopValueRow>) = on_pool!(self, pool => {
+        let (daily, top, rules): (Vec<DailyRow>, Vec<TopValueRow>, Vec<RuleRow>) = on_pool!(self, pool => {
             let daily: Vec<DailyRow> = sqlx::query_as(stats::DAILY_SQL)
                 .bind(query.url_id)
                 .bind(query.from)
@@ -507,9 +518,16 @@ impl Store for SqlStore {
                 .bind(i64::from(query.top))
                 .fetch_all(pool)
                 .await?;
-            (daily, top)
+            let rules: Vec<RuleRow> = sqlx::query_as(stats::RULES_SQL)
+                .bind(query.url_id)
+                .bind(query.from)
+                .bind(query.to)
+                .bind(i64::from(!query.include_bots))
+                .fetch_all(pool)
+                .await?;
+            (daily, top, rules)
         });
-        Ok(stats::assemble(&query, daily, top))
+        Ok(stats::assemble(&query, daily, top, rules))
     }
 
     async fn migration_status(&self) -> Result<Vec<MigrationStatus>, StoreError> {
@@ -584,6 +602,10 @@ impl Store for SqlStore {
             }
             let done = url_ids.len() < limit as usize;
             let rollup_rows = if done {
+                sqlx::query("DELETE FROM url_rule_rollups WHERE day < $1")
+                    .bind(before)
+                    .execute(&mut *tx)
+                    .await?;
                 sqlx::query("DELETE FROM url_daily_rollups WHERE day < $1")
                     .bind(before)
                     .execute(&mut *tx)

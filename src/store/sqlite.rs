@@ -13,7 +13,7 @@ use sqlx::{ConnectOptions, QueryBuilder, Sqlite};
 use super::sqlite_writer::{self, SqliteWriter, WriterSettings};
 use super::{NewUrl, NewVisit, StoreError};
 use crate::config::DatabaseSettings;
-use crate::domain::{MaxVisits, Slug};
+use crate::domain::{MaxVisits, Rules, Slug};
 
 pub(super) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
@@ -186,7 +186,7 @@ pub(super) async fn import_urls(
         let mut insert = QueryBuilder::<Sqlite>::new(
             "INSERT INTO urls (slug, target, target_host, title, crawlable, created_at, \
                  updated_at, created_by, redirect_status, valid_since, valid_until, max_visits, \
-                 human_visits) ",
+                 human_visits, rules, forward_query) ",
         );
         insert.push_values(chunk, |mut row, url| {
             row.push_bind(url.slug.as_str())
@@ -201,7 +201,9 @@ pub(super) async fn import_urls(
                 .push_bind(url.valid_since)
                 .push_bind(url.valid_until)
                 .push_bind(url.max_visits.map(MaxVisits::get))
-                .push_bind(url.human_visits);
+                .push_bind(url.human_visits)
+                .push_bind(url.rules.as_ref().map(Rules::to_stored))
+                .push_bind(url.forward_query);
         });
         insert.push(" ON CONFLICT (slug) DO NOTHING RETURNING slug");
         let slugs: Vec<String> = insert.build_query_scalar().fetch_all(&mut *tx).await?;

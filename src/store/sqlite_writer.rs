@@ -171,8 +171,8 @@ fn insert_visits<'a>(
 ) -> rusqlite::Result<Vec<i64>> {
     let mut insert = tx.prepare_cached(
         "INSERT INTO url_visits (url_id, visited_at, client_ip, user_agent, referrer, \
-         referrer_host, browser, os, device, is_bot) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+         referrer_host, browser, os, device, is_bot, rule) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     )?;
     let mut ids = Vec::with_capacity(visits.size_hint().0);
     for visit in visits {
@@ -187,6 +187,7 @@ fn insert_visits<'a>(
             visit.os,
             visit.device,
             visit.is_bot,
+            visit.rule,
         ])?;
         ids.push(tx.last_insert_rowid());
     }
@@ -241,6 +242,23 @@ fn add_tallies<'a>(
             tally.visits,
             tally.bot_visits,
         ])?;
+    }
+    if !rollups.rules.is_empty() {
+        let mut upsert = tx.prepare_cached(
+            "INSERT INTO url_rule_rollups (url_id, day, rule, visits, bot_visits) \
+             VALUES (?1, ?2, ?3, ?4, ?5) \
+             ON CONFLICT (url_id, day, rule) DO UPDATE SET \
+             visits = visits + excluded.visits, bot_visits = bot_visits + excluded.bot_visits",
+        )?;
+        for ((url_id, day, rule), tally) in rollups.rules {
+            upsert.execute(params![
+                url_id,
+                day.format("%F").to_string(),
+                rule,
+                tally.visits,
+                tally.bot_visits,
+            ])?;
+        }
     }
     tx.prepare_cached("UPDATE visit_totals SET visits = visits + ?1 WHERE shard = 0")?
         .execute([stored as i64])?;

@@ -375,6 +375,7 @@ mod tests {
             at: chrono::Utc::now(),
             client_ip: ip.parse().unwrap(),
             cap_taken: false,
+            rule: None,
             user_agent: user_agent.map(str::to_owned),
             referrer: Some("https://t.co/abc".to_owned()),
         }

@@ -34,6 +34,8 @@ pub struct VisitEvent {
     pub referrer: Option<String>,
     /// The redirect took a unit of the link's visit cap (see `Store::take_visit`).
     pub cap_taken: bool,
+    /// The index of the link's rule that decided the target, if one did.
+    pub rule: Option<i16>,
 }
 
 impl VisitEvent {
@@ -62,6 +64,7 @@ impl VisitEvent {
             device: None,
             is_bot: false,
             cap_taken: self.cap_taken,
+            rule: self.rule,
         }
     }
 }
@@ -87,6 +90,7 @@ mod tests {
             at: Utc::now(),
             client_ip: "192.0.2.1".parse().unwrap(),
             cap_taken: false,
+            rule: None,
             user_agent,
             referrer: referrer.map(str::to_owned),
         }

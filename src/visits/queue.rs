@@ -121,6 +121,7 @@ mod tests {
             at: Utc::now(),
             client_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
             cap_taken: false,
+            rule: None,
             user_agent: None,
             referrer: None,
         }

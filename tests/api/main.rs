@@ -23,6 +23,7 @@ mod pagination;
 mod process;
 mod rate_limits;
 mod redirects;
+mod rules;
 mod search;
 mod shutdown;
 mod site;

@@ -206,6 +206,8 @@ async fn a_cache_hit_sends_the_location_it_holds(backend: Backend) {
                 valid_since: None,
                 valid_until: None,
                 max_visits: None,
+                rules: None,
+                forward_query: None,
             },
         )
         .await

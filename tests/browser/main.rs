@@ -93,6 +93,7 @@ async fn seed_visits(app: &TestApp, slug: &str) {
                 device: Some(device.into()),
                 is_bot: false,
                 cap_taken: false,
+                rule: None,
             }
         })
         .collect();

@@ -130,6 +130,7 @@ fn visit(url_id: i64, visited_at: DateTime<Utc>, is_bot: bool) -> NewVisit {
         device: Some(if is_bot { "bot" } else { "desktop" }.into()),
         is_bot,
         cap_taken: false,
+        rule: None,
     }
 }
 
@@ -318,6 +319,37 @@ async fn urls_are_created_listed_shown_and_deleted(backend: Backend) {
     assert!(error.starts_with("kurz: valid_until: "), "{error}");
     let error = kurz.fails(&["url", "update", "launch", "--valid-until", "soon"], 2);
     assert!(error.contains("--valid-until"), "{error}");
+    let ruled = kurz.json(&[
+        "url",
+        "update",
+        "launch",
+        "--forward-query",
+        "true",
+        "--rules",
+        r#"[{"target":"https://example.com/app","conditions":[{"type":"device","value":"ios"},{"type":"language","value":"de"}]}]"#,
+    ]);
+    assert_eq!(ruled["forward_query"], true);
+    assert_eq!(ruled["rules"][0]["target"], "https://example.com/app");
+    let text = kurz.ok(&["url", "show", "launch"]);
+    assert!(
+        text.contains("rules         0. https://example.com/app if device=ios, language=de\n"),
+        "{text}"
+    );
+    assert!(text.contains("query         forwarded\n"), "{text}");
+    let error = kurz.fails(
+        &["url", "update", "launch", "--rules", r#"[{"target":"https://example.com/","conditions":[{"type":"device","value":"fridge"}]}]"#],
+        2,
+    );
+    assert!(
+        error.starts_with("kurz: rules[0].conditions[0].value: "),
+        "{error}"
+    );
+    let error = kurz.fails(&["url", "update", "launch", "--rules", "device=ios"], 2);
+    assert!(error.contains("not a JSON array of rules"), "{error}");
+    assert_eq!(
+        kurz.json(&["url", "update", "launch", "--no-rules"])["rules"],
+        serde_json::json!([])
+    );
     let error = kurz.fails(&["url", "update", "launch"], 2);
     assert!(
         error.contains("--url"),
@@ -674,6 +706,7 @@ fn portable(list: &Value) -> Vec<Value> {
                 "redirect_status": u["redirect_status"],
                 "valid_since": u["valid_since"], "valid_until": u["valid_until"],
                 "max_visits": u["max_visits"], "visits_left": u["visits_left"],
+                "rules": u["rules"], "forward_query": u["forward_query"],
             })
         })
         .collect()
@@ -689,7 +722,7 @@ async fn export_then_import_round_trips(backend: Backend) {
     assert_eq!(
         source.ok(&["export"]),
         "slug,url,title,crawlable,created_at,visit_count,redirect_status,valid_since,\
-         valid_until,max_visits,human_visits\n"
+         valid_until,max_visits,human_visits,forward_query,rules\n"
     );
     source.ok(&["url", "create", "https://example.com/1", "--slug", "first"]);
     source.ok(&[
@@ -714,8 +747,19 @@ async fn export_then_import_round_trips(backend: Backend) {
         "2036-01-01T12:30:00.5+02:00",
         "--max-visits",
         "7",
+        "--forward-query",
+        "true",
+        "--rules",
+        r#"[{"target":"https://example.com/ios","conditions":[{"type":"device","value":"ios"}]},
+            {"target":"https://example.com/de","conditions":[{"type":"language","value":"de"},
+             {"type":"query","value":"a=1,2"}]}]"#,
     ]);
     let original = source.json(&["url", "list"]);
+    assert_eq!(original["items"][0]["forward_query"], true);
+    assert_eq!(
+        original["items"][0]["rules"][1]["conditions"][1]["value"],
+        "a=1,2"
+    );
     assert_eq!(original["items"][0]["valid_since"], "2026-01-01T00:00:00Z");
     assert_eq!(
         original["items"][0]["valid_until"],

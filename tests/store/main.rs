@@ -10,7 +10,8 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use kurz::config::{Environment, Settings};
 use kurz::domain::{
-    ApiKey, Cursor, MaxVisits, RedirectStatus, Role, Slug, SlugPolicy, TargetUrl, Title,
+    ApiKey, Cursor, MaxVisits, RedirectStatus, Role, RuleSpec, Rules, Slug, SlugPolicy, TargetUrl,
+    Title,
 };
 use kurz::store::{
     self, CapTake, MigrationState, NewApiKey, NewUrl, NewVisit, PageRequest, StatsQuery, Store,
@@ -58,6 +59,8 @@ impl Fixture {
                 valid_until: None,
                 max_visits: None,
                 human_visits: 0,
+                rules: None,
+                forward_query: false,
             })
             .await
             .expect("created")
@@ -78,6 +81,8 @@ impl Fixture {
                 valid_until: None,
                 max_visits: None,
                 human_visits: 0,
+                rules: None,
+                forward_query: false,
             })
             .await
             .expect("created")
@@ -114,6 +119,7 @@ fn visit(url_id: i64, seconds_ago: i64) -> NewVisit {
         device: Some("Other".into()),
         is_bot: false,
         cap_taken: false,
+        rule: None,
     }
 }
 
@@ -148,6 +154,8 @@ async fn created_urls_read_back_exactly(backend: Backend) {
             valid_until: None,
             max_visits: None,
             human_visits: 0,
+            rules: None,
+            forward_query: false,
         })
         .await
         .unwrap();
@@ -181,6 +189,8 @@ async fn duplicate_slugs_conflict(backend: Backend) {
             valid_until: None,
             max_visits: None,
             human_visits: 0,
+            rules: None,
+            forward_query: false,
         })
         .await;
     assert!(
@@ -236,6 +246,8 @@ async fn patches_change_only_what_they_name(backend: Backend) {
                 valid_since: None,
                 valid_until: None,
                 max_visits: None,
+                rules: None,
+                forward_query: None,
             },
         )
         .await
@@ -626,6 +638,8 @@ async fn imports_skip_existing_slugs(backend: Backend) {
         valid_until: None,
         max_visits: None,
         human_visits: 0,
+        rules: None,
+        forward_query: false,
     };
     let batch = vec![new("i1"), new("taken"), new("i2")];
     assert_eq!(f.store.import_urls(&batch).await.unwrap().len(), 2);
@@ -1045,6 +1059,8 @@ async fn urls_record_their_creator_and_lists_filter_by_it(backend: Backend) {
         valid_until: None,
         max_visits: None,
         human_visits: 0,
+        rules: None,
+        forward_query: false,
     };
     assert_eq!(f.store.import_urls(&[imported]).await.unwrap().len(), 1);
     assert_eq!(
@@ -1239,6 +1255,7 @@ async fn large_batches_store_every_field_exactly_and_tally_once(backend: Backend
             device: Some("desktop".to_owned()),
             is_bot: i % 5 == 0,
             cap_taken: false,
+            rule: None,
         })
         .collect();
     let ids = f.store.record_visits(&batch).await.unwrap();
@@ -1361,6 +1378,8 @@ async fn every_link_change_is_logged(backend: Backend) {
             valid_until: None,
             max_visits: None,
             human_visits: 0,
+            rules: None,
+            forward_query: false,
         })
         .collect();
     assert_eq!(f.store.import_urls(&batch).await.unwrap().len(), 2);
@@ -1427,6 +1446,8 @@ async fn redirect_statuses_are_stored_and_resolved(backend: Backend) {
         valid_until: None,
         max_visits: None,
         human_visits: 0,
+        rules: None,
+        forward_query: false,
     };
     let created = f.store.create_url(new("perm", status(301))).await.unwrap();
     assert_eq!(created.redirect_status, status(301));
@@ -1502,6 +1523,8 @@ async fn validity_and_caps_are_stored_and_resolved(backend: Backend) {
         valid_until: until,
         max_visits,
         human_visits,
+        rules: None,
+        forward_query: false,
     };
     let created = f
         .store
@@ -1673,8 +1696,154 @@ async fn active_lists_leave_out_links_that_do_not_answer(backend: Backend) {
     assert_eq!(slugs(UrlFilter::default()).await.len(), 5);
 }
 
+/// Rules and query forwarding: stored on create and import, read back and resolved, replaced
+/// and removed by patches; visits keep their rule, and the rule rollup counts them per day
+/// until pruning removes the days.
+async fn rules_are_stored_resolved_and_counted(backend: Backend) {
+    let f = fixture(backend).await;
+    let targets = Settings::defaults(Environment::Development)
+        .unwrap()
+        .target
+        .policy("http://127.0.0.1:8080")
+        .unwrap();
+    let rules = |json: serde_json::Value| {
+        let specs: Vec<RuleSpec> = serde_json::from_value(json).unwrap();
+        Rules::parse(&specs, &targets).unwrap()
+    };
+    let two = rules(serde_json::json!([
+        {"target": "https://example.com/ios", "conditions": [{"type": "device", "value": "ios"}]},
+        {"target": "https://example.com/de", "conditions": [
+            {"type": "language", "value": "DE"}, {"type": "ip", "value": "10.0.0.0/8"}]}
+    ]));
+    let new = |slug: &str, rules: Option<Rules>, forward_query| NewUrl {
+        slug: f.slug(slug),
+        target: TargetUrl::parse("https://example.com/", 2048).unwrap(),
+        title: None,
+        crawlable: false,
+        created_at: Utc::now(),
+        created_by: None,
+        redirect_status: None,
+        valid_since: None,
+        valid_until: None,
+        max_visits: None,
+        human_visits: 0,
+        rules,
+        forward_query,
+    };
+    let created = f
+        .store
+        .create_url(new("r", two.clone(), true))
+        .await
+        .unwrap();
+    assert_eq!(
+        (created.rules.as_ref(), created.forward_query),
+        (two.as_ref(), true)
+    );
+    assert_eq!(
+        created.rules.unwrap().specs()[1].conditions[0].value,
+        "de",
+        "values are kept normalised"
+    );
+    let resolved = f.store.resolve(&f.slug("r")).await.unwrap().unwrap();
+    assert_eq!(
+        (resolved.rules, resolved.forward_query),
+        (two.clone(), true)
+    );
+    let one = rules(serde_json::json!([
+        {"target": "https://example.com/a", "conditions": [{"type": "query", "value": "a=1"}]}
+    ]));
+    let patched = f
+        .store
+        .update_url(
+            &f.slug("r"),
+            UrlPatch {
+                rules: Some(one.clone()),
+                ..UrlPatch::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!((patched.rules, patched.forward_query), (one, true));
+    let cleared = f
+        .store
+        .update_url(
+            &f.slug("r"),
+            UrlPatch {
+                rules: Some(None),
+                forward_query: Some(false),
+                ..UrlPatch::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!((cleared.rules, cleared.forward_query), (None, false));
+    let batch = [new("ri", two.clone(), true), new("rn", None, false)];
+    assert_eq!(f.store.import_urls(&batch).await.unwrap().len(), 2);
+    let imported = f.store.get_url(&f.slug("ri")).await.unwrap();
+    assert_eq!((imported.rules, imported.forward_query), (two, true));
+
+    // Visits keep their rule; the rule rollup counts them, bots apart.
+    let mut visits = vec![
+        visit(imported.id, 3),
+        visit(imported.id, 2),
+        visit(imported.id, 1),
+    ];
+    visits[0].rule = Some(1);
+    visits[1].rule = Some(1);
+    visits[1].is_bot = true;
+    visits[2].rule = Some(0);
+    let mut plain = visit(imported.id, 1);
+    plain.rule = None;
+    visits.push(plain);
+    f.store.record_visits(&visits).await.unwrap();
+    let listed = f
+        .store
+        .list_visits(
+            VisitFilter {
+                url_id: Some(imported.id),
+                ..VisitFilter::default()
+            },
+            first_page(10),
+        )
+        .await
+        .unwrap();
+    let kept: Vec<Option<i16>> = listed.items.iter().map(|v| v.rule).collect();
+    assert_eq!(kept, [None, Some(0), Some(1), Some(1)]);
+    let today = Utc::now().date_naive();
+    let query = |include_bots| StatsQuery {
+        url_id: imported.id,
+        from: today - chrono::Days::new(1),
+        to: today,
+        include_bots,
+        top: 5,
+    };
+    let counts = |stats: kurz::store::UrlStats| -> Vec<(i16, i64)> {
+        stats.rules.iter().map(|r| (r.rule, r.visits)).collect()
+    };
+    assert_eq!(
+        counts(f.store.url_stats(query(true)).await.unwrap()),
+        [(0, 1), (1, 2)]
+    );
+    assert_eq!(
+        counts(f.store.url_stats(query(false)).await.unwrap()),
+        [(0, 1), (1, 1)]
+    );
+    f.store
+        .prune_visits(today + chrono::Days::new(1), 100)
+        .await
+        .unwrap();
+    assert!(f
+        .store
+        .url_stats(query(true))
+        .await
+        .unwrap()
+        .rules
+        .is_empty());
+}
+
 on_both_backends!(
     redirect_statuses_are_stored_and_resolved,
+    rules_are_stored_resolved_and_counted,
     validity_and_caps_are_stored_and_resolved,
     caps_are_taken_exactly_and_people_are_counted,
     active_lists_leave_out_links_that_do_not_answer,

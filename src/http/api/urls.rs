@@ -15,7 +15,7 @@ use super::pagination::{page_request, page_view, with_query, PageView};
 use super::responses;
 use super::views::UrlView;
 use crate::app::{LinkEdit, LinkInput};
-use crate::domain::Invalid;
+use crate::domain::{Invalid, RuleSpec};
 use crate::http::auth::Caller;
 use crate::http::error::ApiError;
 use crate::http::state::AppState;
@@ -59,6 +59,12 @@ pub struct CreateUrl {
     /// count. Then it answers like an expired link. Left out or `null`: no cap.
     #[schema(minimum = 1)]
     pub max_visits: Option<i64>,
+    /// Redirect rules, in order (at most 20): the first whose conditions all hold decides
+    /// where a click goes; otherwise `url` does. Left out, `null` or `[]`: none.
+    pub rules: Option<Vec<RuleSpec>>,
+    /// Append the click's query string to the target (merged with the target's own). Left
+    /// out: the server's `redirect.forward_query`.
+    pub forward_query: Option<bool>,
 }
 
 /// The body of `PATCH /api/urls/{slug}`: every field is optional, and a field left out is left
@@ -94,6 +100,13 @@ pub struct UpdateUrl {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<i64>, minimum = 1)]
     pub max_visits: Option<Option<i64>>,
+    /// Replaces every rule; `null` or `[]` removes them.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<Vec<RuleSpec>>)]
+    pub rules: Option<Option<Vec<RuleSpec>>>,
+    #[serde(default, deserialize_with = "not_null")]
+    #[schema(nullable = false)]
+    pub forward_query: Option<bool>,
 }
 
 /// A field that may be left out but not sent as `null` (there is nothing to clear).
@@ -205,6 +218,8 @@ pub async fn create(
             valid_since: body.valid_since,
             valid_until: body.valid_until,
             max_visits: body.max_visits,
+            rules: body.rules.unwrap_or_default(),
+            forward_query: body.forward_query,
         })
         .await?;
     let location = format!("/api/urls/{}", record.slug);
@@ -400,6 +415,8 @@ pub async fn update(
         valid_since: body.valid_since,
         valid_until: body.valid_until,
         max_visits: body.max_visits,
+        rules: body.rules.map(Option::unwrap_or_default),
+        forward_query: body.forward_query,
     };
     let record = state.links.update(&slug, edit).await?;
     Ok(Json(UrlView::new(&state.public_url, record)))

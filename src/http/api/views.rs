@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::domain::RuleSpec;
 use crate::store::{UrlRecord, VisitRecord};
 
 /// The URL resource.
@@ -50,6 +51,10 @@ pub struct UrlView {
     /// Visits by people the cap still allows (0 once it is reached); `null` without a cap.
     #[schema(required = true, minimum = 0)]
     pub visits_left: Option<i64>,
+    /// Redirect rules in order; `[]` for none.
+    pub rules: Vec<RuleSpec>,
+    /// Whether the click's query string is appended to the target.
+    pub forward_query: bool,
 }
 
 /// An integer among the redirect statuses a link may have, or `null`.
@@ -87,6 +92,8 @@ impl UrlView {
             valid_until: record.valid_until,
             max_visits: record.max_visits.map(|cap| cap.get()),
             visits_left,
+            rules: record.rules.map(|rules| rules.specs()).unwrap_or_default(),
+            forward_query: record.forward_query,
         }
     }
 }
@@ -117,6 +124,10 @@ pub struct VisitView {
     #[schema(required = true)]
     pub device: Option<String>,
     pub is_bot: bool,
+    /// The index of the link's redirect rule that decided where the click went; `null` when
+    /// none did (the link's own `url`).
+    #[schema(required = true, minimum = 0)]
+    pub rule: Option<i16>,
 }
 
 impl From<VisitRecord> for VisitView {
@@ -133,6 +144,7 @@ impl From<VisitRecord> for VisitView {
             os: record.os,
             device: record.device,
             is_bot: record.is_bot,
+            rule: record.rule,
         }
     }
 }

@@ -167,6 +167,8 @@ mod tests {
             valid_until: None,
             max_visits: None,
             human_visits: 0,
+            rules: None,
+            forward_query: false,
         }
     }
 
