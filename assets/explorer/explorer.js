@@ -26,7 +26,7 @@ async function callApi(method, url, body) {
 }
 
 // A field's text as JSON: `data-json="number"` (a redirect status, a visit cap), `"utc"` (a
-// datetime-local value, read as UTC), otherwise the trimmed text.
+// datetime-local value, read as UTC), `"json"` (the rules), otherwise the trimmed text.
 function fieldValue(input) {
   const text = input.value.trim();
   switch (input.dataset.json) {
@@ -34,6 +34,12 @@ function fieldValue(input) {
       return Number(text);
     case "utc":
       return `${text.length === 16 ? `${text}:00` : text}Z`;
+    case "json":
+      try {
+        return JSON.parse(text);
+      } catch (error) {
+        throw new Error(`${input.name}: not JSON (${error.message})`);
+      }
     default:
       return text;
   }
@@ -43,7 +49,7 @@ function fieldValue(input) {
 // create; an edit clears (null) the empty ones marked `data-clearable`.
 function formBody(form, method) {
   const body = {};
-  for (const input of form.querySelectorAll("input[name], select[name]")) {
+  for (const input of form.querySelectorAll("input[name], select[name], textarea[name]")) {
     if (input.type === "checkbox") {
       body[input.name] = input.checked;
     } else if (input.value.trim() !== "") {
