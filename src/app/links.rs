@@ -6,7 +6,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use super::{AppError, ChangeNotice};
-use crate::domain::{Invalid, RedirectStatus, Slug, SlugPolicy, TargetPolicy, Title};
+use crate::domain::{Invalid, RedirectStatus, Slug, SlugPolicy, Tags, TargetPolicy, Title};
 use crate::store::{NewUrl, Store, StoreError, Unique, UrlPatch, UrlRecord};
 
 /// Attempts at finding a free generated slug before giving up.
@@ -26,6 +26,8 @@ pub struct LinkInput {
     pub created_at: Option<DateTime<Utc>>,
     /// 301, 302, 307 or 308; `None` for the configured `redirect.status`.
     pub redirect_status: Option<u16>,
+    /// Tag names as given (checked and deduplicated by [`Tags::parse`]).
+    pub tags: Vec<String>,
 }
 
 /// What a change sets; a field left `None` stays as it is, `title: Some(None)` clears it.
@@ -36,6 +38,8 @@ pub struct LinkEdit {
     pub crawlable: Option<bool>,
     /// `Some(None)` goes back to the configured status.
     pub redirect_status: Option<Option<u16>>,
+    /// `Some` replaces the link's tags (an empty list removes them all).
+    pub tags: Option<Vec<String>>,
 }
 
 /// A parsed link, ready to store.
@@ -88,6 +92,7 @@ impl Links {
             .redirect_status
             .map(RedirectStatus::parse)
             .transpose()?;
+        let tags = Tags::parse(&input.tags, "tags")?;
         Ok(PreparedLink {
             url: NewUrl {
                 slug,
@@ -97,6 +102,7 @@ impl Links {
                 created_at: input.created_at.unwrap_or_else(Utc::now),
                 created_by: input.created_by,
                 redirect_status,
+                tags: tags.into_names(),
             },
             generated,
         })
@@ -138,7 +144,7 @@ impl Links {
         self.store.get_url(slug).await.map_err(|e| no_such(e, slug))
     }
 
-    /// Changes a link's target, title or crawlability.
+    /// Changes a link's target, title, crawlability, redirect status or tags.
     #[tracing::instrument(skip_all, fields(slug = %slug))]
     pub async fn update(&self, slug: &Slug, edit: LinkEdit) -> Result<UrlRecord, AppError> {
         let patch = UrlPatch {
@@ -155,6 +161,10 @@ impl Links {
             redirect_status: edit
                 .redirect_status
                 .map(|status| status.map(RedirectStatus::parse).transpose())
+                .transpose()?,
+            tags: edit
+                .tags
+                .map(|names| Tags::parse(&names, "tags").map(Tags::into_names))
                 .transpose()?,
         };
         let record = self

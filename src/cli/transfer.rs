@@ -33,7 +33,7 @@ const JSON_INVALID_ROWS: usize = 1_000;
 const MAX_LINE_BYTES: usize = 64 * 1024;
 
 /// The columns of an export, in order; an import needs `url` and reads the others if present.
-pub const COLUMNS: [&str; 7] = [
+pub const COLUMNS: [&str; 8] = [
     "slug",
     "url",
     "title",
@@ -41,6 +41,7 @@ pub const COLUMNS: [&str; 7] = [
     "created_at",
     "visit_count",
     "redirect_status",
+    "tags",
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
@@ -73,9 +74,10 @@ pub struct ImportArgs {
 
 // ----- export -------------------------------------------------------------------------------
 
-/// One exported URL. `visit_count` is informative: an import does not restore visits.
+/// One exported URL. `visit_count` is informative: an import does not restore visits. `tags`
+/// is one cell of names separated by spaces in CSV, an array of names in JSON Lines.
 #[derive(Serialize)]
-struct ExportRow<'a> {
+struct ExportRow<'a, T> {
     slug: &'a str,
     url: &'a str,
     title: Option<&'a str>,
@@ -83,10 +85,11 @@ struct ExportRow<'a> {
     created_at: String,
     visit_count: i64,
     redirect_status: Option<u16>,
+    tags: T,
 }
 
-impl<'a> From<&'a UrlRecord> for ExportRow<'a> {
-    fn from(url: &'a UrlRecord) -> Self {
+impl<'a, T> ExportRow<'a, T> {
+    fn new(url: &'a UrlRecord, tags: T) -> Self {
         Self {
             slug: url.slug.as_str(),
             url: url.target.as_str(),
@@ -95,6 +98,7 @@ impl<'a> From<&'a UrlRecord> for ExportRow<'a> {
             created_at: url.created_at.to_rfc3339_opts(SecondsFormat::AutoSi, true),
             visit_count: url.visit_count,
             redirect_status: url.redirect_status.map(|status| status.get()),
+            tags,
         }
     }
 }
@@ -120,10 +124,13 @@ impl<W: Write> RowWriter<W> {
     }
 
     fn write(&mut self, url: &UrlRecord) -> anyhow::Result<()> {
-        let row = ExportRow::from(url);
+        let names = url.tags.iter().map(|tag| tag.as_str());
         match self {
-            Self::Csv(writer) => writer.serialize(&row)?,
+            Self::Csv(writer) => {
+                writer.serialize(ExportRow::new(url, names.collect::<Vec<_>>().join(" ")))?
+            }
             Self::Jsonl(sink) => {
+                let row = ExportRow::new(url, names.collect::<Vec<_>>());
                 serde_json::to_writer(&mut *sink, &row)?;
                 sink.write_all(b"\n")?;
             }
@@ -203,6 +210,8 @@ struct RawRow {
     created_at: Option<String>,
     /// Blank or `null`: the server's `redirect.status`.
     redirect_status: Option<Result<u16, String>>,
+    /// Blank, `null` or absent: no tags.
+    tags: Option<Result<Vec<String>, String>>,
 }
 
 /// A row that was not imported, and why.
@@ -221,6 +230,32 @@ struct JsonRow {
     crawlable: Option<serde_json::Value>,
     created_at: Option<String>,
     redirect_status: Option<serde_json::Value>,
+    tags: Option<serde_json::Value>,
+}
+
+/// A tags cell: names separated by spaces or `|` (checked by the links service).
+fn split_tags(value: &str) -> Vec<String> {
+    value
+        .split(|c: char| c == '|' || c.is_whitespace())
+        .filter(|name| !name.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// A JSON Lines `tags`: an array of names, or one string of names as in CSV.
+fn json_tags(value: serde_json::Value) -> Result<Vec<String>, String> {
+    match value {
+        serde_json::Value::Null => Ok(Vec::new()),
+        serde_json::Value::String(s) => Ok(split_tags(&s)),
+        serde_json::Value::Array(items) => items
+            .into_iter()
+            .map(|item| match item {
+                serde_json::Value::String(name) => Ok(name),
+                other => Err(format!("`{other}` is not a tag name")),
+            })
+            .collect(),
+        other => Err(format!("`{other}` is not a list of tags")),
+    }
 }
 
 /// A redirect status cell: blank for none, else a number (checked by the links service).
@@ -265,6 +300,7 @@ struct Columns {
     crawlable: Option<usize>,
     created_at: Option<usize>,
     redirect_status: Option<usize>,
+    tags: Option<usize>,
 }
 
 enum RowReader<R: BufRead> {
@@ -315,6 +351,7 @@ impl<R: BufRead> RowReader<R> {
                     crawlable: find("crawlable"),
                     created_at: find("created_at"),
                     redirect_status: find("redirect_status"),
+                    tags: find("tags"),
                 };
                 Ok(Self::Csv {
                     reader,
@@ -348,6 +385,7 @@ impl<R: BufRead> RowReader<R> {
                         created_at: cell(columns.created_at),
                         redirect_status: cell(columns.redirect_status)
                             .and_then(|v| parse_status(&v).transpose()),
+                        tags: cell(columns.tags).map(|v| Ok(split_tags(&v))),
                     })))
                 }
                 Err(error) => {
@@ -403,6 +441,7 @@ impl<R: BufRead> RowReader<R> {
                             Some(other) => Err(format!("`{other}` is not a redirect status")),
                         }
                         .transpose(),
+                        tags: row.tags.map(json_tags),
                     }))),
                     Err(error) => bad(format!("not a JSON object of a URL ({error})")),
                 };
@@ -461,6 +500,11 @@ fn validate(raw: RawRow, links: &Links) -> Result<(PreparedLink, Option<String>)
         .redirect_status
         .transpose()
         .map_err(|reason| bad(Invalid::new("redirect_status", reason)))?;
+    let tags = raw
+        .tags
+        .transpose()
+        .map_err(|reason| bad(Invalid::new("tags", reason)))?
+        .unwrap_or_default();
     let mut warning = None;
     let created_at = match raw.created_at.as_deref().map(str::trim) {
         None | Some("") => Utc::now(),
@@ -486,6 +530,7 @@ fn validate(raw: RawRow, links: &Links) -> Result<(PreparedLink, Option<String>)
             created_by: None,
             created_at: Some(created_at),
             redirect_status,
+            tags,
         })
         .map_err(bad)?;
     Ok((link, warning))

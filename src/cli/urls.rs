@@ -9,9 +9,9 @@ use serde::Serialize;
 use super::output::{self, Table};
 use super::{Context, UsageError};
 use crate::app::{LinkEdit, LinkInput};
-use crate::domain::{Cursor, Invalid, Slug};
+use crate::domain::{Cursor, Invalid, Slug, Tags};
 use crate::http::api::UrlView;
-use crate::store::{PageRequest, StatsQuery, StoreError, UrlRecord};
+use crate::store::{PageRequest, StatsOf, StatsQuery, StoreError, TagFilter, UrlRecord};
 
 /// Search text limits, as `GET /api/urls/search` has them.
 const SEARCH_MAX_QUERY_CHARS: usize = 100;
@@ -29,7 +29,7 @@ pub enum UrlCommand {
         /// The slug of the URL.
         slug: String,
     },
-    /// Change a URL's target, title, crawlability or redirect status; running servers follow
+    /// Change a URL's target, title, crawlability, redirect status or tags; running servers follow
     /// within a second.
     Update(UpdateArgs),
     /// Delete a URL and all its visits (asks first on a terminal).
@@ -58,6 +58,9 @@ pub struct CreateArgs {
     /// The link's own redirect status: 301, 302, 307 or 308 (default: `redirect.status`).
     #[arg(long)]
     pub redirect_status: Option<u16>,
+    /// A tag (a-z 0-9 - _ ., up to 64 characters); repeat for several, at most 20.
+    #[arg(long = "tag", value_name = "TAG")]
+    pub tags: Vec<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -83,6 +86,17 @@ pub struct UpdateArgs {
     /// Answer with the server's `redirect.status` again.
     #[arg(long, group = "change")]
     pub default_redirect_status: bool,
+    /// Replace the link's tags with these; repeat for several.
+    #[arg(
+        long = "tag",
+        value_name = "TAG",
+        group = "change",
+        conflicts_with = "no_tags"
+    )]
+    pub tags: Vec<String>,
+    /// Remove every tag from the link.
+    #[arg(long, group = "change")]
+    pub no_tags: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -96,6 +110,18 @@ pub struct ListArgs {
     /// Where to continue: the cursor the previous page printed.
     #[arg(long)]
     pub cursor: Option<String>,
+    /// Only URLs with this tag; repeat for several (any of them, or all with --tags all).
+    #[arg(long = "tag", value_name = "TAG", conflicts_with = "search")]
+    pub tag: Vec<String>,
+    /// With several --tag: URLs with `any` of them (default) or `all`.
+    #[arg(long, value_enum, requires = "tag")]
+    pub tags: Option<TagMatchArg>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TagMatchArg {
+    Any,
+    All,
 }
 
 /// A URL as a command prints it: `--json` prints the API's URL resource ([`UrlView`]), the
@@ -111,6 +137,14 @@ fn details(url: &UrlView) -> Vec<(&'static str, String)> {
             "redirect",
             url.redirect_status
                 .map_or_else(|| "default".into(), |status| status.to_string()),
+        ),
+        (
+            "tags",
+            if url.tags.is_empty() {
+                "-".into()
+            } else {
+                url.tags.join(" ")
+            },
         ),
         ("visits", url.visit_count.to_string()),
         ("created", format!("{} UTC", output::time(url.created_at))),
@@ -178,6 +212,7 @@ async fn create(ctx: &Context, args: CreateArgs) -> anyhow::Result<()> {
             created_by: None,
             created_at: None,
             redirect_status: args.redirect_status,
+            tags: args.tags,
         })
         .await?;
     let url = UrlView::new(&ctx.public_url(), record);
@@ -216,7 +251,16 @@ async fn list(ctx: &Context, args: ListArgs) -> anyhow::Result<()> {
                 Some(value) => Some(Cursor::decode(value)?),
             };
             let store = ctx.store().await?;
-            let page = store.list_urls(PageRequest { after, limit }, None).await?;
+            let request = PageRequest { after, limit };
+            let page = if args.tag.is_empty() {
+                store.list_urls(request, None).await?
+            } else {
+                let filter = TagFilter {
+                    names: Tags::parse(&args.tag, "tag")?.into_names(),
+                    all: args.tags == Some(TagMatchArg::All),
+                };
+                store.list_tagged_urls(&filter, request, None).await?
+            };
             (page.items, page.next.map(Cursor::encode))
         }
     };
@@ -232,15 +276,16 @@ async fn list(ctx: &Context, args: ListArgs) -> anyhow::Result<()> {
         });
     }
     if items.is_empty() {
-        return output::emit(if args.search.is_some() {
+        return output::emit(if args.search.is_some() || !args.tag.is_empty() {
             "no URL matches\n"
         } else {
             "no URLs\n"
         });
     }
-    let mut table = Table::new(&["SLUG", "VISITS", "CREATED", "URL", "TITLE"])
+    let mut table = Table::new(&["SLUG", "VISITS", "CREATED", "URL", "TITLE", "TAGS"])
         .max_width(3, 60)
-        .max_width(4, 40);
+        .max_width(4, 40)
+        .max_width(5, 40);
     for url in &items {
         table.row(vec![
             url.slug.clone(),
@@ -248,12 +293,17 @@ async fn list(ctx: &Context, args: ListArgs) -> anyhow::Result<()> {
             output::time(url.created_at),
             url.url.clone(),
             url.title.clone().unwrap_or_default(),
+            url.tags.join(" "),
         ]);
     }
     let mut text = table.render();
     if let Some(cursor) = next {
+        let mut filters: String = args.tag.iter().map(|t| format!(" --tag {t}")).collect();
+        if args.tags == Some(TagMatchArg::All) {
+            filters.push_str(" --tags all");
+        }
         text.push_str(&format!(
-            "\nnext page: kurz url list --limit {limit} --cursor {cursor}\n"
+            "\nnext page: kurz url list --limit {limit}{filters} --cursor {cursor}\n"
         ));
     }
     output::emit(&text)
@@ -301,7 +351,7 @@ async fn show(ctx: &Context, value: &str) -> anyhow::Result<()> {
         .unwrap_or(to);
     let stats = store
         .url_stats(StatsQuery {
-            url_id: record.id,
+            of: StatsOf::Url(record.id),
             from,
             to,
             include_bots: true,
@@ -322,7 +372,7 @@ async fn show(ctx: &Context, value: &str) -> anyhow::Result<()> {
     }
     let mut rows = details(&shown.url);
     rows.insert(
-        7,
+        8,
         (
             "last 30 days",
             format!(
@@ -371,6 +421,11 @@ async fn update(ctx: &Context, args: UpdateArgs) -> anyhow::Result<()> {
             (_, true) => Some(None),
             (Some(status), false) => Some(Some(status)),
             (None, false) => None,
+        },
+        tags: match (args.tags.is_empty(), args.no_tags) {
+            (_, true) => Some(Vec::new()),
+            (false, false) => Some(args.tags),
+            (true, false) => None,
         },
     };
     let record = ctx.links().await?.update(&slug, edit).await?;

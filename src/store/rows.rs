@@ -3,9 +3,11 @@
 use chrono::{DateTime, SubsecRound, Utc};
 use sqlx::{Database, Encode, QueryBuilder, Type};
 
-use super::models::{ApiKeyRecord, PageRequest, Redirect, UrlRecord, VisitFilter, VisitRecord};
+use super::models::{
+    ApiKeyRecord, PageRequest, Redirect, TagRecord, UrlRecord, VisitFilter, VisitRecord,
+};
 use super::StoreError;
-use crate::domain::{RedirectStatus, Slug, TargetUrl};
+use crate::domain::{RedirectStatus, Slug, TagName, TargetUrl};
 
 /// Times as read, to the microsecond: what PostgreSQL keeps (sqlx truncates), and what SQLite,
 /// which stores the text it is given, now also answers, so both backends print the same.
@@ -47,7 +49,31 @@ impl TryFrom<UrlRow> for UrlRecord {
             updated_at: micros(row.updated_at),
             created_by: row.created_by,
             redirect_status: row.redirect_status.and_then(RedirectStatus::from_stored),
+            // Read by a second query for the whole page (`SqlStore::with_tags`).
+            tags: Vec::new(),
         })
+    }
+}
+
+/// The column list every tag query returns, in `TagRow`'s order (`t` is `tags`).
+pub(crate) const TAG_COLUMNS: &str = "t.id, t.name, t.links, t.visits";
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct TagRow {
+    id: i64,
+    name: String,
+    links: i64,
+    visits: i64,
+}
+
+impl From<TagRow> for TagRecord {
+    fn from(row: TagRow) -> Self {
+        Self {
+            id: row.id,
+            name: TagName::from_stored(row.name),
+            links: row.links,
+            visits: row.visits,
+        }
     }
 }
 

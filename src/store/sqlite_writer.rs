@@ -218,8 +218,14 @@ fn add_tallies<'a>(
     let rollups = Rollups::of(visits);
     let mut count =
         tx.prepare_cached("UPDATE urls SET visit_count = visit_count + ?1 WHERE id = ?2")?;
+    // Each link's tags count its visits too (`tags.visits`, see the tags migration).
+    let mut tagged = tx.prepare_cached(
+        "UPDATE tags SET visits = visits + ?1 \
+         WHERE id IN (SELECT tag_id FROM url_tags WHERE url_id = ?2)",
+    )?;
     for (url_id, visits) in rollups.per_url {
         count.execute(params![visits, url_id])?;
+        tagged.execute(params![visits, url_id])?;
     }
     let mut upsert = tx.prepare_cached(
         "INSERT INTO url_daily_rollups \

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Days, Duration, NaiveDate, Utc};
 use kurz::config::{Environment, Settings};
-use kurz::store::{self, NewVisit, PageRequest, StatsQuery, Store, VisitFilter};
+use kurz::store::{self, NewVisit, PageRequest, StatsOf, StatsQuery, Store, VisitFilter};
 use serde_json::Value;
 
 use common::database::{Backend, TestDatabase};
@@ -591,7 +591,7 @@ async fn prune_deletes_old_visits_and_keeps_counts(backend: Backend) {
     for (id, expected) in [(a_id, 2), (b_id, 1)] {
         let stats = store
             .url_stats(StatsQuery {
-                url_id: id,
+                of: StatsOf::Url(id),
                 from: days_ago(60),
                 to: days_ago(0),
                 include_bots: true,

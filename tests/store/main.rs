@@ -11,11 +11,13 @@ use chrono::{DateTime, Duration, Utc};
 use kurz::config::{Environment, Settings};
 use kurz::domain::{ApiKey, Cursor, RedirectStatus, Role, Slug, SlugPolicy, TargetUrl, Title};
 use kurz::store::{
-    self, MigrationState, NewApiKey, NewUrl, NewVisit, PageRequest, StatsQuery, Store, StoreError,
-    Unique, UrlPatch, ValueCount, VisitFilter,
+    self, MigrationState, NewApiKey, NewUrl, NewVisit, PageRequest, StatsOf, StatsQuery, Store,
+    StoreError, Unique, UrlPatch, ValueCount, VisitFilter,
 };
 
 use common::database::{Backend, TestDatabase};
+
+mod tags;
 
 struct Fixture {
     store: Arc<dyn Store>,
@@ -52,6 +54,7 @@ impl Fixture {
                 created_at: Utc::now(),
                 created_by: None,
                 redirect_status: None,
+                tags: Vec::new(),
             })
             .await
             .expect("created")
@@ -68,6 +71,7 @@ impl Fixture {
                 created_at: Utc::now(),
                 created_by: Some(owner),
                 redirect_status: None,
+                tags: Vec::new(),
             })
             .await
             .expect("created")
@@ -133,6 +137,7 @@ async fn created_urls_read_back_exactly(backend: Backend) {
             created_at,
             created_by: None,
             redirect_status: None,
+            tags: Vec::new(),
         })
         .await
         .unwrap();
@@ -162,6 +167,7 @@ async fn duplicate_slugs_conflict(backend: Backend) {
             created_at: Utc::now(),
             created_by: None,
             redirect_status: None,
+            tags: Vec::new(),
         })
         .await;
     assert!(
@@ -214,6 +220,7 @@ async fn patches_change_only_what_they_name(backend: Backend) {
                 title: Some(None),
                 crawlable: Some(true),
                 redirect_status: None,
+                tags: None,
             },
         )
         .await
@@ -502,7 +509,7 @@ async fn stats_come_from_rollups_kept_by_each_batch(backend: Backend) {
         .await
         .unwrap();
     let query = StatsQuery {
-        url_id: url.id,
+        of: StatsOf::Url(url.id),
         from: day(1),
         to: day(4),
         include_bots: false,
@@ -600,6 +607,7 @@ async fn imports_skip_existing_slugs(backend: Backend) {
         created_at: Utc::now(),
         created_by: None,
         redirect_status: None,
+        tags: Vec::new(),
     };
     let batch = vec![new("i1"), new("taken"), new("i2")];
     assert_eq!(f.store.import_urls(&batch).await.unwrap().len(), 2);
@@ -808,7 +816,7 @@ async fn pruning_keeps_visit_counts_and_rollups_consistent(backend: Backend) {
         let stats = f
             .store
             .url_stats(StatsQuery {
-                url_id: url.id,
+                of: StatsOf::Url(url.id),
                 from: day(1),
                 to: day(4),
                 include_bots: true,
@@ -1001,6 +1009,7 @@ async fn urls_record_their_creator_and_lists_filter_by_it(backend: Backend) {
         created_at: Utc::now(),
         created_by: Some(bob.id),
         redirect_status: None,
+        tags: Vec::new(),
     };
     assert_eq!(f.store.import_urls(&[imported]).await.unwrap().len(), 1);
     assert_eq!(
@@ -1228,7 +1237,7 @@ async fn large_batches_store_every_field_exactly_and_tally_once(backend: Backend
         let stats = f
             .store
             .url_stats(StatsQuery {
-                url_id: url.id,
+                of: StatsOf::Url(url.id),
                 from: day(1),
                 to: first_day.date_naive() + chrono::Days::new(200),
                 include_bots: true,
@@ -1312,6 +1321,7 @@ async fn every_link_change_is_logged(backend: Backend) {
             created_at: Utc::now(),
             created_by: None,
             redirect_status: None,
+            tags: Vec::new(),
         })
         .collect();
     assert_eq!(f.store.import_urls(&batch).await.unwrap().len(), 2);
@@ -1374,6 +1384,7 @@ async fn redirect_statuses_are_stored_and_resolved(backend: Backend) {
         created_at: Utc::now(),
         created_by: None,
         redirect_status,
+        tags: Vec::new(),
     };
     let created = f.store.create_url(new("perm", status(301))).await.unwrap();
     assert_eq!(created.redirect_status, status(301));

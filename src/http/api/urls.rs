@@ -14,11 +14,11 @@ use super::pagination::{page_request, page_view, with_query, PageView};
 use super::responses;
 use super::views::UrlView;
 use crate::app::{LinkEdit, LinkInput};
-use crate::domain::Invalid;
+use crate::domain::{Invalid, Tags};
 use crate::http::auth::Caller;
 use crate::http::error::ApiError;
 use crate::http::state::AppState;
-use crate::store::StoreError;
+use crate::store::{StoreError, TagFilter};
 
 /// The body of `POST /api/urls`. Unknown fields are a 422.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -47,6 +47,11 @@ pub struct CreateUrl {
     /// answers with the server's `redirect.status`.
     #[schema(schema_with = super::views::redirect_status_schema)]
     pub redirect_status: Option<u16>,
+    /// Tag names (`a-z 0-9 - _ .`, 1 to 64 characters), at most 20 different ones; repeats
+    /// count once.
+    #[serde(default)]
+    #[schema(schema_with = super::views::tags_schema)]
+    pub tags: Vec<String>,
 }
 
 /// The body of `PATCH /api/urls/{slug}`: every field is optional, and a field left out is left
@@ -70,6 +75,11 @@ pub struct UpdateUrl {
     #[serde(default, deserialize_with = "present")]
     #[schema(schema_with = super::views::redirect_status_schema)]
     pub redirect_status: Option<Option<u16>>,
+    /// Replaces the link's tags (`[]` removes them all); checked like those of
+    /// `POST /api/urls`.
+    #[serde(default, deserialize_with = "not_null")]
+    #[schema(schema_with = super::views::tags_schema)]
+    pub tags: Option<Vec<String>>,
 }
 
 /// A field that may be left out but not sent as `null` (there is nothing to clear).
@@ -122,6 +132,20 @@ pub struct ListParams {
     pub limit: Option<u32>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
+    /// Only links with this tag; repeat it for several (`tag=a&tag=b`, at most 20).
+    #[serde(default)]
+    #[param(value_type = Vec<String>, style = Form, explode)]
+    pub tag: Vec<String>,
+    /// With several `tag`s: links with `any` of them (the default) or with `all` of them.
+    pub tags: Option<TagMatch>,
+}
+
+/// How several `tag` parameters combine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum TagMatch {
+    Any,
+    All,
 }
 
 /// Shorten a URL.
@@ -175,6 +199,7 @@ pub async fn create(
             created_by: caller.key_id(),
             created_at: None,
             redirect_status: body.redirect_status,
+            tags: body.tags,
         })
         .await?;
     let location = format!("/api/urls/{}", record.slug);
@@ -190,7 +215,8 @@ pub async fn create(
 /// List short links, newest first.
 ///
 /// Keyset-paginated: follow `next` (or pass `cursor=next_cursor`) until it is `null`. There is
-/// deliberately no total count.
+/// deliberately no total count. `tag` (repeatable) keeps the links with any, or with
+/// `tags=all` all, of those tags; each page is still an index range scan.
 #[utoipa::path(
     get,
     path = "/urls",
@@ -217,17 +243,58 @@ pub async fn list(
         params.cursor.as_deref(),
         &state.settings.pagination,
     )?;
-    let page = state
-        .store
-        .list_urls(request, caller.owner_filter())
-        .await?;
+    let filter = tag_filter(&params)?;
+    let page = match &filter {
+        None => {
+            state
+                .store
+                .list_urls(request, caller.owner_filter())
+                .await?
+        }
+        Some(filter) => {
+            state
+                .store
+                .list_tagged_urls(filter, request, caller.owner_filter())
+                .await?
+        }
+    };
     let base = format!("{}/api/urls", state.public_url);
     let limit = request.limit.to_string();
+    let mut query: Vec<(&str, &str)> = vec![("limit", limit.as_str())];
+    if let Some(filter) = &filter {
+        query.extend(filter.names.iter().map(|name| ("tag", name.as_str())));
+        if filter.all {
+            query.push(("tags", "all"));
+        }
+    }
     Ok(Json(page_view(
         page,
         |record| UrlView::new(&state.public_url, record),
-        |cursor| with_query(&base, &[("limit", limit.as_str()), ("cursor", cursor)]),
+        |cursor| {
+            let mut query = query.clone();
+            query.push(("cursor", cursor));
+            with_query(&base, &query)
+        },
     )))
+}
+
+/// The tag filter of a list, if it has one: the names checked as tags (`tag[i]` names a bad
+/// one), `tags` without any `tag` refused.
+fn tag_filter(params: &ListParams) -> Result<Option<TagFilter>, Invalid> {
+    if params.tag.is_empty() {
+        return match params.tags {
+            None => Ok(None),
+            Some(_) => Err(Invalid::new(
+                "tags",
+                "filters by `tag`, and no `tag` was given",
+            )),
+        };
+    }
+    let names = Tags::parse(&params.tag, "tag")?.into_names();
+    Ok(Some(TagFilter {
+        names,
+        all: params.tags == Some(TagMatch::All),
+    }))
 }
 
 /// Search short links by slug or target host prefix.
@@ -315,7 +382,7 @@ pub async fn show(
     Ok(Json(UrlView::new(&state.public_url, record)))
 }
 
-/// Change a short link's target, title, crawlability or redirect status.
+/// Change a short link's target, title, crawlability, redirect status or tags.
 ///
 /// Fields left out are left unchanged; `"title": null` clears the title.
 #[utoipa::path(
@@ -356,6 +423,7 @@ pub async fn update(
         title: body.title,
         crawlable: body.crawlable,
         redirect_status: body.redirect_status,
+        tags: body.tags,
     };
     let record = state.links.update(&slug, edit).await?;
     Ok(Json(UrlView::new(&state.public_url, record)))

@@ -12,7 +12,8 @@ use crate::store::{UrlRecord, VisitRecord};
     "slug": "spring", "short_url": "http://127.0.0.1:8080/spring",
     "url": "https://example.com/page", "title": "Spring launch", "crawlable": false,
     "visit_count": 0, "created_by": 3, "created_at": "2026-11-26T10:00:00.000000Z",
-    "updated_at": "2026-11-26T10:00:00.000000Z"
+    "updated_at": "2026-11-26T10:00:00.000000Z", "redirect_status": null,
+    "tags": ["launch", "q4"]
 }))]
 pub struct UrlView {
     /// The short link's key; case-sensitive.
@@ -37,6 +38,29 @@ pub struct UrlView {
     /// server's `redirect.status`.
     #[schema(required = true, schema_with = redirect_status_schema)]
     pub redirect_status: Option<u16>,
+    /// The link's tags, in name order.
+    #[schema(schema_with = tags_schema)]
+    pub tags: Vec<String>,
+}
+
+/// A list of tag names: each `a-z 0-9 - _ .`, 1 to 64 characters; at most 20.
+pub(crate) fn tags_schema() -> utoipa::openapi::schema::Array {
+    use utoipa::openapi::schema::ArrayBuilder;
+    ArrayBuilder::new()
+        .items(tag_name_schema())
+        .max_items(Some(crate::domain::MAX_TAGS))
+        .build()
+}
+
+/// One tag name.
+pub(crate) fn tag_name_schema() -> utoipa::openapi::schema::Object {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .pattern(Some("^[a-z0-9._-]+$"))
+        .min_length(Some(1))
+        .max_length(Some(crate::domain::MAX_TAG_CHARS))
+        .build()
 }
 
 /// An integer among the redirect statuses a link may have, or `null`.
@@ -69,6 +93,7 @@ impl UrlView {
             created_at: record.created_at,
             updated_at: record.updated_at,
             redirect_status: record.redirect_status.map(|status| status.get()),
+            tags: record.tags.iter().map(ToString::to_string).collect(),
         }
     }
 }
