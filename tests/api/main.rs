@@ -27,5 +27,6 @@ mod shutdown;
 mod site;
 mod stats;
 mod streams;
+mod tags;
 mod urls;
 mod visits;

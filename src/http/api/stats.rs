@@ -42,40 +42,77 @@ pub struct StatsParams {
     pub top: Option<u32>,
 }
 
-/// Statistics of one short link over a range of days, read from the daily rollups.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct StatsView {
-    pub slug: String,
-    #[serde(flatten)]
-    pub stats: StatsBody,
+/// The statistics resource of a link (`slug`) or of a tag (`tag`): the same fields after the
+/// subject, declared once here for both (the OpenAPI document shows each whole).
+macro_rules! stats_view {
+    ($(#[$doc:meta])* $name:ident, $subject:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Serialize, ToSchema)]
+        pub struct $name {
+            pub $subject: String,
+            pub from: NaiveDate,
+            pub to: NaiveDate,
+            /// Whether `total_visits`, `days` and the breakdowns count bots.
+            pub bots_included: bool,
+            pub total_visits: i64,
+            /// The bots' share, whether or not `total_visits` includes them.
+            pub bot_visits: i64,
+            /// Every day of the range, zeros included.
+            pub days: Vec<DayView>,
+            pub browsers: Vec<CountView>,
+            pub os: Vec<CountView>,
+            pub devices: Vec<CountView>,
+            pub referrer_hosts: Vec<CountView>,
+        }
+
+        impl $name {
+            pub(super) fn new($subject: String, range: &StatsRange, stats: UrlStats) -> Self {
+                let counts = |values: Vec<ValueCount>| {
+                    values
+                        .into_iter()
+                        .map(|c| CountView {
+                            value: c.value,
+                            visits: c.visits,
+                        })
+                        .collect()
+                };
+                Self {
+                    $subject,
+                    from: range.from,
+                    to: range.to,
+                    bots_included: range.bots,
+                    total_visits: stats.visits,
+                    bot_visits: stats.bot_visits,
+                    days: stats
+                        .days
+                        .into_iter()
+                        .map(|d| DayView {
+                            day: d.day,
+                            visits: d.visits,
+                        })
+                        .collect(),
+                    browsers: counts(stats.browsers),
+                    os: counts(stats.os),
+                    devices: counts(stats.devices),
+                    referrer_hosts: counts(stats.referrer_hosts),
+                }
+            }
+        }
+    };
 }
 
-/// Statistics of the short links carrying a tag (an editor's own only), over a range of days:
-/// the same fields as a link's, with `tag` for `slug`.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct TagStatsView {
-    pub tag: String,
-    #[serde(flatten)]
-    pub stats: StatsBody,
-}
+stats_view!(
+    /// Statistics of one short link over a range of days, read from the daily rollups.
+    StatsView,
+    slug
+);
 
-/// What the statistics of a link and of a tag share.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct StatsBody {
-    pub from: NaiveDate,
-    pub to: NaiveDate,
-    /// Whether `total_visits`, `days` and the breakdowns count bots.
-    pub bots_included: bool,
-    pub total_visits: i64,
-    /// The bots' share, whether or not `total_visits` includes them.
-    pub bot_visits: i64,
-    /// Every day of the range, zeros included.
-    pub days: Vec<DayView>,
-    pub browsers: Vec<CountView>,
-    pub os: Vec<CountView>,
-    pub devices: Vec<CountView>,
-    pub referrer_hosts: Vec<CountView>,
-}
+stats_view!(
+    /// Statistics of the short links carrying a tag (an editor's own only) over a range of
+    /// days, read from their daily rollups: the fields of a link's, with `tag` for `slug`.
+    TagStatsView,
+    tag
+);
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DayView {
@@ -126,10 +163,7 @@ pub async fn show(
     let url = state.store.get_url(&slug).await.map_err(not_found)?;
     caller.require_read_url(&url)?;
     let stats = range.read(&state, StatsOf::Url(url.id)).await?;
-    Ok(Json(StatsView {
-        slug: slug.to_string(),
-        stats,
-    }))
+    Ok(Json(StatsView::new(slug.to_string(), &range, stats)))
 }
 
 /// The days, bots and breakdown size a statistics request asks for, checked.
@@ -180,7 +214,7 @@ impl StatsRange {
     }
 
     /// The statistics of `of` over this range, from the store.
-    pub(super) async fn read(&self, state: &AppState, of: StatsOf) -> Result<StatsBody, ApiError> {
+    pub(super) async fn read(&self, state: &AppState, of: StatsOf) -> Result<UrlStats, ApiError> {
         let stats = state
             .store
             .url_stats(StatsQuery {
@@ -191,37 +225,6 @@ impl StatsRange {
                 top: self.top,
             })
             .await?;
-        Ok(self.view(stats))
-    }
-
-    fn view(&self, stats: UrlStats) -> StatsBody {
-        let counts = |values: Vec<ValueCount>| {
-            values
-                .into_iter()
-                .map(|c| CountView {
-                    value: c.value,
-                    visits: c.visits,
-                })
-                .collect()
-        };
-        StatsBody {
-            from: self.from,
-            to: self.to,
-            bots_included: self.bots,
-            total_visits: stats.visits,
-            bot_visits: stats.bot_visits,
-            days: stats
-                .days
-                .into_iter()
-                .map(|d| DayView {
-                    day: d.day,
-                    visits: d.visits,
-                })
-                .collect(),
-            browsers: counts(stats.browsers),
-            os: counts(stats.os),
-            devices: counts(stats.devices),
-            referrer_hosts: counts(stats.referrer_hosts),
-        }
+        Ok(stats)
     }
 }

@@ -253,10 +253,7 @@ pub async fn stats(
     let stats = range
         .read(&state, StatsOf::Tag { id: tag.id, owner })
         .await?;
-    Ok(Json(TagStatsView {
-        tag: tag.name.to_string(),
-        stats,
-    }))
+    Ok(Json(TagStatsView::new(tag.name.to_string(), &range, stats)))
 }
 
 /// Who may change tags: admins any, editors their own (`Some(key)`), viewers none (403).
