@@ -305,7 +305,7 @@ struct Columns {
 
 enum RowReader<R: BufRead> {
     Csv {
-        reader: csv::Reader<CrlfAsLf<R>>,
+        reader: Box<csv::Reader<CrlfAsLf<R>>>,
         columns: Columns,
         record: csv::StringRecord,
     },
@@ -354,7 +354,7 @@ impl<R: BufRead> RowReader<R> {
                     tags: find("tags"),
                 };
                 Ok(Self::Csv {
-                    reader,
+                    reader: Box::new(reader),
                     columns,
                     record: csv::StringRecord::new(),
                 })

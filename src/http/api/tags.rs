@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::extract::{JsonBody, QueryParams};
-use super::pagination::{with_query, PageView};
+use super::pagination::{page_limit, with_query, PageView};
 use super::responses;
 use super::stats::{StatsParams, StatsRange, TagStatsView};
 use crate::app::Tagging;
@@ -95,12 +95,7 @@ pub async fn list(
     State(state): State<AppState>,
     QueryParams(params): QueryParams<TagListParams>,
 ) -> Result<Json<PageView<TagView>>, ApiError> {
-    let pagination = &state.settings.pagination;
-    let limit = match params.limit {
-        None => pagination.default_limit,
-        Some(0) => return Err(Invalid::new("limit", "must be at least 1").into()),
-        Some(n) => n.min(pagination.max_limit),
-    };
+    let limit = page_limit(params.limit, &state.settings.pagination)?;
     let prefix = match params.q.as_deref().map(str::trim) {
         None | Some("") => None,
         Some(q) if q.chars().count() > MAX_TAG_CHARS => {
