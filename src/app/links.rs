@@ -7,8 +7,8 @@ use chrono::{DateTime, Utc};
 
 use super::{AppError, ChangeNotice};
 use crate::domain::{
-    Invalid, MaxVisits, RedirectStatus, RuleSpec, Rules, Slug, SlugPolicy, TargetPolicy, Title,
-    Validity,
+    Invalid, MaxVisits, RedirectStatus, RuleSpec, Rules, Slug, SlugPolicy, Tags, TargetPolicy,
+    Title, Validity,
 };
 use crate::store::{NewUrl, Store, StoreError, Unique, UrlPatch, UrlRecord};
 
@@ -39,6 +39,8 @@ pub struct LinkInput {
     pub rules: Vec<RuleSpec>,
     /// `None` takes the server's `redirect.forward_query`.
     pub forward_query: Option<bool>,
+    /// Tag names as given (checked and deduplicated by [`Tags::parse`]).
+    pub tags: Vec<String>,
 }
 
 /// What a change sets; a field left `None` stays as it is, `title: Some(None)` clears it.
@@ -57,6 +59,8 @@ pub struct LinkEdit {
     /// Replaces every rule; an empty list removes them.
     pub rules: Option<Vec<RuleSpec>>,
     pub forward_query: Option<bool>,
+    /// `Some` replaces the link's tags (an empty list removes them all).
+    pub tags: Option<Vec<String>>,
 }
 
 /// A parsed link, ready to store.
@@ -121,6 +125,7 @@ impl Links {
         let validity = Validity::new(input.valid_since, input.valid_until)?;
         let max_visits = input.max_visits.map(MaxVisits::parse).transpose()?;
         let rules = Rules::parse(&input.rules, &self.targets)?;
+        let tags = Tags::parse(&input.tags, "tags")?;
         Ok(PreparedLink {
             url: NewUrl {
                 slug,
@@ -136,6 +141,7 @@ impl Links {
                 human_visits: 0,
                 rules,
                 forward_query: input.forward_query.unwrap_or(self.forward_query),
+                tags: tags.into_names(),
             },
             generated,
         })
@@ -214,6 +220,10 @@ impl Links {
                 .map(|specs| Rules::parse(&specs, &self.targets))
                 .transpose()?,
             forward_query: edit.forward_query,
+            tags: edit
+                .tags
+                .map(|names| Tags::parse(&names, "tags").map(Tags::into_names))
+                .transpose()?,
         };
         let record = self
             .store

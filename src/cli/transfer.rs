@@ -33,7 +33,7 @@ const JSON_INVALID_ROWS: usize = 1_000;
 const MAX_LINE_BYTES: usize = 64 * 1024;
 
 /// The columns of an export, in order; an import needs `url` and reads the others if present.
-pub const COLUMNS: [&str; 13] = [
+pub const COLUMNS: [&str; 14] = [
     "slug",
     "url",
     "title",
@@ -47,6 +47,7 @@ pub const COLUMNS: [&str; 13] = [
     "human_visits",
     "forward_query",
     "rules",
+    "tags",
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
@@ -79,9 +80,11 @@ pub struct ImportArgs {
 
 // ----- export -------------------------------------------------------------------------------
 
-/// One exported URL. `visit_count` is informative: an import does not restore visits.
+/// One exported URL. `visit_count` is informative: an import does not restore visits. `tags`
+/// (`T`) is one cell of names separated by spaces in CSV, an array of names in JSON Lines;
+/// `rules` (`R`) a cell of their JSON in CSV, the array itself in JSON Lines.
 #[derive(Serialize)]
-struct ExportRow<'a> {
+struct ExportRow<'a, T, R> {
     slug: &'a str,
     url: &'a str,
     title: Option<&'a str>,
@@ -95,16 +98,17 @@ struct ExportRow<'a> {
     /// Visits by people so far: what `max_visits` caps (an import keeps it).
     human_visits: i64,
     forward_query: bool,
-    /// The rules' JSON array as the API shows it; empty for none.
-    rules: Option<String>,
+    /// The rules as the API shows them; none for none.
+    rules: R,
+    tags: T,
 }
 
 fn rfc3339(time: DateTime<Utc>) -> String {
     time.to_rfc3339_opts(SecondsFormat::AutoSi, true)
 }
 
-impl<'a> From<&'a UrlRecord> for ExportRow<'a> {
-    fn from(url: &'a UrlRecord) -> Self {
+impl<'a, T, R> ExportRow<'a, T, R> {
+    fn new(url: &'a UrlRecord, tags: T, rules: R) -> Self {
         Self {
             slug: url.slug.as_str(),
             url: url.target.as_str(),
@@ -118,7 +122,8 @@ impl<'a> From<&'a UrlRecord> for ExportRow<'a> {
             max_visits: url.max_visits.map(|cap| cap.get()),
             human_visits: url.human_visits,
             forward_query: url.forward_query,
-            rules: url.rules.as_ref().map(Rules::to_stored),
+            rules,
+            tags,
         }
     }
 }
@@ -144,10 +149,16 @@ impl<W: Write> RowWriter<W> {
     }
 
     fn write(&mut self, url: &UrlRecord) -> anyhow::Result<()> {
-        let row = ExportRow::from(url);
+        let names = url.tags.iter().map(|tag| tag.as_str());
         match self {
-            Self::Csv(writer) => writer.serialize(&row)?,
+            Self::Csv(writer) => writer.serialize(ExportRow::new(
+                url,
+                names.collect::<Vec<_>>().join(" "),
+                url.rules.as_ref().map(Rules::to_stored),
+            ))?,
             Self::Jsonl(sink) => {
+                let rules = url.rules.as_ref().map(Rules::specs).unwrap_or_default();
+                let row = ExportRow::new(url, names.collect::<Vec<_>>(), rules);
                 serde_json::to_writer(&mut *sink, &row)?;
                 sink.write_all(b"\n")?;
             }
@@ -234,6 +245,8 @@ struct RawRow {
     human_visits: Option<String>,
     forward_query: Option<String>,
     rules: Option<String>,
+    /// Blank, `null` or absent: no tags.
+    tags: Option<Result<Vec<String>, String>>,
 }
 
 /// A row that was not imported, and why.
@@ -252,6 +265,7 @@ struct JsonRow {
     crawlable: Option<serde_json::Value>,
     created_at: Option<String>,
     redirect_status: Option<serde_json::Value>,
+    tags: Option<serde_json::Value>,
     valid_since: Option<serde_json::Value>,
     valid_until: Option<serde_json::Value>,
     max_visits: Option<serde_json::Value>,
@@ -293,6 +307,31 @@ fn parse_count(value: &str) -> Result<i64, String> {
     value
         .parse()
         .map_err(|_| format!("`{value}` is not a whole number"))
+}
+
+/// A tags cell: names separated by spaces or `|` (checked by the links service).
+fn split_tags(value: &str) -> Vec<String> {
+    value
+        .split(|c: char| c == '|' || c.is_whitespace())
+        .filter(|name| !name.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// A JSON Lines `tags`: an array of names, or one string of names as in CSV.
+fn json_tags(value: serde_json::Value) -> Result<Vec<String>, String> {
+    match value {
+        serde_json::Value::Null => Ok(Vec::new()),
+        serde_json::Value::String(s) => Ok(split_tags(&s)),
+        serde_json::Value::Array(items) => items
+            .into_iter()
+            .map(|item| match item {
+                serde_json::Value::String(name) => Ok(name),
+                other => Err(format!("`{other}` is not a tag name")),
+            })
+            .collect(),
+        other => Err(format!("`{other}` is not a list of tags")),
+    }
 }
 
 /// A redirect status cell: blank for none, else a number (checked by the links service).
@@ -343,6 +382,7 @@ struct Columns {
     human_visits: Option<usize>,
     forward_query: Option<usize>,
     rules: Option<usize>,
+    tags: Option<usize>,
 }
 
 enum RowReader<R: BufRead> {
@@ -399,6 +439,7 @@ impl<R: BufRead> RowReader<R> {
                     human_visits: find("human_visits"),
                     forward_query: find("forward_query"),
                     rules: find("rules"),
+                    tags: find("tags"),
                 };
                 Ok(Self::Csv {
                     reader,
@@ -438,6 +479,7 @@ impl<R: BufRead> RowReader<R> {
                         human_visits: cell(columns.human_visits),
                         forward_query: cell(columns.forward_query),
                         rules: cell(columns.rules),
+                        tags: cell(columns.tags).map(|v| Ok(split_tags(&v))),
                     })))
                 }
                 Err(error) => {
@@ -499,6 +541,7 @@ impl<R: BufRead> RowReader<R> {
                         human_visits: json_text(row.human_visits),
                         forward_query: json_text(row.forward_query),
                         rules: json_text(row.rules),
+                        tags: row.tags.map(json_tags),
                     }))),
                     Err(error) => bad(format!("not a JSON object of a URL ({error})")),
                 };
@@ -575,6 +618,11 @@ fn validate(raw: RawRow, links: &Links) -> Result<(PreparedLink, Option<String>)
             .map_err(|e| format!("not a JSON array of rules ({e})"))
     })
     .map_err(bad)?;
+    let tags = raw
+        .tags
+        .transpose()
+        .map_err(|reason| bad(Invalid::new("tags", reason)))?
+        .unwrap_or_default();
     let mut warning = None;
     let created_at = match raw.created_at.as_deref().map(str::trim) {
         None | Some("") => Utc::now(),
@@ -605,6 +653,7 @@ fn validate(raw: RawRow, links: &Links) -> Result<(PreparedLink, Option<String>)
             max_visits,
             rules: rules.unwrap_or_default(),
             forward_query,
+            tags,
         })
         .map_err(bad)?;
     let mut link = link;

@@ -31,6 +31,9 @@ pub enum ApiError {
     Forbidden(String),
     #[error("{0}")]
     Conflict(String),
+    /// A tag renamed onto a name another tag has: 409 `tag_exists`.
+    #[error("{0}")]
+    TagExists(String),
     #[error("{0}")]
     Validation(#[from] Invalid),
     #[error("{0}")]
@@ -92,6 +95,7 @@ pub enum ProblemCode {
     Unauthorized,
     Forbidden,
     Conflict,
+    TagExists,
     ValidationFailed,
     UnsupportedMediaType,
     PayloadTooLarge,
@@ -130,7 +134,7 @@ impl ApiError {
             Self::Gone(_) => StatusCode::GONE,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
-            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::Conflict(_) | Self::TagExists(_) => StatusCode::CONFLICT,
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -153,6 +157,7 @@ impl ApiError {
             Self::Unauthorized(_) => ProblemCode::Unauthorized,
             Self::Forbidden(_) => ProblemCode::Forbidden,
             Self::Conflict(_) => ProblemCode::Conflict,
+            Self::TagExists(_) => ProblemCode::TagExists,
             Self::Validation(_) => ProblemCode::ValidationFailed,
             Self::UnsupportedMediaType(_) => ProblemCode::UnsupportedMediaType,
             Self::PayloadTooLarge => ProblemCode::PayloadTooLarge,
@@ -198,6 +203,9 @@ impl From<AppError> for ApiError {
             AppError::SlugTaken(_) => Self::Conflict("this slug is already taken".into()),
             AppError::NoSuchLink(_) => Self::not_found("no URL has this slug"),
             AppError::NoSuchKey(_) => Self::not_found("no such API key"),
+            AppError::NoSuchTag(_) => Self::not_found("no tag has this name"),
+            AppError::TagExists(_) => Self::TagExists(error.to_string()),
+            AppError::TagShared(_) => Self::Forbidden(error.to_string()),
             AppError::NoFreeSlug(_) => Self::Internal(anyhow::Error::new(error)),
             AppError::Store(store) => store.into(),
         }

@@ -14,11 +14,13 @@ use kurz::domain::{
     Title,
 };
 use kurz::store::{
-    self, CapTake, MigrationState, NewApiKey, NewUrl, NewVisit, PageRequest, StatsQuery, Store,
-    StoreError, Unique, UrlFilter, UrlPatch, ValueCount, VisitFilter,
+    self, CapTake, MigrationState, NewApiKey, NewUrl, NewVisit, PageRequest, StatsOf, StatsQuery,
+    Store, StoreError, Unique, UrlFilter, UrlPatch, ValueCount, VisitFilter,
 };
 
 use common::database::{Backend, TestDatabase};
+
+mod tags;
 
 struct Fixture {
     store: Arc<dyn Store>,
@@ -61,6 +63,7 @@ impl Fixture {
                 human_visits: 0,
                 rules: None,
                 forward_query: false,
+                tags: Vec::new(),
             })
             .await
             .expect("created")
@@ -83,6 +86,7 @@ impl Fixture {
                 human_visits: 0,
                 rules: None,
                 forward_query: false,
+                tags: Vec::new(),
             })
             .await
             .expect("created")
@@ -156,6 +160,7 @@ async fn created_urls_read_back_exactly(backend: Backend) {
             human_visits: 0,
             rules: None,
             forward_query: false,
+            tags: Vec::new(),
         })
         .await
         .unwrap();
@@ -191,6 +196,7 @@ async fn duplicate_slugs_conflict(backend: Backend) {
             human_visits: 0,
             rules: None,
             forward_query: false,
+            tags: Vec::new(),
         })
         .await;
     assert!(
@@ -248,6 +254,7 @@ async fn patches_change_only_what_they_name(backend: Backend) {
                 max_visits: None,
                 rules: None,
                 forward_query: None,
+                tags: None,
             },
         )
         .await
@@ -536,7 +543,7 @@ async fn stats_come_from_rollups_kept_by_each_batch(backend: Backend) {
         .await
         .unwrap();
     let query = StatsQuery {
-        url_id: url.id,
+        of: StatsOf::Url(url.id),
         from: day(1),
         to: day(4),
         include_bots: false,
@@ -640,6 +647,7 @@ async fn imports_skip_existing_slugs(backend: Backend) {
         human_visits: 0,
         rules: None,
         forward_query: false,
+        tags: Vec::new(),
     };
     let batch = vec![new("i1"), new("taken"), new("i2")];
     assert_eq!(f.store.import_urls(&batch).await.unwrap().len(), 2);
@@ -852,7 +860,7 @@ async fn pruning_keeps_visit_counts_and_rollups_consistent(backend: Backend) {
         let stats = f
             .store
             .url_stats(StatsQuery {
-                url_id: url.id,
+                of: StatsOf::Url(url.id),
                 from: day(1),
                 to: day(4),
                 include_bots: true,
@@ -1061,6 +1069,7 @@ async fn urls_record_their_creator_and_lists_filter_by_it(backend: Backend) {
         human_visits: 0,
         rules: None,
         forward_query: false,
+        tags: Vec::new(),
     };
     assert_eq!(f.store.import_urls(&[imported]).await.unwrap().len(), 1);
     assert_eq!(
@@ -1290,7 +1299,7 @@ async fn large_batches_store_every_field_exactly_and_tally_once(backend: Backend
         let stats = f
             .store
             .url_stats(StatsQuery {
-                url_id: url.id,
+                of: StatsOf::Url(url.id),
                 from: day(1),
                 to: first_day.date_naive() + chrono::Days::new(200),
                 include_bots: true,
@@ -1380,6 +1389,7 @@ async fn every_link_change_is_logged(backend: Backend) {
             human_visits: 0,
             rules: None,
             forward_query: false,
+            tags: Vec::new(),
         })
         .collect();
     assert_eq!(f.store.import_urls(&batch).await.unwrap().len(), 2);
@@ -1448,6 +1458,7 @@ async fn redirect_statuses_are_stored_and_resolved(backend: Backend) {
         human_visits: 0,
         rules: None,
         forward_query: false,
+        tags: Vec::new(),
     };
     let created = f.store.create_url(new("perm", status(301))).await.unwrap();
     assert_eq!(created.redirect_status, status(301));
@@ -1525,6 +1536,7 @@ async fn validity_and_caps_are_stored_and_resolved(backend: Backend) {
         human_visits,
         rules: None,
         forward_query: false,
+        tags: Vec::new(),
     };
     let created = f
         .store
@@ -1729,6 +1741,7 @@ async fn rules_are_stored_resolved_and_counted(backend: Backend) {
         human_visits: 0,
         rules,
         forward_query,
+        tags: Vec::new(),
     };
     let created = f
         .store
@@ -1811,7 +1824,7 @@ async fn rules_are_stored_resolved_and_counted(backend: Backend) {
     assert_eq!(kept, [None, Some(0), Some(1), Some(1)]);
     let today = Utc::now().date_naive();
     let query = |include_bots| StatsQuery {
-        url_id: imported.id,
+        of: StatsOf::Url(imported.id),
         from: today - chrono::Days::new(1),
         to: today,
         include_bots,

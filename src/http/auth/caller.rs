@@ -169,6 +169,7 @@ mod tests {
             human_visits: 0,
             rules: None,
             forward_query: false,
+            tags: Vec::new(),
         }
     }
 
