@@ -167,6 +167,9 @@ async fn a_url_goes_from_creation_to_deletion_in_the_explorer() {
         .await;
     browser.click("#create-url input[name=forward_query]").await;
     browser
+        .type_into("#create-url input[name=tags]", "launch demo")
+        .await;
+    browser
         .type_into(
             "#create-url textarea[name=rules]",
             r#"[{"target": "https://example.com/ios", "conditions": [{"type": "device", "value": "iOS"}]}]"#,
@@ -208,6 +211,7 @@ async fn a_url_goes_from_creation_to_deletion_in_the_explorer() {
     assert_eq!(stored["valid_since"], serde_json::Value::Null);
     assert_eq!(stored["max_visits"], 500);
     assert_eq!(stored["forward_query"], true);
+    assert_eq!(stored["tags"], json!(["demo", "launch"]));
     assert_eq!(
         stored["rules"],
         serde_json::json!([{"target": "https://example.com/ios",
