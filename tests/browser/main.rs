@@ -716,6 +716,18 @@ async fn tags_are_set_shown_filtered_and_renamed_in_the_explorer() {
         .await;
     browser.wait_for_location("/api/tags/launch").await;
     assert_eq!(browser.text("#tag-links").await, "2 links");
+    // A taken name: the API's 409 is shown in the form, and the page stays.
+    browser
+        .type_into("#rename-tag input[name=name]", "q4")
+        .await;
+    browser.click("#rename-tag button[type=submit]").await;
+    let error = eventually("the rename's error", STEP_TIMEOUT, || async {
+        let text = browser.text("#rename-tag output.error").await;
+        (!text.is_empty()).then_some(text)
+    })
+    .await;
+    assert!(error.contains("q4"), "error shown: {error}");
+    assert_eq!(browser.location().await, "/api/tags/launch");
     browser
         .type_into("#rename-tag input[name=name]", "launch-2026")
         .await;
