@@ -114,6 +114,24 @@ async fn pick(browser: &Browser, search_box: &str, query: &str, slug: &str) {
         .await;
 }
 
+/// Types `query` into the tag search box and waits for the result for `tag`.
+async fn pick_tag(browser: &Browser, query: &str, tag: &str) -> String {
+    browser.type_into("#tag-search", query).await;
+    let result = format!(r#".results button.result[data-tag="{tag}"]"#);
+    browser.wait_for(&result).await;
+    result
+}
+
+/// Waits for the error a form shows (its `output.error`), and returns it.
+async fn form_error(browser: &Browser, form: &str) -> String {
+    let output = format!("{form} output.error");
+    eventually(&format!("the error of {form}"), STEP_TIMEOUT, || async {
+        let text = browser.text(&output).await;
+        (!text.is_empty()).then_some(text)
+    })
+    .await
+}
+
 /// The rows of the recent visits table, each as its cells' text.
 async fn recent_visit_rows(browser: &Browser) -> Vec<Vec<String>> {
     let mut rows = Vec::new();
@@ -448,11 +466,7 @@ async fn the_explorer_shows_api_errors_and_keeps_a_url_when_deletion_is_cancelle
         .type_into("#create-url input[name=slug]", &taken)
         .await;
     browser.click("#create-url button[type=submit]").await;
-    let error = eventually("the form's error", STEP_TIMEOUT, || async {
-        let text = browser.text("#create-url output.error").await;
-        (!text.is_empty()).then_some(text)
-    })
-    .await;
+    let error = form_error(&browser, "#create-url").await;
     assert!(error.contains("slug"), "error shown: {error}");
     assert_eq!(browser.location().await, "/api/urls");
 
@@ -598,11 +612,8 @@ async fn tags_are_set_shown_filtered_and_renamed_in_the_explorer() {
         .type_into("#create-url input[name=tags]", "Launch")
         .await;
     browser.click("#create-url button[type=submit]").await;
-    eventually("the tags' error", STEP_TIMEOUT, || async {
-        let text = browser.text("#create-url output.error").await;
-        text.starts_with("tags[0]:").then_some(())
-    })
-    .await;
+    let error = form_error(&browser, "#create-url").await;
+    assert!(error.starts_with("tags[0]:"), "{error}");
     browser
         .type_into("#create-url input[name=tags]", "spring, launch  q4")
         .await;
@@ -635,22 +646,14 @@ async fn tags_are_set_shown_filtered_and_renamed_in_the_explorer() {
 
     // A prefix shows at most the ten results the box asks for, never every tag.
     browser.open("/api/urls").await;
-    browser.type_into("#tag-search", "camp").await;
-    browser
-        .wait_for(r#".results button.result[data-tag="campaign-00"]"#)
-        .await;
+    pick_tag(&browser, "camp", "campaign-00").await;
     let found = attrs(&browser, "#tag-filter .results button.result", "data-tag").await;
     assert_eq!(found.len(), 10, "{found:?}");
     assert!(found.iter().all(|tag| tag.starts_with("campaign-")));
 
     // Pick a tag: the list is filtered by it; pick another: links with any of the two.
-    browser.type_into("#tag-search", "la").await;
-    browser
-        .wait_for(r#".results button.result[data-tag="launch"]"#)
-        .await;
-    browser
-        .click(r#".results button.result[data-tag="launch"]"#)
-        .await;
+    let launch = pick_tag(&browser, "la", "launch").await;
+    browser.click(&launch).await;
     browser.wait_for_location("/api/urls?tag=launch").await;
     browser.wait_for("#json").await;
     assert_eq!(listed_slugs(&browser).await, ["tagged", "other"]);
@@ -658,10 +661,7 @@ async fn tags_are_set_shown_filtered_and_renamed_in_the_explorer() {
         attrs(&browser, "#tag-filter .tag.chosen", "data-tag").await,
         ["launch"]
     );
-    browser.type_into("#tag-search", "q").await;
-    browser
-        .wait_for(r#".results button.result[data-tag="q4"]"#)
-        .await;
+    pick_tag(&browser, "q", "q4").await;
     browser
         .find("#tag-search")
         .await
@@ -688,10 +688,7 @@ async fn tags_are_set_shown_filtered_and_renamed_in_the_explorer() {
         .text("#tag-filter")
         .await
         .contains("Links with all of"));
-    browser.type_into("#tag-search", "sp").await;
-    browser
-        .wait_for(r#".results button.result[data-tag="spring"]"#)
-        .await;
+    pick_tag(&browser, "sp", "spring").await;
     browser
         .screenshot(&screenshot_path("explorer-tag-filter.png"))
         .await;
@@ -707,13 +704,8 @@ async fn tags_are_set_shown_filtered_and_renamed_in_the_explorer() {
 
     // The tags page: find a tag, rename it on its page.
     browser.open("/api/tags").await;
-    browser.type_into("#tag-search", "lau").await;
-    browser
-        .wait_for(r#".results button.result[data-tag="launch"]"#)
-        .await;
-    browser
-        .click(r#".results button.result[data-tag="launch"]"#)
-        .await;
+    let launch = pick_tag(&browser, "lau", "launch").await;
+    browser.click(&launch).await;
     browser.wait_for_location("/api/tags/launch").await;
     assert_eq!(browser.text("#tag-links").await, "2 links");
     // A taken name: the API's 409 is shown in the form, and the page stays.
@@ -721,11 +713,7 @@ async fn tags_are_set_shown_filtered_and_renamed_in_the_explorer() {
         .type_into("#rename-tag input[name=name]", "q4")
         .await;
     browser.click("#rename-tag button[type=submit]").await;
-    let error = eventually("the rename's error", STEP_TIMEOUT, || async {
-        let text = browser.text("#rename-tag output.error").await;
-        (!text.is_empty()).then_some(text)
-    })
-    .await;
+    let error = form_error(&browser, "#rename-tag").await;
     assert!(error.contains("q4"), "error shown: {error}");
     assert_eq!(browser.location().await, "/api/tags/launch");
     browser
