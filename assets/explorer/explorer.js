@@ -1,5 +1,5 @@
-// kurz explorer: JSON forms, delete confirmation, search-as-you-type URL pickers, and the live
-// list of a URL's visits.
+// kurz explorer: JSON forms, delete confirmation, search-as-you-type pickers (URLs and tags),
+// and the live list of a URL's visits.
 // Served by kurz itself (no CDN); the page's Content-Security-Policy allows only this script.
 "use strict";
 
@@ -26,10 +26,13 @@ async function callApi(method, url, body) {
 }
 
 // A field's text as JSON: `data-json="number"` (a redirect status, a visit cap), `"utc"` (a
-// datetime-local value, read as UTC), `"json"` (the rules), otherwise the trimmed text.
+// datetime-local value, read as UTC), `"json"` (the rules), `"list"` (names separated by
+// spaces or commas: the tags), otherwise the trimmed text.
 function fieldValue(input) {
   const text = input.value.trim();
   switch (input.dataset.json) {
+    case "list":
+      return text.split(/[\s,]+/).filter((name) => name !== "");
     case "number":
       return Number(text);
     case "utc":
@@ -46,7 +49,7 @@ function fieldValue(input) {
 }
 
 // The JSON body of a create (POST) or edit (PATCH) form. Empty fields are left out of a
-// create; an edit clears (null) the empty ones marked `data-clearable`.
+// create; an edit clears the empty ones marked `data-clearable`: null, or `[]` for a list.
 function formBody(form, method) {
   const body = {};
   for (const input of form.querySelectorAll("input[name], select[name], textarea[name]")) {
@@ -55,10 +58,18 @@ function formBody(form, method) {
     } else if (input.value.trim() !== "") {
       body[input.name] = fieldValue(input);
     } else if (method === "PATCH" && "clearable" in input.dataset) {
-      body[input.name] = null;
+      body[input.name] = input.dataset.json === "list" ? [] : null;
     }
   }
   return body;
+}
+
+// Where a form goes once the API said yes: its `data-done` with each `{field}` taken from the
+// answer (the created slug, the new tag name), or nowhere (the page reloads).
+function pageAfter(form, result) {
+  const template = form.dataset.done;
+  if (!template) return null;
+  return template.replace(/\{(\w+)\}/g, (_, field) => encodeURIComponent(result?.[field] ?? ""));
 }
 
 function wireApiForm(form) {
@@ -70,8 +81,8 @@ function wireApiForm(form) {
     try {
       const body = method === "DELETE" ? undefined : formBody(form, method);
       const result = await callApi(method, form.getAttribute("action"), body);
-      if (method === "POST") window.location.assign(`/api/urls/${encodeURIComponent(result.slug)}`);
-      else if (method === "DELETE") window.location.assign("/api/urls");
+      const done = pageAfter(form, result);
+      if (done) window.location.assign(done);
       else window.location.reload();
     } catch (error) {
       if (output) output.textContent = error.message;
@@ -79,21 +90,53 @@ function wireApiForm(form) {
   });
 }
 
-// A search box over GET /api/urls/search (at most 20 results). "navigate" opens the chosen
-// URL's page; "fill" puts its slug into the form's hidden `url` field and submits the form.
+// What a picker searches (`data-source`): each a bounded endpoint, at most 10 results asked.
+const PICKER_SOURCES = {
+  urls: {
+    search: (q) => `/api/urls/search?q=${encodeURIComponent(q)}&limit=10`,
+    key: (url) => url.slug,
+    attr: "slug",
+    detail: (url) => ` → ${url.url}`,
+    page: (slug) => `/api/urls/${encodeURIComponent(slug)}`,
+    none: "No URL matches.",
+  },
+  tags: {
+    search: (q) => `/api/tags?q=${encodeURIComponent(q)}&limit=10`,
+    key: (tag) => tag.name,
+    attr: "tag",
+    detail: (tag) => ` · ${tag.links} ${tag.links === 1 ? "link" : "links"}`,
+    page: (name) => `/api/tags/${encodeURIComponent(name)}`,
+    none: "No tag matches.",
+  },
+};
+
+// The URL list filtered by one more tag: the current filter kept, from the first page.
+function listWithTag(name) {
+  const params = new URLSearchParams(window.location.search);
+  params.delete("cursor");
+  if (!params.getAll("tag").includes(name)) params.append("tag", name);
+  return `/api/urls?${params}`;
+}
+
+// A search-as-you-type box (`data-source`: urls or tags). "navigate" opens the chosen item's
+// page; "fill" puts its key into the form's hidden field and submits the form; "filter" adds
+// the chosen tag to the URL list's filter.
 function wirePicker(picker) {
+  const source = PICKER_SOURCES[picker.dataset.source ?? "urls"];
   const input = picker.querySelector('input[type="search"]');
   const results = picker.querySelector(".results");
   const hidden = picker.querySelector('input[type="hidden"]');
   let timer = null;
   let latest = 0;
 
-  const choose = (slug) => {
+  const choose = (key) => {
     if (picker.dataset.picker === "navigate") {
-      window.location.assign(`/api/urls/${encodeURIComponent(slug)}`);
+      window.location.assign(source.page(key));
+    } else if (picker.dataset.picker === "filter") {
+      window.location.assign(listWithTag(key));
     } else {
-      hidden.value = slug;
-      input.value = slug;
+      hidden.value = key;
+      input.value = key;
       results.replaceChildren();
       picker.closest("form")?.requestSubmit();
     }
@@ -107,21 +150,22 @@ function wirePicker(picker) {
     }
     const ticket = ++latest;
     try {
-      const page = await callApi("GET", `/api/urls/search?q=${encodeURIComponent(q)}&limit=10`);
+      const page = await callApi("GET", source.search(q));
       if (ticket !== latest) return;
       results.replaceChildren(
-        ...page.items.map((url) => {
+        ...page.items.map((found) => {
+          const key = source.key(found);
           const item = document.createElement("li");
           const button = document.createElement("button");
           button.type = "button";
           button.className = "result";
-          button.dataset.slug = url.slug;
-          const slug = document.createElement("strong");
-          slug.textContent = url.slug;
-          const target = document.createElement("span");
-          target.textContent = ` → ${url.url}`;
-          button.append(slug, target);
-          button.addEventListener("click", () => choose(url.slug));
+          button.dataset[source.attr] = key;
+          const name = document.createElement("strong");
+          name.textContent = key;
+          const detail = document.createElement("span");
+          detail.textContent = source.detail(found);
+          button.append(name, detail);
+          button.addEventListener("click", () => choose(key));
           item.append(button);
           return item;
         }),
@@ -129,7 +173,7 @@ function wirePicker(picker) {
       if (page.items.length === 0) {
         const empty = document.createElement("li");
         empty.className = "muted";
-        empty.textContent = "No URL matches.";
+        empty.textContent = source.none;
         results.replaceChildren(empty);
       }
     } catch (error) {
@@ -147,7 +191,7 @@ function wirePicker(picker) {
     if (event.key === "Enter") {
       event.preventDefault();
       const first = results.querySelector("button.result");
-      if (first) choose(first.dataset.slug);
+      if (first) choose(first.dataset[source.attr]);
     }
   });
 }

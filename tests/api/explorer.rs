@@ -203,6 +203,73 @@ async fn switched_off_the_api_is_json_only(backend: Backend) {
     assert_problem(response, 404).await;
 }
 
+/// Tags in the explorer: on a link's page, as the URL list's filter, and their own pages.
+async fn tags_have_pages_and_filter_the_url_list(backend: Backend) {
+    let app = spawn_app(backend).await;
+    for (slug, tags) in [("t1", json!(["launch", "q4"])), ("t2", json!(["launch"]))] {
+        let created = app
+            .create_url(json!({ "url": "https://example.com/", "slug": slug, "tags": tags }))
+            .await;
+        assert_eq!(created.status(), 201);
+    }
+    let link = browse(&app, "/api/urls/t1").await.text().await.unwrap();
+    assert!(
+        link.contains(r#"<a class="tag" href="/api/urls?tag=launch">launch</a>"#),
+        "{link}"
+    );
+    assert!(link.contains(r#"name="tags" value="launch q4" data-json="list" data-clearable"#));
+    let untagged = app
+        .create_url(json!({ "url": "https://example.com/", "slug": "t3" }))
+        .await;
+    assert_eq!(untagged.status(), 201);
+    let page = browse(&app, "/api/urls/t3").await.text().await.unwrap();
+    assert!(page.contains("No tags."));
+
+    // The list filtered by two tags, all of them: both shown, each removable, switchable.
+    let response = browse(&app, "/api/urls?tag=launch&tag=q4&tags=all").await;
+    assert_eq!(response.status(), 200);
+    let list = response.text().await.unwrap();
+    for tag in ["launch", "q4"] {
+        assert!(list.contains(&format!(r#"data-tag="{tag}""#)), "{tag}");
+    }
+    assert!(list.contains("Links with all of:"));
+    assert!(
+        list.contains(r#"href="/api/urls?tag=q4" title="remove launch from the filter""#),
+        "launch removed"
+    );
+    assert!(list
+        .contains(r#"id="tag-match-switch" href="/api/urls?tag=launch&#38;tag=q4">any of them"#));
+    assert!(list.contains(r#"id="tag-filter-clear" href="/api/urls">"#));
+    assert!(list.contains(r#"data-picker="filter" data-source="tags""#));
+    // The JSON is printed escaped: `"` is `&#34;`.
+    assert!(
+        list.contains("/t1&#34;") && !list.contains("/t2&#34;"),
+        "{list}"
+    );
+    let unfiltered = browse(&app, "/api/urls").await.text().await.unwrap();
+    assert!(unfiltered.contains(r#"id="tag-search""#) && !unfiltered.contains("Links with"));
+
+    // The tags: a search box (no list of every tag), a tag's page with its forms, its stats.
+    let tags = browse(&app, "/api/tags").await.text().await.unwrap();
+    assert!(tags.contains(r#"data-picker="navigate" data-source="tags""#));
+    assert!(!tags.contains("<select"), "no select of all tags");
+    let tag = browse(&app, "/api/tags/launch").await;
+    assert_eq!(tag.status(), 200);
+    let tag = tag.text().await.unwrap();
+    assert!(tag.contains(r#"id="rename-tag" data-api-method="PATCH" action="/api/tags/launch""#));
+    assert!(tag.contains(r#"id="delete-tag" data-api-method="DELETE""#));
+    assert!(tag.contains(r#"<a id="tag-links" href="/api/urls?tag=launch">2 links</a>"#));
+    let stats = browse(&app, "/api/tags/launch/stats").await;
+    assert_eq!(stats.status(), 200);
+    assert!(stats.text().await.unwrap().contains(r#"id="daily-chart""#));
+    let missing = browse(&app, "/api/tags/nope").await;
+    assert_eq!(missing.status(), 404);
+    assert!(is_html(&missing));
+    assert!(!missing.text().await.unwrap().contains("rename-tag"));
+}
+
+crate::on_both_backends!(tags_have_pages_and_filter_the_url_list);
+
 crate::on_sqlite!(
     browsers_get_html_pages_and_scripts_get_json,
     titles_and_targets_are_rendered_inert,

@@ -151,6 +151,13 @@ async fn tags_are_listed_searched_and_counted(backend: Backend) {
     assert_eq!(tag_rows(&rest)[0].0, "gamma");
     let found = app.json("/api/tags?q=B").await;
     assert_eq!(tag_rows(&found), [("beta".to_string(), 2, 3)]);
+    // One tag by name, as the list shows it.
+    assert_eq!(
+        app.json("/api/tags/beta").await,
+        json!({ "name": "beta", "links": 2, "visits": 3 })
+    );
+    assert_problem(app.get("/api/tags/delta").await, 404).await;
+    assert_problem(app.get("/api/tags/NOT%20A%20TAG").await, 404).await;
 }
 
 async fn tags_are_renamed_and_deleted_everywhere(backend: Backend) {
@@ -248,6 +255,16 @@ async fn editors_see_and_change_only_their_own_links_tags(backend: Backend) {
         [("mine".to_string(), 1, 0), ("shared".to_string(), 1, 0)]
     );
     assert_eq!(list(viewer.clone()).await.len(), 3);
+    let one = |key: String, tag: &'static str| async move {
+        app.with_key(Method::GET, &format!("/api/tags/{tag}"), &key)
+            .send()
+            .await
+            .unwrap()
+    };
+    let shared: Value = one(editor.clone(), "shared").await.json().await.unwrap();
+    assert_eq!(shared, json!({ "name": "shared", "links": 1, "visits": 0 }));
+    assert_problem(one(editor.clone(), "admins").await, 404).await;
+    assert_eq!(one(viewer.clone(), "admins").await.status(), 200);
     let filtered = app
         .with_key(Method::GET, "/api/urls?tag=shared", &editor)
         .send()

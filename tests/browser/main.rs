@@ -114,6 +114,24 @@ async fn pick(browser: &Browser, search_box: &str, query: &str, slug: &str) {
         .await;
 }
 
+/// Types `query` into the tag search box and waits for the result for `tag`.
+async fn pick_tag(browser: &Browser, query: &str, tag: &str) -> String {
+    browser.type_into("#tag-search", query).await;
+    let result = format!(r#".results button.result[data-tag="{tag}"]"#);
+    browser.wait_for(&result).await;
+    result
+}
+
+/// Waits for the error a form shows (its `output.error`), and returns it.
+async fn form_error(browser: &Browser, form: &str) -> String {
+    let output = format!("{form} output.error");
+    eventually(&format!("the error of {form}"), STEP_TIMEOUT, || async {
+        let text = browser.text(&output).await;
+        (!text.is_empty()).then_some(text)
+    })
+    .await
+}
+
 /// The rows of the recent visits table, each as its cells' text.
 async fn recent_visit_rows(browser: &Browser) -> Vec<Vec<String>> {
     let mut rows = Vec::new();
@@ -167,6 +185,9 @@ async fn a_url_goes_from_creation_to_deletion_in_the_explorer() {
         .await;
     browser.click("#create-url input[name=forward_query]").await;
     browser
+        .type_into("#create-url input[name=tags]", "launch demo")
+        .await;
+    browser
         .type_into(
             "#create-url textarea[name=rules]",
             r#"[{"target": "https://example.com/ios", "conditions": [{"type": "device", "value": "iOS"}]}]"#,
@@ -208,6 +229,7 @@ async fn a_url_goes_from_creation_to_deletion_in_the_explorer() {
     assert_eq!(stored["valid_since"], serde_json::Value::Null);
     assert_eq!(stored["max_visits"], 500);
     assert_eq!(stored["forward_query"], true);
+    assert_eq!(stored["tags"], json!(["demo", "launch"]));
     assert_eq!(
         stored["rules"],
         serde_json::json!([{"target": "https://example.com/ios",
@@ -444,11 +466,7 @@ async fn the_explorer_shows_api_errors_and_keeps_a_url_when_deletion_is_cancelle
         .type_into("#create-url input[name=slug]", &taken)
         .await;
     browser.click("#create-url button[type=submit]").await;
-    let error = eventually("the form's error", STEP_TIMEOUT, || async {
-        let text = browser.text("#create-url output.error").await;
-        (!text.is_empty()).then_some(text)
-    })
-    .await;
+    let error = form_error(&browser, "#create-url").await;
     assert!(error.contains("slug"), "error shown: {error}");
     assert_eq!(browser.location().await, "/api/urls");
 
@@ -533,5 +551,223 @@ async fn the_url_page_shows_visits_arriving_live() {
         "{text}"
     );
     assert_eq!(browser.text("#live-total").await, "1");
+    browser.close().await;
+}
+
+/// The `data-*` attribute `name` of every element matching `css`, in page order.
+async fn attrs(browser: &Browser, css: &str, name: &str) -> Vec<String> {
+    let mut values = Vec::new();
+    for element in browser.find_all(css).await {
+        values.push(element.attr(name).await.expect(name).unwrap_or_default());
+    }
+    values
+}
+
+/// The slugs in the JSON answer shown on the page.
+async fn listed_slugs(browser: &Browser) -> Vec<String> {
+    let shown: serde_json::Value =
+        serde_json::from_str(&browser.text("#json").await).expect("the page's JSON");
+    shown["items"]
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|url| url["slug"].as_str().expect("a slug").to_owned())
+        .collect()
+}
+
+/// Tags in the explorer: set in the create form, shown on the link's page, the URL list
+/// filtered by picking tags from a bounded search box, a tag renamed and deleted on its page,
+/// and a link's tags cleared in its edit form.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tags_are_set_shown_filtered_and_renamed_in_the_explorer() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let browser = Browser::start(&app.address).await;
+    // More tags starting with "camp" than the search box asks for.
+    for i in 0..15 {
+        let response = app
+            .create_url(json!({
+                "url": format!("https://example.com/campaign/{i}"),
+                "slug": format!("camp{i:02}"),
+                "tags": [format!("campaign-{i:02}")],
+            }))
+            .await;
+        assert_eq!(response.status(), 201);
+    }
+    let response = app
+        .create_url(json!({ "url": "https://example.com/other", "slug": "other",
+                            "tags": ["launch"] }))
+        .await;
+    assert_eq!(response.status(), 201);
+
+    // Create with tags typed as text: a bad name is the API's error, named, in the form.
+    browser.open("/api/urls").await;
+    browser.wait_for("#create-url").await;
+    browser
+        .type_into("#create-url input[name=url]", "https://example.com/tagged")
+        .await;
+    browser
+        .type_into("#create-url input[name=slug]", "tagged")
+        .await;
+    browser
+        .type_into("#create-url input[name=tags]", "Launch")
+        .await;
+    browser.click("#create-url button[type=submit]").await;
+    let error = form_error(&browser, "#create-url").await;
+    assert!(error.starts_with("tags[0]:"), "{error}");
+    browser
+        .type_into("#create-url input[name=tags]", "spring, launch  q4")
+        .await;
+    browser.click("#create-url button[type=submit]").await;
+    browser.wait_for_location("/api/urls/tagged").await;
+    browser.wait_for("#edit-url").await;
+    assert_eq!(
+        app.json("/api/urls/tagged").await["tags"],
+        json!(["launch", "q4", "spring"])
+    );
+    let mut shown = Vec::new();
+    for tag in browser.find_all("#url-tags a.tag").await {
+        shown.push((
+            tag.text().await.expect("a tag's text"),
+            tag.attr("href").await.expect("href").unwrap_or_default(),
+        ));
+    }
+    assert_eq!(
+        shown,
+        [
+            ("launch".to_owned(), "/api/urls?tag=launch".to_owned()),
+            ("q4".to_owned(), "/api/urls?tag=q4".to_owned()),
+            ("spring".to_owned(), "/api/urls?tag=spring".to_owned()),
+        ]
+    );
+    assert_eq!(
+        browser.value("#edit-url input[name=tags]").await,
+        "launch q4 spring"
+    );
+
+    // A prefix shows at most the ten results the box asks for, never every tag.
+    browser.open("/api/urls").await;
+    pick_tag(&browser, "camp", "campaign-00").await;
+    let found = attrs(&browser, "#tag-filter .results button.result", "data-tag").await;
+    assert_eq!(found.len(), 10, "{found:?}");
+    assert!(found.iter().all(|tag| tag.starts_with("campaign-")));
+
+    // Pick a tag: the list is filtered by it; pick another: links with any of the two.
+    let launch = pick_tag(&browser, "la", "launch").await;
+    browser.click(&launch).await;
+    browser.wait_for_location("/api/urls?tag=launch").await;
+    browser.wait_for("#json").await;
+    assert_eq!(listed_slugs(&browser).await, ["tagged", "other"]);
+    assert_eq!(
+        attrs(&browser, "#tag-filter .tag.chosen", "data-tag").await,
+        ["launch"]
+    );
+    pick_tag(&browser, "q", "q4").await;
+    browser
+        .find("#tag-search")
+        .await
+        .send_keys("\u{E007}")
+        .await
+        .expect("Enter");
+    browser
+        .wait_for_location("/api/urls?tag=launch&tag=q4")
+        .await;
+    browser.wait_for("#json").await;
+    assert_eq!(listed_slugs(&browser).await, ["tagged", "other"]);
+    assert_eq!(
+        attrs(&browser, "#tag-filter .tag.chosen", "data-tag").await,
+        ["launch", "q4"]
+    );
+    // All of them: only the link with both.
+    browser.click("#tag-match-switch").await;
+    browser
+        .wait_for_location("/api/urls?tag=launch&tag=q4&tags=all")
+        .await;
+    browser.wait_for("#json").await;
+    assert_eq!(listed_slugs(&browser).await, ["tagged"]);
+    assert!(browser
+        .text("#tag-filter")
+        .await
+        .contains("Links with all of"));
+    pick_tag(&browser, "sp", "spring").await;
+    browser
+        .screenshot(&screenshot_path("explorer-tag-filter.png"))
+        .await;
+    // Removing a tag from the filter.
+    browser
+        .click(r#"#tag-filter .tag.chosen[data-tag="launch"] a.remove"#)
+        .await;
+    browser.wait_for_location("/api/urls?tag=q4").await;
+    browser.wait_for("#json").await;
+    assert_eq!(listed_slugs(&browser).await, ["tagged"]);
+    browser.click("#tag-filter-clear").await;
+    browser.wait_for_location("/api/urls").await;
+
+    // The tags page: find a tag, rename it on its page.
+    browser.open("/api/tags").await;
+    let launch = pick_tag(&browser, "lau", "launch").await;
+    browser.click(&launch).await;
+    browser.wait_for_location("/api/tags/launch").await;
+    assert_eq!(browser.text("#tag-links").await, "2 links");
+    // A taken name: the API's 409 is shown in the form, and the page stays.
+    browser
+        .type_into("#rename-tag input[name=name]", "q4")
+        .await;
+    browser.click("#rename-tag button[type=submit]").await;
+    let error = form_error(&browser, "#rename-tag").await;
+    assert!(error.contains("q4"), "error shown: {error}");
+    assert_eq!(browser.location().await, "/api/tags/launch");
+    browser
+        .type_into("#rename-tag input[name=name]", "launch-2026")
+        .await;
+    browser.click("#rename-tag button[type=submit]").await;
+    browser.wait_for_location("/api/tags/launch-2026").await;
+    browser.wait_for("#rename-tag").await;
+    assert_eq!(browser.text("h1").await, "Tag launch-2026");
+    browser
+        .screenshot(&screenshot_path("explorer-tag.png"))
+        .await;
+    assert_eq!(
+        app.json("/api/urls/other").await["tags"],
+        json!(["launch-2026"])
+    );
+    assert_eq!(app.get("/api/tags/launch").await.status(), 404);
+    // Delete it: the links stay, without it.
+    browser.click("#delete-tag button[type=submit]").await;
+    let question = eventually("the confirm dialog", STEP_TIMEOUT, || async {
+        browser.dialog().await
+    })
+    .await;
+    assert_eq!(
+        question,
+        "Take the tag launch-2026 from every link? The links stay."
+    );
+    browser
+        .client
+        .accept_alert()
+        .await
+        .expect("dialog accepted");
+    browser.wait_for_location("/api/tags").await;
+    assert_eq!(app.json("/api/urls/other").await["tags"], json!([]));
+    assert_eq!(
+        app.json("/api/urls/tagged").await["tags"],
+        json!(["q4", "spring"])
+    );
+
+    // An empty tags field clears the link's tags.
+    browser.open("/api/urls/tagged").await;
+    browser.type_into("#edit-url input[name=tags]", "").await;
+    browser.click("#edit-url button[type=submit]").await;
+    eventually("no tags on the page", STEP_TIMEOUT, || async {
+        let shown = browser
+            .client
+            .find(fantoccini::Locator::Css("#url-tags"))
+            .await
+            .ok()?;
+        (shown.text().await.ok()? == "No tags.").then_some(())
+    })
+    .await;
+    assert_eq!(app.json("/api/urls/tagged").await["tags"], json!([]));
+    assert_eq!(browser.value("#edit-url input[name=tags]").await, "");
+
     browser.close().await;
 }

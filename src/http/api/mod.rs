@@ -36,7 +36,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(live::url_visits))
         .routes(routes!(stats::show))
         .routes(routes!(tags::list))
-        .routes(routes!(tags::rename, tags::remove))
+        .routes(routes!(tags::show, tags::rename, tags::remove))
         .routes(routes!(tags::stats))
         .routes(routes!(visits::list))
         .routes(routes!(live::all_visits))

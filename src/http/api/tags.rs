@@ -1,4 +1,4 @@
-//! `/api/tags`: the tags of short links — list and search them, rename one, delete one, and
+//! `/api/tags`: the tags of short links — list and search them, read, rename or delete one, and
 //! the statistics of the links carrying one. A link's own tags are set with the link
 //! (`POST`/`PATCH /api/urls`).
 //!
@@ -138,6 +138,37 @@ pub async fn list(
         next_cursor,
         next,
     }))
+}
+
+/// One tag with its counters.
+///
+/// What the list shows of it; to an editor, counted over its own links, and a tag none of
+/// them carries is a 404.
+#[utoipa::path(
+    get,
+    path = "/tags/{name}",
+    operation_id = "get_tag",
+    tag = "tags",
+    params(("name" = String, Path, description = "The tag's name")),
+    security(("bearer" = []), ("api_key" = [])),
+    responses(
+        (status = 200, description = "The tag", body = TagView,
+            content_type = "application/json"),
+        (status = 401, response = responses::Unauthorized),
+        (status = 404, response = responses::TagNotFound),
+        (status = 500, response = responses::Internal),
+        (status = 503, response = responses::Unavailable),
+    )
+)]
+pub async fn show(
+    caller: Caller,
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<Json<TagView>, ApiError> {
+    let tag = Tagging::new(state.store.clone())
+        .get(&name, caller.owner_filter())
+        .await?;
+    Ok(Json(tag.into()))
 }
 
 /// Rename a tag on every link.

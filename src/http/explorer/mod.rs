@@ -1,11 +1,12 @@
 //! The browsable HTML explorer, for development (cargo feature `explorer`, setting
 //! `explorer.enabled`). A browser opening any `/api/...` URL gets an HTML page for that
 //! endpoint: the JSON pretty-printed, keyset pagination links, and forms for the methods the
-//! endpoint allows. Every picker of a URL is a search-as-you-type box backed by the bounded
-//! `GET /api/urls/search`; no page ever lists all rows.
+//! endpoint allows. Every picker is a search-as-you-type box backed by a bounded endpoint
+//! (`GET /api/urls/search`, `GET /api/tags?q=`); no page ever lists all rows.
 
 mod chart;
 pub(crate) mod pages;
+mod tags;
 
 use axum::extract::Path;
 use axum::http::{header, HeaderMap, HeaderValue};

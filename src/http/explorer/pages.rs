@@ -8,6 +8,7 @@ use chrono::{Days, Utc};
 use serde_json::Value;
 
 use super::chart::{self, Chart};
+use super::tags::{tag_links, TagDetail, TagFilter};
 use crate::domain::Slug;
 use crate::http::state::AppState;
 use crate::store::{PageRequest, StatsOf, StatsQuery, VisitFilter};
@@ -58,6 +59,10 @@ pub struct UrlDetail {
     pub forward_query: bool,
     /// The rules as pretty JSON, or empty when there are none.
     pub rules: String,
+    /// Each tag, a link to the list of links carrying it.
+    pub tags: Vec<Link>,
+    /// The tags as the edit form's field holds them: names separated by spaces.
+    pub tags_text: String,
     pub visit_count: i64,
     pub visits: Vec<RecentVisit>,
     pub visits_href: String,
@@ -78,6 +83,12 @@ pub struct ExplorerPage {
     pub resources: Vec<Link>,
     pub create_form: bool,
     pub url_picker: bool,
+    /// `/api/tags`: a search box over the tags, opening the chosen one.
+    pub tag_picker: bool,
+    /// `/api/urls`: the tags filtering the list, and a search box adding one.
+    pub tag_filter: Option<TagFilter>,
+    /// `/api/tags/{name}`: the tag, with rename and delete forms.
+    pub tag: Option<TagDetail>,
     pub visit_filter: Option<VisitFilterForm>,
     pub detail: Option<UrlDetail>,
     pub chart: Option<Chart>,
@@ -96,6 +107,9 @@ enum Endpoint {
     UrlVisits(String),
     UrlStats(String),
     Visits,
+    Tags,
+    Tag(String),
+    TagStats(String),
     Other,
 }
 
@@ -114,11 +128,14 @@ fn classify(path: &str) -> Endpoint {
         ["urls", slug, "visits"] => Endpoint::UrlVisits((*slug).to_owned()),
         ["urls", slug, "stats"] => Endpoint::UrlStats((*slug).to_owned()),
         ["visits"] => Endpoint::Visits,
+        ["tags"] => Endpoint::Tags,
+        ["tags", name] => Endpoint::Tag((*name).to_owned()),
+        ["tags", name, "stats"] => Endpoint::TagStats((*name).to_owned()),
         _ => Endpoint::Other,
     }
 }
 
-fn link(href: impl Into<String>, label: impl Into<String>) -> Link {
+pub(super) fn link(href: impl Into<String>, label: impl Into<String>) -> Link {
     Link {
         href: href.into(),
         label: label.into(),
@@ -137,9 +154,10 @@ pub async fn build(
     json: Value,
     csrf: String,
 ) -> ExplorerPage {
-    let params: HashMap<String, String> = url::form_urlencoded::parse(query.as_bytes())
+    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
         .into_owned()
         .collect();
+    let params: HashMap<String, String> = pairs.iter().cloned().collect();
     let ok = status.is_success();
     let mut page = ExplorerPage {
         title: "kurz API".into(),
@@ -157,6 +175,9 @@ pub async fn build(
         resources: Vec::new(),
         create_form: false,
         url_picker: false,
+        tag_picker: false,
+        tag_filter: None,
+        tag: None,
         visit_filter: None,
         detail: None,
         chart: None,
@@ -177,6 +198,10 @@ pub async fn build(
             page.resources = vec![
                 link("/api/urls", "URLs: the short links"),
                 link("/api/visits", "Visits: every click, newest first"),
+                link(
+                    "/api/tags",
+                    "Tags: the links' labels, to filter and count by",
+                ),
             ];
         }
         Endpoint::Urls => {
@@ -184,6 +209,7 @@ pub async fn build(
             page.crumbs.push(link("/api/urls", "URLs"));
             page.create_form = true;
             page.url_picker = true;
+            page.tag_filter = Some(TagFilter::of(&pairs));
         }
         Endpoint::Url(slug) => {
             page.title = format!("URL {slug}");
@@ -221,6 +247,30 @@ pub async fn build(
             let url = params.get("url").cloned().unwrap_or_default();
             page.visit_filter = Some(visit_filter("/api/visits".into(), Some(url)));
         }
+        Endpoint::Tags => {
+            page.title = "Tags".into();
+            page.crumbs.push(link("/api/tags", "tags"));
+            page.tag_picker = true;
+        }
+        Endpoint::Tag(name) => {
+            page.title = format!("Tag {name}");
+            page.crumbs.push(link("/api/tags", "tags"));
+            page.crumbs.push(link(format!("/api/tags/{name}"), name));
+            if ok {
+                page.tag = TagDetail::of(&json);
+            }
+        }
+        Endpoint::TagStats(name) => {
+            page.title = format!("Statistics of tag {name}");
+            page.crumbs.push(link("/api/tags", "tags"));
+            page.crumbs
+                .push(link(format!("/api/tags/{name}"), name.clone()));
+            page.crumbs
+                .push(link(format!("/api/tags/{name}/stats"), "stats"));
+            if ok {
+                page.chart = stats_chart(&json);
+            }
+        }
         Endpoint::Other => {}
     }
     page
@@ -244,6 +294,7 @@ async fn url_detail(state: &AppState, slug: &str, json: &Value) -> Option<UrlDet
         .map(|page| page.items)
         .unwrap_or_default();
     let or_dash = |value: Option<String>| value.unwrap_or_else(|| "-".into());
+    let tags = tag_links(&json["tags"]);
     Some(UrlDetail {
         slug: slug.to_string(),
         short_url: text(&json["short_url"]),
@@ -267,6 +318,12 @@ async fn url_detail(state: &AppState, slug: &str, json: &Value) -> Option<UrlDet
             }
             _ => String::new(),
         },
+        tags_text: tags
+            .iter()
+            .map(|tag| tag.label.as_str())
+            .collect::<Vec<_>>()
+            .join(" "),
+        tags,
         visit_count: json["visit_count"].as_i64().unwrap_or(0),
         visits: visits
             .into_iter()
