@@ -34,6 +34,9 @@ pub struct CachedRedirect {
     /// The target, as the `Location` header's value.
     pub location: HeaderValue,
     pub status: StatusCode,
+    /// The link has a password: answered with a form (`crate::http::protected`), not
+    /// `location`. The hash stays in the database, read only when a password is posted.
+    pub protected: bool,
 }
 
 impl CachedRedirect {
@@ -49,6 +52,7 @@ impl CachedRedirect {
             url_id: redirect.url_id,
             location: HeaderValue::from_str(&redirect.target).ok()?,
             status,
+            protected: redirect.protected,
         })
     }
 }

@@ -26,11 +26,16 @@ async function callApi(method, url, body) {
 }
 
 // The JSON body of a create (POST) or edit (PATCH) form. Empty optional fields are left out
-// of a create; an empty title clears it on an edit.
+// of a create; an empty title clears it on an edit. A password is sent as typed (not trimmed)
+// and only when one is typed; "remove the password" sends null.
 function formBody(form, method) {
   const body = {};
   for (const input of form.querySelectorAll("input[name], select[name]")) {
-    if (input.name === "redirect_status") {
+    if (input.name === "password") {
+      if (input.value !== "") body.password = input.value;
+    } else if (input.name === "no_password") {
+      if (input.checked) body.password = null;
+    } else if (input.name === "redirect_status") {
       // "" is the server's default: left out of a create, cleared (null) by an edit.
       if (input.value !== "") body.redirect_status = Number(input.value);
       else if (method === "PATCH") body.redirect_status = null;

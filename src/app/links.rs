@@ -5,8 +5,11 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
+use super::passwords;
 use super::{AppError, ChangeNotice};
-use crate::domain::{Invalid, RedirectStatus, Slug, SlugPolicy, TargetPolicy, Title};
+use crate::domain::{
+    Invalid, Password, PasswordHash, RedirectStatus, Slug, SlugPolicy, TargetPolicy, Title,
+};
 use crate::store::{NewUrl, Store, StoreError, Unique, UrlPatch, UrlRecord};
 
 /// Attempts at finding a free generated slug before giving up.
@@ -26,6 +29,11 @@ pub struct LinkInput {
     pub created_at: Option<DateTime<Utc>>,
     /// 301, 302, 307 or 308; `None` for the configured `redirect.status`.
     pub redirect_status: Option<u16>,
+    /// A password to ask for before redirecting: hashed here, never stored as given.
+    pub password: Option<String>,
+    /// The hash of a password as an export wrote it (`kurz import`): kept as it is, so the
+    /// link asks for the same password.
+    pub password_hash: Option<String>,
 }
 
 /// What a change sets; a field left `None` stays as it is, `title: Some(None)` clears it.
@@ -36,6 +44,8 @@ pub struct LinkEdit {
     pub crawlable: Option<bool>,
     /// `Some(None)` goes back to the configured status.
     pub redirect_status: Option<Option<u16>>,
+    /// A new password; `Some(None)` removes it.
+    pub password: Option<Option<String>>,
 }
 
 /// A parsed link, ready to store.
@@ -88,6 +98,21 @@ impl Links {
             .redirect_status
             .map(RedirectStatus::parse)
             .transpose()?;
+        let password_hash = input
+            .password_hash
+            .as_deref()
+            .map(PasswordHash::parse)
+            .transpose()?;
+        if input.password.is_some() && password_hash.is_some() {
+            return Err(Invalid::new(
+                "password",
+                "give a password or the hash of one, not both",
+            ));
+        }
+        let protected = input.password.is_some() || password_hash.is_some();
+        if input.crawlable && protected {
+            return Err(not_crawlable());
+        }
         Ok(PreparedLink {
             url: NewUrl {
                 slug,
@@ -97,6 +122,7 @@ impl Links {
                 created_at: input.created_at.unwrap_or_else(Utc::now),
                 created_by: input.created_by,
                 redirect_status,
+                password_hash,
             },
             generated,
         })
@@ -106,7 +132,11 @@ impl Links {
     /// [`AppError::SlugTaken`].
     #[tracing::instrument(skip_all)]
     pub async fn create(&self, input: LinkInput) -> Result<UrlRecord, AppError> {
-        let link = self.prepare(&input)?;
+        let password = input.password.clone().map(Password::parse).transpose()?;
+        let mut link = self.prepare(&input)?;
+        if let Some(password) = password {
+            link.url.password_hash = Some(passwords::hash(password).await?);
+        }
         let record = self.store_new(link).await?;
         // A probe may have cached this slug as unknown a moment ago.
         self.notice
@@ -138,9 +168,30 @@ impl Links {
         self.store.get_url(slug).await.map_err(|e| no_such(e, slug))
     }
 
-    /// Changes a link's target, title or crawlability.
+    /// Changes a link's target, title, crawlability, redirect status or password. A link with
+    /// a password is never crawlable: setting one turns `crawlable` off, and asking for
+    /// `crawlable` on a link that keeps its password is refused.
     #[tracing::instrument(skip_all, fields(slug = %slug))]
     pub async fn update(&self, slug: &Slug, edit: LinkEdit) -> Result<UrlRecord, AppError> {
+        let password = match edit.password {
+            None => None,
+            Some(None) => Some(None),
+            Some(Some(password)) => Some(Some(Password::parse(password)?)),
+        };
+        let mut crawlable = edit.crawlable;
+        match (&password, crawlable) {
+            (Some(Some(_)), Some(true)) => return Err(not_crawlable().into()),
+            (Some(Some(_)), _) => crawlable = Some(false),
+            (None, Some(true)) if self.get(slug).await?.password_hash.is_some() => {
+                return Err(not_crawlable().into())
+            }
+            _ => {}
+        }
+        let password_hash = match password {
+            None => None,
+            Some(None) => Some(None),
+            Some(Some(password)) => Some(Some(passwords::hash(password).await?)),
+        };
         let patch = UrlPatch {
             target: edit
                 .url
@@ -151,11 +202,12 @@ impl Links {
                 .title
                 .map(|t| Title::parse_optional(t.as_deref()))
                 .transpose()?,
-            crawlable: edit.crawlable,
+            crawlable,
             redirect_status: edit
                 .redirect_status
                 .map(|status| status.map(RedirectStatus::parse).transpose())
                 .transpose()?,
+            password_hash,
         };
         let record = self
             .store
@@ -211,6 +263,14 @@ impl Links {
             Err(other) => Err(other.into()),
         }
     }
+}
+
+/// Crawlers cannot give a password: a link with one is never listed in robots.txt.
+fn not_crawlable() -> Invalid {
+    Invalid::new(
+        "crawlable",
+        "a link with a password cannot be crawlable (crawlers cannot give the password)",
+    )
 }
 
 fn no_such(error: StoreError, slug: &Slug) -> AppError {

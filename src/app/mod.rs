@@ -9,6 +9,7 @@
 mod api_keys;
 mod error;
 mod links;
+pub mod passwords;
 mod visits;
 
 use async_trait::async_trait;

@@ -98,6 +98,7 @@ async fn seed_urls(links: &Links, store: &dyn Store, count: u64) -> anyhow::Resu
                     created_at: now,
                     created_by: None,
                     redirect_status: None,
+                    password_hash: None,
                 };
                 Ok(PreparedLink {
                     url,

@@ -20,7 +20,7 @@ use super::crlf::CrlfAsLf;
 use super::output::{self, Progress};
 use super::{Context, UsageError};
 use crate::app::{LinkInput, Links, PreparedLink};
-use crate::domain::Invalid;
+use crate::domain::{Invalid, PasswordHash};
 use crate::store::UrlRecord;
 
 /// URLs read per keyset page while exporting.
@@ -33,7 +33,7 @@ const JSON_INVALID_ROWS: usize = 1_000;
 const MAX_LINE_BYTES: usize = 64 * 1024;
 
 /// The columns of an export, in order; an import needs `url` and reads the others if present.
-pub const COLUMNS: [&str; 7] = [
+pub const COLUMNS: [&str; 8] = [
     "slug",
     "url",
     "title",
@@ -41,6 +41,7 @@ pub const COLUMNS: [&str; 7] = [
     "created_at",
     "visit_count",
     "redirect_status",
+    "password_hash",
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
@@ -83,6 +84,8 @@ struct ExportRow<'a> {
     created_at: String,
     visit_count: i64,
     redirect_status: Option<u16>,
+    /// The Argon2id hash (PHC string) of the link's password: never the password itself.
+    password_hash: Option<&'a str>,
 }
 
 impl<'a> From<&'a UrlRecord> for ExportRow<'a> {
@@ -95,6 +98,7 @@ impl<'a> From<&'a UrlRecord> for ExportRow<'a> {
             created_at: url.created_at.to_rfc3339_opts(SecondsFormat::AutoSi, true),
             visit_count: url.visit_count,
             redirect_status: url.redirect_status.map(|status| status.get()),
+            password_hash: url.password_hash.as_ref().map(PasswordHash::as_str),
         }
     }
 }
@@ -203,6 +207,8 @@ struct RawRow {
     created_at: Option<String>,
     /// Blank or `null`: the server's `redirect.status`.
     redirect_status: Option<Result<u16, String>>,
+    /// Blank or `null`: no password.
+    password_hash: Option<String>,
 }
 
 /// A row that was not imported, and why.
@@ -221,6 +227,7 @@ struct JsonRow {
     crawlable: Option<serde_json::Value>,
     created_at: Option<String>,
     redirect_status: Option<serde_json::Value>,
+    password_hash: Option<String>,
 }
 
 /// A redirect status cell: blank for none, else a number (checked by the links service).
@@ -265,11 +272,13 @@ struct Columns {
     crawlable: Option<usize>,
     created_at: Option<usize>,
     redirect_status: Option<usize>,
+    password_hash: Option<usize>,
 }
 
 enum RowReader<R: BufRead> {
     Csv {
-        reader: csv::Reader<CrlfAsLf<R>>,
+        // Boxed: the reader is most of the enum's size.
+        reader: Box<csv::Reader<CrlfAsLf<R>>>,
         columns: Columns,
         record: csv::StringRecord,
     },
@@ -315,9 +324,10 @@ impl<R: BufRead> RowReader<R> {
                     crawlable: find("crawlable"),
                     created_at: find("created_at"),
                     redirect_status: find("redirect_status"),
+                    password_hash: find("password_hash"),
                 };
                 Ok(Self::Csv {
-                    reader,
+                    reader: Box::new(reader),
                     columns,
                     record: csv::StringRecord::new(),
                 })
@@ -348,6 +358,7 @@ impl<R: BufRead> RowReader<R> {
                         created_at: cell(columns.created_at),
                         redirect_status: cell(columns.redirect_status)
                             .and_then(|v| parse_status(&v).transpose()),
+                        password_hash: cell(columns.password_hash),
                     })))
                 }
                 Err(error) => {
@@ -403,6 +414,7 @@ impl<R: BufRead> RowReader<R> {
                             Some(other) => Err(format!("`{other}` is not a redirect status")),
                         }
                         .transpose(),
+                        password_hash: row.password_hash,
                     }))),
                     Err(error) => bad(format!("not a JSON object of a URL ({error})")),
                 };
@@ -486,6 +498,9 @@ fn validate(raw: RawRow, links: &Links) -> Result<(PreparedLink, Option<String>)
             created_by: None,
             created_at: Some(created_at),
             redirect_status,
+            password: None,
+            // A blank cell is no password.
+            password_hash: raw.password_hash.filter(|hash| !hash.trim().is_empty()),
         })
         .map_err(bad)?;
     Ok((link, warning))

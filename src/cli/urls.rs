@@ -7,6 +7,7 @@ use clap::Subcommand;
 use serde::Serialize;
 
 use super::output::{self, Table};
+use super::password::PasswordSource;
 use super::{Context, UsageError};
 use crate::app::{LinkEdit, LinkInput};
 use crate::domain::{Cursor, Invalid, Slug};
@@ -29,8 +30,8 @@ pub enum UrlCommand {
         /// The slug of the URL.
         slug: String,
     },
-    /// Change a URL's target, title, crawlability or redirect status; running servers follow
-    /// within a second.
+    /// Change a URL's target, title, crawlability, redirect status or password; running servers
+    /// follow within a second.
     Update(UpdateArgs),
     /// Delete a URL and all its visits (asks first on a terminal).
     Delete {
@@ -58,10 +59,17 @@ pub struct CreateArgs {
     /// The link's own redirect status: 301, 302, 307 or 308 (default: `redirect.status`).
     #[arg(long)]
     pub redirect_status: Option<u16>,
+    #[command(flatten)]
+    pub password: PasswordSource,
 }
 
 #[derive(Debug, clap::Args)]
-#[command(group(clap::ArgGroup::new("change").required(true).multiple(true)))]
+#[command(group(
+    clap::ArgGroup::new("change")
+        .required(true)
+        .multiple(true)
+        .args(["password_file", "password_stdin"])
+))]
 pub struct UpdateArgs {
     /// The slug of the URL.
     pub slug: String,
@@ -83,6 +91,11 @@ pub struct UpdateArgs {
     /// Answer with the server's `redirect.status` again.
     #[arg(long, group = "change")]
     pub default_redirect_status: bool,
+    #[command(flatten)]
+    pub password: PasswordSource,
+    /// Remove the password: anyone may follow the link again.
+    #[arg(long, group = "change", conflicts_with_all = ["password_file", "password_stdin"])]
+    pub no_password: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -107,6 +120,7 @@ fn details(url: &UrlView) -> Vec<(&'static str, String)> {
         ("url", url.url.clone()),
         ("title", url.title.clone().unwrap_or_else(|| "-".into())),
         ("crawlable", yes_no(url.crawlable).into()),
+        ("password", yes_no(url.password_protected).into()),
         (
             "redirect",
             url.redirect_status
@@ -178,6 +192,8 @@ async fn create(ctx: &Context, args: CreateArgs) -> anyhow::Result<()> {
             created_by: None,
             created_at: None,
             redirect_status: args.redirect_status,
+            password: args.password.read()?,
+            password_hash: None,
         })
         .await?;
     let url = UrlView::new(&ctx.public_url(), record);
@@ -321,8 +337,9 @@ async fn show(ctx: &Context, value: &str) -> anyhow::Result<()> {
         return output::json(&shown);
     }
     let mut rows = details(&shown.url);
+    // After "visits".
     rows.insert(
-        7,
+        8,
         (
             "last 30 days",
             format!(
@@ -371,6 +388,11 @@ async fn update(ctx: &Context, args: UpdateArgs) -> anyhow::Result<()> {
             (_, true) => Some(None),
             (Some(status), false) => Some(Some(status)),
             (None, false) => None,
+        },
+        password: match args.password.read()? {
+            Some(password) => Some(Some(password)),
+            None if args.no_password => Some(None),
+            None => None,
         },
     };
     let record = ctx.links().await?.update(&slug, edit).await?;

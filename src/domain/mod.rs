@@ -5,6 +5,7 @@ use std::borrow::Cow;
 
 mod api_key;
 mod cursor;
+mod password;
 mod redirect_status;
 mod role;
 mod slug;
@@ -14,6 +15,7 @@ mod title;
 
 pub use api_key::{ApiKey, KEY_PREFIX};
 pub use cursor::Cursor;
+pub use password::{Password, PasswordHash, MAX_PASSWORD_BYTES};
 pub use redirect_status::RedirectStatus;
 pub use role::Role;
 pub use slug::{Slug, SlugPolicy};

@@ -26,6 +26,13 @@ pub enum ApiError {
     /// token): 403.
     #[error("{0}")]
     Forbidden(String),
+    /// A link with a password, asked for without one (`GET /{slug}` by a client that does not
+    /// take HTML): 401, with no API key challenge.
+    #[error("this short link asks for a password: POST it to this URL")]
+    PasswordRequired,
+    /// A wrong password posted to `/{slug}`: 401.
+    #[error("wrong password")]
+    WrongPassword,
     #[error("{0}")]
     Conflict(String),
     #[error("{0}")]
@@ -87,6 +94,8 @@ pub enum ProblemCode {
     NotFound,
     Unauthorized,
     Forbidden,
+    PasswordRequired,
+    WrongPassword,
     Conflict,
     ValidationFailed,
     UnsupportedMediaType,
@@ -125,6 +134,7 @@ impl ApiError {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::PasswordRequired | Self::WrongPassword => StatusCode::UNAUTHORIZED,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -146,6 +156,8 @@ impl ApiError {
             Self::NotFound(_) => ProblemCode::NotFound,
             Self::Unauthorized(_) => ProblemCode::Unauthorized,
             Self::Forbidden(_) => ProblemCode::Forbidden,
+            Self::PasswordRequired => ProblemCode::PasswordRequired,
+            Self::WrongPassword => ProblemCode::WrongPassword,
             Self::Conflict(_) => ProblemCode::Conflict,
             Self::Validation(_) => ProblemCode::ValidationFailed,
             Self::UnsupportedMediaType(_) => ProblemCode::UnsupportedMediaType,
@@ -192,7 +204,9 @@ impl From<AppError> for ApiError {
             AppError::SlugTaken(_) => Self::Conflict("this slug is already taken".into()),
             AppError::NoSuchLink(_) => Self::not_found("no URL has this slug"),
             AppError::NoSuchKey(_) => Self::not_found("no such API key"),
-            AppError::NoFreeSlug(_) => Self::Internal(anyhow::Error::new(error)),
+            AppError::NoFreeSlug(_) | AppError::Password(_) => {
+                Self::Internal(anyhow::Error::new(error))
+            }
             AppError::Store(store) => store.into(),
         }
     }
@@ -218,6 +232,7 @@ impl IntoResponse for ApiError {
             tracing::error!(error = ?source, "request failed");
         }
         let status = self.status();
+        let api_key_challenge = matches!(self, Self::Unauthorized(_));
         let mut response = (status, axum::Json(self.problem())).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
@@ -227,7 +242,7 @@ impl IntoResponse for ApiError {
                 HeaderValue::from_static(RETRY_AFTER_SECS),
             );
         }
-        if status == StatusCode::UNAUTHORIZED {
+        if api_key_challenge {
             headers.insert(
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static(WWW_AUTHENTICATE),

@@ -9,6 +9,7 @@ pub mod error;
 pub mod explorer;
 pub mod lane;
 pub mod middleware;
+pub mod protected;
 pub mod rate_limit;
 pub mod redirect;
 pub mod router;

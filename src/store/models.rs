@@ -4,7 +4,7 @@ use std::net::IpAddr;
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use crate::domain::{Cursor, RedirectStatus, Role, Slug, TargetUrl, Title};
+use crate::domain::{Cursor, PasswordHash, RedirectStatus, Role, Slug, TargetUrl, Title};
 
 /// A stored short link.
 #[derive(Debug, Clone, PartialEq)]
@@ -21,6 +21,8 @@ pub struct UrlRecord {
     pub created_by: Option<i64>,
     /// Its own redirect status; `None` answers with the configured `redirect.status`.
     pub redirect_status: Option<RedirectStatus>,
+    /// The hash of its password; `None` when anyone may follow it.
+    pub password_hash: Option<PasswordHash>,
 }
 
 /// A short link about to be stored.
@@ -34,6 +36,7 @@ pub struct NewUrl {
     /// The API key creating it; `None` for anonymous callers and commands.
     pub created_by: Option<i64>,
     pub redirect_status: Option<RedirectStatus>,
+    pub password_hash: Option<PasswordHash>,
 }
 
 /// The fields a PATCH may change; `None` leaves a field as it is, `title: Some(None)` clears it.
@@ -44,6 +47,8 @@ pub struct UrlPatch {
     pub crawlable: Option<bool>,
     /// `Some(None)` goes back to the configured status.
     pub redirect_status: Option<Option<RedirectStatus>>,
+    /// `Some(None)` removes the password.
+    pub password_hash: Option<Option<PasswordHash>>,
 }
 
 /// What a redirect needs, and nothing more.
@@ -53,6 +58,8 @@ pub struct Redirect {
     pub target: String,
     /// The link's own status, if it has one.
     pub status: Option<RedirectStatus>,
+    /// It has a password: answered with a form, not a redirect (the hash is not read here).
+    pub protected: bool,
 }
 
 /// One click, ready to be written by the visit writer.

@@ -14,7 +14,7 @@ use super::rollup::Rollups;
 use super::rows::{push_visit_page, VisitRow};
 use super::{NewUrl, NewVisit, PageRequest, StoreError, VisitFilter};
 use crate::config::DatabaseSettings;
-use crate::domain::Slug;
+use crate::domain::{PasswordHash, Slug};
 
 pub(super) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -64,16 +64,20 @@ pub(super) async fn import_urls(
         .iter()
         .map(|u| u.redirect_status.map(super::sql::stored_status))
         .collect();
+    let hashes: Vec<Option<&str>> = urls
+        .iter()
+        .map(|u| u.password_hash.as_ref().map(PasswordHash::as_str))
+        .collect();
     let created: Vec<String> = sqlx::query_scalar(
         "WITH created AS ( \
              INSERT INTO urls (slug, target, target_host, title, crawlable, created_at, \
-                 updated_at, created_by, redirect_status) \
+                 updated_at, created_by, redirect_status, password_hash) \
              SELECT t.slug, t.target, t.host, t.title, t.crawlable, t.created_at, t.created_at, \
-                 t.created_by, t.redirect_status \
+                 t.created_by, t.redirect_status, t.password_hash \
              FROM UNNEST($1::text[], $2::text[], $3::text[], $4::bool[], $5::timestamptz[], \
-                         $6::text[], $7::bigint[], $10::smallint[]) \
+                         $6::text[], $7::bigint[], $10::smallint[], $11::text[]) \
                  WITH ORDINALITY AS t(slug, target, title, crawlable, created_at, host, \
-                                      created_by, redirect_status, position) \
+                                      created_by, redirect_status, password_hash, position) \
              ORDER BY t.position \
              ON CONFLICT (slug) DO NOTHING \
              RETURNING slug), \
@@ -92,6 +96,7 @@ pub(super) async fn import_urls(
     .bind(Utc::now())
     .bind(origin)
     .bind(&statuses)
+    .bind(&hashes)
     .fetch_all(pool)
     .await?;
     Ok(created.into_iter().map(Slug::from_stored).collect())

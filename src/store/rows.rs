@@ -5,7 +5,7 @@ use sqlx::{Database, Encode, QueryBuilder, Type};
 
 use super::models::{ApiKeyRecord, PageRequest, Redirect, UrlRecord, VisitFilter, VisitRecord};
 use super::StoreError;
-use crate::domain::{RedirectStatus, Slug, TargetUrl};
+use crate::domain::{PasswordHash, RedirectStatus, Slug, TargetUrl};
 
 /// Times as read, to the microsecond: what PostgreSQL keeps (sqlx truncates), and what SQLite,
 /// which stores the text it is given, now also answers, so both backends print the same.
@@ -15,7 +15,7 @@ fn micros(time: DateTime<Utc>) -> DateTime<Utc> {
 
 /// The column list every URL query returns, in `UrlRow`'s order.
 pub(crate) const URL_COLUMNS: &str = "id, slug, target, title, crawlable, visit_count, \
-     created_at, updated_at, created_by, redirect_status";
+     created_at, updated_at, created_by, redirect_status, password_hash";
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct UrlRow {
@@ -29,6 +29,7 @@ pub(crate) struct UrlRow {
     updated_at: DateTime<Utc>,
     created_by: Option<i64>,
     redirect_status: Option<i16>,
+    password_hash: Option<String>,
 }
 
 impl TryFrom<UrlRow> for UrlRecord {
@@ -47,6 +48,7 @@ impl TryFrom<UrlRow> for UrlRecord {
             updated_at: micros(row.updated_at),
             created_by: row.created_by,
             redirect_status: row.redirect_status.and_then(RedirectStatus::from_stored),
+            password_hash: row.password_hash.map(PasswordHash::from_stored),
         })
     }
 }
@@ -56,6 +58,7 @@ pub(crate) struct RedirectRow {
     id: i64,
     target: String,
     redirect_status: Option<i16>,
+    protected: bool,
 }
 
 impl From<RedirectRow> for Redirect {
@@ -64,6 +67,7 @@ impl From<RedirectRow> for Redirect {
             url_id: row.id,
             target: row.target,
             status: row.redirect_status.and_then(RedirectStatus::from_stored),
+            protected: row.protected,
         }
     }
 }

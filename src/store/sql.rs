@@ -22,7 +22,7 @@ use super::{
     UrlStats, VisitFilter, VisitRecord,
 };
 use crate::config::DatabaseSettings;
-use crate::domain::{RedirectStatus, Slug};
+use crate::domain::{PasswordHash, RedirectStatus, Slug};
 
 /// Runs `$body` with `$pool` bound to the store's pool, whichever backend it is: the body is
 /// written once and compiled once per database.
@@ -186,8 +186,8 @@ impl Store for SqlStore {
     async fn create_url(&self, new: NewUrl) -> Result<UrlRecord, StoreError> {
         let sql = format!(
             "INSERT INTO urls (slug, target, target_host, title, crawlable, created_at, updated_at, \
-                 created_by, redirect_status) \
-             VALUES ($1, $2, $6, $3, $4, $5, $5, $7, $8) RETURNING {URL_COLUMNS}"
+                 created_by, redirect_status, password_hash) \
+             VALUES ($1, $2, $6, $3, $4, $5, $5, $7, $8, $9) RETURNING {URL_COLUMNS}"
         );
         let row: UrlRow = on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
@@ -200,6 +200,7 @@ impl Store for SqlStore {
                 .bind(new.target.host_key())
                 .bind(new.created_by)
                 .bind(new.redirect_status.map(stored_status))
+                .bind(new.password_hash.as_ref().map(PasswordHash::as_str))
                 .fetch_one(&mut *tx)
                 .await?;
             log_change!(self, tx, new.slug.as_str());
@@ -250,6 +251,11 @@ impl Store for SqlStore {
                 query
                     .push(", redirect_status = ")
                     .push_bind(status.map(stored_status));
+            }
+            if let Some(hash) = &patch.password_hash {
+                query
+                    .push(", password_hash = ")
+                    .push_bind(hash.as_ref().map(PasswordHash::as_str));
             }
             query
                 .push(" WHERE slug = ")
@@ -347,7 +353,10 @@ impl Store for SqlStore {
 
     async fn resolve(&self, slug: &Slug) -> Result<Option<Redirect>, StoreError> {
         let row: Option<RedirectRow> = on_pool!(self, pool => {
-            sqlx::query_as("SELECT id, target, redirect_status FROM urls WHERE slug = $1")
+            sqlx::query_as(
+                "SELECT id, target, redirect_status, password_hash IS NOT NULL AS protected \
+                 FROM urls WHERE slug = $1",
+            )
                 .bind(slug.as_str())
                 .fetch_optional(pool)
                 .await?
@@ -357,7 +366,12 @@ impl Store for SqlStore {
 
     async fn crawlable_slugs(&self, limit: u32) -> Result<Vec<Slug>, StoreError> {
         let slugs: Vec<String> = on_pool!(self, pool => {
-            sqlx::query_scalar("SELECT slug FROM urls WHERE crawlable ORDER BY id LIMIT $1")
+            sqlx::query_scalar(
+                // A link with a password is never crawlable (`crate::app::Links` refuses it);
+                // robots.txt does not rely on that alone.
+                "SELECT slug FROM urls WHERE crawlable AND password_hash IS NULL \
+                 ORDER BY id LIMIT $1",
+            )
                 .bind(i64::from(limit))
                 .fetch_all(pool)
                 .await?

@@ -13,7 +13,7 @@ use sqlx::{ConnectOptions, QueryBuilder, Sqlite};
 use super::sqlite_writer::{self, SqliteWriter, WriterSettings};
 use super::{NewUrl, NewVisit, StoreError};
 use crate::config::DatabaseSettings;
-use crate::domain::Slug;
+use crate::domain::{PasswordHash, Slug};
 
 pub(super) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
@@ -167,7 +167,7 @@ impl Lite {
     }
 }
 
-/// Link rows per multi-row `INSERT` of an import: 9 values each, well under SQLite's 32 766
+/// Link rows per multi-row `INSERT` of an import: 10 values each, well under SQLite's 32 766
 /// bound variables.
 const IMPORT_ROWS_PER_STATEMENT: usize = 500;
 
@@ -185,7 +185,7 @@ pub(super) async fn import_urls(
     for chunk in urls.chunks(IMPORT_ROWS_PER_STATEMENT) {
         let mut insert = QueryBuilder::<Sqlite>::new(
             "INSERT INTO urls (slug, target, target_host, title, crawlable, created_at, \
-                 updated_at, created_by, redirect_status) ",
+                 updated_at, created_by, redirect_status, password_hash) ",
         );
         insert.push_values(chunk, |mut row, url| {
             row.push_bind(url.slug.as_str())
@@ -196,7 +196,8 @@ pub(super) async fn import_urls(
                 .push_bind(url.created_at)
                 .push_bind(url.created_at)
                 .push_bind(url.created_by)
-                .push_bind(url.redirect_status.map(super::sql::stored_status));
+                .push_bind(url.redirect_status.map(super::sql::stored_status))
+                .push_bind(url.password_hash.as_ref().map(PasswordHash::as_str));
         });
         insert.push(" ON CONFLICT (slug) DO NOTHING RETURNING slug");
         let slugs: Vec<String> = insert.build_query_scalar().fetch_all(&mut *tx).await?;

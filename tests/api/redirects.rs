@@ -203,6 +203,7 @@ async fn a_cache_hit_sends_the_location_it_holds(backend: Backend) {
                 title: None,
                 crawlable: None,
                 redirect_status: None,
+                password_hash: None,
             },
         )
         .await

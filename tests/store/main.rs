@@ -9,7 +9,10 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use kurz::config::{Environment, Settings};
-use kurz::domain::{ApiKey, Cursor, RedirectStatus, Role, Slug, SlugPolicy, TargetUrl, Title};
+use kurz::domain::{
+    ApiKey, Cursor, Password, PasswordHash, RedirectStatus, Role, Slug, SlugPolicy, TargetUrl,
+    Title,
+};
 use kurz::store::{
     self, MigrationState, NewApiKey, NewUrl, NewVisit, PageRequest, StatsQuery, Store, StoreError,
     Unique, UrlPatch, ValueCount, VisitFilter,
@@ -52,6 +55,7 @@ impl Fixture {
                 created_at: Utc::now(),
                 created_by: None,
                 redirect_status: None,
+                password_hash: None,
             })
             .await
             .expect("created")
@@ -68,6 +72,7 @@ impl Fixture {
                 created_at: Utc::now(),
                 created_by: Some(owner),
                 redirect_status: None,
+                password_hash: None,
             })
             .await
             .expect("created")
@@ -133,6 +138,7 @@ async fn created_urls_read_back_exactly(backend: Backend) {
             created_at,
             created_by: None,
             redirect_status: None,
+            password_hash: None,
         })
         .await
         .unwrap();
@@ -162,6 +168,7 @@ async fn duplicate_slugs_conflict(backend: Backend) {
             created_at: Utc::now(),
             created_by: None,
             redirect_status: None,
+            password_hash: None,
         })
         .await;
     assert!(
@@ -214,6 +221,7 @@ async fn patches_change_only_what_they_name(backend: Backend) {
                 title: Some(None),
                 crawlable: Some(true),
                 redirect_status: None,
+                password_hash: None,
             },
         )
         .await
@@ -600,6 +608,7 @@ async fn imports_skip_existing_slugs(backend: Backend) {
         created_at: Utc::now(),
         created_by: None,
         redirect_status: None,
+        password_hash: None,
     };
     let batch = vec![new("i1"), new("taken"), new("i2")];
     assert_eq!(f.store.import_urls(&batch).await.unwrap().len(), 2);
@@ -1001,6 +1010,7 @@ async fn urls_record_their_creator_and_lists_filter_by_it(backend: Backend) {
         created_at: Utc::now(),
         created_by: Some(bob.id),
         redirect_status: None,
+        password_hash: None,
     };
     assert_eq!(f.store.import_urls(&[imported]).await.unwrap().len(), 1);
     assert_eq!(
@@ -1312,6 +1322,7 @@ async fn every_link_change_is_logged(backend: Backend) {
             created_at: Utc::now(),
             created_by: None,
             redirect_status: None,
+            password_hash: None,
         })
         .collect();
     assert_eq!(f.store.import_urls(&batch).await.unwrap().len(), 2);
@@ -1374,6 +1385,7 @@ async fn redirect_statuses_are_stored_and_resolved(backend: Backend) {
         created_at: Utc::now(),
         created_by: None,
         redirect_status,
+        password_hash: None,
     };
     let created = f.store.create_url(new("perm", status(301))).await.unwrap();
     assert_eq!(created.redirect_status, status(301));
@@ -1430,7 +1442,82 @@ async fn redirect_statuses_are_stored_and_resolved(backend: Backend) {
     );
 }
 
+/// A link's password hash: stored on create and import, read back exactly, set, kept and
+/// removed by patches; `resolve` tells only that there is one; robots.txt never lists a link
+/// with one, even one marked crawlable behind the application's back.
+async fn password_hashes_are_stored_and_never_crawlable(backend: Backend) {
+    let f = fixture(backend).await;
+    let hash = |pw: &str| Password::parse(pw.into()).unwrap().hash();
+    let (first, second) = (hash("first"), hash("second"));
+    let new = |slug: &str, password_hash: Option<PasswordHash>| NewUrl {
+        slug: f.slug(slug),
+        target: TargetUrl::parse("https://example.com/", 2048).unwrap(),
+        title: None,
+        crawlable: true,
+        created_at: Utc::now(),
+        created_by: None,
+        redirect_status: None,
+        password_hash,
+    };
+    let created = f
+        .store
+        .create_url(new("locked", Some(first.clone())))
+        .await
+        .unwrap();
+    assert_eq!(created.password_hash.as_ref(), Some(&first));
+    assert!(created.password_hash.unwrap().verify("first"));
+    let resolved = f.store.resolve(&f.slug("locked")).await.unwrap().unwrap();
+    assert!(resolved.protected);
+    f.store.create_url(new("open", None)).await.unwrap();
+    assert!(
+        !f.store
+            .resolve(&f.slug("open"))
+            .await
+            .unwrap()
+            .unwrap()
+            .protected
+    );
+    let listed: Vec<String> = f
+        .store
+        .crawlable_slugs(10)
+        .await
+        .unwrap()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(listed, ["open"], "a link with a password is never listed");
+
+    let patch = |password_hash| UrlPatch {
+        password_hash,
+        ..UrlPatch::default()
+    };
+    let locked = f.slug("locked");
+    let changed = f
+        .store
+        .update_url(&locked, patch(Some(Some(second.clone()))))
+        .await
+        .unwrap();
+    assert_eq!(changed.password_hash.as_ref(), Some(&second));
+    let kept = f.store.update_url(&locked, patch(None)).await.unwrap();
+    assert_eq!(kept.password_hash.as_ref(), Some(&second));
+    let removed = f
+        .store
+        .update_url(&locked, patch(Some(None)))
+        .await
+        .unwrap();
+    assert_eq!(removed.password_hash, None);
+    assert!(!f.store.resolve(&locked).await.unwrap().unwrap().protected);
+
+    let batch = [new("i-locked", Some(first.clone())), new("i-open", None)];
+    assert_eq!(f.store.import_urls(&batch).await.unwrap().len(), 2);
+    let imported = f.store.get_url(&f.slug("i-locked")).await.unwrap();
+    assert_eq!(imported.password_hash.as_ref(), Some(&first));
+    let open = f.store.get_url(&f.slug("i-open")).await.unwrap();
+    assert_eq!(open.password_hash, None);
+}
+
 on_both_backends!(
+    password_hashes_are_stored_and_never_crawlable,
     redirect_statuses_are_stored_and_resolved,
     unique_violations_name_their_constraint,
     every_link_change_is_logged,

@@ -47,6 +47,11 @@ pub struct CreateUrl {
     /// answers with the server's `redirect.status`.
     #[schema(schema_with = super::views::redirect_status_schema)]
     pub redirect_status: Option<u16>,
+    /// A password to ask for before redirecting (1 to 1 024 bytes, kept as typed); stored as
+    /// an Argon2id hash and never shown. Left out or `null`: anyone may follow the link. A
+    /// link with a password cannot be `crawlable` (422 naming `crawlable`).
+    #[schema(write_only, min_length = 1)]
+    pub password: Option<String>,
 }
 
 /// The body of `PATCH /api/urls/{slug}`: every field is optional, and a field left out is left
@@ -70,6 +75,11 @@ pub struct UpdateUrl {
     #[serde(default, deserialize_with = "present")]
     #[schema(schema_with = super::views::redirect_status_schema)]
     pub redirect_status: Option<Option<u16>>,
+    /// A new password (1 to 1 024 bytes); `null` removes the password. Setting one turns
+    /// `crawlable` off; `crawlable: true` on a link that keeps a password is a 422.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, write_only, min_length = 1)]
+    pub password: Option<Option<String>>,
 }
 
 /// A field that may be left out but not sent as `null` (there is nothing to clear).
@@ -175,6 +185,8 @@ pub async fn create(
             created_by: caller.key_id(),
             created_at: None,
             redirect_status: body.redirect_status,
+            password: body.password,
+            password_hash: None,
         })
         .await?;
     let location = format!("/api/urls/{}", record.slug);
@@ -315,9 +327,10 @@ pub async fn show(
     Ok(Json(UrlView::new(&state.public_url, record)))
 }
 
-/// Change a short link's target, title, crawlability or redirect status.
+/// Change a short link's target, title, crawlability, redirect status or password.
 ///
-/// Fields left out are left unchanged; `"title": null` clears the title.
+/// Fields left out are left unchanged; `"title": null` clears the title, `"password": null`
+/// removes the password.
 #[utoipa::path(
     patch,
     path = "/urls/{slug}",
@@ -356,6 +369,7 @@ pub async fn update(
         title: body.title,
         crawlable: body.crawlable,
         redirect_status: body.redirect_status,
+        password: body.password,
     };
     let record = state.links.update(&slug, edit).await?;
     Ok(Json(UrlView::new(&state.public_url, record)))

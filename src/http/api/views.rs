@@ -12,7 +12,8 @@ use crate::store::{UrlRecord, VisitRecord};
     "slug": "spring", "short_url": "http://127.0.0.1:8080/spring",
     "url": "https://example.com/page", "title": "Spring launch", "crawlable": false,
     "visit_count": 0, "created_by": 3, "created_at": "2026-11-26T10:00:00.000000Z",
-    "updated_at": "2026-11-26T10:00:00.000000Z"
+    "updated_at": "2026-11-26T10:00:00.000000Z", "redirect_status": null,
+    "password_protected": false
 }))]
 pub struct UrlView {
     /// The short link's key; case-sensitive.
@@ -37,6 +38,8 @@ pub struct UrlView {
     /// server's `redirect.status`.
     #[schema(required = true, schema_with = redirect_status_schema)]
     pub redirect_status: Option<u16>,
+    /// Whether following the short link asks for a password (never shown, nor its hash).
+    pub password_protected: bool,
 }
 
 /// An integer among the redirect statuses a link may have, or `null`.
@@ -69,6 +72,7 @@ impl UrlView {
             created_at: record.created_at,
             updated_at: record.updated_at,
             redirect_status: record.redirect_status.map(|status| status.get()),
+            password_protected: record.password_hash.is_some(),
         }
     }
 }

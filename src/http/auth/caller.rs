@@ -163,6 +163,7 @@ mod tests {
             updated_at: Utc::now(),
             created_by,
             redirect_status: None,
+            password_hash: None,
         }
     }
 

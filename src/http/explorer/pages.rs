@@ -49,6 +49,7 @@ pub struct UrlDetail {
     pub crawlable: bool,
     /// `None`: the server's `redirect.status`.
     pub redirect_status: Option<u16>,
+    pub password_protected: bool,
     pub visit_count: i64,
     pub visits: Vec<RecentVisit>,
     pub visits_href: String,
@@ -241,6 +242,7 @@ async fn url_detail(state: &AppState, slug: &str, json: &Value) -> Option<UrlDet
         redirect_status: json["redirect_status"]
             .as_u64()
             .and_then(|s| u16::try_from(s).ok()),
+        password_protected: json["password_protected"].as_bool().unwrap_or(false),
         visit_count: json["visit_count"].as_i64().unwrap_or(0),
         visits: visits
             .into_iter()
