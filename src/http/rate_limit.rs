@@ -66,6 +66,7 @@ impl PasswordAttempts {
             .into_iter()
             .filter_map(|key| self.locked.get(&key))
             .filter_map(|until| until.checked_duration_since(now))
+            .filter(|wait| !wait.is_zero())
             .max();
         match wait {
             Some(wait) => Err(too_many(wait)),
@@ -98,7 +99,7 @@ impl PasswordAttempts {
 fn too_many(wait: Duration) -> ApiError {
     ApiError::TooManyRequests {
         // Rounded up: a client that waits as told is let through.
-        retry_after_secs: wait.as_secs() + u64::from(wait.subsec_nanos() > 0),
+        retry_after_secs: (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1),
     }
 }
 

@@ -82,6 +82,20 @@ async fn the_password_form_lets_the_right_password_through() {
     browser.close().await;
 }
 
+/// Waits (bounded) until the URL page, reloaded after a save, says `status` of its password.
+async fn wait_for_password_status(browser: &Browser, status: &str) {
+    eventually(status, STEP_TIMEOUT, || async {
+        let shown = browser
+            .client
+            .find(fantoccini::Locator::Css("#password-protected"))
+            .await
+            .ok()?;
+        let text = shown.text().await.ok()?;
+        text.starts_with(status).then_some(())
+    })
+    .await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_password_is_set_and_removed_in_the_explorer() {
     let app = spawn_app(Backend::Sqlite).await;
@@ -100,12 +114,7 @@ async fn a_password_is_set_and_removed_in_the_explorer() {
         .await;
     browser.click("#create-url button[type=submit]").await;
     browser.wait_for_location("/api/urls/private").await;
-    let status = browser.wait_for("#password-protected").await;
-    assert!(status
-        .text()
-        .await
-        .expect("text")
-        .starts_with("password protected"));
+    wait_for_password_status(&browser, "password protected").await;
     assert_eq!(
         app.json("/api/urls/private").await["password_protected"],
         true
@@ -123,16 +132,7 @@ async fn a_password_is_set_and_removed_in_the_explorer() {
     // Remove it from the edit form: anyone may follow the link again.
     browser.click("#edit-url input[name=no_password]").await;
     browser.click("#edit-url button[type=submit]").await;
-    eventually("the password removed", STEP_TIMEOUT, || async {
-        let status = browser
-            .client
-            .find(fantoccini::Locator::Css("#password-protected"))
-            .await
-            .ok()?;
-        let text = status.text().await.ok()?;
-        text.starts_with("no password").then_some(())
-    })
-    .await;
+    wait_for_password_status(&browser, "no password").await;
     assert_eq!(
         app.json("/api/urls/private").await["password_protected"],
         false
@@ -144,16 +144,7 @@ async fn a_password_is_set_and_removed_in_the_explorer() {
         .type_into("#edit-url input[name=password]", "again")
         .await;
     browser.click("#edit-url button[type=submit]").await;
-    eventually("the password set", STEP_TIMEOUT, || async {
-        let status = browser
-            .client
-            .find(fantoccini::Locator::Css("#password-protected"))
-            .await
-            .ok()?;
-        let text = status.text().await.ok()?;
-        text.starts_with("password protected").then_some(())
-    })
-    .await;
+    wait_for_password_status(&browser, "password protected").await;
     assert_eq!(app.follow("private").await.status(), 401);
     browser.close().await;
 }
