@@ -11,13 +11,14 @@
 //! lock and marks the entry, where moka queued every read for its LRU bookkeeping.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::http::{HeaderValue, StatusCode};
 use quick_cache::sync::Cache;
 
 use crate::config::CacheSettings;
-use crate::domain::Slug;
+use crate::domain::{Rule, Slug, Validity};
 use crate::store::{Redirect, Store, StoreError};
 
 /// Hits and misses since start, for metrics.
@@ -34,10 +35,92 @@ pub struct CachedRedirect {
     /// The target, as the `Location` header's value.
     pub location: HeaderValue,
     pub status: StatusCode,
+    /// What a click must pass before it is answered; `None` (most links) costs nothing.
+    pub gate: Option<Arc<Gate>>,
+    /// Rules and query forwarding; `None` (most links) costs nothing.
+    pub routing: Option<Arc<Routing>>,
     /// The link has a password: answered with a form (`crate::http::protected`), not
     /// `location`. The hash stays in the database, read only when a password is posted.
     pub protected: bool,
 }
+
+/// Where a link with redirect rules or query forwarding sends a click.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Routing {
+    /// Each rule with its target as a `Location` value, in order.
+    pub rules: Vec<(Rule, HeaderValue)>,
+    pub forward_query: bool,
+}
+
+impl Routing {
+    /// `None` for a link without rules that does not forward queries; `Err` when a stored
+    /// target is not a header value.
+    fn of(redirect: &Redirect) -> Result<Option<Arc<Self>>, ()> {
+        let rules = match &redirect.rules {
+            None => Vec::new(),
+            Some(rules) => rules
+                .iter()
+                .map(|rule| {
+                    let location = HeaderValue::from_str(rule.target.as_str()).map_err(|_| ())?;
+                    Ok((rule.clone(), location))
+                })
+                .collect::<Result<_, ()>>()?,
+        };
+        if rules.is_empty() && !redirect.forward_query {
+            return Ok(None);
+        }
+        Ok(Some(Arc::new(Self {
+            rules,
+            forward_query: redirect.forward_query,
+        })))
+    }
+}
+
+/// A link's validity window and visit cap, as the redirect lane checks them.
+#[derive(Debug)]
+pub struct Gate {
+    pub validity: Validity,
+    /// The link has a visit cap: a click by a person takes a unit in the database first.
+    pub capped: bool,
+    /// The cap was found reached. Shared by the clones of one cache entry, forgotten with it:
+    /// a change to the link evicts the entry, and the next one starts from the database again.
+    exhausted: AtomicBool,
+}
+
+impl Gate {
+    /// `None` for a link that answers always and without a cap.
+    fn of(redirect: &Redirect) -> Option<Arc<Self>> {
+        let validity = Validity {
+            since: redirect.valid_since,
+            until: redirect.valid_until,
+        };
+        let capped = redirect.max_visits.is_some();
+        (capped || validity != Validity::default()).then(|| {
+            Arc::new(Self {
+                validity,
+                capped,
+                exhausted: AtomicBool::new(false),
+            })
+        })
+    }
+
+    pub fn is_exhausted(&self) -> bool {
+        self.exhausted.load(Ordering::Relaxed)
+    }
+
+    /// Remembers that the cap is reached, so later clicks answer without asking the database.
+    pub fn mark_exhausted(&self) {
+        self.exhausted.store(true, Ordering::Relaxed);
+    }
+}
+
+impl PartialEq for Gate {
+    fn eq(&self, other: &Self) -> bool {
+        self.validity == other.validity && self.capped == other.capped
+    }
+}
+
+impl Eq for Gate {}
 
 impl CachedRedirect {
     /// `None` when the stored target is not a valid header value (targets are checked on the
@@ -52,6 +135,8 @@ impl CachedRedirect {
             url_id: redirect.url_id,
             location: HeaderValue::from_str(&redirect.target).ok()?,
             status,
+            gate: Gate::of(redirect),
+            routing: Routing::of(redirect).ok()?,
             protected: redirect.protected,
         })
     }

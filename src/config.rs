@@ -201,6 +201,12 @@ impl DatabaseSettings {
 #[serde(deny_unknown_fields)]
 pub struct RedirectSettings {
     pub status: u16,
+    /// Where an expired link sends a click (302); empty answers 410 Gone.
+    #[serde(default)]
+    pub expired_url: String,
+    /// `forward_query` of links created without one.
+    #[serde(default)]
+    pub forward_query: bool,
 }
 
 impl RedirectSettings {
@@ -531,6 +537,16 @@ impl Settings {
         if !self.server.public_url.trim().is_empty() {
             check_http_url(&self.server.public_url)
                 .or_else(|why| fail("server.public_url", why))?;
+        }
+        if !self.redirect.expired_url.is_empty() {
+            check_http_url(&self.redirect.expired_url)
+                .or_else(|why| fail("redirect.expired_url", why))?;
+            if axum::http::HeaderValue::from_str(&self.redirect.expired_url).is_err() {
+                return fail(
+                    "redirect.expired_url",
+                    "must be sendable as a Location header (percent-encode it)".into(),
+                );
+            }
         }
         if self.root.mode == RootMode::Redirect {
             check_http_url(&self.root.redirect_to).or_else(|why| fail("root.redirect_to", why))?;

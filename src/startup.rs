@@ -17,7 +17,9 @@ use crate::http::serve::{serve, ConnectionLimits};
 use crate::http::state::{AppState, Shared};
 use crate::live::LiveHub;
 use crate::store::{self, Store};
-use crate::visits::{ClientIpResolver, EnqueueTimeouts, VisitCounters, VisitQueue, VisitWriter};
+use crate::visits::{
+    BotTokens, ClientIpResolver, EnqueueTimeouts, VisitCounters, VisitQueue, VisitWriter,
+};
 use crate::{prometheus, readiness};
 
 /// How long WebSocket streams get to send their close frame at shutdown.
@@ -98,13 +100,15 @@ impl Application {
             slugs.clone(),
             targets.clone(),
             cluster.clone(),
-        );
+        )
+        .forwarding_queries(settings.redirect.forward_query);
         let state = AppState::new(Shared {
             links,
             openapi: crate::http::router::document(),
             slugs,
             targets,
             client_ip: Arc::new(ClientIpResolver::new(&settings.server.trusted_proxies)),
+            bots: BotTokens::new(&settings.enrichment),
             redirects,
             live,
             cluster,

@@ -25,26 +25,38 @@ async function callApi(method, url, body) {
   return json;
 }
 
-// The JSON body of a create (POST) or edit (PATCH) form. Empty optional fields are left out
-// of a create; an empty title clears it on an edit. A password is sent as typed (not trimmed)
-// and only when one is typed; "remove the password" sends null.
+// A field's text as JSON: `data-json="number"` (a redirect status, a visit cap), `"utc"` (a
+// datetime-local value, read as UTC), `"raw"` (a password: as typed, spaces and all),
+// otherwise the trimmed text.
+function fieldValue(input) {
+  const text = input.value.trim();
+  switch (input.dataset.json) {
+    case "raw":
+      return input.value;
+    case "number":
+      return Number(text);
+    case "utc":
+      return `${text.length === 16 ? `${text}:00` : text}Z`;
+    default:
+      return text;
+  }
+}
+
+// The JSON body of a create (POST) or edit (PATCH) form. Empty fields are left out of a
+// create; an edit clears (null) the empty ones marked `data-clearable`, and a checked box
+// marked `data-clears="field"` ("remove the password") clears that field.
 function formBody(form, method) {
   const body = {};
   for (const input of form.querySelectorAll("input[name], select[name]")) {
-    if (input.name === "password") {
-      if (input.value !== "") body.password = input.value;
-    } else if (input.name === "no_password") {
-      if (input.checked) body.password = null;
-    } else if (input.name === "redirect_status") {
-      // "" is the server's default: left out of a create, cleared (null) by an edit.
-      if (input.value !== "") body.redirect_status = Number(input.value);
-      else if (method === "PATCH") body.redirect_status = null;
+    const typed = input.dataset.json === "raw" ? input.value : input.value.trim();
+    if (input.type === "checkbox" && input.dataset.clears) {
+      if (input.checked) body[input.dataset.clears] = null;
     } else if (input.type === "checkbox") {
       body[input.name] = input.checked;
-    } else if (input.value.trim() !== "") {
-      body[input.name] = input.value.trim();
-    } else if (method === "PATCH" && input.name === "title") {
-      body.title = null;
+    } else if (typed !== "") {
+      body[input.name] = fieldValue(input);
+    } else if (method === "PATCH" && "clearable" in input.dataset) {
+      body[input.name] = null;
     }
   }
   return body;

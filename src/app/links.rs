@@ -5,10 +5,10 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use super::passwords;
-use super::{AppError, ChangeNotice};
+use super::{passwords, AppError, ChangeNotice};
 use crate::domain::{
-    Invalid, Password, PasswordHash, RedirectStatus, Slug, SlugPolicy, TargetPolicy, Title,
+    Invalid, MaxVisits, Password, PasswordHash, RedirectStatus, RuleSpec, Rules, Slug, SlugPolicy,
+    TargetPolicy, Title, Validity,
 };
 use crate::store::{NewUrl, Store, StoreError, Unique, UrlPatch, UrlRecord};
 
@@ -29,6 +29,16 @@ pub struct LinkInput {
     pub created_at: Option<DateTime<Utc>>,
     /// 301, 302, 307 or 308; `None` for the configured `redirect.status`.
     pub redirect_status: Option<u16>,
+    /// The link answers from this time on (`None`: at once).
+    pub valid_since: Option<DateTime<Utc>>,
+    /// The link expires at this time (`None`: never).
+    pub valid_until: Option<DateTime<Utc>>,
+    /// At least 1; `None` for no cap.
+    pub max_visits: Option<i64>,
+    /// Redirect rules, in order; empty for none.
+    pub rules: Vec<RuleSpec>,
+    /// `None` takes the server's `redirect.forward_query`.
+    pub forward_query: Option<bool>,
     /// A password to ask for before redirecting: hashed here, never stored as given.
     pub password: Option<String>,
     /// The hash of a password as an export wrote it (`kurz import`): kept as it is, so the
@@ -44,6 +54,14 @@ pub struct LinkEdit {
     pub crawlable: Option<bool>,
     /// `Some(None)` goes back to the configured status.
     pub redirect_status: Option<Option<u16>>,
+    /// `Some(None)` removes the bound.
+    pub valid_since: Option<Option<DateTime<Utc>>>,
+    pub valid_until: Option<Option<DateTime<Utc>>>,
+    /// `Some(None)` removes the cap.
+    pub max_visits: Option<Option<i64>>,
+    /// Replaces every rule; an empty list removes them.
+    pub rules: Option<Vec<RuleSpec>>,
+    pub forward_query: Option<bool>,
     /// A new password; `Some(None)` removes it.
     pub password: Option<Option<String>>,
 }
@@ -69,6 +87,8 @@ pub struct Links {
     slugs: Arc<SlugPolicy>,
     targets: Arc<TargetPolicy>,
     notice: Arc<dyn ChangeNotice>,
+    /// `forward_query` of links created without one (`redirect.forward_query`).
+    forward_query: bool,
 }
 
 impl Links {
@@ -83,7 +103,14 @@ impl Links {
             slugs,
             targets,
             notice,
+            forward_query: false,
         }
+    }
+
+    /// Links created without a `forward_query` of their own get this one.
+    pub fn forwarding_queries(mut self, default: bool) -> Self {
+        self.forward_query = default;
+        self
     }
 
     /// Parses a link by the target and slug policies; a slug is generated when none is given.
@@ -98,6 +125,9 @@ impl Links {
             .redirect_status
             .map(RedirectStatus::parse)
             .transpose()?;
+        let validity = Validity::new(input.valid_since, input.valid_until)?;
+        let max_visits = input.max_visits.map(MaxVisits::parse).transpose()?;
+        let rules = Rules::parse(&input.rules, &self.targets)?;
         let password_hash = input
             .password_hash
             .as_deref()
@@ -122,6 +152,12 @@ impl Links {
                 created_at: input.created_at.unwrap_or_else(Utc::now),
                 created_by: input.created_by,
                 redirect_status,
+                valid_since: validity.since,
+                valid_until: validity.until,
+                max_visits,
+                human_visits: 0,
+                rules,
+                forward_query: input.forward_query.unwrap_or(self.forward_query),
                 password_hash,
             },
             generated,
@@ -168,8 +204,8 @@ impl Links {
         self.store.get_url(slug).await.map_err(|e| no_such(e, slug))
     }
 
-    /// Changes a link's target, title, crawlability, redirect status or password. A link with
-    /// a password is never crawlable: setting one turns `crawlable` off, and asking for
+    /// Changes a link's fields; those `edit` leaves `None` stay as they are. A link with a
+    /// password is never crawlable: setting one turns `crawlable` off, and asking for
     /// `crawlable` on a link that keeps its password is refused.
     #[tracing::instrument(skip_all, fields(slug = %slug))]
     pub async fn update(&self, slug: &Slug, edit: LinkEdit) -> Result<UrlRecord, AppError> {
@@ -182,10 +218,19 @@ impl Links {
         match (&password, crawlable) {
             (Some(Some(_)), Some(true)) => return Err(not_crawlable().into()),
             (Some(Some(_)), _) => crawlable = Some(false),
-            (None, Some(true)) if self.get(slug).await?.password_hash.is_some() => {
-                return Err(not_crawlable().into())
-            }
             _ => {}
+        }
+        let keeps_password = password.is_none() && crawlable == Some(true);
+        if keeps_password || edit.valid_since.is_some() || edit.valid_until.is_some() {
+            let current = self.get(slug).await?;
+            if keeps_password && current.password_hash.is_some() {
+                return Err(not_crawlable().into());
+            }
+            // The window as it will be must still end after it starts.
+            Validity::new(
+                edit.valid_since.unwrap_or(current.valid_since),
+                edit.valid_until.unwrap_or(current.valid_until),
+            )?;
         }
         let password_hash = match password {
             None => None,
@@ -207,6 +252,17 @@ impl Links {
                 .redirect_status
                 .map(|status| status.map(RedirectStatus::parse).transpose())
                 .transpose()?,
+            valid_since: edit.valid_since,
+            valid_until: edit.valid_until,
+            max_visits: edit
+                .max_visits
+                .map(|cap| cap.map(MaxVisits::parse).transpose())
+                .transpose()?,
+            rules: edit
+                .rules
+                .map(|specs| Rules::parse(&specs, &self.targets))
+                .transpose()?,
+            forward_query: edit.forward_query,
             password_hash,
         };
         let record = self

@@ -146,7 +146,8 @@ impl Context {
             Arc::new(self.settings.slug.policy()),
             Arc::new(self.target_policy()?),
             crate::cluster::announcer(&self.settings)?,
-        ))
+        )
+        .forwarding_queries(self.settings.redirect.forward_query))
     }
 
     pub async fn api_keys(&self) -> anyhow::Result<ApiKeys> {

@@ -87,8 +87,10 @@ pub(crate) fn details(rows: &[(&str, String)]) -> String {
         .map(|(k, _)| k.chars().count())
         .max()
         .unwrap_or(0);
+    // A value of several lines continues under its first line.
+    let indent = format!("\n{:width$}  ", "");
     rows.iter()
-        .map(|(key, value)| format!("{key:<width$}  {value}\n"))
+        .map(|(key, value)| format!("{key:<width$}  {}\n", value.replace('\n', &indent)))
         .collect()
 }
 
@@ -227,6 +229,10 @@ mod tests {
         assert_eq!(
             details(&[("a", "1".into()), ("long", "2".into())]),
             "a     1\nlong  2\n"
+        );
+        assert_eq!(
+            details(&[("a", "1\n2".into()), ("bb", "3".into())]),
+            "a   1\n    2\nbb  3\n"
         );
     }
 }

@@ -14,7 +14,7 @@ use super::Context;
 use crate::app::{Links, PreparedLink};
 use crate::config::Settings;
 use crate::domain::{Cursor, Slug, TargetUrl};
-use crate::store::{NewUrl, PageRequest, Store};
+use crate::store::{NewUrl, PageRequest, Store, UrlFilter};
 use crate::visits::{EnqueueTimeouts, VisitCounters, VisitEvent, VisitQueue, VisitWriter};
 
 #[derive(Debug, clap::Args)]
@@ -98,6 +98,12 @@ async fn seed_urls(links: &Links, store: &dyn Store, count: u64) -> anyhow::Resu
                     created_at: now,
                     created_by: None,
                     redirect_status: None,
+                    valid_since: None,
+                    valid_until: None,
+                    max_visits: None,
+                    human_visits: 0,
+                    rules: None,
+                    forward_query: false,
                     password_hash: None,
                 };
                 Ok(PreparedLink {
@@ -124,7 +130,7 @@ async fn seed_urls(links: &Links, store: &dyn Store, count: u64) -> anyhow::Resu
                     after,
                     limit: 10_000,
                 },
-                None,
+                UrlFilter::default(),
             )
             .await?;
         ids.extend(
@@ -204,6 +210,8 @@ async fn seed_visits(
                 url_id,
                 at: first + Duration::milliseconds((n as f64 * step_ms) as i64),
                 client_ip: std::net::IpAddr::from(rng.gen::<[u8; 4]>()),
+                cap_taken: false,
+                rule: None,
                 user_agent: Some(USER_AGENTS[rng.gen_range(0..USER_AGENTS.len())].to_owned()),
                 referrer: REFERRERS[rng.gen_range(0..REFERRERS.len())].map(str::to_owned),
             })

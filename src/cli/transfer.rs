@@ -20,7 +20,7 @@ use super::crlf::CrlfAsLf;
 use super::output::{self, Progress};
 use super::{Context, UsageError};
 use crate::app::{LinkInput, Links, PreparedLink};
-use crate::domain::{Invalid, PasswordHash};
+use crate::domain::{Invalid, PasswordHash, RuleSpec, Rules};
 use crate::store::UrlRecord;
 
 /// URLs read per keyset page while exporting.
@@ -33,7 +33,7 @@ const JSON_INVALID_ROWS: usize = 1_000;
 const MAX_LINE_BYTES: usize = 64 * 1024;
 
 /// The columns of an export, in order; an import needs `url` and reads the others if present.
-pub const COLUMNS: [&str; 8] = [
+pub const COLUMNS: [&str; 14] = [
     "slug",
     "url",
     "title",
@@ -41,6 +41,12 @@ pub const COLUMNS: [&str; 8] = [
     "created_at",
     "visit_count",
     "redirect_status",
+    "valid_since",
+    "valid_until",
+    "max_visits",
+    "human_visits",
+    "forward_query",
+    "rules",
     "password_hash",
 ];
 
@@ -84,8 +90,20 @@ struct ExportRow<'a> {
     created_at: String,
     visit_count: i64,
     redirect_status: Option<u16>,
+    valid_since: Option<String>,
+    valid_until: Option<String>,
+    max_visits: Option<i64>,
+    /// Visits by people so far: what `max_visits` caps (an import keeps it).
+    human_visits: i64,
+    forward_query: bool,
+    /// The rules' JSON array as the API shows it; empty for none.
+    rules: Option<String>,
     /// The Argon2id hash (PHC string) of the link's password: never the password itself.
     password_hash: Option<&'a str>,
+}
+
+fn rfc3339(time: DateTime<Utc>) -> String {
+    time.to_rfc3339_opts(SecondsFormat::AutoSi, true)
 }
 
 impl<'a> From<&'a UrlRecord> for ExportRow<'a> {
@@ -95,9 +113,15 @@ impl<'a> From<&'a UrlRecord> for ExportRow<'a> {
             url: url.target.as_str(),
             title: url.title.as_deref(),
             crawlable: url.crawlable,
-            created_at: url.created_at.to_rfc3339_opts(SecondsFormat::AutoSi, true),
+            created_at: rfc3339(url.created_at),
             visit_count: url.visit_count,
             redirect_status: url.redirect_status.map(|status| status.get()),
+            valid_since: url.valid_since.map(rfc3339),
+            valid_until: url.valid_until.map(rfc3339),
+            max_visits: url.max_visits.map(|cap| cap.get()),
+            human_visits: url.human_visits,
+            forward_query: url.forward_query,
+            rules: url.rules.as_ref().map(Rules::to_stored),
             password_hash: url.password_hash.as_ref().map(PasswordHash::as_str),
         }
     }
@@ -207,6 +231,13 @@ struct RawRow {
     created_at: Option<String>,
     /// Blank or `null`: the server's `redirect.status`.
     redirect_status: Option<Result<u16, String>>,
+    /// The cells of the validity window and the cap, as text (blank or `null`: none).
+    valid_since: Option<String>,
+    valid_until: Option<String>,
+    max_visits: Option<String>,
+    human_visits: Option<String>,
+    forward_query: Option<String>,
+    rules: Option<String>,
     /// Blank or `null`: no password.
     password_hash: Option<String>,
 }
@@ -227,7 +258,48 @@ struct JsonRow {
     crawlable: Option<serde_json::Value>,
     created_at: Option<String>,
     redirect_status: Option<serde_json::Value>,
-    password_hash: Option<String>,
+    valid_since: Option<serde_json::Value>,
+    valid_until: Option<serde_json::Value>,
+    max_visits: Option<serde_json::Value>,
+    human_visits: Option<serde_json::Value>,
+    forward_query: Option<serde_json::Value>,
+    rules: Option<serde_json::Value>,
+    password_hash: Option<serde_json::Value>,
+}
+
+/// A JSON value as the text a CSV cell would hold; `null` is no value.
+fn json_text(value: Option<serde_json::Value>) -> Option<String> {
+    match value? {
+        serde_json::Value::Null => None,
+        serde_json::Value::String(text) => Some(text),
+        other => Some(other.to_string()),
+    }
+}
+
+/// An optional cell parsed by `parse`; blank is no value.
+fn optional_cell<T>(
+    cell: Option<String>,
+    field: &'static str,
+    parse: impl FnOnce(&str) -> Result<T, String>,
+) -> Result<Option<T>, Invalid> {
+    match cell.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(value) => parse(value)
+            .map(Some)
+            .map_err(|reason| Invalid::new(field, reason)),
+    }
+}
+
+fn parse_time(value: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(value)
+        .map(|at| at.with_timezone(&Utc))
+        .map_err(|_| format!("`{value}` is not an RFC 3339 time"))
+}
+
+fn parse_count(value: &str) -> Result<i64, String> {
+    value
+        .parse()
+        .map_err(|_| format!("`{value}` is not a whole number"))
 }
 
 /// A redirect status cell: blank for none, else a number (checked by the links service).
@@ -272,14 +344,19 @@ struct Columns {
     crawlable: Option<usize>,
     created_at: Option<usize>,
     redirect_status: Option<usize>,
+    valid_since: Option<usize>,
+    valid_until: Option<usize>,
+    max_visits: Option<usize>,
+    human_visits: Option<usize>,
+    forward_query: Option<usize>,
+    rules: Option<usize>,
     password_hash: Option<usize>,
 }
 
 enum RowReader<R: BufRead> {
     Csv {
-        // Boxed: the reader is most of the enum's size.
-        reader: Box<csv::Reader<CrlfAsLf<R>>>,
-        columns: Columns,
+        reader: csv::Reader<CrlfAsLf<R>>,
+        columns: Box<Columns>,
         record: csv::StringRecord,
     },
     Jsonl {
@@ -324,11 +401,17 @@ impl<R: BufRead> RowReader<R> {
                     crawlable: find("crawlable"),
                     created_at: find("created_at"),
                     redirect_status: find("redirect_status"),
+                    valid_since: find("valid_since"),
+                    valid_until: find("valid_until"),
+                    max_visits: find("max_visits"),
+                    human_visits: find("human_visits"),
+                    forward_query: find("forward_query"),
+                    rules: find("rules"),
                     password_hash: find("password_hash"),
                 };
                 Ok(Self::Csv {
-                    reader: Box::new(reader),
-                    columns,
+                    reader,
+                    columns: Box::new(columns),
                     record: csv::StringRecord::new(),
                 })
             }
@@ -358,6 +441,12 @@ impl<R: BufRead> RowReader<R> {
                         created_at: cell(columns.created_at),
                         redirect_status: cell(columns.redirect_status)
                             .and_then(|v| parse_status(&v).transpose()),
+                        valid_since: cell(columns.valid_since),
+                        valid_until: cell(columns.valid_until),
+                        max_visits: cell(columns.max_visits),
+                        human_visits: cell(columns.human_visits),
+                        forward_query: cell(columns.forward_query),
+                        rules: cell(columns.rules),
                         password_hash: cell(columns.password_hash),
                     })))
                 }
@@ -414,7 +503,13 @@ impl<R: BufRead> RowReader<R> {
                             Some(other) => Err(format!("`{other}` is not a redirect status")),
                         }
                         .transpose(),
-                        password_hash: row.password_hash,
+                        valid_since: json_text(row.valid_since),
+                        valid_until: json_text(row.valid_until),
+                        max_visits: json_text(row.max_visits),
+                        human_visits: json_text(row.human_visits),
+                        forward_query: json_text(row.forward_query),
+                        rules: json_text(row.rules),
+                        password_hash: json_text(row.password_hash),
                     }))),
                     Err(error) => bad(format!("not a JSON object of a URL ({error})")),
                 };
@@ -473,6 +568,24 @@ fn validate(raw: RawRow, links: &Links) -> Result<(PreparedLink, Option<String>)
         .redirect_status
         .transpose()
         .map_err(|reason| bad(Invalid::new("redirect_status", reason)))?;
+    let valid_since = optional_cell(raw.valid_since, "valid_since", parse_time).map_err(bad)?;
+    let valid_until = optional_cell(raw.valid_until, "valid_until", parse_time).map_err(bad)?;
+    let max_visits = optional_cell(raw.max_visits, "max_visits", parse_count).map_err(bad)?;
+    let human_visits = optional_cell(raw.human_visits, "human_visits", |value| {
+        parse_count(value).and_then(|n| {
+            (n >= 0)
+                .then_some(n)
+                .ok_or_else(|| format!("`{value}` is negative"))
+        })
+    })
+    .map_err(bad)?;
+    let forward_query =
+        optional_cell(raw.forward_query, "forward_query", parse_bool).map_err(bad)?;
+    let rules = optional_cell(raw.rules, "rules", |value| {
+        serde_json::from_str::<Vec<RuleSpec>>(value)
+            .map_err(|e| format!("not a JSON array of rules ({e})"))
+    })
+    .map_err(bad)?;
     let mut warning = None;
     let created_at = match raw.created_at.as_deref().map(str::trim) {
         None | Some("") => Utc::now(),
@@ -498,11 +611,18 @@ fn validate(raw: RawRow, links: &Links) -> Result<(PreparedLink, Option<String>)
             created_by: None,
             created_at: Some(created_at),
             redirect_status,
+            valid_since,
+            valid_until,
+            max_visits,
+            rules: rules.unwrap_or_default(),
+            forward_query,
             password: None,
             // A blank cell is no password.
             password_hash: raw.password_hash.filter(|hash| !hash.trim().is_empty()),
         })
         .map_err(bad)?;
+    let mut link = link;
+    link.url.human_visits = human_visits.unwrap_or(0);
     Ok((link, warning))
 }
 

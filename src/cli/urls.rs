@@ -2,7 +2,7 @@
 //! the HTTP API.
 
 use anyhow::anyhow;
-use chrono::{Days, NaiveDate, Utc};
+use chrono::{DateTime, Days, NaiveDate, Utc};
 use clap::Subcommand;
 use serde::Serialize;
 
@@ -10,9 +10,9 @@ use super::output::{self, Table};
 use super::password::PasswordSource;
 use super::{Context, UsageError};
 use crate::app::{LinkEdit, LinkInput};
-use crate::domain::{Cursor, Invalid, Slug};
+use crate::domain::{ConditionKind, Cursor, Invalid, RuleSpec, Slug};
 use crate::http::api::UrlView;
-use crate::store::{PageRequest, StatsQuery, StoreError, UrlRecord};
+use crate::store::{PageRequest, StatsQuery, StoreError, UrlFilter, UrlRecord};
 
 /// Search text limits, as `GET /api/urls/search` has them.
 const SEARCH_MAX_QUERY_CHARS: usize = 100;
@@ -30,8 +30,8 @@ pub enum UrlCommand {
         /// The slug of the URL.
         slug: String,
     },
-    /// Change a URL's target, title, crawlability, redirect status or password; running servers
-    /// follow within a second.
+    /// Change a URL's target, title, crawlability, redirect status, validity, cap, rules or
+    /// password; running servers follow within a second.
     Update(UpdateArgs),
     /// Delete a URL and all its visits (asks first on a terminal).
     Delete {
@@ -59,6 +59,22 @@ pub struct CreateArgs {
     /// The link's own redirect status: 301, 302, 307 or 308 (default: `redirect.status`).
     #[arg(long)]
     pub redirect_status: Option<u16>,
+    /// The link answers from this time on (RFC 3339, e.g. 2026-12-24T18:00:00Z).
+    #[arg(long)]
+    pub valid_since: Option<DateTime<Utc>>,
+    /// The link expires at this time (RFC 3339).
+    #[arg(long)]
+    pub valid_until: Option<DateTime<Utc>>,
+    /// How many visits by people the link answers (bots do not count).
+    #[arg(long)]
+    pub max_visits: Option<i64>,
+    /// Redirect rules: a JSON array as the API takes it, e.g.
+    /// '[{"target":"https://example.com/de","conditions":[{"type":"language","value":"de"}]}]'.
+    #[arg(long, value_parser = parse_rules)]
+    pub rules: Option<RulesArg>,
+    /// Append the click's query string to the target (default: `redirect.forward_query`).
+    #[arg(long)]
+    pub forward_query: Option<bool>,
     #[command(flatten)]
     pub password: PasswordSource,
 }
@@ -91,11 +107,49 @@ pub struct UpdateArgs {
     /// Answer with the server's `redirect.status` again.
     #[arg(long, group = "change")]
     pub default_redirect_status: bool,
+    /// The link answers from this time on (RFC 3339).
+    #[arg(long, group = "change", conflicts_with = "no_valid_since")]
+    pub valid_since: Option<DateTime<Utc>>,
+    /// Remove the start of the validity window.
+    #[arg(long, group = "change")]
+    pub no_valid_since: bool,
+    /// The link expires at this time (RFC 3339).
+    #[arg(long, group = "change", conflicts_with = "no_valid_until")]
+    pub valid_until: Option<DateTime<Utc>>,
+    /// Remove the end of the validity window.
+    #[arg(long, group = "change")]
+    pub no_valid_until: bool,
+    /// A cap on visits by people (visits so far count towards it).
+    #[arg(long, group = "change", conflicts_with = "no_max_visits")]
+    pub max_visits: Option<i64>,
+    /// Remove the visit cap.
+    #[arg(long, group = "change")]
+    pub no_max_visits: bool,
+    /// Replace the redirect rules (a JSON array as the API takes it).
+    #[arg(long, group = "change", value_parser = parse_rules, conflicts_with = "no_rules")]
+    pub rules: Option<RulesArg>,
+    /// Remove every redirect rule.
+    #[arg(long, group = "change")]
+    pub no_rules: bool,
+    /// Append the click's query string to the target (`true`) or not (`false`).
+    #[arg(long, group = "change")]
+    pub forward_query: Option<bool>,
     #[command(flatten)]
     pub password: PasswordSource,
     /// Remove the password: anyone may follow the link again.
     #[arg(long, group = "change", conflicts_with_all = ["password_file", "password_stdin"])]
     pub no_password: bool,
+}
+
+/// The value of `--rules`: one argument holding the API's JSON array of rules.
+#[derive(Debug, Clone)]
+pub struct RulesArg(Vec<RuleSpec>);
+
+/// `--rules`: the API's JSON array of rules (checked further by the links service).
+fn parse_rules(value: &str) -> Result<RulesArg, String> {
+    serde_json::from_str(value)
+        .map(RulesArg)
+        .map_err(|e| format!("not a JSON array of rules: {e}"))
 }
 
 #[derive(Debug, clap::Args)]
@@ -109,6 +163,49 @@ pub struct ListArgs {
     /// Where to continue: the cursor the previous page printed.
     #[arg(long)]
     pub cursor: Option<String>,
+    /// Only links that answer now (inside their validity window, visit cap not reached).
+    #[arg(long, conflicts_with = "search")]
+    pub active: bool,
+}
+
+/// Rules one per line: `1. TARGET if type=value, type=value`.
+fn rules_text(rules: &[RuleSpec]) -> String {
+    if rules.is_empty() {
+        return "-".into();
+    }
+    rules
+        .iter()
+        .enumerate()
+        .map(|(i, rule)| {
+            let conditions: Vec<String> = rule
+                .conditions
+                .iter()
+                .map(|c| format!("{}={}", condition_name(c.kind), c.value))
+                .collect();
+            format!("{}. {} if {}", i, rule.target, conditions.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn condition_name(kind: ConditionKind) -> String {
+    serde_json::to_value(kind)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+fn optional_time(time: Option<DateTime<Utc>>) -> String {
+    time.map_or_else(|| "-".into(), |t| format!("{} UTC", output::time(t)))
+}
+
+/// A flag pair `--x VALUE | --no-x` as a change: set, clear, or leave alone.
+fn change<T>(value: Option<T>, clear: bool) -> Option<Option<T>> {
+    if clear {
+        Some(None)
+    } else {
+        value.map(Some)
+    }
 }
 
 /// A URL as a command prints it: `--json` prints the API's URL resource ([`UrlView`]), the
@@ -127,6 +224,25 @@ fn details(url: &UrlView) -> Vec<(&'static str, String)> {
                 .map_or_else(|| "default".into(), |status| status.to_string()),
         ),
         ("visits", url.visit_count.to_string()),
+        ("valid since", optional_time(url.valid_since)),
+        ("valid until", optional_time(url.valid_until)),
+        (
+            "max visits",
+            match (url.max_visits, url.visits_left) {
+                (Some(cap), Some(left)) => format!("{cap} ({left} left)"),
+                _ => "-".into(),
+            },
+        ),
+        (
+            "query",
+            if url.forward_query {
+                "forwarded"
+            } else {
+                "not forwarded"
+            }
+            .into(),
+        ),
+        ("rules", rules_text(&url.rules)),
         ("created", format!("{} UTC", output::time(url.created_at))),
         ("updated", format!("{} UTC", output::time(url.updated_at))),
     ]
@@ -192,6 +308,11 @@ async fn create(ctx: &Context, args: CreateArgs) -> anyhow::Result<()> {
             created_by: None,
             created_at: None,
             redirect_status: args.redirect_status,
+            valid_since: args.valid_since,
+            valid_until: args.valid_until,
+            max_visits: args.max_visits,
+            rules: args.rules.map(|rules| rules.0).unwrap_or_default(),
+            forward_query: args.forward_query,
             password: args.password.read()?,
             password_hash: None,
         })
@@ -232,7 +353,15 @@ async fn list(ctx: &Context, args: ListArgs) -> anyhow::Result<()> {
                 Some(value) => Some(Cursor::decode(value)?),
             };
             let store = ctx.store().await?;
-            let page = store.list_urls(PageRequest { after, limit }, None).await?;
+            let page = store
+                .list_urls(
+                    PageRequest { after, limit },
+                    UrlFilter {
+                        owner: None,
+                        active_at: args.active.then(Utc::now),
+                    },
+                )
+                .await?;
             (page.items, page.next.map(Cursor::encode))
         }
     };
@@ -269,7 +398,8 @@ async fn list(ctx: &Context, args: ListArgs) -> anyhow::Result<()> {
     let mut text = table.render();
     if let Some(cursor) = next {
         text.push_str(&format!(
-            "\nnext page: kurz url list --limit {limit} --cursor {cursor}\n"
+            "\nnext page: kurz url list --limit {limit}{} --cursor {cursor}\n",
+            if args.active { " --active" } else { "" }
         ));
     }
     output::emit(&text)
@@ -375,25 +505,18 @@ async fn delete(ctx: &Context, value: &str, yes: bool) -> anyhow::Result<()> {
 
 async fn update(ctx: &Context, args: UpdateArgs) -> anyhow::Result<()> {
     let (_, slug) = find(ctx, &args.slug).await?;
-    let title = match (args.title, args.no_title) {
-        (_, true) => Some(None),
-        (Some(title), false) => Some(Some(title)),
-        (None, false) => None,
-    };
     let edit = LinkEdit {
         url: args.url,
-        title,
+        title: change(args.title, args.no_title),
         crawlable: args.crawlable,
-        redirect_status: match (args.redirect_status, args.default_redirect_status) {
-            (_, true) => Some(None),
-            (Some(status), false) => Some(Some(status)),
-            (None, false) => None,
-        },
-        password: match args.password.read()? {
-            Some(password) => Some(Some(password)),
-            None if args.no_password => Some(None),
-            None => None,
-        },
+        redirect_status: change(args.redirect_status, args.default_redirect_status),
+        valid_since: change(args.valid_since, args.no_valid_since),
+        valid_until: change(args.valid_until, args.no_valid_until),
+        max_visits: change(args.max_visits, args.no_max_visits),
+        rules: change(args.rules.map(|rules| rules.0), args.no_rules)
+            .map(Option::unwrap_or_default),
+        forward_query: args.forward_query,
+        password: change(args.password.read()?, args.no_password),
     };
     let record = ctx.links().await?.update(&slug, edit).await?;
     let url = UrlView::new(&ctx.public_url(), record);

@@ -8,20 +8,27 @@ mod cursor;
 mod password;
 mod redirect_status;
 mod role;
+mod rules;
 mod slug;
 mod target;
 mod time;
 mod title;
+mod validity;
 
 pub use api_key::{ApiKey, KEY_PREFIX};
 pub use cursor::Cursor;
 pub use password::{Password, PasswordHash, MAX_PASSWORD_BYTES};
 pub use redirect_status::RedirectStatus;
 pub use role::Role;
+pub use rules::{
+    Click, Condition, ConditionKind, ConditionSpec, Device, Rule, RuleSpec, Rules, MAX_CONDITIONS,
+    MAX_RULES,
+};
 pub use slug::{Slug, SlugPolicy};
 pub use target::{non_public, TargetPolicy, TargetUrl};
 pub use time::{parse_day, parse_end, parse_start};
 pub use title::Title;
+pub use validity::{MaxVisits, Phase, Validity};
 
 /// Why a value was refused: the field it belongs to and a sentence for the client.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -18,6 +18,9 @@ pub enum ApiError {
     BadRequest(String),
     #[error("{0}")]
     NotFound(String),
+    /// A short link that expired or whose visit cap is reached: 410.
+    #[error("{0}")]
+    Gone(String),
     /// No API key, or one that is malformed, unknown or revoked: 401 with
     /// `WWW-Authenticate: Bearer`.
     #[error("{0}")]
@@ -92,6 +95,7 @@ pub struct Problem {
 pub enum ProblemCode {
     BadRequest,
     NotFound,
+    Gone,
     Unauthorized,
     Forbidden,
     PasswordRequired,
@@ -132,6 +136,7 @@ impl ApiError {
         match self {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Gone(_) => StatusCode::GONE,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::PasswordRequired | Self::WrongPassword => StatusCode::UNAUTHORIZED,
@@ -154,6 +159,7 @@ impl ApiError {
         match self {
             Self::BadRequest(_) => ProblemCode::BadRequest,
             Self::NotFound(_) => ProblemCode::NotFound,
+            Self::Gone(_) => ProblemCode::Gone,
             Self::Unauthorized(_) => ProblemCode::Unauthorized,
             Self::Forbidden(_) => ProblemCode::Forbidden,
             Self::PasswordRequired => ProblemCode::PasswordRequired,

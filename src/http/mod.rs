@@ -4,9 +4,11 @@
 
 pub mod api;
 pub mod auth;
+pub mod destination;
 pub mod error;
 #[cfg(feature = "explorer")]
 pub mod explorer;
+pub mod gate;
 pub mod lane;
 pub mod middleware;
 pub mod protected;

@@ -25,7 +25,7 @@ use crate::domain::{Slug, MAX_PASSWORD_BYTES};
 use crate::http::api::extract::JsonBody;
 use crate::http::api::responses;
 use crate::http::error::{ApiError, Problem};
-use crate::http::redirect::{answer_found, found, not_found_answer, Click};
+use crate::http::redirect::{answer_found, found, not_found_answer, pass_gate, Asked};
 use crate::http::site::accepts_html;
 use crate::http::state::AppState;
 
@@ -65,7 +65,9 @@ pub fn ask(slug: &str, headers: &HeaderMap) -> Response {
 /// 401 with the form again (browsers) or a problem (`wrong_password`), and counts against the
 /// client and the link: past `rate_limit.password_attempts_per_minute` wrong passwords of
 /// either, 429 until the limit lets another attempt through. A link without a password
-/// answers 303 to its target whatever was sent.
+/// answers 303 to its target whatever was sent. A link outside its validity window, or whose
+/// visit cap is reached, answers as its `GET` does; the right password takes a unit of the
+/// cap, as a click does.
 #[utoipa::path(
     post,
     path = "/{slug}",
@@ -81,7 +83,11 @@ pub fn ask(slug: &str, headers: &HeaderMap) -> Response {
             headers(("Location" = String, description = "The target URL"))),
         (status = 401, description = "A wrong or missing password: the form again for clients that accept `text/html`, else a problem (`wrong_password`, or `password_required` when none was sent)",
             content((Problem = "application/problem+json"), (String = "text/html"))),
-        (status = 404, description = "No short link has this slug",
+        (status = 302, description = "The link expired or is exhausted, and `redirect.expired_url` is set: there",
+            headers(("Location" = String, description = "`redirect.expired_url`"))),
+        (status = 404, description = "No short link has this slug, or its `valid_since` is still ahead",
+            content((Problem = "application/problem+json"), (String = "text/html"))),
+        (status = 410, description = "The link expired or is exhausted (as `GET /{slug}` answers it), whatever was posted",
             content((Problem = "application/problem+json"), (String = "text/html"))),
         (status = 400, response = responses::BadRequest),
         (status = 413, response = responses::PayloadTooLarge),
@@ -111,12 +117,17 @@ pub async fn unlock(
         })
         .unwrap_or_default();
     let headers = request.headers().clone();
+    let query = request.uri().query().map(str::to_owned);
     let html = accepts_html(&headers);
     let redirect = match found(&state, &slug).await {
         Ok(Some(redirect)) => redirect,
         Ok(None) => return not_found_answer(&state, peer.ip(), &headers),
         Err(error) => return error.into_response(),
     };
+    // A link not yet or no longer answering says so, whatever was posted.
+    if let Err(answer) = pass_gate(&state, &redirect, peer.ip(), &headers, false).await {
+        return answer;
+    }
     let client = state.client_ip.resolve(peer.ip(), &headers);
     let refused = |error: ApiError| refusal(error, html, &slug);
     if redirect.protected {
@@ -131,15 +142,18 @@ pub async fn unlock(
         Ok(body) => body,
         Err(error) => return error.into_response(),
     };
-    let mut click = Click::of(peer.ip(), &headers);
-    if let Some(referrer) = body
-        .referrer
-        .filter(|r| !r.is_empty() && r.len() <= MAX_REFERRER_BYTES)
-    {
-        click.referrer = Some(referrer);
-    }
+    let asked = Asked {
+        peer: peer.ip(),
+        headers: &headers,
+        query: query.as_deref(),
+        counts: true,
+        status: StatusCode::SEE_OTHER,
+        referrer: body
+            .referrer
+            .filter(|r| !r.is_empty() && r.len() <= MAX_REFERRER_BYTES),
+    };
     if !redirect.protected {
-        return answer_found(&state, redirect, StatusCode::SEE_OTHER, Some(click)).await;
+        return answer_found(&state, redirect, asked).await;
     }
     if body.password.is_empty() {
         return refused(ApiError::PasswordRequired);
@@ -149,7 +163,7 @@ pub async fn unlock(
         Err(error) => return error.into_response(),
     };
     if right {
-        return answer_found(&state, redirect, StatusCode::SEE_OTHER, Some(click)).await;
+        return answer_found(&state, redirect, asked).await;
     }
     tracing::info!(slug = %slug, "wrong password");
     match state

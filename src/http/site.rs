@@ -129,26 +129,51 @@ pub async fn fallback(headers: HeaderMap) -> Response {
 /// A 404 as the client prefers it: a small HTML page for browsers, problem JSON otherwise.
 pub fn not_found_page(headers: &HeaderMap) -> Response {
     if accepts_html(headers) {
-        let mut response = (
+        return small_page(
             StatusCode::NOT_FOUND,
-            Html(concat!(
-                "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">",
-                "<title>Not found</title></head><body><h1>Not found</h1>",
-                "<p>This short link does not exist.</p></body></html>"
-            )),
-        )
-            .into_response();
-        let headers = response.headers_mut();
-        headers.insert("x-robots-tag", HeaderValue::from_static("noindex"));
-        headers.insert(
-            "content-security-policy",
-            HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+            "Not found",
+            "This short link does not exist.",
         );
-        headers.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
-        headers.insert("x-frame-options", HeaderValue::from_static("DENY"));
-        return response;
     }
     ApiError::not_found("no short link with this slug").into_response()
+}
+
+/// A 410 for an expired or exhausted link, as the client prefers it. Never cached: a change
+/// to the link can make it answer again.
+pub fn gone_page(headers: &HeaderMap) -> Response {
+    let mut response = if accepts_html(headers) {
+        small_page(
+            StatusCode::GONE,
+            "Link expired",
+            "This short link has expired or has been used up.",
+        )
+    } else {
+        ApiError::Gone("this short link has expired or its visits are used up".into())
+            .into_response()
+    };
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-cache"),
+    );
+    response
+}
+
+/// A page of a heading and one sentence, with headers that keep it out of indexes and frames.
+fn small_page(status: StatusCode, title: &'static str, text: &'static str) -> Response {
+    let body = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <title>{title}</title></head><body><h1>{title}</h1><p>{text}</p></body></html>"
+    );
+    let mut response = (status, Html(body)).into_response();
+    let headers = response.headers_mut();
+    headers.insert("x-robots-tag", HeaderValue::from_static("noindex"));
+    headers.insert(
+        "content-security-policy",
+        HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+    );
+    headers.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+    headers.insert("x-frame-options", HeaderValue::from_static("DENY"));
+    response
 }
 
 /// Whether the client names `text/html` in `Accept` with a weight above zero (a browser

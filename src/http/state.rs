@@ -9,7 +9,7 @@ use crate::http::rate_limit::RateLimits;
 use crate::live::LiveHub;
 use crate::readiness::Readiness;
 use crate::store::Store;
-use crate::visits::{ClientIpResolver, VisitQueue};
+use crate::visits::{BotTokens, ClientIpResolver, VisitQueue};
 
 /// What every handler can reach. Cloned for every request (axum's `State`), so it is one
 /// reference count around [`Shared`]; its fields are reached through `Deref`.
@@ -47,6 +47,8 @@ pub struct Shared {
     pub readiness: Arc<Readiness>,
     pub rate_limits: Arc<RateLimits>,
     pub client_ip: Arc<ClientIpResolver>,
+    /// The quick bot check of the redirect lane (capped links only).
+    pub bots: BotTokens,
     /// Live visit streams of this instance.
     pub live: LiveHub,
     /// The OpenAPI document of the routes (`crate::http::router::document`).

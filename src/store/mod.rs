@@ -24,8 +24,9 @@ pub use error::StoreError;
 pub use error::Unique;
 pub use maintenance::{MigrationState, MigrationStatus, PrunedVisits};
 pub use models::{
-    ApiKeyRecord, DayCount, LinkChange, NewApiKey, NewUrl, NewVisit, Page, PageRequest, Redirect,
-    StatsQuery, UrlPatch, UrlRecord, UrlStats, ValueCount, VisitFilter, VisitRecord,
+    ApiKeyRecord, CapTake, DayCount, LinkChange, NewApiKey, NewUrl, NewVisit, Page, PageRequest,
+    Redirect, RuleCount, StatsQuery, UrlFilter, UrlPatch, UrlRecord, UrlStats, ValueCount,
+    VisitFilter, VisitRecord,
 };
 pub use sql::SqlStore;
 
@@ -94,15 +95,21 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<UrlRecord>, StoreError>;
 
     /// URLs newest first; with an `owner`, only those created by that API key (a range scan of
-    /// `urls_created_by_id_idx`).
+    /// `urls_created_by_id_idx`); with `active_at`, only those that answer at that time.
     async fn list_urls(
         &self,
         page: PageRequest,
-        owner: Option<i64>,
+        filter: UrlFilter,
     ) -> Result<Page<UrlRecord>, StoreError>;
 
-    /// The redirect hot path: id and target only, `None` for an unknown slug.
+    /// The redirect hot path: what a redirect needs, `None` for an unknown slug.
     async fn resolve(&self, slug: &Slug) -> Result<Option<Redirect>, StoreError>;
+
+    /// Takes one unit of a capped link's visit cap for a click by a person: one conditional
+    /// increment of its `human_visits` (`< max_visits`), atomic in the database, so that N
+    /// concurrent clicks on a link with N units left are all answered and the next one is not,
+    /// whichever instance serves them.
+    async fn take_visit(&self, url_id: i64) -> Result<CapTake, StoreError>;
 
     /// Up to `limit` slugs marked crawlable, for robots.txt.
     async fn crawlable_slugs(&self, limit: u32) -> Result<Vec<Slug>, StoreError>;

@@ -4,7 +4,9 @@ use std::net::IpAddr;
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use crate::domain::{Cursor, PasswordHash, RedirectStatus, Role, Slug, TargetUrl, Title};
+use crate::domain::{
+    Cursor, MaxVisits, PasswordHash, RedirectStatus, Role, Rules, Slug, TargetUrl, Title,
+};
 
 /// A stored short link.
 #[derive(Debug, Clone, PartialEq)]
@@ -21,8 +23,27 @@ pub struct UrlRecord {
     pub created_by: Option<i64>,
     /// Its own redirect status; `None` answers with the configured `redirect.status`.
     pub redirect_status: Option<RedirectStatus>,
+    /// Before this time the link answers as if it did not exist.
+    pub valid_since: Option<DateTime<Utc>>,
+    /// From this time on the link is expired.
+    pub valid_until: Option<DateTime<Utc>>,
+    /// The link is exhausted once `human_visits` reaches it.
+    pub max_visits: Option<MaxVisits>,
+    /// Visits by people (bots left out), never lowered by pruning: what `max_visits` caps.
+    pub human_visits: i64,
+    /// Where clicks that meet their conditions go instead of `target`; `None` for none.
+    pub rules: Option<Rules>,
+    /// Append the click's query string to the target.
+    pub forward_query: bool,
     /// The hash of its password; `None` when anyone may follow it.
     pub password_hash: Option<PasswordHash>,
+}
+
+impl UrlRecord {
+    /// How many more people a capped link answers; `None` without a cap.
+    pub fn visits_left(&self) -> Option<i64> {
+        self.max_visits.map(|cap| cap.left(self.human_visits))
+    }
 }
 
 /// A short link about to be stored.
@@ -36,6 +57,13 @@ pub struct NewUrl {
     /// The API key creating it; `None` for anonymous callers and commands.
     pub created_by: Option<i64>,
     pub redirect_status: Option<RedirectStatus>,
+    pub valid_since: Option<DateTime<Utc>>,
+    pub valid_until: Option<DateTime<Utc>>,
+    pub max_visits: Option<MaxVisits>,
+    /// Visits by people so far: 0 for a new link; an import keeps the exported count.
+    pub human_visits: i64,
+    pub rules: Option<Rules>,
+    pub forward_query: bool,
     pub password_hash: Option<PasswordHash>,
 }
 
@@ -47,8 +75,25 @@ pub struct UrlPatch {
     pub crawlable: Option<bool>,
     /// `Some(None)` goes back to the configured status.
     pub redirect_status: Option<Option<RedirectStatus>>,
+    /// `Some(None)` removes the bound (the application layer checks the window).
+    pub valid_since: Option<Option<DateTime<Utc>>>,
+    pub valid_until: Option<Option<DateTime<Utc>>>,
+    /// `Some(None)` removes the cap.
+    pub max_visits: Option<Option<MaxVisits>>,
+    /// `Some(None)` removes every rule.
+    pub rules: Option<Option<Rules>>,
+    pub forward_query: Option<bool>,
     /// `Some(None)` removes the password.
     pub password_hash: Option<Option<PasswordHash>>,
+}
+
+/// Which links a list shows.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct UrlFilter {
+    /// Only links created by this API key (an editor's view).
+    pub owner: Option<i64>,
+    /// Only links that answer at this time: inside their validity window and not exhausted.
+    pub active_at: Option<DateTime<Utc>>,
 }
 
 /// What a redirect needs, and nothing more.
@@ -58,8 +103,26 @@ pub struct Redirect {
     pub target: String,
     /// The link's own status, if it has one.
     pub status: Option<RedirectStatus>,
+    pub valid_since: Option<DateTime<Utc>>,
+    pub valid_until: Option<DateTime<Utc>>,
+    pub max_visits: Option<MaxVisits>,
+    pub rules: Option<Rules>,
+    pub forward_query: bool,
     /// It has a password: answered with a form, not a redirect (the hash is not read here).
     pub protected: bool,
+}
+
+/// What [`Store::take_visit`](super::Store::take_visit) did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CapTake {
+    /// One unit of the cap was taken: answer the click.
+    Taken,
+    /// The cap is reached: the link is exhausted.
+    Exhausted,
+    /// The link has no cap (any more): answer without taking anything.
+    Uncapped,
+    /// No link has this id (any more).
+    Gone,
 }
 
 /// One click, ready to be written by the visit writer.
@@ -75,6 +138,11 @@ pub struct NewVisit {
     pub os: Option<String>,
     pub device: Option<String>,
     pub is_bot: bool,
+    /// The redirect took a unit of the link's visit cap already (its `human_visits`); the
+    /// writer adds only the other visits by people.
+    pub cap_taken: bool,
+    /// The index of the link's rule that sent the click; `None` for the link's own target.
+    pub rule: Option<i16>,
 }
 
 /// A stored visit, with the slug of its URL.
@@ -92,6 +160,8 @@ pub struct VisitRecord {
     pub os: Option<String>,
     pub device: Option<String>,
     pub is_bot: bool,
+    /// The index of the link's rule that sent the click; `None` for the link's own target.
+    pub rule: Option<i16>,
     /// The API key that created the visit's URL (`urls.created_by`): what an editor's live
     /// stream filters on. Not part of the API's visit object.
     pub url_created_by: Option<i64>,
@@ -135,6 +205,15 @@ pub struct UrlStats {
     pub os: Vec<ValueCount>,
     pub devices: Vec<ValueCount>,
     pub referrer_hosts: Vec<ValueCount>,
+    /// Visits each redirect rule sent, by rule index; rules that sent none are left out.
+    pub rules: Vec<RuleCount>,
+}
+
+/// Visits one redirect rule sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RuleCount {
+    pub rule: i16,
+    pub visits: i64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -14,7 +14,7 @@ use super::rollup::Rollups;
 use super::rows::{push_visit_page, VisitRow};
 use super::{NewUrl, NewVisit, PageRequest, StoreError, VisitFilter};
 use crate::config::DatabaseSettings;
-use crate::domain::{PasswordHash, Slug};
+use crate::domain::{MaxVisits, PasswordHash, Rules, Slug};
 
 pub(super) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -64,6 +64,18 @@ pub(super) async fn import_urls(
         .iter()
         .map(|u| u.redirect_status.map(super::sql::stored_status))
         .collect();
+    let since: Vec<Option<DateTime<Utc>>> = urls.iter().map(|u| u.valid_since).collect();
+    let until: Vec<Option<DateTime<Utc>>> = urls.iter().map(|u| u.valid_until).collect();
+    let caps: Vec<Option<i64>> = urls
+        .iter()
+        .map(|u| u.max_visits.map(MaxVisits::get))
+        .collect();
+    let people: Vec<i64> = urls.iter().map(|u| u.human_visits).collect();
+    let rules: Vec<Option<String>> = urls
+        .iter()
+        .map(|u| u.rules.as_ref().map(Rules::to_stored))
+        .collect();
+    let forward: Vec<bool> = urls.iter().map(|u| u.forward_query).collect();
     let hashes: Vec<Option<&str>> = urls
         .iter()
         .map(|u| u.password_hash.as_ref().map(PasswordHash::as_str))
@@ -71,13 +83,19 @@ pub(super) async fn import_urls(
     let created: Vec<String> = sqlx::query_scalar(
         "WITH created AS ( \
              INSERT INTO urls (slug, target, target_host, title, crawlable, created_at, \
-                 updated_at, created_by, redirect_status, password_hash) \
+                 updated_at, created_by, redirect_status, valid_since, valid_until, max_visits, \
+                 human_visits, rules, forward_query, password_hash) \
              SELECT t.slug, t.target, t.host, t.title, t.crawlable, t.created_at, t.created_at, \
-                 t.created_by, t.redirect_status, t.password_hash \
+                 t.created_by, t.redirect_status, t.valid_since, t.valid_until, t.max_visits, \
+                 t.human_visits, t.rules, t.forward_query, t.password_hash \
              FROM UNNEST($1::text[], $2::text[], $3::text[], $4::bool[], $5::timestamptz[], \
-                         $6::text[], $7::bigint[], $10::smallint[], $11::text[]) \
+                         $6::text[], $7::bigint[], $10::smallint[], $11::timestamptz[], \
+                         $12::timestamptz[], $13::bigint[], $14::bigint[], $15::text[], \
+                         $16::bool[], $17::text[]) \
                  WITH ORDINALITY AS t(slug, target, title, crawlable, created_at, host, \
-                                      created_by, redirect_status, password_hash, position) \
+                                      created_by, redirect_status, valid_since, valid_until, \
+                                      max_visits, human_visits, rules, forward_query, \
+                                      password_hash, position) \
              ORDER BY t.position \
              ON CONFLICT (slug) DO NOTHING \
              RETURNING slug), \
@@ -96,6 +114,12 @@ pub(super) async fn import_urls(
     .bind(Utc::now())
     .bind(origin)
     .bind(&statuses)
+    .bind(&since)
+    .bind(&until)
+    .bind(&caps)
+    .bind(&people)
+    .bind(&rules)
+    .bind(&forward)
     .bind(&hashes)
     .fetch_all(pool)
     .await?;
@@ -130,13 +154,23 @@ pub(super) async fn record_visits(
     };
     let rollups = Rollups::of(stored.iter().copied());
 
-    let (ids, counts): (Vec<i64>, Vec<i64>) = rollups.per_url.into_iter().unzip();
+    let mut ids = Vec::with_capacity(rollups.per_url.len());
+    let mut counts = Vec::with_capacity(rollups.per_url.len());
+    let mut people = Vec::with_capacity(rollups.per_url.len());
+    for (id, tally) in rollups.per_url {
+        ids.push(id);
+        counts.push(tally.visits);
+        people.push(tally.people);
+    }
     sqlx::query(
-        "UPDATE urls SET visit_count = urls.visit_count + d.n \
-         FROM UNNEST($1::bigint[], $2::bigint[]) AS d(id, n) WHERE urls.id = d.id",
+        "UPDATE urls SET visit_count = urls.visit_count + d.n, \
+             human_visits = urls.human_visits + d.people \
+         FROM UNNEST($1::bigint[], $2::bigint[], $3::bigint[]) AS d(id, n, people) \
+         WHERE urls.id = d.id",
     )
     .bind(&ids)
     .bind(&counts)
+    .bind(&people)
     .execute(&mut *tx)
     .await?;
 
@@ -170,6 +204,31 @@ pub(super) async fn record_visits(
     .bind(&rows.bot_visits)
     .execute(&mut *tx)
     .await?;
+    if !rollups.rules.is_empty() {
+        let mut rows = RuleColumns::default();
+        for ((url_id, day, rule), tally) in rollups.rules {
+            rows.url_ids.push(url_id);
+            rows.days.push(day);
+            rows.rules.push(rule);
+            rows.visits.push(tally.visits);
+            rows.bot_visits.push(tally.bot_visits);
+        }
+        sqlx::query(
+            "INSERT INTO url_rule_rollups (url_id, day, rule, visits, bot_visits) \
+             SELECT * FROM UNNEST($1::bigint[], $2::date[], $3::smallint[], $4::bigint[], \
+                                  $5::bigint[]) \
+             ON CONFLICT (url_id, day, rule) DO UPDATE SET \
+                 visits = url_rule_rollups.visits + EXCLUDED.visits, \
+                 bot_visits = url_rule_rollups.bot_visits + EXCLUDED.bot_visits",
+        )
+        .bind(&rows.url_ids)
+        .bind(&rows.days)
+        .bind(&rows.rules)
+        .bind(&rows.visits)
+        .bind(&rows.bot_visits)
+        .execute(&mut *tx)
+        .await?;
+    }
     // The total, once per batch, on this connection's shard (see the visit_totals
     // migration); deletions are counted by their trigger.
     sqlx::query(
@@ -243,6 +302,16 @@ struct RollupColumns {
     oses: Vec<String>,
     devices: Vec<String>,
     referrer_hosts: Vec<String>,
+    visits: Vec<i64>,
+    bot_visits: Vec<i64>,
+}
+
+/// A batch's `url_rule_rollups` rows as columns, for `UNNEST`.
+#[derive(Default)]
+struct RuleColumns {
+    url_ids: Vec<i64>,
+    days: Vec<NaiveDate>,
+    rules: Vec<i16>,
     visits: Vec<i64>,
     bot_visits: Vec<i64>,
 }

@@ -11,7 +11,7 @@ use sqlx::PgConnection;
 use super::NewVisit;
 
 const COPY_VISITS: &str = "COPY url_visits (id, url_id, visited_at, client_ip, user_agent, \
-     referrer, referrer_host, browser, os, device, is_bot) FROM STDIN";
+     referrer, referrer_host, browser, os, device, is_bot, rule) FROM STDIN";
 
 /// Writes the visits with COPY and returns their ids, in the batch's order.
 pub(crate) async fn copy_visits(
@@ -79,7 +79,13 @@ fn encode_row(out: &mut Vec<u8>, id: i64, visit: &NewVisit) {
         out.push(b'\t');
         push_text(out, text.as_deref());
     }
-    out.extend_from_slice(if visit.is_bot { b"\tt\n" } else { b"\tf\n" });
+    out.extend_from_slice(if visit.is_bot { b"\tt\t" } else { b"\tf\t" });
+    match visit.rule {
+        Some(rule) => {
+            let _ = writeln!(out, "{rule}");
+        }
+        None => out.extend_from_slice(b"\\N\n"),
+    }
 }
 
 /// A text column, escaped as COPY's text format wants: backslash, tab, newline and carriage
@@ -143,6 +149,8 @@ mod tests {
             os: None,
             device: Some("Desktop".into()),
             is_bot: true,
+            cap_taken: false,
+            rule: None,
         }
     }
 
@@ -152,8 +160,13 @@ mod tests {
         encode_row(&mut out, 42, &visit(Some("curl/8".into()), None));
         assert_eq!(
             String::from_utf8(out).unwrap(),
-            "42\t7\t2026-12-02 10:30:05.000000+00\t203.0.113.0\tcurl/8\t\\N\t\\N\tFirefox\t\\N\tDesktop\tt\n"
+            "42\t7\t2026-12-02 10:30:05.000000+00\t203.0.113.0\tcurl/8\t\\N\t\\N\tFirefox\t\\N\tDesktop\tt\t\\N\n"
         );
+        let mut out = Vec::new();
+        let mut ruled = visit(None, None);
+        ruled.rule = Some(3);
+        encode_row(&mut out, 43, &ruled);
+        assert!(String::from_utf8(out).unwrap().ends_with("\tt\t3\n"));
     }
 
     proptest! {
@@ -164,7 +177,7 @@ mod tests {
             prop_assert_eq!(out.last(), Some(&b'\n'));
             let line = &out[..out.len() - 1];
             let columns: Vec<&[u8]> = line.split(|b| *b == b'\t').collect();
-            prop_assert_eq!(columns.len(), 11);
+            prop_assert_eq!(columns.len(), 12);
             prop_assert_eq!(unescape(columns[4]), Some(ua.replace('\0', "")));
             prop_assert_eq!(unescape(columns[5]), Some(referrer.replace('\0', "")));
         }

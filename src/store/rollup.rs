@@ -17,18 +17,35 @@ pub(crate) struct Tally {
     pub bot_visits: i64,
 }
 
-/// What one batch adds: visits per URL, and per rollup row.
+/// What one batch adds to a URL's counters.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct UrlTally {
+    /// To `visit_count`: every visit.
+    pub visits: i64,
+    /// To `human_visits`: visits by people whose redirect did not take a unit of the link's
+    /// cap already (see `NewVisit::cap_taken`).
+    pub people: i64,
+}
+
+/// The key of a `url_rule_rollups` row: URL, day, rule index.
+pub(crate) type RuleKey = (i64, NaiveDate, i16);
+
+/// What one batch adds: visits per URL, per rollup row, and per rule rollup row (visits a
+/// redirect rule sent only).
 #[derive(Debug, Default)]
 pub(crate) struct Rollups {
-    pub per_url: BTreeMap<i64, i64>,
+    pub per_url: BTreeMap<i64, UrlTally>,
     pub rows: BTreeMap<RollupKey, Tally>,
+    pub rules: BTreeMap<RuleKey, Tally>,
 }
 
 impl Rollups {
     pub fn of<'a>(visits: impl IntoIterator<Item = &'a NewVisit>) -> Self {
         let mut rollups = Self::default();
         for visit in visits {
-            *rollups.per_url.entry(visit.url_id).or_default() += 1;
+            let url = rollups.per_url.entry(visit.url_id).or_default();
+            url.visits += 1;
+            url.people += i64::from(!visit.is_bot && !visit.cap_taken);
             let text = |value: &Option<String>| value.clone().unwrap_or_default();
             let key = (
                 visit.url_id,
@@ -41,6 +58,12 @@ impl Rollups {
             let tally = rollups.rows.entry(key).or_default();
             tally.visits += 1;
             tally.bot_visits += i64::from(visit.is_bot);
+            if let Some(rule) = visit.rule {
+                let key = (visit.url_id, visit.visited_at.date_naive(), rule);
+                let tally = rollups.rules.entry(key).or_default();
+                tally.visits += 1;
+                tally.bot_visits += i64::from(visit.is_bot);
+            }
         }
         rollups
     }
@@ -52,6 +75,16 @@ mod tests {
     use chrono::{TimeZone, Utc};
 
     fn visit(url_id: i64, day: u32, browser: Option<&str>, is_bot: bool) -> NewVisit {
+        capped_visit(url_id, day, browser, is_bot, false)
+    }
+
+    fn capped_visit(
+        url_id: i64,
+        day: u32,
+        browser: Option<&str>,
+        is_bot: bool,
+        cap_taken: bool,
+    ) -> NewVisit {
         NewVisit {
             url_id,
             visited_at: Utc.with_ymd_and_hms(2026, 11, day, 12, 0, 0).unwrap(),
@@ -63,6 +96,8 @@ mod tests {
             os: None,
             device: None,
             is_bot,
+            cap_taken,
+            rule: None,
         }
     }
 
@@ -75,8 +110,27 @@ mod tests {
             visit(2, 1, Some("Chrome"), false),
         ];
         let r = Rollups::of(&batch);
-        assert_eq!(r.per_url.get(&1), Some(&3));
+        assert_eq!(
+            r.per_url.get(&1),
+            Some(&UrlTally {
+                visits: 3,
+                people: 2
+            })
+        );
         assert_eq!(r.rows.len(), 3);
+        // A visit whose redirect took a unit of the cap is not added to `human_visits` again.
+        let capped = Rollups::of(&[
+            capped_visit(7, 1, None, false, true),
+            capped_visit(7, 1, None, false, false),
+            capped_visit(7, 1, None, true, false),
+        ]);
+        assert_eq!(
+            capped.per_url[&7],
+            UrlTally {
+                visits: 3,
+                people: 1
+            }
+        );
         let nov1 = NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
         let key = (
             1,

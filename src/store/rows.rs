@@ -5,7 +5,7 @@ use sqlx::{Database, Encode, QueryBuilder, Type};
 
 use super::models::{ApiKeyRecord, PageRequest, Redirect, UrlRecord, VisitFilter, VisitRecord};
 use super::StoreError;
-use crate::domain::{PasswordHash, RedirectStatus, Slug, TargetUrl};
+use crate::domain::{MaxVisits, PasswordHash, RedirectStatus, Rules, Slug, TargetUrl};
 
 /// Times as read, to the microsecond: what PostgreSQL keeps (sqlx truncates), and what SQLite,
 /// which stores the text it is given, now also answers, so both backends print the same.
@@ -15,7 +15,8 @@ fn micros(time: DateTime<Utc>) -> DateTime<Utc> {
 
 /// The column list every URL query returns, in `UrlRow`'s order.
 pub(crate) const URL_COLUMNS: &str = "id, slug, target, title, crawlable, visit_count, \
-     created_at, updated_at, created_by, redirect_status, password_hash";
+     created_at, updated_at, created_by, redirect_status, valid_since, valid_until, max_visits, \
+     human_visits, rules, forward_query, password_hash";
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct UrlRow {
@@ -29,6 +30,12 @@ pub(crate) struct UrlRow {
     updated_at: DateTime<Utc>,
     created_by: Option<i64>,
     redirect_status: Option<i16>,
+    valid_since: Option<DateTime<Utc>>,
+    valid_until: Option<DateTime<Utc>>,
+    max_visits: Option<i64>,
+    human_visits: i64,
+    rules: Option<String>,
+    forward_query: bool,
     password_hash: Option<String>,
 }
 
@@ -48,6 +55,12 @@ impl TryFrom<UrlRow> for UrlRecord {
             updated_at: micros(row.updated_at),
             created_by: row.created_by,
             redirect_status: row.redirect_status.and_then(RedirectStatus::from_stored),
+            valid_since: row.valid_since.map(micros),
+            valid_until: row.valid_until.map(micros),
+            max_visits: row.max_visits.and_then(MaxVisits::from_stored),
+            human_visits: row.human_visits,
+            rules: stored_rules(row.id, row.rules.as_deref())?,
+            forward_query: row.forward_query,
             password_hash: row.password_hash.map(PasswordHash::from_stored),
         })
     }
@@ -58,17 +71,42 @@ pub(crate) struct RedirectRow {
     id: i64,
     target: String,
     redirect_status: Option<i16>,
+    valid_since: Option<DateTime<Utc>>,
+    valid_until: Option<DateTime<Utc>>,
+    max_visits: Option<i64>,
+    rules: Option<String>,
+    forward_query: bool,
     protected: bool,
 }
 
-impl From<RedirectRow> for Redirect {
-    fn from(row: RedirectRow) -> Self {
-        Self {
+/// The column list of [`RedirectRow`]: whether a link has a password, never its hash.
+pub(crate) const REDIRECT_COLUMNS: &str = "id, target, redirect_status, valid_since, \
+     valid_until, max_visits, rules, forward_query, password_hash IS NOT NULL AS protected";
+
+/// A link's stored rules; text that is not rules means the database was changed behind
+/// kurz's back.
+fn stored_rules(url_id: i64, text: Option<&str>) -> Result<Option<Rules>, StoreError> {
+    text.map(|text| {
+        Rules::from_stored(text)
+            .ok_or_else(|| anyhow::anyhow!("stored rules of url {url_id} are not rules").into())
+    })
+    .transpose()
+}
+
+impl TryFrom<RedirectRow> for Redirect {
+    type Error = StoreError;
+    fn try_from(row: RedirectRow) -> Result<Self, StoreError> {
+        Ok(Self {
+            rules: stored_rules(row.id, row.rules.as_deref())?,
+            forward_query: row.forward_query,
             url_id: row.id,
             target: row.target,
             status: row.redirect_status.and_then(RedirectStatus::from_stored),
+            valid_since: row.valid_since,
+            valid_until: row.valid_until,
+            max_visits: row.max_visits.and_then(MaxVisits::from_stored),
             protected: row.protected,
-        }
+        })
     }
 }
 
@@ -86,6 +124,7 @@ pub(crate) struct VisitRow {
     os: Option<String>,
     device: Option<String>,
     is_bot: bool,
+    rule: Option<i16>,
     url_created_by: Option<i64>,
 }
 
@@ -104,6 +143,7 @@ impl From<VisitRow> for VisitRecord {
             os: row.os,
             device: row.device,
             is_bot: row.is_bot,
+            rule: row.rule,
             url_created_by: row.url_created_by,
         }
     }

@@ -12,17 +12,17 @@ use super::maintenance::{self, count_per_url, AppliedMigration};
 use super::postgres::{self, Pg};
 use super::rows::{
     into_urls, push_visit_page, ApiKeyRow, RedirectRow, UrlRow, VisitRow, API_KEY_COLUMNS,
-    URL_COLUMNS,
+    REDIRECT_COLUMNS, URL_COLUMNS,
 };
 use super::sqlite::{self, Lite};
-use super::stats::{self, DailyRow, TopValueRow};
+use super::stats::{self, DailyRow, RuleRow, TopValueRow};
 use super::{
-    ApiKeyRecord, LinkChange, MigrationStatus, NewApiKey, NewUrl, NewVisit, Page, PageRequest,
-    PoolStatus, PrunedVisits, Redirect, StatsQuery, Store, StoreError, UrlPatch, UrlRecord,
-    UrlStats, VisitFilter, VisitRecord,
+    ApiKeyRecord, CapTake, LinkChange, MigrationStatus, NewApiKey, NewUrl, NewVisit, Page,
+    PageRequest, PoolStatus, PrunedVisits, Redirect, StatsQuery, Store, StoreError, UrlFilter,
+    UrlPatch, UrlRecord, UrlStats, VisitFilter, VisitRecord,
 };
 use crate::config::DatabaseSettings;
-use crate::domain::{PasswordHash, RedirectStatus, Slug};
+use crate::domain::{MaxVisits, PasswordHash, RedirectStatus, Rules, Slug};
 
 /// Runs `$body` with `$pool` bound to the store's pool, whichever backend it is: the body is
 /// written once and compiled once per database.
@@ -125,7 +125,7 @@ impl SqlStore {
     fn visit_columns(&self) -> String {
         format!(
             "SELECT v.id, v.url_id, u.slug, v.visited_at, {} AS client_ip, v.user_agent, \
-             v.referrer, v.referrer_host, v.browser, v.os, v.device, v.is_bot, \
+             v.referrer, v.referrer_host, v.browser, v.os, v.device, v.is_bot, v.rule, \
              u.created_by AS url_created_by",
             self.dialect().client_ip
         )
@@ -186,8 +186,10 @@ impl Store for SqlStore {
     async fn create_url(&self, new: NewUrl) -> Result<UrlRecord, StoreError> {
         let sql = format!(
             "INSERT INTO urls (slug, target, target_host, title, crawlable, created_at, updated_at, \
-                 created_by, redirect_status, password_hash) \
-             VALUES ($1, $2, $6, $3, $4, $5, $5, $7, $8, $9) RETURNING {URL_COLUMNS}"
+                 created_by, redirect_status, valid_since, valid_until, max_visits, human_visits, \
+                 rules, forward_query, password_hash) \
+             VALUES ($1, $2, $6, $3, $4, $5, $5, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
+             RETURNING {URL_COLUMNS}"
         );
         let row: UrlRow = on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
@@ -200,6 +202,12 @@ impl Store for SqlStore {
                 .bind(new.target.host_key())
                 .bind(new.created_by)
                 .bind(new.redirect_status.map(stored_status))
+                .bind(new.valid_since)
+                .bind(new.valid_until)
+                .bind(new.max_visits.map(MaxVisits::get))
+                .bind(new.human_visits)
+                .bind(new.rules.as_ref().map(Rules::to_stored))
+                .bind(new.forward_query)
                 .bind(new.password_hash.as_ref().map(PasswordHash::as_str))
                 .fetch_one(&mut *tx)
                 .await?;
@@ -251,6 +259,23 @@ impl Store for SqlStore {
                 query
                     .push(", redirect_status = ")
                     .push_bind(status.map(stored_status));
+            }
+            if let Some(since) = patch.valid_since {
+                query.push(", valid_since = ").push_bind(since);
+            }
+            if let Some(until) = patch.valid_until {
+                query.push(", valid_until = ").push_bind(until);
+            }
+            if let Some(cap) = patch.max_visits {
+                query.push(", max_visits = ").push_bind(cap.map(MaxVisits::get));
+            }
+            if let Some(rules) = &patch.rules {
+                query
+                    .push(", rules = ")
+                    .push_bind(rules.as_ref().map(Rules::to_stored));
+            }
+            if let Some(forward) = patch.forward_query {
+                query.push(", forward_query = ").push_bind(forward);
             }
             if let Some(hash) = &patch.password_hash {
                 query
@@ -333,12 +358,20 @@ impl Store for SqlStore {
     async fn list_urls(
         &self,
         page: PageRequest,
-        owner: Option<i64>,
+        filter: UrlFilter,
     ) -> Result<Page<UrlRecord>, StoreError> {
         let rows: Vec<UrlRow> = on_pool!(self, pool => {
             let mut query = QueryBuilder::new(format!("SELECT {URL_COLUMNS} FROM urls WHERE TRUE"));
-            if let Some(owner) = owner {
+            if let Some(owner) = filter.owner {
                 query.push(" AND created_by = ").push_bind(owner);
+            }
+            if let Some(at) = filter.active_at {
+                query
+                    .push(" AND (valid_since IS NULL OR valid_since <= ")
+                    .push_bind(at)
+                    .push(") AND (valid_until IS NULL OR valid_until > ")
+                    .push_bind(at)
+                    .push(") AND (max_visits IS NULL OR human_visits < max_visits)");
             }
             if let Some(after) = page.after {
                 query.push(" AND id < ").push_bind(after.last_id());
@@ -352,16 +385,41 @@ impl Store for SqlStore {
     }
 
     async fn resolve(&self, slug: &Slug) -> Result<Option<Redirect>, StoreError> {
+        let sql = format!("SELECT {REDIRECT_COLUMNS} FROM urls WHERE slug = $1");
         let row: Option<RedirectRow> = on_pool!(self, pool => {
-            sqlx::query_as(
-                "SELECT id, target, redirect_status, password_hash IS NOT NULL AS protected \
-                 FROM urls WHERE slug = $1",
-            )
+            sqlx::query_as(&sql)
                 .bind(slug.as_str())
                 .fetch_optional(pool)
                 .await?
         });
-        Ok(row.map(Redirect::from))
+        row.map(Redirect::try_from).transpose()
+    }
+
+    async fn take_visit(&self, url_id: i64) -> Result<CapTake, StoreError> {
+        on_pool!(self, pool => {
+            let taken = sqlx::query(
+                "UPDATE urls SET human_visits = human_visits + 1 \
+                 WHERE id = $1 AND human_visits < max_visits",
+            )
+            .bind(url_id)
+            .execute(pool)
+            .await?
+            .rows_affected();
+            if taken == 1 {
+                return Ok(CapTake::Taken);
+            }
+            // The rare path: the link is exhausted, lost its cap, or is gone.
+            let cap: Option<Option<i64>> =
+                sqlx::query_scalar("SELECT max_visits FROM urls WHERE id = $1")
+                    .bind(url_id)
+                    .fetch_optional(pool)
+                    .await?;
+            Ok(match cap {
+                None => CapTake::Gone,
+                Some(None) => CapTake::Uncapped,
+                Some(Some(_)) => CapTake::Exhausted,
+            })
+        })
     }
 
     async fn crawlable_slugs(&self, limit: u32) -> Result<Vec<Slug>, StoreError> {
@@ -456,7 +514,7 @@ impl Store for SqlStore {
     }
 
     async fn url_stats(&self, query: StatsQuery) -> Result<UrlStats, StoreError> {
-        let (daily, top): (Vec<DailyRow>, Vec<TopValueRow>) = on_pool!(self, pool => {
+        let (daily, top, rules): (Vec<DailyRow>, Vec<TopValueRow>, Vec<RuleRow>) = on_pool!(self, pool => {
             let daily: Vec<DailyRow> = sqlx::query_as(stats::DAILY_SQL)
                 .bind(query.url_id)
                 .bind(query.from)
@@ -471,9 +529,16 @@ impl Store for SqlStore {
                 .bind(i64::from(query.top))
                 .fetch_all(pool)
                 .await?;
-            (daily, top)
+            let rules: Vec<RuleRow> = sqlx::query_as(stats::RULES_SQL)
+                .bind(query.url_id)
+                .bind(query.from)
+                .bind(query.to)
+                .bind(i64::from(!query.include_bots))
+                .fetch_all(pool)
+                .await?;
+            (daily, top, rules)
         });
-        Ok(stats::assemble(&query, daily, top))
+        Ok(stats::assemble(&query, daily, top, rules))
     }
 
     async fn migration_status(&self) -> Result<Vec<MigrationStatus>, StoreError> {
@@ -548,6 +613,10 @@ impl Store for SqlStore {
             }
             let done = url_ids.len() < limit as usize;
             let rollup_rows = if done {
+                sqlx::query("DELETE FROM url_rule_rollups WHERE day < $1")
+                    .bind(before)
+                    .execute(&mut *tx)
+                    .await?;
                 sqlx::query("DELETE FROM url_daily_rollups WHERE day < $1")
                     .bind(before)
                     .execute(&mut *tx)

@@ -5,7 +5,7 @@
 //! worker thread, two thread wake-ups each: a profile of the batched writer showed 44% of its
 //! CPU time in those switches. Here a batch crosses threads once: the thread writes it in one
 //! `BEGIN IMMEDIATE` transaction through prepared statements kept across batches (one row at a
-//! time, which SQLite steps in microseconds), adds each URL's visits to its `visit_count`, each
+//! time, which SQLite steps in microseconds), adds each URL's visits to its `visit_count` (and people's to `human_visits`), each
 //! rollup row once and the batch to `visit_totals`, and answers with the ids.
 
 use std::collections::HashSet;
@@ -171,8 +171,8 @@ fn insert_visits<'a>(
 ) -> rusqlite::Result<Vec<i64>> {
     let mut insert = tx.prepare_cached(
         "INSERT INTO url_visits (url_id, visited_at, client_ip, user_agent, referrer, \
-         referrer_host, browser, os, device, is_bot) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+         referrer_host, browser, os, device, is_bot, rule) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     )?;
     let mut ids = Vec::with_capacity(visits.size_hint().0);
     for visit in visits {
@@ -187,6 +187,7 @@ fn insert_visits<'a>(
             visit.os,
             visit.device,
             visit.is_bot,
+            visit.rule,
         ])?;
         ids.push(tx.last_insert_rowid());
     }
@@ -216,10 +217,12 @@ fn add_tallies<'a>(
     stored: usize,
 ) -> rusqlite::Result<()> {
     let rollups = Rollups::of(visits);
-    let mut count =
-        tx.prepare_cached("UPDATE urls SET visit_count = visit_count + ?1 WHERE id = ?2")?;
-    for (url_id, visits) in rollups.per_url {
-        count.execute(params![visits, url_id])?;
+    let mut count = tx.prepare_cached(
+        "UPDATE urls SET visit_count = visit_count + ?1, human_visits = human_visits + ?2 \
+         WHERE id = ?3",
+    )?;
+    for (url_id, tally) in rollups.per_url {
+        count.execute(params![tally.visits, tally.people, url_id])?;
     }
     let mut upsert = tx.prepare_cached(
         "INSERT INTO url_daily_rollups \
@@ -239,6 +242,23 @@ fn add_tallies<'a>(
             tally.visits,
             tally.bot_visits,
         ])?;
+    }
+    if !rollups.rules.is_empty() {
+        let mut upsert = tx.prepare_cached(
+            "INSERT INTO url_rule_rollups (url_id, day, rule, visits, bot_visits) \
+             VALUES (?1, ?2, ?3, ?4, ?5) \
+             ON CONFLICT (url_id, day, rule) DO UPDATE SET \
+             visits = visits + excluded.visits, bot_visits = bot_visits + excluded.bot_visits",
+        )?;
+        for ((url_id, day, rule), tally) in rollups.rules {
+            upsert.execute(params![
+                url_id,
+                day.format("%F").to_string(),
+                rule,
+                tally.visits,
+                tally.bot_visits,
+            ])?;
+        }
     }
     tx.prepare_cached("UPDATE visit_totals SET visits = visits + ?1 WHERE shard = 0")?
         .execute([stored as i64])?;

@@ -5,7 +5,7 @@
 
 use chrono::{Days, NaiveDate};
 
-use super::models::{DayCount, StatsQuery, UrlStats, ValueCount};
+use super::models::{DayCount, RuleCount, StatsQuery, UrlStats, ValueCount};
 
 pub(crate) const DAILY_SQL: &str = "SELECT day, \
          CAST(SUM(visits) AS BIGINT) AS visits, CAST(SUM(bot_visits) AS BIGINT) AS bot_visits \
@@ -28,6 +28,18 @@ pub(crate) const TOP_VALUES_SQL: &str = "WITH r AS ( \
        FROM counts \
      ) ranked WHERE position <= $5 AND n > 0 ORDER BY dimension, n DESC, value";
 
+/// Visits per redirect rule (`$1` to `$4` as above), from the rule rollup.
+pub(crate) const RULES_SQL: &str =
+    "SELECT rule, CAST(SUM(visits - bot_visits * $4) AS BIGINT) AS n \
+     FROM url_rule_rollups WHERE url_id = $1 AND day >= $2 AND day <= $3 \
+     GROUP BY rule HAVING SUM(visits - bot_visits * $4) > 0 ORDER BY rule";
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct RuleRow {
+    rule: i16,
+    n: i64,
+}
+
 #[derive(sqlx::FromRow)]
 pub(crate) struct DailyRow {
     day: NaiveDate,
@@ -46,8 +58,18 @@ pub(crate) fn assemble(
     query: &StatsQuery,
     daily: Vec<DailyRow>,
     top: Vec<TopValueRow>,
+    rules: Vec<RuleRow>,
 ) -> UrlStats {
-    let mut stats = UrlStats::default();
+    let mut stats = UrlStats {
+        rules: rules
+            .into_iter()
+            .map(|row| RuleCount {
+                rule: row.rule,
+                visits: row.n,
+            })
+            .collect(),
+        ..UrlStats::default()
+    };
     let mut rows = daily.into_iter().peekable();
     let mut day = query.from;
     while day <= query.to {
@@ -119,11 +141,11 @@ mod tests {
 
     #[test]
     fn every_day_is_listed_and_bots_are_left_out_unless_asked() {
-        let stats = assemble(&query(false), daily(), vec![]);
+        let stats = assemble(&query(false), daily(), vec![], vec![]);
         let counts: Vec<i64> = stats.days.iter().map(|d| d.visits).collect();
         assert_eq!(counts, [0, 3, 0, 1]);
         assert_eq!((stats.visits, stats.bot_visits), (4, 2));
-        assert_eq!(assemble(&query(true), daily(), vec![]).visits, 6);
+        assert_eq!(assemble(&query(true), daily(), vec![], vec![]).visits, 6);
     }
 
     #[test]
@@ -140,7 +162,7 @@ mod tests {
                 n: 2,
             },
         ];
-        let stats = assemble(&query(false), vec![], top);
+        let stats = assemble(&query(false), vec![], top, vec![]);
         assert_eq!(stats.browsers[0].value.as_deref(), Some("Firefox"));
         assert_eq!(stats.referrer_hosts[0].value, None);
     }

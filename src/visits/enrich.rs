@@ -11,6 +11,7 @@ use std::time::Instant;
 use moka::sync::Cache;
 use uaparser::{Parser as _, UserAgentParser};
 
+use super::bots::BotTokens;
 use super::VisitEvent;
 use crate::config::EnrichmentSettings;
 use crate::store::NewVisit;
@@ -51,100 +52,6 @@ fn build_parser() -> Option<UserAgentParser> {
         }
     }
 }
-
-/// Case-insensitive user-agent substrings that mark a visit as automated (matched against the
-/// lower-cased user agent, so every entry is lower case).
-///
-/// A visit counts as a bot when uap-core classifies its device as `Spider`, when its user agent
-/// contains one of these tokens or one of the configured `enrichment.extra_bot_tokens`, or when
-/// it has no user agent at all: every real browser sends one, while scripts and scanners often
-/// do not, so an empty or missing user agent is counted as a bot rather than as a person.
-///
-/// The list covers search crawlers, link previewers (chat apps and social networks fetch a
-/// link when it is posted, not when someone clicks it), uptime monitors, headless browsers and
-/// HTTP libraries. Tokens are chosen so they do not appear in real browsers' user agents, e.g.
-/// `curl/` rather than `curl`. Known real-device collisions are listed in [`NOT_BOT_TOKENS`].
-const BOT_TOKENS: &[&str] = &[
-    // Generic words crawlers put in their names.
-    "bot",
-    "crawler",
-    "spider",
-    "slurp",
-    "scrapy",
-    // Link previewers and social networks.
-    "facebookexternalhit",
-    "facebot",
-    "twitterbot",
-    "slackbot",
-    "slack-imgproxy",
-    "discordbot",
-    "telegrambot",
-    "whatsapp",
-    "linkedinbot",
-    "embedly",
-    // Pinterest's crawler ("Pinterest/0.2", "Pinterestbot"); a bare "pinterest" would also
-    // match people browsing in the Pinterest app ("[Pinterest/Android]").
-    "pinterest/0.",
-    "redditbot",
-    "skypeuripreview",
-    "vkshare",
-    "mastodon",
-    "bluesky",
-    "cardyb",
-    "iframely",
-    // Search engines and SEO tools.
-    "applebot",
-    "bingpreview",
-    "googlebot",
-    "google-inspectiontool",
-    "mediapartners-google",
-    "feedfetcher",
-    "yandex",
-    "baiduspider",
-    "duckduckbot",
-    "petalbot",
-    "qwantify",
-    "semrush",
-    "ahrefs",
-    "mj12bot",
-    "dotbot",
-    "ia_archiver",
-    "chatgpt-user",
-    "anthropic-ai",
-    // Monitors and audits.
-    "uptimerobot",
-    "pingdom",
-    "statuscake",
-    "site24x7",
-    "lighthouse",
-    // Headless browsers.
-    "headlesschrome",
-    "phantomjs",
-    // HTTP clients and libraries.
-    "curl/",
-    "wget/",
-    "python-requests",
-    "python-urllib",
-    "aiohttp",
-    "go-http-client",
-    "okhttp",
-    "java/",
-    "libwww-perl",
-    "httpclient",
-    "axios/",
-    "node-fetch",
-    "http.rb/",
-    "guzzlehttp",
-    "postmanruntime",
-    "zgrab",
-    "masscan",
-];
-
-/// Real-device user-agent substrings that contain a [`BOT_TOKENS`] entry: CUBOT is an Android
-/// phone maker ("CUBOT P30" contains "bot"), and the Yandex search app adds "YandexSearch/8.10"
-/// (Yandex's crawlers are "YandexBot", "YandexImages", ...). They are blanked out before the
-/// built-in tokens are matched (configured extra tokens see the whole user agent).
-const NOT_BOT_TOKENS: &[&str] = &["cubot", "yandexsearch/"];
 
 /// Substrings of televisions, consoles, streaming sticks and headsets. Such devices report a
 /// desktop or Android OS, so they are recognised first and classified as `other`.
@@ -222,7 +129,7 @@ pub struct ParsedAgent {
     /// Device type: one of `desktop`, `mobile`, `tablet`, `bot` or `other`.
     pub device: Option<String>,
     /// Crawlers, link previewers, monitors, HTTP libraries and empty user agents; see
-    /// [`BOT_TOKENS`].
+    /// [`BotTokens`](super::BotTokens).
     pub is_bot: bool,
 }
 
@@ -243,7 +150,7 @@ impl ParsedAgent {
 #[derive(Clone)]
 pub struct Enricher {
     agents: Cache<String, Arc<ParsedAgent>>,
-    extra_bot_tokens: Arc<[String]>,
+    bots: BotTokens,
     anonymize_ips: bool,
 }
 
@@ -251,7 +158,7 @@ impl std::fmt::Debug for Enricher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Enricher")
             .field("cached_agents", &self.agents.entry_count())
-            .field("extra_bot_tokens", &self.extra_bot_tokens)
+            .field("bots", &self.bots)
             .field("anonymize_ips", &self.anonymize_ips)
             .finish()
     }
@@ -263,15 +170,9 @@ impl Enricher {
     /// the writer, never on a request path. Later calls reuse it.
     pub fn new(settings: &EnrichmentSettings) -> Self {
         parser();
-        let extra_bot_tokens = settings
-            .extra_bot_tokens
-            .iter()
-            .map(|token| token.trim().to_lowercase())
-            .filter(|token| !token.is_empty())
-            .collect();
         Self {
             agents: Cache::new(settings.user_agent_cache_capacity),
-            extra_bot_tokens,
+            bots: BotTokens::new(settings),
             anonymize_ips: settings.anonymize_ips,
         }
     }
@@ -335,7 +236,7 @@ impl Enricher {
             }
             None => (None, None, String::from("Other")),
         };
-        let is_bot = device_family == "Spider" || self.has_bot_token(&lower);
+        let is_bot = device_family == "Spider" || self.bots.in_lowercase(&lower);
         let device = device_type(is_bot, &device_family, os.as_deref(), &lower);
         ParsedAgent {
             browser,
@@ -343,26 +244,6 @@ impl Enricher {
             device: Some(device.to_owned()),
             is_bot,
         }
-    }
-
-    fn has_bot_token(&self, lower: &str) -> bool {
-        if self
-            .extra_bot_tokens
-            .iter()
-            .any(|token| lower.contains(token.as_str()))
-        {
-            return true;
-        }
-        let scrubbed;
-        let haystack = if NOT_BOT_TOKENS.iter().any(|token| lower.contains(token)) {
-            scrubbed = NOT_BOT_TOKENS
-                .iter()
-                .fold(lower.to_owned(), |ua, token| ua.replace(token, " "));
-            scrubbed.as_str()
-        } else {
-            lower
-        };
-        BOT_TOKENS.iter().any(|token| haystack.contains(token))
     }
 }
 
@@ -493,6 +374,8 @@ mod tests {
             url_id: 7,
             at: chrono::Utc::now(),
             client_ip: ip.parse().unwrap(),
+            cap_taken: false,
+            rule: None,
             user_agent: user_agent.map(str::to_owned),
             referrer: Some("https://t.co/abc".to_owned()),
         }

@@ -1,6 +1,7 @@
 //! The click pipeline. A redirect hands a [`VisitEvent`] to the bounded [`VisitQueue`] and
 //! returns; the writer task turns events into rows and stores them in batches.
 
+mod bots;
 mod client_ip;
 mod enrich;
 mod queue;
@@ -10,6 +11,7 @@ use std::net::IpAddr;
 
 use chrono::{DateTime, Utc};
 
+pub use bots::BotTokens;
 pub use client_ip::ClientIpResolver;
 pub use enrich::{Enricher, ParsedAgent};
 pub use queue::{EnqueueTimeouts, VisitCounters, VisitQueue};
@@ -30,6 +32,10 @@ pub struct VisitEvent {
     pub client_ip: IpAddr,
     pub user_agent: Option<String>,
     pub referrer: Option<String>,
+    /// The redirect took a unit of the link's visit cap (see `Store::take_visit`).
+    pub cap_taken: bool,
+    /// The index of the link's rule that decided the target, if one did.
+    pub rule: Option<i16>,
 }
 
 impl VisitEvent {
@@ -57,6 +63,8 @@ impl VisitEvent {
             os: None,
             device: None,
             is_bot: false,
+            cap_taken: self.cap_taken,
+            rule: self.rule,
         }
     }
 }
@@ -81,6 +89,8 @@ mod tests {
             url_id: 1,
             at: Utc::now(),
             client_ip: "192.0.2.1".parse().unwrap(),
+            cap_taken: false,
+            rule: None,
             user_agent,
             referrer: referrer.map(str::to_owned),
         }

@@ -120,6 +120,8 @@ mod tests {
             url_id: 1,
             at: Utc::now(),
             client_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            cap_taken: false,
+            rule: None,
             user_agent: None,
             referrer: None,
         }

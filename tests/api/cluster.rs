@@ -217,3 +217,63 @@ async fn a_listen_reconnect_catches_up_from_the_change_log() {
     )
     .await;
 }
+
+/// A visit cap is exact across instances: N + 50 concurrent clicks by people, split between A
+/// and B (both with the link cached), give exactly N redirects and N stored visits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_visit_cap_is_exact_across_instances() {
+    const N: usize = 30;
+    let (database, a, b) = two_instances().await;
+    let response = a
+        .client
+        .post(a.url("/api/urls"))
+        .json(&serde_json::json!({
+            "url": "https://example.com/drop", "slug": "drop", "max_visits": N
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    // Both caches hold the link before the rush (HEAD takes no unit).
+    for instance in [&a, &b] {
+        let head = instance.client.head(instance.url("/drop")).send().await;
+        assert_eq!(head.unwrap().status(), 302);
+    }
+    let click = |instance: &Instance| {
+        instance
+            .client
+            .get(instance.url("/drop"))
+            .header("user-agent", crate::expiry::BROWSER)
+            .send()
+    };
+    let clicks = (0..N + 50).map(|i| click(if i % 2 == 0 { &a } else { &b }));
+    let statuses: Vec<u16> = futures_util::future::join_all(clicks)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap().status().as_u16())
+        .collect();
+    let redirected = statuses.iter().filter(|s| **s == 302).count();
+    let gone = statuses.iter().filter(|s| **s == 410).count();
+    assert_eq!((redirected, gone), (N, 50), "{statuses:?}");
+    let mut connection = sqlx::PgConnection::connect(&database.url).await.unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let (visits, people): (i64, i64) = sqlx::query_as(
+            "SELECT COUNT(v.id), MAX(u.human_visits) FROM urls u \
+             LEFT JOIN url_visits v ON v.url_id = u.id WHERE u.slug = 'drop'",
+        )
+        .fetch_one(&mut connection)
+        .await
+        .unwrap();
+        assert_eq!(people, N as i64, "the cap's count");
+        if visits == N as i64 {
+            break;
+        }
+        assert!(visits < N as i64, "{visits} visits stored");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{visits} of {N} visits stored"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

@@ -10,6 +10,7 @@ mod bad_input;
 mod cache;
 mod changes;
 mod cluster;
+mod expiry;
 #[cfg(feature = "explorer")]
 mod explorer;
 mod faults;
@@ -23,6 +24,7 @@ mod passwords;
 mod process;
 mod rate_limits;
 mod redirects;
+mod rules;
 mod search;
 mod shutdown;
 mod site;

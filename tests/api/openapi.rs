@@ -563,6 +563,7 @@ async fn document_matches_the_live_server(backend: Backend) {
             ("to", today.to_string()),
             ("bot", "false".to_owned()),
             ("bots", "true".to_owned()),
+            ("active", "true".to_owned()),
             ("top", "5".to_owned()),
             // A presented key is always checked, even with anonymous use on.
             ("access_token", app.api_key(Role::Admin).await),
@@ -643,6 +644,7 @@ async fn probe_access_control(backend: Backend, document: &Value, operations: &[
             ("url", slug.clone()),
             ("bot", "false".to_owned()),
             ("bots", "true".to_owned()),
+            ("active", "true".to_owned()),
             ("top", "5".to_owned()),
             ("from", Utc::now().date_naive().to_string()),
             ("to", Utc::now().date_naive().to_string()),

@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 
 use crate::helpers::{assert_problem, spawn_app, spawn_app_with, Backend, TestApp};
 
+const FIREFOX: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0";
 const BROWSER_ACCEPT: &str = "text/html,application/xhtml+xml,*/*;q=0.8";
 
 impl TestApp {
@@ -356,7 +357,54 @@ async fn wrong_passwords_are_limited_per_client_and_per_link(backend: Backend) {
     assert_eq!(attempt("safe", "right", "198.51.100.1").await.status(), 429);
 }
 
+/// A password comes on top of the link's other rules: outside its validity window the link
+/// answers as it would without one (no form), the right password takes a unit of a visit cap
+/// as a click does, and the query the form posts to is forwarded.
+async fn passwords_go_with_windows_caps_and_forwarding(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let created = app
+        .create_url(json!({
+            "url": "https://example.com/once", "slug": "once", "password": "pw",
+            "max_visits": 1, "forward_query": true
+        }))
+        .await;
+    assert_eq!(created.status(), 201);
+    assert_form(app.open_in_browser("once", None).await, 401, "once").await;
+    // Visits by people count against a cap (a client without a user agent is taken for a bot).
+    let unlock = |path: &'static str| {
+        app.client
+            .post(app.url(path))
+            .header("user-agent", FIREFOX)
+            .json(&json!({"password": "pw"}))
+            .send()
+    };
+    let right = unlock("/once?utm_source=mail").await.unwrap();
+    assert_eq!(right.status(), 303);
+    assert_eq!(
+        right.headers()[LOCATION],
+        "https://example.com/once?utm_source=mail"
+    );
+    assert_eq!(app.json("/api/urls/once").await["visits_left"], 0);
+    // Used up: the right password is answered as a click on a used-up link is, and from then
+    // on the link is gone without a form.
+    let again = unlock("/once").await.unwrap();
+    assert_eq!(assert_problem(again, 410).await["code"], "gone");
+    assert_eq!(app.open_in_browser("once", None).await.status(), 410);
+
+    let later = app
+        .create_url(json!({
+            "url": "https://example.com/later", "slug": "later", "password": "pw",
+            "valid_since": "2999-01-01T00:00:00Z"
+        }))
+        .await;
+    assert_eq!(later.status(), 201);
+    assert_problem(app.follow("later").await, 404).await;
+    let early = app.unlock_json("later", json!({"password": "pw"})).await;
+    assert_problem(early, 404).await;
+}
+
 crate::on_both_backends!(
+    passwords_go_with_windows_caps_and_forwarding,
     protected_links_ask_for_their_password,
     passwords_are_set_changed_and_removed,
     bad_passwords_are_refused_naming_the_field,

@@ -203,6 +203,11 @@ async fn a_cache_hit_sends_the_location_it_holds(backend: Backend) {
                 title: None,
                 crawlable: None,
                 redirect_status: None,
+                valid_since: None,
+                valid_until: None,
+                max_visits: None,
+                rules: None,
+                forward_query: None,
                 password_hash: None,
             },
         )

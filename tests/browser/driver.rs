@@ -282,6 +282,19 @@ impl Browser {
         field.send_keys(text).await.expect("text typed");
     }
 
+    /// Sets a field's value as a script would: for inputs whose typing depends on the
+    /// browser's locale (`datetime-local`).
+    pub async fn set_value(&self, css: &str, value: &str) {
+        self.find(css).await;
+        self.client
+            .execute(
+                "document.querySelector(arguments[0]).value = arguments[1];",
+                vec![css.into(), value.into()],
+            )
+            .await
+            .unwrap_or_else(|e| panic!("setting `{css}`: {e}"));
+    }
+
     pub async fn click(&self, css: &str) {
         self.find(css)
             .await

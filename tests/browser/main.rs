@@ -93,6 +93,8 @@ async fn seed_visits(app: &TestApp, slug: &str) {
                 os: Some(os.into()),
                 device: Some(device.into()),
                 is_bot: false,
+                cap_taken: false,
+                rule: None,
             }
         })
         .collect();
@@ -158,6 +160,12 @@ async fn a_url_goes_from_creation_to_deletion_in_the_explorer() {
         .select_by_value("301")
         .await
         .expect("the redirect status is chosen");
+    browser
+        .set_value("#create-url input[name=valid_until]", "2030-01-02T03:04")
+        .await;
+    browser
+        .type_into("#create-url input[name=max_visits]", "500")
+        .await;
     browser.click("#create-url button[type=submit]").await;
     browser.wait_for("#edit-url").await;
     browser.wait_for_location("/api/urls/browser-made").await;
@@ -188,10 +196,21 @@ async fn a_url_goes_from_creation_to_deletion_in_the_explorer() {
             .await,
         "301"
     );
+    let stored = app.json("/api/urls/browser-made").await;
+    assert_eq!(stored["redirect_status"], 301);
+    assert_eq!(stored["valid_until"], "2030-01-02T03:04:00Z");
+    assert_eq!(stored["valid_since"], serde_json::Value::Null);
+    assert_eq!(stored["max_visits"], 500);
     assert_eq!(
-        app.json("/api/urls/browser-made").await["redirect_status"],
-        301
+        browser.value("#edit-url input[name=valid_until]").await,
+        "2030-01-02T03:04",
+        "the browser drops zero seconds"
     );
+    assert_eq!(
+        browser.value("#edit-url input[name=max_visits]").await,
+        "500"
+    );
+    assert_eq!(browser.text("#visits-left").await, "500 left of the cap");
     assert!(browser.text("#json").await.contains(SCRIPT_TITLE));
     let scripts = browser
         .client
@@ -333,6 +352,15 @@ async fn a_url_goes_from_creation_to_deletion_in_the_explorer() {
         .select_by_value("")
         .await
         .expect("back to the server's default");
+    browser
+        .set_value("#edit-url input[name=valid_since]", "2026-01-01T00:00")
+        .await;
+    browser
+        .set_value("#edit-url input[name=valid_until]", "")
+        .await;
+    browser
+        .type_into("#edit-url input[name=max_visits]", "")
+        .await;
     browser.click("#edit-url button[type=submit]").await;
     eventually("the new title on the page", STEP_TIMEOUT, || async {
         let json = browser
@@ -351,6 +379,9 @@ async fn a_url_goes_from_creation_to_deletion_in_the_explorer() {
     let stored = app.json("/api/urls/browser-made").await;
     assert_eq!(stored["title"], "Renamed in the browser");
     assert_eq!(stored["redirect_status"], serde_json::Value::Null);
+    assert_eq!(stored["valid_since"], "2026-01-01T00:00:00Z");
+    assert_eq!(stored["valid_until"], serde_json::Value::Null);
+    assert_eq!(stored["max_visits"], serde_json::Value::Null);
 
     // Delete: confirm the dialog, land on the list, and the URL is gone.
     browser.click("#delete-url button[type=submit]").await;

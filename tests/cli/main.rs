@@ -165,6 +165,8 @@ fn visit(url_id: i64, visited_at: DateTime<Utc>, is_bot: bool) -> NewVisit {
         os: Some("Linux".into()),
         device: Some(if is_bot { "bot" } else { "desktop" }.into()),
         is_bot,
+        cap_taken: false,
+        rule: None,
     }
 }
 
@@ -290,7 +292,7 @@ async fn urls_are_created_listed_shown_and_deleted(backend: Backend) {
     assert_eq!(updated["crawlable"], true, "left as it was");
     let text = kurz.ok(&["url", "update", "launch", "--crawlable", "false"]);
     assert!(text.starts_with("updated "), "{text}");
-    assert!(text.contains("crawlable  no"), "{text}");
+    assert!(text.contains("crawlable    no"), "{text}");
     assert!(text.contains("https://example.com/summer"), "{text}");
     let error = kurz.fails(&["url", "update", "launch", "--url", "ftp://x.example"], 2);
     assert!(error.starts_with("kurz: url: "), "{error}");
@@ -306,6 +308,84 @@ async fn urls_are_created_listed_shown_and_deleted(backend: Backend) {
     );
     let error = kurz.fails(&["url", "update", "launch", "--redirect-status", "303"], 2);
     assert!(error.starts_with("kurz: redirect_status: "), "{error}");
+    let capped = kurz.json(&[
+        "url",
+        "update",
+        "launch",
+        "--max-visits",
+        "5",
+        "--valid-until",
+        "2030-06-01T00:00:00Z",
+    ]);
+    assert_eq!(
+        (
+            capped["max_visits"].as_i64(),
+            capped["visits_left"].as_i64()
+        ),
+        (Some(5), Some(3))
+    );
+    let text = kurz.ok(&["url", "show", "launch"]);
+    assert!(text.contains("max visits    5 (3 left)"), "{text}");
+    assert!(
+        text.contains("valid until   2030-06-01 00:00:00 UTC"),
+        "{text}"
+    );
+    let cleared = kurz.json(&[
+        "url",
+        "update",
+        "launch",
+        "--no-max-visits",
+        "--no-valid-until",
+    ]);
+    assert!(cleared["max_visits"].is_null() && cleared["valid_until"].is_null());
+    let error = kurz.fails(&["url", "update", "launch", "--max-visits", "0"], 2);
+    assert!(error.starts_with("kurz: max_visits: "), "{error}");
+    let error = kurz.fails(
+        &[
+            "url",
+            "update",
+            "launch",
+            "--valid-since",
+            "2031-01-01T00:00:00Z",
+            "--valid-until",
+            "2030-01-01T00:00:00Z",
+        ],
+        2,
+    );
+    assert!(error.starts_with("kurz: valid_until: "), "{error}");
+    let error = kurz.fails(&["url", "update", "launch", "--valid-until", "soon"], 2);
+    assert!(error.contains("--valid-until"), "{error}");
+    let ruled = kurz.json(&[
+        "url",
+        "update",
+        "launch",
+        "--forward-query",
+        "true",
+        "--rules",
+        r#"[{"target":"https://example.com/app","conditions":[{"type":"device","value":"ios"},{"type":"language","value":"de"}]}]"#,
+    ]);
+    assert_eq!(ruled["forward_query"], true);
+    assert_eq!(ruled["rules"][0]["target"], "https://example.com/app");
+    let text = kurz.ok(&["url", "show", "launch"]);
+    assert!(
+        text.contains("rules         0. https://example.com/app if device=ios, language=de\n"),
+        "{text}"
+    );
+    assert!(text.contains("query         forwarded\n"), "{text}");
+    let error = kurz.fails(
+        &["url", "update", "launch", "--rules", r#"[{"target":"https://example.com/","conditions":[{"type":"device","value":"fridge"}]}]"#],
+        2,
+    );
+    assert!(
+        error.starts_with("kurz: rules[0].conditions[0].value: "),
+        "{error}"
+    );
+    let error = kurz.fails(&["url", "update", "launch", "--rules", "device=ios"], 2);
+    assert!(error.contains("not a JSON array of rules"), "{error}");
+    assert_eq!(
+        kurz.json(&["url", "update", "launch", "--no-rules"])["rules"],
+        serde_json::json!([])
+    );
     let error = kurz.fails(&["url", "update", "launch"], 2);
     assert!(
         error.contains("--url"),
@@ -660,6 +740,9 @@ fn portable(list: &Value) -> Vec<Value> {
                 "slug": u["slug"], "url": u["url"], "title": u["title"],
                 "crawlable": u["crawlable"], "created_at": u["created_at"],
                 "redirect_status": u["redirect_status"],
+                "valid_since": u["valid_since"], "valid_until": u["valid_until"],
+                "max_visits": u["max_visits"], "visits_left": u["visits_left"],
+                "rules": u["rules"], "forward_query": u["forward_query"],
                 "password_protected": u["password_protected"],
             })
         })
@@ -675,7 +758,8 @@ async fn export_then_import_round_trips(backend: Backend) {
     // An empty database exports a header only.
     assert_eq!(
         source.ok(&["export"]),
-        "slug,url,title,crawlable,created_at,visit_count,redirect_status,password_hash\n"
+        "slug,url,title,crawlable,created_at,visit_count,redirect_status,valid_since,\
+         valid_until,max_visits,human_visits,forward_query,rules,password_hash\n"
     );
     source.ok(&["url", "create", "https://example.com/1", "--slug", "first"]);
     source.ok(&[
@@ -694,13 +778,36 @@ async fn export_then_import_round_trips(backend: Backend) {
         "url",
         "create",
         "https://example.org/3",
-        "--redirect-status",
-        "301",
         "--password-file",
         password_file.to_str().unwrap(),
+        "--redirect-status",
+        "301",
+        "--valid-since",
+        "2026-01-01T00:00:00Z",
+        "--valid-until",
+        "2036-01-01T12:30:00.5+02:00",
+        "--max-visits",
+        "7",
+        "--forward-query",
+        "true",
+        "--rules",
+        r#"[{"target":"https://example.com/ios","conditions":[{"type":"device","value":"ios"}]},
+            {"target":"https://example.com/de","conditions":[{"type":"language","value":"de"},
+             {"type":"query","value":"a=1,2"}]}]"#,
     ]);
     let original = source.json(&["url", "list"]);
+    assert_eq!(original["items"][0]["forward_query"], true);
     assert_eq!(original["items"][0]["password_protected"], true);
+    assert_eq!(
+        original["items"][0]["rules"][1]["conditions"][1]["value"],
+        "a=1,2"
+    );
+    assert_eq!(original["items"][0]["valid_since"], "2026-01-01T00:00:00Z");
+    assert_eq!(
+        original["items"][0]["valid_until"],
+        "2036-01-01T10:30:00.500Z"
+    );
+    assert_eq!(original["items"][0]["visits_left"], 7);
     assert_eq!(original["items"][0]["redirect_status"], 301);
     assert_eq!(original["items"][1]["redirect_status"], Value::Null);
 
@@ -1084,6 +1191,67 @@ async fn api_keys_are_created_listed_and_revoked(backend: Backend) {
     kurz.fails(&["apikey", "revoke", "kurz_nothing", "--yes"], 1);
 }
 
+/// An import keeps validity windows and how much of a cap was used; bad cells are named.
+async fn imports_keep_windows_and_used_caps(backend: Backend) {
+    let kurz = Kurz::new(backend).await;
+    let csv = kurz.path("windows.csv");
+    std::fs::write(
+        &csv,
+        "slug,url,valid_since,valid_until,max_visits,human_visits\n\
+         used,https://example.com/u,,,2,2\n\
+         win,https://example.com/w,2026-01-01T00:00:00Z,2027-01-01T00:00:00Z,,\n\
+         zero,https://example.com/z,,,0,\n\
+         neg,https://example.com/n,,,3,-1\n\
+         back,https://example.com/b,2027-01-01T00:00:00Z,2026-01-01T00:00:00Z,,\n\
+         when,https://example.com/t,yesterday,,,\n",
+    )
+    .unwrap();
+    let run = kurz.run(&["import", csv.to_str().unwrap()]);
+    assert_eq!(run.code, 2, "{run:?}");
+    for expected in [
+        "line 4: max_visits: must be at least 1",
+        "line 5: human_visits: `-1` is negative",
+        "line 6: valid_until: must be after valid_since",
+        "line 7: valid_since: `yesterday` is not an RFC 3339 time",
+    ] {
+        assert!(
+            run.stderr.contains(expected),
+            "{expected:?} in {}",
+            run.stderr
+        );
+    }
+    let used = kurz.json(&["url", "show", "used"]);
+    assert_eq!(
+        (used["max_visits"].as_i64(), used["visits_left"].as_i64()),
+        (Some(2), Some(0))
+    );
+    let win = kurz.json(&["url", "show", "win"]);
+    assert_eq!(win["valid_since"], "2026-01-01T00:00:00Z");
+    assert_eq!(win["valid_until"], "2027-01-01T00:00:00Z");
+    assert_eq!(win["visits_left"], Value::Null);
+
+    let jsonl = kurz.path("windows.jsonl");
+    std::fs::write(
+        &jsonl,
+        "{\"slug\":\"j\",\"url\":\"https://example.net/\",\"max_visits\":3,\
+         \"human_visits\":1,\"valid_until\":null}\n\
+         {\"slug\":\"k\",\"url\":\"https://example.net/\",\"max_visits\":\"lots\"}\n",
+    )
+    .unwrap();
+    let run = kurz.run(&["import", jsonl.to_str().unwrap()]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stderr
+            .contains("line 2: max_visits: `lots` is not a whole number"),
+        "{run:?}"
+    );
+    let j = kurz.json(&["url", "show", "j"]);
+    assert_eq!(
+        (j["visits_left"].as_i64(), j["valid_until"].is_null()),
+        (Some(2), true)
+    );
+}
+
 /// Passwords come from a file or stdin, never from an argument; `show` tells whether a link
 /// has one; `update` changes or removes it; imports take only Argon2 hashes.
 async fn link_passwords_come_from_a_file_or_stdin(backend: Backend) {
@@ -1122,7 +1290,7 @@ async fn link_passwords_come_from_a_file_or_stdin(backend: Backend) {
         "stdin secret\n",
     );
     assert_eq!(run.code, 0, "{run:?}");
-    assert!(run.stdout.contains("password   yes\n"), "{run:?}");
+    assert!(run.stdout.contains("password     yes\n"), "{run:?}");
     assert!(kurz
         .password_hash("b")
         .await
@@ -1233,6 +1401,7 @@ on_both_backends!(
     healthcheck_asks_the_running_server,
     import_counts_the_lines_of_windows_files,
     import_reports_bad_rows_and_imports_good_ones,
+    imports_keep_windows_and_used_caps,
 );
 
 /// Without a terminal on stderr, a long import says how far it is every 100 000 rows.

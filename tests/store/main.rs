@@ -7,15 +7,15 @@ mod common;
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, TimeZone, Utc};
 use kurz::config::{Environment, Settings};
 use kurz::domain::{
-    ApiKey, Cursor, Password, PasswordHash, RedirectStatus, Role, Slug, SlugPolicy, TargetUrl,
-    Title,
+    ApiKey, Cursor, MaxVisits, Password, PasswordHash, RedirectStatus, Role, RuleSpec, Rules, Slug,
+    SlugPolicy, TargetUrl, Title,
 };
 use kurz::store::{
-    self, MigrationState, NewApiKey, NewUrl, NewVisit, PageRequest, StatsQuery, Store, StoreError,
-    Unique, UrlPatch, ValueCount, VisitFilter,
+    self, CapTake, MigrationState, NewApiKey, NewUrl, NewVisit, PageRequest, StatsQuery, Store,
+    StoreError, Unique, UrlFilter, UrlPatch, ValueCount, VisitFilter,
 };
 
 use common::database::{Backend, TestDatabase};
@@ -55,6 +55,12 @@ impl Fixture {
                 created_at: Utc::now(),
                 created_by: None,
                 redirect_status: None,
+                valid_since: None,
+                valid_until: None,
+                max_visits: None,
+                human_visits: 0,
+                rules: None,
+                forward_query: false,
                 password_hash: None,
             })
             .await
@@ -72,6 +78,12 @@ impl Fixture {
                 created_at: Utc::now(),
                 created_by: Some(owner),
                 redirect_status: None,
+                valid_since: None,
+                valid_until: None,
+                max_visits: None,
+                human_visits: 0,
+                rules: None,
+                forward_query: false,
                 password_hash: None,
             })
             .await
@@ -108,6 +120,8 @@ fn visit(url_id: i64, seconds_ago: i64) -> NewVisit {
         os: Some("Linux".into()),
         device: Some("Other".into()),
         is_bot: false,
+        cap_taken: false,
+        rule: None,
     }
 }
 
@@ -138,6 +152,12 @@ async fn created_urls_read_back_exactly(backend: Backend) {
             created_at,
             created_by: None,
             redirect_status: None,
+            valid_since: None,
+            valid_until: None,
+            max_visits: None,
+            human_visits: 0,
+            rules: None,
+            forward_query: false,
             password_hash: None,
         })
         .await
@@ -168,6 +188,12 @@ async fn duplicate_slugs_conflict(backend: Backend) {
             created_at: Utc::now(),
             created_by: None,
             redirect_status: None,
+            valid_since: None,
+            valid_until: None,
+            max_visits: None,
+            human_visits: 0,
+            rules: None,
+            forward_query: false,
             password_hash: None,
         })
         .await;
@@ -221,6 +247,11 @@ async fn patches_change_only_what_they_name(backend: Backend) {
                 title: Some(None),
                 crawlable: Some(true),
                 redirect_status: None,
+                valid_since: None,
+                valid_until: None,
+                max_visits: None,
+                rules: None,
+                forward_query: None,
                 password_hash: None,
             },
         )
@@ -243,7 +274,7 @@ async fn url_pages_walk_newest_first_without_gaps(backend: Backend) {
     loop {
         let page = f
             .store
-            .list_urls(PageRequest { after, limit: 3 }, None)
+            .list_urls(PageRequest { after, limit: 3 }, UrlFilter::default())
             .await
             .unwrap();
         seen.extend(page.items.iter().map(|u| u.slug.to_string()));
@@ -262,7 +293,7 @@ async fn url_pages_walk_newest_first_without_gaps(backend: Backend) {
                 after: Some(Cursor::after(1)),
                 limit: 3,
             },
-            None,
+            UrlFilter::default(),
         )
         .await
         .unwrap();
@@ -608,6 +639,12 @@ async fn imports_skip_existing_slugs(backend: Backend) {
         created_at: Utc::now(),
         created_by: None,
         redirect_status: None,
+        valid_since: None,
+        valid_until: None,
+        max_visits: None,
+        human_visits: 0,
+        rules: None,
+        forward_query: false,
         password_hash: None,
     };
     let batch = vec![new("i1"), new("taken"), new("i2")];
@@ -620,7 +657,11 @@ async fn imports_skip_existing_slugs(backend: Backend) {
     assert_eq!(f.store.import_urls(&[]).await.unwrap().len(), 0);
     let taken = f.store.get_url(&f.slug("taken")).await.unwrap();
     assert_eq!(taken.target.as_str(), "https://example.com/original");
-    let page = f.store.list_urls(first_page(10), None).await.unwrap();
+    let page = f
+        .store
+        .list_urls(first_page(10), UrlFilter::default())
+        .await
+        .unwrap();
     let slugs: Vec<String> = page.items.iter().map(|u| u.slug.to_string()).collect();
     assert_eq!(slugs, ["i2", "i1", "taken"], "imported in order");
 }
@@ -910,7 +951,13 @@ async fn urls_record_their_creator_and_lists_filter_by_it(backend: Backend) {
     loop {
         let page = f
             .store
-            .list_urls(PageRequest { after, limit: 2 }, Some(alice.id))
+            .list_urls(
+                PageRequest { after, limit: 2 },
+                UrlFilter {
+                    owner: Some(alice.id),
+                    ..UrlFilter::default()
+                },
+            )
             .await
             .unwrap();
         seen.extend(page.items.iter().map(|u| u.slug.to_string()));
@@ -920,7 +967,11 @@ async fn urls_record_their_creator_and_lists_filter_by_it(backend: Backend) {
         }
     }
     assert_eq!(seen, ["a4", "a3", "a2", "a1", "a0"]);
-    let all = f.store.list_urls(first_page(100), None).await.unwrap();
+    let all = f
+        .store
+        .list_urls(first_page(100), UrlFilter::default())
+        .await
+        .unwrap();
     assert_eq!(all.items.len(), 11);
 
     // Search by slug and by host, limited to the owner.
@@ -1010,6 +1061,12 @@ async fn urls_record_their_creator_and_lists_filter_by_it(backend: Backend) {
         created_at: Utc::now(),
         created_by: Some(bob.id),
         redirect_status: None,
+        valid_since: None,
+        valid_until: None,
+        max_visits: None,
+        human_visits: 0,
+        rules: None,
+        forward_query: false,
         password_hash: None,
     };
     assert_eq!(f.store.import_urls(&[imported]).await.unwrap().len(), 1);
@@ -1204,6 +1261,8 @@ async fn large_batches_store_every_field_exactly_and_tally_once(backend: Backend
             os: (i % 7 != 0).then(|| "Linux".to_owned()),
             device: Some("desktop".to_owned()),
             is_bot: i % 5 == 0,
+            cap_taken: false,
+            rule: None,
         })
         .collect();
     let ids = f.store.record_visits(&batch).await.unwrap();
@@ -1322,6 +1381,12 @@ async fn every_link_change_is_logged(backend: Backend) {
             created_at: Utc::now(),
             created_by: None,
             redirect_status: None,
+            valid_since: None,
+            valid_until: None,
+            max_visits: None,
+            human_visits: 0,
+            rules: None,
+            forward_query: false,
             password_hash: None,
         })
         .collect();
@@ -1385,6 +1450,12 @@ async fn redirect_statuses_are_stored_and_resolved(backend: Backend) {
         created_at: Utc::now(),
         created_by: None,
         redirect_status,
+        valid_since: None,
+        valid_until: None,
+        max_visits: None,
+        human_visits: 0,
+        rules: None,
+        forward_query: false,
         password_hash: None,
     };
     let created = f.store.create_url(new("perm", status(301))).await.unwrap();
@@ -1442,6 +1513,345 @@ async fn redirect_statuses_are_stored_and_resolved(backend: Backend) {
     );
 }
 
+/// A link's validity window and visit cap: stored on create and import (with the people's
+/// visits an export carried), read back and resolved, changed and cleared by patches.
+async fn validity_and_caps_are_stored_and_resolved(backend: Backend) {
+    let f = fixture(backend).await;
+    let at =
+        |hours: i64| Utc.with_ymd_and_hms(2027, 1, 1, 0, 0, 0).unwrap() + Duration::hours(hours);
+    let cap = |n| Some(MaxVisits::parse(n).unwrap());
+    let new = |slug: &str, since, until, max_visits, human_visits| NewUrl {
+        slug: f.slug(slug),
+        target: TargetUrl::parse("https://example.com/", 2048).unwrap(),
+        title: None,
+        crawlable: false,
+        created_at: Utc::now(),
+        created_by: None,
+        redirect_status: None,
+        valid_since: since,
+        valid_until: until,
+        max_visits,
+        human_visits,
+        rules: None,
+        forward_query: false,
+        password_hash: None,
+    };
+    let created = f
+        .store
+        .create_url(new("win", Some(at(1)), Some(at(2)), cap(3), 0))
+        .await
+        .unwrap();
+    assert_eq!(
+        (created.valid_since, created.valid_until, created.max_visits),
+        (Some(at(1)), Some(at(2)), cap(3))
+    );
+    assert_eq!(created.visits_left(), Some(3));
+    let resolved = f.store.resolve(&f.slug("win")).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            resolved.valid_since,
+            resolved.valid_until,
+            resolved.max_visits
+        ),
+        (Some(at(1)), Some(at(2)), cap(3))
+    );
+    let patched = f
+        .store
+        .update_url(
+            &f.slug("win"),
+            UrlPatch {
+                valid_since: Some(None),
+                max_visits: Some(cap(9)),
+                ..UrlPatch::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (patched.valid_since, patched.valid_until, patched.max_visits),
+        (None, Some(at(2)), cap(9)),
+        "a patch changes what it names only"
+    );
+    let cleared = f
+        .store
+        .update_url(
+            &f.slug("win"),
+            UrlPatch {
+                valid_until: Some(None),
+                max_visits: Some(None),
+                ..UrlPatch::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            cleared.valid_until,
+            cleared.max_visits,
+            cleared.visits_left()
+        ),
+        (None, None, None)
+    );
+    let batch = [
+        new("imp", Some(at(5)), None, cap(4), 3),
+        new("plain", None, None, None, 0),
+    ];
+    assert_eq!(f.store.import_urls(&batch).await.unwrap().len(), 2);
+    let imported = f.store.get_url(&f.slug("imp")).await.unwrap();
+    assert_eq!(
+        (
+            imported.valid_since,
+            imported.max_visits,
+            imported.human_visits
+        ),
+        (Some(at(5)), cap(4), 3)
+    );
+    assert_eq!(imported.visits_left(), Some(1));
+    let plain = f.store.get_url(&f.slug("plain")).await.unwrap();
+    assert_eq!((plain.valid_since, plain.max_visits), (None, None));
+}
+
+/// `take_visit` takes units of a cap until none is left, and says why it took none; the visit
+/// writer adds to `human_visits` the people's visits that took no unit, never bots'.
+async fn caps_are_taken_exactly_and_people_are_counted(backend: Backend) {
+    let f = fixture(backend).await;
+    let capped = f.create("capped", "https://example.com/").await;
+    f.store
+        .update_url(
+            &f.slug("capped"),
+            UrlPatch {
+                max_visits: Some(Some(MaxVisits::parse(2).unwrap())),
+                ..UrlPatch::default()
+            },
+        )
+        .await
+        .unwrap();
+    let plain = f.create("plain", "https://example.com/").await;
+    assert_eq!(f.store.take_visit(capped.id).await.unwrap(), CapTake::Taken);
+    assert_eq!(f.store.take_visit(capped.id).await.unwrap(), CapTake::Taken);
+    assert_eq!(
+        f.store.take_visit(capped.id).await.unwrap(),
+        CapTake::Exhausted
+    );
+    assert_eq!(
+        f.store.take_visit(plain.id).await.unwrap(),
+        CapTake::Uncapped
+    );
+    assert_eq!(f.store.take_visit(-5).await.unwrap(), CapTake::Gone);
+    let read = f.store.get_url(&f.slug("capped")).await.unwrap();
+    assert_eq!((read.human_visits, read.visits_left()), (2, Some(0)));
+
+    // Two people whose clicks took units, one who did not, one bot.
+    let mut batch = vec![visit(capped.id, 3), visit(capped.id, 2)];
+    batch.iter_mut().for_each(|v| v.cap_taken = true);
+    batch.push(visit(capped.id, 1));
+    let mut bot = visit(plain.id, 1);
+    bot.is_bot = true;
+    batch.push(bot);
+    batch.push(visit(plain.id, 1));
+    f.store.record_visits(&batch).await.unwrap();
+    let read = f.store.get_url(&f.slug("capped")).await.unwrap();
+    assert_eq!((read.visit_count, read.human_visits), (3, 3));
+    let read = f.store.get_url(&f.slug("plain")).await.unwrap();
+    assert_eq!((read.visit_count, read.human_visits), (2, 1));
+    // Pruning lowers the visit count, never what the cap counts.
+    let done = f
+        .store
+        .prune_visits(Utc::now().date_naive() + chrono::Days::new(1), 100)
+        .await
+        .unwrap();
+    assert_eq!(done.visits, 5);
+    let read = f.store.get_url(&f.slug("capped")).await.unwrap();
+    assert_eq!((read.visit_count, read.human_visits), (0, 3));
+}
+
+/// `active_at` leaves out links before their window, after it, and with their cap reached.
+async fn active_lists_leave_out_links_that_do_not_answer(backend: Backend) {
+    let f = fixture(backend).await;
+    let now = Utc::now();
+    let patch = |since: Option<i64>, until: Option<i64>, cap: Option<i64>| UrlPatch {
+        valid_since: since.map(|h| Some(now + Duration::hours(h))),
+        valid_until: until.map(|h| Some(now + Duration::hours(h))),
+        max_visits: cap.map(|n| Some(MaxVisits::parse(n).unwrap())),
+        ..UrlPatch::default()
+    };
+    for (slug, change) in [
+        ("open", patch(Some(-1), Some(1), Some(5))),
+        ("later", patch(Some(1), None, None)),
+        ("over", patch(None, Some(-1), None)),
+        ("used", patch(None, None, Some(1))),
+        ("plain", UrlPatch::default()),
+    ] {
+        f.create(slug, "https://example.com/").await;
+        f.store.update_url(&f.slug(slug), change).await.unwrap();
+    }
+    let used = f.store.get_url(&f.slug("used")).await.unwrap();
+    assert_eq!(f.store.take_visit(used.id).await.unwrap(), CapTake::Taken);
+    let store = &f.store;
+    let slugs = |filter| async move {
+        let page = store.list_urls(first_page(10), filter).await.unwrap();
+        page.items
+            .into_iter()
+            .map(|u| u.slug.to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        slugs(UrlFilter {
+            active_at: Some(now),
+            ..UrlFilter::default()
+        })
+        .await,
+        ["plain", "open"]
+    );
+    assert_eq!(slugs(UrlFilter::default()).await.len(), 5);
+}
+
+/// Rules and query forwarding: stored on create and import, read back and resolved, replaced
+/// and removed by patches; visits keep their rule, and the rule rollup counts them per day
+/// until pruning removes the days.
+async fn rules_are_stored_resolved_and_counted(backend: Backend) {
+    let f = fixture(backend).await;
+    let targets = Settings::defaults(Environment::Development)
+        .unwrap()
+        .target
+        .policy("http://127.0.0.1:8080")
+        .unwrap();
+    let rules = |json: serde_json::Value| {
+        let specs: Vec<RuleSpec> = serde_json::from_value(json).unwrap();
+        Rules::parse(&specs, &targets).unwrap()
+    };
+    let two = rules(serde_json::json!([
+        {"target": "https://example.com/ios", "conditions": [{"type": "device", "value": "ios"}]},
+        {"target": "https://example.com/de", "conditions": [
+            {"type": "language", "value": "DE"}, {"type": "ip", "value": "10.0.0.0/8"}]}
+    ]));
+    let new = |slug: &str, rules: Option<Rules>, forward_query| NewUrl {
+        slug: f.slug(slug),
+        target: TargetUrl::parse("https://example.com/", 2048).unwrap(),
+        title: None,
+        crawlable: false,
+        created_at: Utc::now(),
+        created_by: None,
+        redirect_status: None,
+        valid_since: None,
+        valid_until: None,
+        max_visits: None,
+        human_visits: 0,
+        rules,
+        forward_query,
+        password_hash: None,
+    };
+    let created = f
+        .store
+        .create_url(new("r", two.clone(), true))
+        .await
+        .unwrap();
+    assert_eq!(
+        (created.rules.as_ref(), created.forward_query),
+        (two.as_ref(), true)
+    );
+    assert_eq!(
+        created.rules.unwrap().specs()[1].conditions[0].value,
+        "de",
+        "values are kept normalised"
+    );
+    let resolved = f.store.resolve(&f.slug("r")).await.unwrap().unwrap();
+    assert_eq!(
+        (resolved.rules, resolved.forward_query),
+        (two.clone(), true)
+    );
+    let one = rules(serde_json::json!([
+        {"target": "https://example.com/a", "conditions": [{"type": "query", "value": "a=1"}]}
+    ]));
+    let patched = f
+        .store
+        .update_url(
+            &f.slug("r"),
+            UrlPatch {
+                rules: Some(one.clone()),
+                ..UrlPatch::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!((patched.rules, patched.forward_query), (one, true));
+    let cleared = f
+        .store
+        .update_url(
+            &f.slug("r"),
+            UrlPatch {
+                rules: Some(None),
+                forward_query: Some(false),
+                ..UrlPatch::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!((cleared.rules, cleared.forward_query), (None, false));
+    let batch = [new("ri", two.clone(), true), new("rn", None, false)];
+    assert_eq!(f.store.import_urls(&batch).await.unwrap().len(), 2);
+    let imported = f.store.get_url(&f.slug("ri")).await.unwrap();
+    assert_eq!((imported.rules, imported.forward_query), (two, true));
+
+    // Visits keep their rule; the rule rollup counts them, bots apart.
+    let mut visits = vec![
+        visit(imported.id, 3),
+        visit(imported.id, 2),
+        visit(imported.id, 1),
+    ];
+    visits[0].rule = Some(1);
+    visits[1].rule = Some(1);
+    visits[1].is_bot = true;
+    visits[2].rule = Some(0);
+    let mut plain = visit(imported.id, 1);
+    plain.rule = None;
+    visits.push(plain);
+    f.store.record_visits(&visits).await.unwrap();
+    let listed = f
+        .store
+        .list_visits(
+            VisitFilter {
+                url_id: Some(imported.id),
+                ..VisitFilter::default()
+            },
+            first_page(10),
+        )
+        .await
+        .unwrap();
+    let kept: Vec<Option<i16>> = listed.items.iter().map(|v| v.rule).collect();
+    assert_eq!(kept, [None, Some(0), Some(1), Some(1)]);
+    let today = Utc::now().date_naive();
+    let query = |include_bots| StatsQuery {
+        url_id: imported.id,
+        from: today - chrono::Days::new(1),
+        to: today,
+        include_bots,
+        top: 5,
+    };
+    let counts = |stats: kurz::store::UrlStats| -> Vec<(i16, i64)> {
+        stats.rules.iter().map(|r| (r.rule, r.visits)).collect()
+    };
+    assert_eq!(
+        counts(f.store.url_stats(query(true)).await.unwrap()),
+        [(0, 1), (1, 2)]
+    );
+    assert_eq!(
+        counts(f.store.url_stats(query(false)).await.unwrap()),
+        [(0, 1), (1, 1)]
+    );
+    f.store
+        .prune_visits(today + chrono::Days::new(1), 100)
+        .await
+        .unwrap();
+    assert!(f
+        .store
+        .url_stats(query(true))
+        .await
+        .unwrap()
+        .rules
+        .is_empty());
+}
+
 /// A link's password hash: stored on create and import, read back exactly, set, kept and
 /// removed by patches; `resolve` tells only that there is one; robots.txt never lists a link
 /// with one, even one marked crawlable behind the application's back.
@@ -1457,6 +1867,12 @@ async fn password_hashes_are_stored_and_never_crawlable(backend: Backend) {
         created_at: Utc::now(),
         created_by: None,
         redirect_status: None,
+        valid_since: None,
+        valid_until: None,
+        max_visits: None,
+        human_visits: 0,
+        rules: None,
+        forward_query: false,
         password_hash,
     };
     let created = f
@@ -1519,6 +1935,10 @@ async fn password_hashes_are_stored_and_never_crawlable(backend: Backend) {
 on_both_backends!(
     password_hashes_are_stored_and_never_crawlable,
     redirect_statuses_are_stored_and_resolved,
+    rules_are_stored_resolved_and_counted,
+    validity_and_caps_are_stored_and_resolved,
+    caps_are_taken_exactly_and_people_are_counted,
+    active_lists_leave_out_links_that_do_not_answer,
     unique_violations_name_their_constraint,
     every_link_change_is_logged,
     large_batches_store_every_field_exactly_and_tally_once,

@@ -58,6 +58,16 @@ pub struct StatsView {
     pub os: Vec<CountView>,
     pub devices: Vec<CountView>,
     pub referrer_hosts: Vec<CountView>,
+    /// Visits each redirect rule sent (by its index in the link's `rules`), for the rules that
+    /// sent any; the link's own target had the rest.
+    pub rules: Vec<RuleCountView>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RuleCountView {
+    #[schema(minimum = 0)]
+    pub rule: i16,
+    pub visits: i64,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -176,5 +186,13 @@ fn view(slug: String, from: NaiveDate, to: NaiveDate, bots: bool, stats: UrlStat
         os: counts(stats.os),
         devices: counts(stats.devices),
         referrer_hosts: counts(stats.referrer_hosts),
+        rules: stats
+            .rules
+            .into_iter()
+            .map(|r| RuleCountView {
+                rule: r.rule,
+                visits: r.visits,
+            })
+            .collect(),
     }
 }

@@ -6,6 +6,7 @@ use axum::extract::{ConnectInfo, FromRequest, Request, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer};
 use utoipa::{IntoParams, ToSchema};
 
@@ -14,11 +15,11 @@ use super::pagination::{page_request, page_view, with_query, PageView};
 use super::responses;
 use super::views::UrlView;
 use crate::app::{LinkEdit, LinkInput};
-use crate::domain::Invalid;
+use crate::domain::{Invalid, RuleSpec};
 use crate::http::auth::Caller;
 use crate::http::error::ApiError;
 use crate::http::state::AppState;
-use crate::store::StoreError;
+use crate::store::{StoreError, UrlFilter};
 
 /// The body of `POST /api/urls`. Unknown fields are a 422.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -47,6 +48,23 @@ pub struct CreateUrl {
     /// answers with the server's `redirect.status`.
     #[schema(schema_with = super::views::redirect_status_schema)]
     pub redirect_status: Option<u16>,
+    /// The link answers from this time on (RFC 3339); before it, `GET /{slug}` answers 404 as
+    /// if the link did not exist. Left out or `null`: at once.
+    pub valid_since: Option<DateTime<Utc>>,
+    /// The link expires at this time (RFC 3339, after `valid_since`): from then on
+    /// `GET /{slug}` answers 410 (or redirects to `redirect.expired_url`). Left out or `null`:
+    /// never.
+    pub valid_until: Option<DateTime<Utc>>,
+    /// How many visits by people the link answers (at least 1); bots and link previews do not
+    /// count. Then it answers like an expired link. Left out or `null`: no cap.
+    #[schema(minimum = 1)]
+    pub max_visits: Option<i64>,
+    /// Redirect rules, in order (at most 20): the first whose conditions all hold decides
+    /// where a click goes; otherwise `url` does. Left out, `null` or `[]`: none.
+    pub rules: Option<Vec<RuleSpec>>,
+    /// Append the click's query string to the target (merged with the target's own). Left
+    /// out: the server's `redirect.forward_query`.
+    pub forward_query: Option<bool>,
     /// A password to ask for before redirecting (1 to 1 024 bytes, kept as typed); stored as
     /// an Argon2id hash and never shown. Left out or `null`: anyone may follow the link. A
     /// link with a password cannot be `crawlable` (422 naming `crawlable`).
@@ -75,6 +93,25 @@ pub struct UpdateUrl {
     #[serde(default, deserialize_with = "present")]
     #[schema(schema_with = super::views::redirect_status_schema)]
     pub redirect_status: Option<Option<u16>>,
+    /// RFC 3339; `null` removes the bound.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<DateTime<Utc>>)]
+    pub valid_since: Option<Option<DateTime<Utc>>>,
+    /// RFC 3339, after `valid_since`; `null` removes the bound.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<DateTime<Utc>>)]
+    pub valid_until: Option<Option<DateTime<Utc>>>,
+    /// At least 1; `null` removes the cap. Visits by people so far count towards it.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<i64>, minimum = 1)]
+    pub max_visits: Option<Option<i64>>,
+    /// Replaces every rule; `null` or `[]` removes them.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<Vec<RuleSpec>>)]
+    pub rules: Option<Option<Vec<RuleSpec>>>,
+    #[serde(default, deserialize_with = "not_null")]
+    #[schema(nullable = false)]
+    pub forward_query: Option<bool>,
     /// A new password (1 to 1 024 bytes); `null` removes the password. Setting one turns
     /// `crawlable` off; `crawlable: true` on a link that keeps a password is a 422.
     #[serde(default, deserialize_with = "present")]
@@ -132,6 +169,9 @@ pub struct ListParams {
     pub limit: Option<u32>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
+    /// `true` leaves out links that do not answer now: before their `valid_since`, past their
+    /// `valid_until`, or with their `max_visits` reached.
+    pub active: Option<bool>,
 }
 
 /// Shorten a URL.
@@ -185,6 +225,11 @@ pub async fn create(
             created_by: caller.key_id(),
             created_at: None,
             redirect_status: body.redirect_status,
+            valid_since: body.valid_since,
+            valid_until: body.valid_until,
+            max_visits: body.max_visits,
+            rules: body.rules.unwrap_or_default(),
+            forward_query: body.forward_query,
             password: body.password,
             password_hash: None,
         })
@@ -229,16 +274,26 @@ pub async fn list(
         params.cursor.as_deref(),
         &state.settings.pagination,
     )?;
-    let page = state
-        .store
-        .list_urls(request, caller.owner_filter())
-        .await?;
+    let active = params.active.unwrap_or(false);
+    let filter = UrlFilter {
+        owner: caller.owner_filter(),
+        active_at: active.then(Utc::now),
+    };
+    let page = state.store.list_urls(request, filter).await?;
     let base = format!("{}/api/urls", state.public_url);
     let limit = request.limit.to_string();
+    let mut query = vec![("limit", limit.as_str())];
+    if active {
+        query.push(("active", "true"));
+    }
     Ok(Json(page_view(
         page,
         |record| UrlView::new(&state.public_url, record),
-        |cursor| with_query(&base, &[("limit", limit.as_str()), ("cursor", cursor)]),
+        |cursor| {
+            let mut query = query.clone();
+            query.push(("cursor", cursor));
+            with_query(&base, &query)
+        },
     )))
 }
 
@@ -327,10 +382,10 @@ pub async fn show(
     Ok(Json(UrlView::new(&state.public_url, record)))
 }
 
-/// Change a short link's target, title, crawlability, redirect status or password.
+/// Change a short link.
 ///
-/// Fields left out are left unchanged; `"title": null` clears the title, `"password": null`
-/// removes the password.
+/// Fields left out are left unchanged; `null` clears the title, the redirect status, a bound
+/// of the validity window, the visit cap or the password.
 #[utoipa::path(
     patch,
     path = "/urls/{slug}",
@@ -369,6 +424,11 @@ pub async fn update(
         title: body.title,
         crawlable: body.crawlable,
         redirect_status: body.redirect_status,
+        valid_since: body.valid_since,
+        valid_until: body.valid_until,
+        max_visits: body.max_visits,
+        rules: body.rules.map(Option::unwrap_or_default),
+        forward_query: body.forward_query,
         password: body.password,
     };
     let record = state.links.update(&slug, edit).await?;

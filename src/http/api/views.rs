@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::domain::RuleSpec;
 use crate::store::{UrlRecord, VisitRecord};
 
 /// The URL resource.
@@ -12,8 +13,7 @@ use crate::store::{UrlRecord, VisitRecord};
     "slug": "spring", "short_url": "http://127.0.0.1:8080/spring",
     "url": "https://example.com/page", "title": "Spring launch", "crawlable": false,
     "visit_count": 0, "created_by": 3, "created_at": "2026-11-26T10:00:00.000000Z",
-    "updated_at": "2026-11-26T10:00:00.000000Z", "redirect_status": null,
-    "password_protected": false
+    "updated_at": "2026-11-26T10:00:00.000000Z"
 }))]
 pub struct UrlView {
     /// The short link's key; case-sensitive.
@@ -38,6 +38,23 @@ pub struct UrlView {
     /// server's `redirect.status`.
     #[schema(required = true, schema_with = redirect_status_schema)]
     pub redirect_status: Option<u16>,
+    /// Before this time the link answers 404; `null`: no start.
+    #[schema(required = true)]
+    pub valid_since: Option<DateTime<Utc>>,
+    /// From this time on the link answers 410 (or redirects to `redirect.expired_url`);
+    /// `null`: no end.
+    #[schema(required = true)]
+    pub valid_until: Option<DateTime<Utc>>,
+    /// The cap on visits by people; `null`: none.
+    #[schema(required = true, minimum = 1)]
+    pub max_visits: Option<i64>,
+    /// Visits by people the cap still allows (0 once it is reached); `null` without a cap.
+    #[schema(required = true, minimum = 0)]
+    pub visits_left: Option<i64>,
+    /// Redirect rules in order; `[]` for none.
+    pub rules: Vec<RuleSpec>,
+    /// Whether the click's query string is appended to the target.
+    pub forward_query: bool,
     /// Whether following the short link asks for a password (never shown, nor its hash).
     pub password_protected: bool,
 }
@@ -61,6 +78,7 @@ impl UrlView {
     /// The resource of `record`, whose short link starts with `public_url` (no trailing
     /// slash). The API and `kurz --json` both print this.
     pub fn new(public_url: &str, record: UrlRecord) -> Self {
+        let visits_left = record.visits_left();
         Self {
             short_url: format!("{public_url}/{}", record.slug),
             slug: record.slug.to_string(),
@@ -72,6 +90,12 @@ impl UrlView {
             created_at: record.created_at,
             updated_at: record.updated_at,
             redirect_status: record.redirect_status.map(|status| status.get()),
+            valid_since: record.valid_since,
+            valid_until: record.valid_until,
+            max_visits: record.max_visits.map(|cap| cap.get()),
+            visits_left,
+            rules: record.rules.map(|rules| rules.specs()).unwrap_or_default(),
+            forward_query: record.forward_query,
             password_protected: record.password_hash.is_some(),
         }
     }
@@ -103,6 +127,10 @@ pub struct VisitView {
     #[schema(required = true)]
     pub device: Option<String>,
     pub is_bot: bool,
+    /// The index of the link's redirect rule that decided where the click went; `null` when
+    /// none did (the link's own `url`).
+    #[schema(required = true, minimum = 0)]
+    pub rule: Option<i16>,
 }
 
 impl From<VisitRecord> for VisitView {
@@ -119,6 +147,7 @@ impl From<VisitRecord> for VisitView {
             os: record.os,
             device: record.device,
             is_bot: record.is_bot,
+            rule: record.rule,
         }
     }
 }

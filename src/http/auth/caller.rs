@@ -163,6 +163,12 @@ mod tests {
             updated_at: Utc::now(),
             created_by,
             redirect_status: None,
+            valid_since: None,
+            valid_until: None,
+            max_visits: None,
+            human_visits: 0,
+            rules: None,
+            forward_query: false,
             password_hash: None,
         }
     }

@@ -49,6 +49,12 @@ pub struct UrlDetail {
     pub crawlable: bool,
     /// `None`: the server's `redirect.status`.
     pub redirect_status: Option<u16>,
+    /// The window's bounds as a `datetime-local` input holds them (UTC), or empty.
+    pub valid_since: String,
+    pub valid_until: String,
+    /// The cap, or empty.
+    pub max_visits: String,
+    pub visits_left: Option<i64>,
     pub password_protected: bool,
     pub visit_count: i64,
     pub visits: Vec<RecentVisit>,
@@ -242,6 +248,13 @@ async fn url_detail(state: &AppState, slug: &str, json: &Value) -> Option<UrlDet
         redirect_status: json["redirect_status"]
             .as_u64()
             .and_then(|s| u16::try_from(s).ok()),
+        valid_since: local_input(&json["valid_since"]),
+        valid_until: local_input(&json["valid_until"]),
+        max_visits: json["max_visits"]
+            .as_i64()
+            .map(|cap| cap.to_string())
+            .unwrap_or_default(),
+        visits_left: json["visits_left"].as_i64(),
         password_protected: json["password_protected"].as_bool().unwrap_or(false),
         visit_count: json["visit_count"].as_i64().unwrap_or(0),
         visits: visits
@@ -290,4 +303,18 @@ fn stats_chart(json: &Value) -> Option<Chart> {
         })
         .collect::<Vec<_>>();
     Some(Chart::of(&days))
+}
+
+/// An RFC 3339 time of the resource as a `datetime-local` value in UTC (to the second), or
+/// empty when it is `null`.
+fn local_input(value: &serde_json::Value) -> String {
+    value
+        .as_str()
+        .and_then(|text| chrono::DateTime::parse_from_rfc3339(text).ok())
+        .map(|time| {
+            time.with_timezone(&chrono::Utc)
+                .format("%Y-%m-%dT%H:%M:%S")
+                .to_string()
+        })
+        .unwrap_or_default()
 }
