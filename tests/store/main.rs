@@ -45,6 +45,26 @@ impl Fixture {
         Slug::parse(value, &self.policy).unwrap()
     }
 
+    /// A link to `https://example.com/` with nothing set, to change with `..`.
+    fn plain_url(&self, slug: &str) -> NewUrl {
+        NewUrl {
+            slug: self.slug(slug),
+            target: TargetUrl::parse("https://example.com/", 2048).unwrap(),
+            title: None,
+            crawlable: false,
+            created_at: Utc::now(),
+            created_by: None,
+            redirect_status: None,
+            valid_since: None,
+            valid_until: None,
+            max_visits: None,
+            human_visits: 0,
+            rules: None,
+            forward_query: false,
+            password_hash: None,
+        }
+    }
+
     async fn create(&self, slug: &str, target: &str) -> kurz::store::UrlRecord {
         self.store
             .create_url(NewUrl {
@@ -1860,20 +1880,9 @@ async fn password_hashes_are_stored_and_never_crawlable(backend: Backend) {
     let hash = |pw: &str| Password::parse(pw.into()).unwrap().hash();
     let (first, second) = (hash("first"), hash("second"));
     let new = |slug: &str, password_hash: Option<PasswordHash>| NewUrl {
-        slug: f.slug(slug),
-        target: TargetUrl::parse("https://example.com/", 2048).unwrap(),
-        title: None,
         crawlable: true,
-        created_at: Utc::now(),
-        created_by: None,
-        redirect_status: None,
-        valid_since: None,
-        valid_until: None,
-        max_visits: None,
-        human_visits: 0,
-        rules: None,
-        forward_query: false,
         password_hash,
+        ..f.plain_url(slug)
     };
     let created = f
         .store

@@ -204,6 +204,7 @@ pub struct Readiness {
             headers(("Location" = String, description = "The target URL"))),
         (status = 401, description = "The link has a password (the headers of the `GET` answer, no body)"),
         (status = 404, description = "No short link has this slug (the headers of the `GET` answer, no body)"),
+        (status = 410, description = "The link expired or is exhausted (the headers of the `GET` answer, no body)"),
         (status = 429, response = responses::TooManyRequests),
         (status = 500, response = responses::Internal),
         (status = 503, response = responses::Unavailable),
