@@ -26,8 +26,8 @@ async function callApi(method, url, body) {
 }
 
 // A field's text as JSON: `data-json="number"` (a redirect status, a visit cap), `"utc"` (a
-// datetime-local value, read as UTC), `"raw"` (a password: as typed, spaces and all),
-// otherwise the trimmed text.
+// datetime-local value, read as UTC), `"json"` (the rules), `"raw"` (a password: as typed,
+// spaces and all), otherwise the trimmed text.
 function fieldValue(input) {
   const text = input.value.trim();
   switch (input.dataset.json) {
@@ -37,6 +37,12 @@ function fieldValue(input) {
       return Number(text);
     case "utc":
       return `${text.length === 16 ? `${text}:00` : text}Z`;
+    case "json":
+      try {
+        return JSON.parse(text);
+      } catch (error) {
+        throw new Error(`${input.name}: not JSON (${error.message})`);
+      }
     default:
       return text;
   }
@@ -47,7 +53,7 @@ function fieldValue(input) {
 // marked `data-clears="field"` ("remove the password") clears that field.
 function formBody(form, method) {
   const body = {};
-  for (const input of form.querySelectorAll("input[name], select[name]")) {
+  for (const input of form.querySelectorAll("input[name], select[name], textarea[name]")) {
     const typed = input.dataset.json === "raw" ? input.value : input.value.trim();
     if (input.type === "checkbox" && input.dataset.clears) {
       if (input.checked) body[input.dataset.clears] = null;

@@ -166,6 +166,13 @@ async fn a_url_goes_from_creation_to_deletion_in_the_explorer() {
     browser
         .type_into("#create-url input[name=max_visits]", "500")
         .await;
+    browser.click("#create-url input[name=forward_query]").await;
+    browser
+        .type_into(
+            "#create-url textarea[name=rules]",
+            r#"[{"target": "https://example.com/ios", "conditions": [{"type": "device", "value": "iOS"}]}]"#,
+        )
+        .await;
     browser.click("#create-url button[type=submit]").await;
     browser.wait_for("#edit-url").await;
     browser.wait_for_location("/api/urls/browser-made").await;
@@ -201,6 +208,16 @@ async fn a_url_goes_from_creation_to_deletion_in_the_explorer() {
     assert_eq!(stored["valid_until"], "2030-01-02T03:04:00Z");
     assert_eq!(stored["valid_since"], serde_json::Value::Null);
     assert_eq!(stored["max_visits"], 500);
+    assert_eq!(stored["forward_query"], true);
+    assert_eq!(
+        stored["rules"],
+        serde_json::json!([{"target": "https://example.com/ios",
+                            "conditions": [{"type": "device", "value": "ios"}]}])
+    );
+    assert!(browser
+        .value("#edit-url textarea[name=rules]")
+        .await
+        .contains("\"value\": \"ios\""));
     assert_eq!(
         browser.value("#edit-url input[name=valid_until]").await,
         "2030-01-02T03:04",
@@ -361,6 +378,10 @@ async fn a_url_goes_from_creation_to_deletion_in_the_explorer() {
     browser
         .type_into("#edit-url input[name=max_visits]", "")
         .await;
+    browser
+        .set_value("#edit-url textarea[name=rules]", "")
+        .await;
+    browser.click("#edit-url input[name=forward_query]").await;
     browser.click("#edit-url button[type=submit]").await;
     eventually("the new title on the page", STEP_TIMEOUT, || async {
         let json = browser
@@ -382,6 +403,8 @@ async fn a_url_goes_from_creation_to_deletion_in_the_explorer() {
     assert_eq!(stored["valid_since"], "2026-01-01T00:00:00Z");
     assert_eq!(stored["valid_until"], serde_json::Value::Null);
     assert_eq!(stored["max_visits"], serde_json::Value::Null);
+    assert_eq!(stored["rules"], serde_json::json!([]));
+    assert_eq!(stored["forward_query"], false);
 
     // Delete: confirm the dialog, land on the list, and the URL is gone.
     browser.click("#delete-url button[type=submit]").await;
@@ -429,6 +452,35 @@ async fn the_explorer_shows_api_errors_and_keeps_a_url_when_deletion_is_cancelle
     .await;
     assert!(error.contains("slug"), "error shown: {error}");
     assert_eq!(browser.location().await, "/api/urls");
+
+    // Rules that are not JSON, then rules the API refuses: each error is shown in the form.
+    browser
+        .type_into("#create-url input[name=slug]", "ruled")
+        .await;
+    browser
+        .type_into("#create-url textarea[name=rules]", "[{oops")
+        .await;
+    browser.click("#create-url button[type=submit]").await;
+    let error = eventually("the rules' JSON error", STEP_TIMEOUT, || async {
+        let text = browser.text("#create-url output.error").await;
+        text.starts_with("rules: not JSON").then_some(text)
+    })
+    .await;
+    assert!(error.starts_with("rules: not JSON"), "{error}");
+    browser
+        .type_into(
+            "#create-url textarea[name=rules]",
+            r#"[{"target": "https://example.com/", "conditions": [{"type": "device", "value": "fridge"}]}]"#,
+        )
+        .await;
+    browser.click("#create-url button[type=submit]").await;
+    eventually("the API's rules error", STEP_TIMEOUT, || async {
+        let text = browser.text("#create-url output.error").await;
+        text.starts_with("rules[0].conditions[0].value:")
+            .then_some(())
+    })
+    .await;
+    assert_eq!(app.get("/api/urls/ruled").await.status(), 404);
 
     // Cancelling the confirm dialog deletes nothing.
     browser.open(&format!("/api/urls/{taken}")).await;

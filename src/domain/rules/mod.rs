@@ -164,3 +164,88 @@ impl Rules {
             .find(|(_, rule)| rule.matches(click))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{TimeZone, Utc};
+
+    fn policy() -> TargetPolicy {
+        TargetPolicy::new(2048, false, &[], "https://sho.rt").unwrap()
+    }
+
+    fn specs(json: serde_json::Value) -> Vec<RuleSpec> {
+        serde_json::from_value(json).unwrap()
+    }
+
+    fn click<'a>(user_agent: &'a str, language: &'a str) -> Click<'a> {
+        Click {
+            user_agent: Some(user_agent.as_bytes()),
+            accept_language: Some(language.as_bytes()),
+            query: None,
+            client_ip: "203.0.113.9".parse().unwrap(),
+            now: Utc.with_ymd_and_hms(2026, 12, 1, 12, 0, 0).unwrap(),
+        }
+    }
+
+    #[test]
+    fn errors_name_the_place_of_the_mistake() {
+        let cases = [
+            (
+                serde_json::json!([{"target": "https://e.com/", "conditions": []}]),
+                "rules[0].conditions",
+            ),
+            (
+                serde_json::json!([
+                    {"target": "https://e.com/", "conditions": [{"type": "ip", "value": "1.2.3.4"}]},
+                    {"target": "https://sho.rt/x", "conditions": [{"type": "ip", "value": "1.2.3.4"}]}
+                ]),
+                "rules[1].target",
+            ),
+            (
+                serde_json::json!([{"target": "https://e.com/", "conditions": [
+                    {"type": "ip", "value": "1.2.3.4"}, {"type": "language", "value": "x"}]}]),
+                "rules[0].conditions[1].value",
+            ),
+        ];
+        for (json, field) in cases {
+            let error = Rules::parse(&specs(json), &policy()).unwrap_err();
+            assert_eq!(error.field, field);
+        }
+        let many: Vec<RuleSpec> = (0..=MAX_RULES)
+            .map(|_| RuleSpec {
+                target: "https://e.com/".into(),
+                conditions: vec![ConditionSpec {
+                    kind: ConditionKind::Device,
+                    value: "ios".into(),
+                }],
+            })
+            .collect();
+        assert_eq!(Rules::parse(&many, &policy()).unwrap_err().field, "rules");
+        assert_eq!(Rules::parse(&[], &policy()).unwrap(), None);
+    }
+
+    #[test]
+    fn the_first_rule_that_holds_wins_and_rules_round_trip_through_storage() {
+        let rules = Rules::parse(
+            &specs(serde_json::json!([
+                {"target": "https://e.com/ios-de", "conditions": [
+                    {"type": "device", "value": "IOS"}, {"type": "language", "value": "DE"}]},
+                {"target": "https://e.com/ios", "conditions": [{"type": "device", "value": "ios"}]},
+            ])),
+            &policy(),
+        )
+        .unwrap()
+        .unwrap();
+        let iphone = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) Mobile/15E148";
+        let pick = |ua, lang| rules.first_match(&click(ua, lang)).map(|(i, _)| i);
+        assert_eq!(pick(iphone, "de-CH"), Some(0));
+        assert_eq!(pick(iphone, "en"), Some(1));
+        assert_eq!(pick("Mozilla/5.0 (Windows NT 10.0)", "de"), None);
+        let stored = rules.to_stored();
+        assert!(stored.contains(r#""value":"ios""#), "normalised: {stored}");
+        assert_eq!(Rules::from_stored(&stored), Some(rules));
+        assert_eq!(Rules::from_stored("[]"), None);
+        assert_eq!(Rules::from_stored("not json"), None);
+    }
+}

@@ -56,6 +56,9 @@ pub struct UrlDetail {
     pub max_visits: String,
     pub visits_left: Option<i64>,
     pub password_protected: bool,
+    pub forward_query: bool,
+    /// The rules as pretty JSON, or empty when there are none.
+    pub rules: String,
     pub visit_count: i64,
     pub visits: Vec<RecentVisit>,
     pub visits_href: String,
@@ -83,6 +86,8 @@ pub struct ExplorerPage {
     pub chart_height: u32,
     /// The choices of the forms' redirect status.
     pub redirect_statuses: &'static [u16],
+    /// `redirect.forward_query`: the create form's checkbox starts so.
+    pub forward_query_default: bool,
 }
 
 enum Endpoint {
@@ -159,6 +164,7 @@ pub async fn build(
         chart_width: chart::WIDTH,
         chart_height: chart::HEIGHT,
         redirect_statuses: &crate::domain::RedirectStatus::ALLOWED,
+        forward_query_default: state.settings.redirect.forward_query,
     };
     let visit_filter = |action: String, url: Option<String>| VisitFilterForm {
         action,
@@ -256,6 +262,13 @@ async fn url_detail(state: &AppState, slug: &str, json: &Value) -> Option<UrlDet
             .unwrap_or_default(),
         visits_left: json["visits_left"].as_i64(),
         password_protected: json["password_protected"].as_bool().unwrap_or(false),
+        forward_query: json["forward_query"].as_bool().unwrap_or(false),
+        rules: match json["rules"].as_array() {
+            Some(rules) if !rules.is_empty() => {
+                serde_json::to_string_pretty(&json["rules"]).unwrap_or_default()
+            }
+            _ => String::new(),
+        },
         visit_count: json["visit_count"].as_i64().unwrap_or(0),
         visits: visits
             .into_iter()
