@@ -11,6 +11,13 @@ pub enum AppError {
     SlugTaken(String),
     #[error("no URL has the slug '{0}'")]
     NoSuchLink(String),
+    #[error("no tag is named '{0}'")]
+    NoSuchTag(String),
+    #[error("a tag named '{0}' exists already")]
+    TagExists(String),
+    /// An editor may change a tag only while every link carrying it is its own.
+    #[error("the tag '{0}' is also on short links this key did not create")]
+    TagShared(String),
     #[error("no API key has the id {0}, or it is revoked already")]
     NoSuchKey(i64),
     /// Every generated slug tried was taken: the slug space is crowded.

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use super::{passwords, AppError, ChangeNotice};
 use crate::domain::{
     Invalid, MaxVisits, Password, PasswordHash, RedirectStatus, RuleSpec, Rules, Slug, SlugPolicy,
-    TargetPolicy, Title, Validity,
+    Tags, TargetPolicy, Title, Validity,
 };
 use crate::store::{NewUrl, Store, StoreError, Unique, UrlPatch, UrlRecord};
 
@@ -44,6 +44,8 @@ pub struct LinkInput {
     /// The hash of a password as an export wrote it (`kurz import`): kept as it is, so the
     /// link asks for the same password.
     pub password_hash: Option<String>,
+    /// Tag names as given (checked and deduplicated by [`Tags::parse`]).
+    pub tags: Vec<String>,
 }
 
 /// What a change sets; a field left `None` stays as it is, `title: Some(None)` clears it.
@@ -64,6 +66,8 @@ pub struct LinkEdit {
     pub forward_query: Option<bool>,
     /// A new password; `Some(None)` removes it.
     pub password: Option<Option<String>>,
+    /// `Some` replaces the link's tags (an empty list removes them all).
+    pub tags: Option<Vec<String>>,
 }
 
 /// A parsed link, ready to store.
@@ -143,6 +147,7 @@ impl Links {
         if input.crawlable && protected {
             return Err(not_crawlable());
         }
+        let tags = Tags::parse(&input.tags, "tags")?;
         Ok(PreparedLink {
             url: NewUrl {
                 slug,
@@ -159,6 +164,7 @@ impl Links {
                 rules,
                 forward_query: input.forward_query.unwrap_or(self.forward_query),
                 password_hash,
+                tags: tags.into_names(),
             },
             generated,
         })
@@ -264,6 +270,10 @@ impl Links {
                 .transpose()?,
             forward_query: edit.forward_query,
             password_hash,
+            tags: edit
+                .tags
+                .map(|names| Tags::parse(&names, "tags").map(Tags::into_names))
+                .transpose()?,
         };
         let record = self
             .store

@@ -10,6 +10,7 @@ mod api_keys;
 mod error;
 mod links;
 pub mod passwords;
+mod tags;
 mod visits;
 
 use async_trait::async_trait;
@@ -17,6 +18,7 @@ use async_trait::async_trait;
 pub use api_keys::{ApiKeys, CreatedKey};
 pub use error::AppError;
 pub use links::{ImportOutcome, LinkEdit, LinkInput, Links, PreparedLink};
+pub use tags::Tagging;
 pub use visits::Visits;
 
 use crate::domain::Slug;

@@ -13,7 +13,7 @@ use rand::{Rng, SeedableRng};
 use super::Context;
 use crate::app::{Links, PreparedLink};
 use crate::config::Settings;
-use crate::domain::{Cursor, Slug, TargetUrl};
+use crate::domain::{Cursor, Slug, TagName, TargetUrl};
 use crate::store::{NewUrl, PageRequest, Store, UrlFilter};
 use crate::visits::{EnqueueTimeouts, VisitCounters, VisitEvent, VisitQueue, VisitWriter};
 
@@ -38,6 +38,10 @@ pub struct SeedArgs {
     /// Visits written per batch at most (default: the server's `visits.batch_size`).
     #[arg(long)]
     pub batch: Option<NonZeroUsize>,
+    /// Tag the URLs with this many tags, t000 to t(N-1): link i gets tag i mod N, and every
+    /// third link also tag (i / 3) mod N, so tags have about URLs / N * 4/3 links each.
+    #[arg(long, default_value_t = 0)]
+    pub tags: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -76,11 +80,34 @@ const REFERRERS: &[Option<&str>] = &[
 pub async fn run(ctx: &Context, args: SeedArgs) -> anyhow::Result<()> {
     anyhow::ensure!(args.urls > 0, "--urls must be at least 1");
     let store = ctx.store().await?;
-    let ids = seed_urls(&ctx.links().await?, store.as_ref(), args.urls).await?;
+    let ids = seed_urls(&ctx.links().await?, store.as_ref(), args.urls, args.tags).await?;
     seed_visits(store, &ctx.settings, &args, &ids).await
 }
 
-async fn seed_urls(links: &Links, store: &dyn Store, count: u64) -> anyhow::Result<Vec<i64>> {
+/// The tags of seeded link `i` among `tags` tags (none when `tags` is 0).
+fn seed_tags(i: u64, tags: u32) -> anyhow::Result<Vec<TagName>> {
+    if tags == 0 {
+        return Ok(Vec::new());
+    }
+    let tags = u64::from(tags);
+    let mut picks = vec![i % tags];
+    if i % 3 == 0 {
+        picks.push((i / 3) % tags);
+    }
+    picks.sort_unstable();
+    picks.dedup();
+    Ok(picks
+        .into_iter()
+        .map(|n| TagName::parse(&format!("t{n:03}"), "tags"))
+        .collect::<Result<_, _>>()?)
+}
+
+async fn seed_urls(
+    links: &Links,
+    store: &dyn Store,
+    count: u64,
+    tags: u32,
+) -> anyhow::Result<Vec<i64>> {
     let started = Instant::now();
     let now = Utc::now();
     let mut created = 0;
@@ -105,6 +132,7 @@ async fn seed_urls(links: &Links, store: &dyn Store, count: u64) -> anyhow::Resu
                     rules: None,
                     forward_query: false,
                     password_hash: None,
+                    tags: seed_tags(i, tags)?,
                 };
                 Ok(PreparedLink {
                     url,

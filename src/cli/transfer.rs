@@ -33,7 +33,7 @@ const JSON_INVALID_ROWS: usize = 1_000;
 const MAX_LINE_BYTES: usize = 64 * 1024;
 
 /// The columns of an export, in order; an import needs `url` and reads the others if present.
-pub const COLUMNS: [&str; 14] = [
+pub const COLUMNS: [&str; 15] = [
     "slug",
     "url",
     "title",
@@ -47,6 +47,7 @@ pub const COLUMNS: [&str; 14] = [
     "human_visits",
     "forward_query",
     "rules",
+    "tags",
     "password_hash",
 ];
 
@@ -80,9 +81,11 @@ pub struct ImportArgs {
 
 // ----- export -------------------------------------------------------------------------------
 
-/// One exported URL. `visit_count` is informative: an import does not restore visits.
+/// One exported URL. `visit_count` is informative: an import does not restore visits. `tags`
+/// (`T`) is one cell of names separated by spaces in CSV, an array of names in JSON Lines;
+/// `rules` (`R`) a cell of their JSON in CSV, the array itself in JSON Lines.
 #[derive(Serialize)]
-struct ExportRow<'a> {
+struct ExportRow<'a, T, R> {
     slug: &'a str,
     url: &'a str,
     title: Option<&'a str>,
@@ -96,8 +99,9 @@ struct ExportRow<'a> {
     /// Visits by people so far: what `max_visits` caps (an import keeps it).
     human_visits: i64,
     forward_query: bool,
-    /// The rules' JSON array as the API shows it; empty for none.
-    rules: Option<String>,
+    /// The rules as the API shows them; none for none.
+    rules: R,
+    tags: T,
     /// The Argon2id hash (PHC string) of the link's password: never the password itself.
     password_hash: Option<&'a str>,
 }
@@ -106,8 +110,8 @@ fn rfc3339(time: DateTime<Utc>) -> String {
     time.to_rfc3339_opts(SecondsFormat::AutoSi, true)
 }
 
-impl<'a> From<&'a UrlRecord> for ExportRow<'a> {
-    fn from(url: &'a UrlRecord) -> Self {
+impl<'a, T, R> ExportRow<'a, T, R> {
+    fn new(url: &'a UrlRecord, tags: T, rules: R) -> Self {
         Self {
             slug: url.slug.as_str(),
             url: url.target.as_str(),
@@ -121,7 +125,8 @@ impl<'a> From<&'a UrlRecord> for ExportRow<'a> {
             max_visits: url.max_visits.map(|cap| cap.get()),
             human_visits: url.human_visits,
             forward_query: url.forward_query,
-            rules: url.rules.as_ref().map(Rules::to_stored),
+            rules,
+            tags,
             password_hash: url.password_hash.as_ref().map(PasswordHash::as_str),
         }
     }
@@ -148,10 +153,16 @@ impl<W: Write> RowWriter<W> {
     }
 
     fn write(&mut self, url: &UrlRecord) -> anyhow::Result<()> {
-        let row = ExportRow::from(url);
+        let names = url.tags.iter().map(|tag| tag.as_str());
         match self {
-            Self::Csv(writer) => writer.serialize(&row)?,
+            Self::Csv(writer) => writer.serialize(ExportRow::new(
+                url,
+                names.collect::<Vec<_>>().join(" "),
+                url.rules.as_ref().map(Rules::to_stored),
+            ))?,
             Self::Jsonl(sink) => {
+                let rules = url.rules.as_ref().map(Rules::specs).unwrap_or_default();
+                let row = ExportRow::new(url, names.collect::<Vec<_>>(), rules);
                 serde_json::to_writer(&mut *sink, &row)?;
                 sink.write_all(b"\n")?;
             }
@@ -238,6 +249,8 @@ struct RawRow {
     human_visits: Option<String>,
     forward_query: Option<String>,
     rules: Option<String>,
+    /// Blank, `null` or absent: no tags.
+    tags: Option<Result<Vec<String>, String>>,
     /// Blank or `null`: no password.
     password_hash: Option<String>,
 }
@@ -258,6 +271,7 @@ struct JsonRow {
     crawlable: Option<serde_json::Value>,
     created_at: Option<String>,
     redirect_status: Option<serde_json::Value>,
+    tags: Option<serde_json::Value>,
     valid_since: Option<serde_json::Value>,
     valid_until: Option<serde_json::Value>,
     max_visits: Option<serde_json::Value>,
@@ -300,6 +314,31 @@ fn parse_count(value: &str) -> Result<i64, String> {
     value
         .parse()
         .map_err(|_| format!("`{value}` is not a whole number"))
+}
+
+/// A tags cell: names separated by spaces or `|` (checked by the links service).
+fn split_tags(value: &str) -> Vec<String> {
+    value
+        .split(|c: char| c == '|' || c.is_whitespace())
+        .filter(|name| !name.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// A JSON Lines `tags`: an array of names, or one string of names as in CSV.
+fn json_tags(value: serde_json::Value) -> Result<Vec<String>, String> {
+    match value {
+        serde_json::Value::Null => Ok(Vec::new()),
+        serde_json::Value::String(s) => Ok(split_tags(&s)),
+        serde_json::Value::Array(items) => items
+            .into_iter()
+            .map(|item| match item {
+                serde_json::Value::String(name) => Ok(name),
+                other => Err(format!("`{other}` is not a tag name")),
+            })
+            .collect(),
+        other => Err(format!("`{other}` is not a list of tags")),
+    }
 }
 
 /// A redirect status cell: blank for none, else a number (checked by the links service).
@@ -350,6 +389,7 @@ struct Columns {
     human_visits: Option<usize>,
     forward_query: Option<usize>,
     rules: Option<usize>,
+    tags: Option<usize>,
     password_hash: Option<usize>,
 }
 
@@ -407,6 +447,7 @@ impl<R: BufRead> RowReader<R> {
                     human_visits: find("human_visits"),
                     forward_query: find("forward_query"),
                     rules: find("rules"),
+                    tags: find("tags"),
                     password_hash: find("password_hash"),
                 };
                 Ok(Self::Csv {
@@ -447,6 +488,7 @@ impl<R: BufRead> RowReader<R> {
                         human_visits: cell(columns.human_visits),
                         forward_query: cell(columns.forward_query),
                         rules: cell(columns.rules),
+                        tags: cell(columns.tags).map(|v| Ok(split_tags(&v))),
                         password_hash: cell(columns.password_hash),
                     })))
                 }
@@ -509,6 +551,7 @@ impl<R: BufRead> RowReader<R> {
                         human_visits: json_text(row.human_visits),
                         forward_query: json_text(row.forward_query),
                         rules: json_text(row.rules),
+                        tags: row.tags.map(json_tags),
                         password_hash: json_text(row.password_hash),
                     }))),
                     Err(error) => bad(format!("not a JSON object of a URL ({error})")),
@@ -586,6 +629,11 @@ fn validate(raw: RawRow, links: &Links) -> Result<(PreparedLink, Option<String>)
             .map_err(|e| format!("not a JSON array of rules ({e})"))
     })
     .map_err(bad)?;
+    let tags = raw
+        .tags
+        .transpose()
+        .map_err(|reason| bad(Invalid::new("tags", reason)))?
+        .unwrap_or_default();
     let mut warning = None;
     let created_at = match raw.created_at.as_deref().map(str::trim) {
         None | Some("") => Utc::now(),
@@ -616,6 +664,7 @@ fn validate(raw: RawRow, links: &Links) -> Result<(PreparedLink, Option<String>)
             max_visits,
             rules: rules.unwrap_or_default(),
             forward_query,
+            tags,
             password: None,
             // A blank cell is no password.
             password_hash: raw.password_hash.filter(|hash| !hash.trim().is_empty()),

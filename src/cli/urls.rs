@@ -10,9 +10,9 @@ use super::output::{self, Table};
 use super::password::PasswordSource;
 use super::{Context, UsageError};
 use crate::app::{LinkEdit, LinkInput};
-use crate::domain::{ConditionKind, Cursor, Invalid, RuleSpec, Slug};
+use crate::domain::{ConditionKind, Cursor, Invalid, RuleSpec, Slug, Tags};
 use crate::http::api::UrlView;
-use crate::store::{PageRequest, StatsQuery, StoreError, UrlFilter, UrlRecord};
+use crate::store::{PageRequest, StatsOf, StatsQuery, StoreError, TagFilter, UrlFilter, UrlRecord};
 
 /// Search text limits, as `GET /api/urls/search` has them.
 const SEARCH_MAX_QUERY_CHARS: usize = 100;
@@ -30,8 +30,8 @@ pub enum UrlCommand {
         /// The slug of the URL.
         slug: String,
     },
-    /// Change a URL's target, title, crawlability, redirect status, validity, cap, rules or
-    /// password; running servers follow within a second.
+    /// Change a URL's target, title, crawlability, redirect status, validity, cap, rules,
+    /// tags or password; running servers follow within a second.
     Update(UpdateArgs),
     /// Delete a URL and all its visits (asks first on a terminal).
     Delete {
@@ -75,6 +75,9 @@ pub struct CreateArgs {
     /// Append the click's query string to the target (default: `redirect.forward_query`).
     #[arg(long)]
     pub forward_query: Option<bool>,
+    /// A tag (a-z 0-9 - _ ., up to 64 characters); repeat for several, at most 20.
+    #[arg(long = "tag", value_name = "TAG")]
+    pub tags: Vec<String>,
     #[command(flatten)]
     pub password: PasswordSource,
 }
@@ -107,6 +110,17 @@ pub struct UpdateArgs {
     /// Answer with the server's `redirect.status` again.
     #[arg(long, group = "change")]
     pub default_redirect_status: bool,
+    /// Replace the link's tags with these; repeat for several.
+    #[arg(
+        long = "tag",
+        value_name = "TAG",
+        group = "change",
+        conflicts_with = "no_tags"
+    )]
+    pub tags: Vec<String>,
+    /// Remove every tag from the link.
+    #[arg(long, group = "change")]
+    pub no_tags: bool,
     /// The link answers from this time on (RFC 3339).
     #[arg(long, group = "change", conflicts_with = "no_valid_since")]
     pub valid_since: Option<DateTime<Utc>>,
@@ -163,6 +177,12 @@ pub struct ListArgs {
     /// Where to continue: the cursor the previous page printed.
     #[arg(long)]
     pub cursor: Option<String>,
+    /// Only URLs with this tag; repeat for several (any of them, or all with --tags all).
+    #[arg(long = "tag", value_name = "TAG", conflicts_with = "search")]
+    pub tag: Vec<String>,
+    /// With several --tag: URLs with `any` of them (default) or `all`.
+    #[arg(long, value_enum, requires = "tag")]
+    pub tags: Option<TagMatchArg>,
     /// Only links that answer now (inside their validity window, visit cap not reached).
     #[arg(long, conflicts_with = "search")]
     pub active: bool,
@@ -208,6 +228,12 @@ fn change<T>(value: Option<T>, clear: bool) -> Option<Option<T>> {
     }
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TagMatchArg {
+    Any,
+    All,
+}
+
 /// A URL as a command prints it: `--json` prints the API's URL resource ([`UrlView`]), the
 /// text these details.
 fn details(url: &UrlView) -> Vec<(&'static str, String)> {
@@ -222,6 +248,14 @@ fn details(url: &UrlView) -> Vec<(&'static str, String)> {
             "redirect",
             url.redirect_status
                 .map_or_else(|| "default".into(), |status| status.to_string()),
+        ),
+        (
+            "tags",
+            if url.tags.is_empty() {
+                "-".into()
+            } else {
+                url.tags.join(" ")
+            },
         ),
         ("visits", url.visit_count.to_string()),
         ("valid since", optional_time(url.valid_since)),
@@ -313,6 +347,7 @@ async fn create(ctx: &Context, args: CreateArgs) -> anyhow::Result<()> {
             max_visits: args.max_visits,
             rules: args.rules.map(|rules| rules.0).unwrap_or_default(),
             forward_query: args.forward_query,
+            tags: args.tags,
             password: args.password.read()?,
             password_hash: None,
         })
@@ -353,15 +388,20 @@ async fn list(ctx: &Context, args: ListArgs) -> anyhow::Result<()> {
                 Some(value) => Some(Cursor::decode(value)?),
             };
             let store = ctx.store().await?;
-            let page = store
-                .list_urls(
-                    PageRequest { after, limit },
-                    UrlFilter {
-                        owner: None,
-                        active_at: args.active.then(Utc::now),
-                    },
-                )
-                .await?;
+            let request = PageRequest { after, limit };
+            let urls = UrlFilter {
+                owner: None,
+                active_at: args.active.then(Utc::now),
+            };
+            let page = if args.tag.is_empty() {
+                store.list_urls(request, urls).await?
+            } else {
+                let filter = TagFilter {
+                    names: Tags::parse(&args.tag, "tag")?.into_names(),
+                    all: args.tags == Some(TagMatchArg::All),
+                };
+                store.list_tagged_urls(&filter, request, urls).await?
+            };
             (page.items, page.next.map(Cursor::encode))
         }
     };
@@ -377,15 +417,16 @@ async fn list(ctx: &Context, args: ListArgs) -> anyhow::Result<()> {
         });
     }
     if items.is_empty() {
-        return output::emit(if args.search.is_some() {
+        return output::emit(if args.search.is_some() || !args.tag.is_empty() {
             "no URL matches\n"
         } else {
             "no URLs\n"
         });
     }
-    let mut table = Table::new(&["SLUG", "VISITS", "CREATED", "URL", "TITLE"])
+    let mut table = Table::new(&["SLUG", "VISITS", "CREATED", "URL", "TITLE", "TAGS"])
         .max_width(3, 60)
-        .max_width(4, 40);
+        .max_width(4, 40)
+        .max_width(5, 40);
     for url in &items {
         table.row(vec![
             url.slug.clone(),
@@ -393,13 +434,20 @@ async fn list(ctx: &Context, args: ListArgs) -> anyhow::Result<()> {
             output::time(url.created_at),
             url.url.clone(),
             url.title.clone().unwrap_or_default(),
+            url.tags.join(" "),
         ]);
     }
     let mut text = table.render();
     if let Some(cursor) = next {
+        let mut filters: String = args.tag.iter().map(|t| format!(" --tag {t}")).collect();
+        if args.tags == Some(TagMatchArg::All) {
+            filters.push_str(" --tags all");
+        }
+        if args.active {
+            filters.push_str(" --active");
+        }
         text.push_str(&format!(
-            "\nnext page: kurz url list --limit {limit}{} --cursor {cursor}\n",
-            if args.active { " --active" } else { "" }
+            "\nnext page: kurz url list --limit {limit}{filters} --cursor {cursor}\n"
         ));
     }
     output::emit(&text)
@@ -447,7 +495,7 @@ async fn show(ctx: &Context, value: &str) -> anyhow::Result<()> {
         .unwrap_or(to);
     let stats = store
         .url_stats(StatsQuery {
-            url_id: record.id,
+            of: StatsOf::Url(record.id),
             from,
             to,
             include_bots: true,
@@ -467,9 +515,13 @@ async fn show(ctx: &Context, value: &str) -> anyhow::Result<()> {
         return output::json(&shown);
     }
     let mut rows = details(&shown.url);
-    // After "visits".
+    // Right after "visits", wherever the fields before it put that.
+    let after_visits = rows
+        .iter()
+        .position(|(label, _)| *label == "visits")
+        .map_or(rows.len(), |at| at + 1);
     rows.insert(
-        8,
+        after_visits,
         (
             "last 30 days",
             format!(
@@ -516,6 +568,11 @@ async fn update(ctx: &Context, args: UpdateArgs) -> anyhow::Result<()> {
         rules: change(args.rules.map(|rules| rules.0), args.no_rules)
             .map(Option::unwrap_or_default),
         forward_query: args.forward_query,
+        tags: match (args.tags.is_empty(), args.no_tags) {
+            (_, true) => Some(Vec::new()),
+            (false, false) => Some(args.tags),
+            (true, false) => None,
+        },
         password: change(args.password.read()?, args.no_password),
     };
     let record = ctx.links().await?.update(&slug, edit).await?;

@@ -10,6 +10,7 @@ mod redirect_status;
 mod role;
 mod rules;
 mod slug;
+mod tag;
 mod target;
 mod time;
 mod title;
@@ -25,6 +26,7 @@ pub use rules::{
     MAX_RULES,
 };
 pub use slug::{Slug, SlugPolicy};
+pub use tag::{TagName, Tags, MAX_TAGS, MAX_TAG_CHARS};
 pub use target::{non_public, TargetPolicy, TargetUrl};
 pub use time::{parse_day, parse_end, parse_start};
 pub use title::Title;

@@ -38,6 +38,9 @@ pub enum ApiError {
     WrongPassword,
     #[error("{0}")]
     Conflict(String),
+    /// A tag renamed onto a name another tag has: 409 `tag_exists`.
+    #[error("{0}")]
+    TagExists(String),
     #[error("{0}")]
     Validation(#[from] Invalid),
     #[error("{0}")]
@@ -101,6 +104,7 @@ pub enum ProblemCode {
     PasswordRequired,
     WrongPassword,
     Conflict,
+    TagExists,
     ValidationFailed,
     UnsupportedMediaType,
     PayloadTooLarge,
@@ -140,7 +144,7 @@ impl ApiError {
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::PasswordRequired | Self::WrongPassword => StatusCode::UNAUTHORIZED,
-            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::Conflict(_) | Self::TagExists(_) => StatusCode::CONFLICT,
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -165,6 +169,7 @@ impl ApiError {
             Self::PasswordRequired => ProblemCode::PasswordRequired,
             Self::WrongPassword => ProblemCode::WrongPassword,
             Self::Conflict(_) => ProblemCode::Conflict,
+            Self::TagExists(_) => ProblemCode::TagExists,
             Self::Validation(_) => ProblemCode::ValidationFailed,
             Self::UnsupportedMediaType(_) => ProblemCode::UnsupportedMediaType,
             Self::PayloadTooLarge => ProblemCode::PayloadTooLarge,
@@ -210,6 +215,9 @@ impl From<AppError> for ApiError {
             AppError::SlugTaken(_) => Self::Conflict("this slug is already taken".into()),
             AppError::NoSuchLink(_) => Self::not_found("no URL has this slug"),
             AppError::NoSuchKey(_) => Self::not_found("no such API key"),
+            AppError::NoSuchTag(_) => Self::not_found("no tag has this name"),
+            AppError::TagExists(_) => Self::TagExists(error.to_string()),
+            AppError::TagShared(_) => Self::Forbidden(error.to_string()),
             AppError::NoFreeSlug(_) | AppError::Password(_) => {
                 Self::Internal(anyhow::Error::new(error))
             }

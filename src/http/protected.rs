@@ -213,7 +213,7 @@ async fn read_body(request: Request, state: &AppState) -> Result<PasswordBody, A
             StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
             _ => ApiError::BadRequest(format!("could not read the body: {rejection}")),
         })?;
-    serde_urlencoded::from_bytes(&bytes)
+    serde_html_form::from_bytes(&bytes)
         .map_err(|error| ApiError::BadRequest(format!("the form could not be read: {error}")))
 }
 

@@ -21,16 +21,19 @@ pub enum Unique {
     Slug,
     /// `api_keys.key_hash`.
     ApiKeyHash,
+    /// `tags.name`.
+    TagName,
 }
 
 impl Unique {
-    const ALL: [(Unique, &'static str, &'static str); 2] = [
+    const ALL: [(Unique, &'static str, &'static str); 3] = [
         (Unique::Slug, "urls_slug_key", "urls.slug"),
         (
             Unique::ApiKeyHash,
             "api_keys_key_hash_key",
             "api_keys.key_hash",
         ),
+        (Unique::TagName, "tags_name_key", "tags.name"),
     ];
 
     /// The constraint a unique violation names: PostgreSQL reports the constraint, SQLite
@@ -54,6 +57,7 @@ impl std::fmt::Display for Unique {
         f.write_str(match self {
             Self::Slug => "slug",
             Self::ApiKeyHash => "API key",
+            Self::TagName => "tag name",
         })
     }
 }

@@ -25,13 +25,13 @@ pub use error::Unique;
 pub use maintenance::{MigrationState, MigrationStatus, PrunedVisits};
 pub use models::{
     ApiKeyRecord, CapTake, DayCount, LinkChange, NewApiKey, NewUrl, NewVisit, Page, PageRequest,
-    Redirect, RuleCount, StatsQuery, UrlFilter, UrlPatch, UrlRecord, UrlStats, ValueCount,
-    VisitFilter, VisitRecord,
+    Redirect, RuleCount, StatsOf, StatsQuery, TagFilter, TagPage, TagQuery, TagRecord, UrlFilter,
+    UrlPatch, UrlRecord, UrlStats, ValueCount, VisitFilter, VisitRecord,
 };
 pub use sql::SqlStore;
 
 use crate::config::DatabaseSettings;
-use crate::domain::Slug;
+use crate::domain::{Slug, TagName};
 
 /// The most ids one [`Store::visits_by_ids`] call reads.
 pub const MAX_VISITS_BY_IDS: usize = 1000;
@@ -102,6 +102,32 @@ pub trait Store: Send + Sync + 'static {
         filter: UrlFilter,
     ) -> Result<Page<UrlRecord>, StoreError>;
 
+    /// URLs carrying any (or all) of the filter's tags, newest first, keyset-paginated like
+    /// [`Store::list_urls`]: each page an index range scan over `url_tags (tag_id, url_id)`
+    /// (the rarest tag's for `all`, at most a page per tag merged for `any`).
+    async fn list_tagged_urls(
+        &self,
+        filter: &TagFilter,
+        page: PageRequest,
+        urls: UrlFilter,
+    ) -> Result<Page<UrlRecord>, StoreError>;
+
+    /// Tags in name order, with their counters; with an `owner`, only the tags of the links
+    /// that API key created, counted over those links.
+    async fn list_tags(&self, query: &TagQuery, owner: Option<i64>) -> Result<TagPage, StoreError>;
+
+    /// One tag with its counters (over an `owner`'s links, `NotFound` when none carries it).
+    async fn get_tag(&self, name: &TagName, owner: Option<i64>) -> Result<TagRecord, StoreError>;
+
+    /// Whether a link that `owner` did not create carries the tag.
+    async fn tag_used_by_others(&self, tag_id: i64, owner: i64) -> Result<bool, StoreError>;
+
+    /// Renames a tag on every link; [`StoreError::Conflict`] when the new name is taken.
+    async fn rename_tag(&self, name: &TagName, to: &TagName) -> Result<TagRecord, StoreError>;
+
+    /// Deletes a tag, taking it from every link; how many links carried it.
+    async fn delete_tag(&self, name: &TagName) -> Result<i64, StoreError>;
+
     /// The redirect hot path: what a redirect needs, `None` for an unknown slug.
     async fn resolve(&self, slug: &Slug) -> Result<Option<Redirect>, StoreError>;
 
@@ -139,7 +165,7 @@ pub trait Store: Send + Sync + 'static {
         page: PageRequest,
     ) -> Result<Page<VisitRecord>, StoreError>;
 
-    /// A URL's statistics over a range of days, from the rollups.
+    /// The statistics of a URL, or of a tag's links, over a range of days, from the rollups.
     async fn url_stats(&self, query: StatsQuery) -> Result<UrlStats, StoreError>;
 
     /// Every migration this binary carries or the database has applied, by version, with its

@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::domain::{
-    Cursor, MaxVisits, PasswordHash, RedirectStatus, Role, Rules, Slug, TargetUrl, Title,
+    Cursor, MaxVisits, PasswordHash, RedirectStatus, Role, Rules, Slug, TagName, TargetUrl, Title,
 };
 
 /// A stored short link.
@@ -23,6 +23,8 @@ pub struct UrlRecord {
     pub created_by: Option<i64>,
     /// Its own redirect status; `None` answers with the configured `redirect.status`.
     pub redirect_status: Option<RedirectStatus>,
+    /// Its tags, in name order.
+    pub tags: Vec<TagName>,
     /// Before this time the link answers as if it did not exist.
     pub valid_since: Option<DateTime<Utc>>,
     /// From this time on the link is expired.
@@ -57,6 +59,8 @@ pub struct NewUrl {
     /// The API key creating it; `None` for anonymous callers and commands.
     pub created_by: Option<i64>,
     pub redirect_status: Option<RedirectStatus>,
+    /// Its tags, each once (see [`crate::domain::Tags`]).
+    pub tags: Vec<TagName>,
     pub valid_since: Option<DateTime<Utc>>,
     pub valid_until: Option<DateTime<Utc>>,
     pub max_visits: Option<MaxVisits>,
@@ -75,6 +79,8 @@ pub struct UrlPatch {
     pub crawlable: Option<bool>,
     /// `Some(None)` goes back to the configured status.
     pub redirect_status: Option<Option<RedirectStatus>>,
+    /// `Some` replaces the link's tags with these (each once; empty removes them all).
+    pub tags: Option<Vec<TagName>>,
     /// `Some(None)` removes the bound (the application layer checks the window).
     pub valid_since: Option<Option<DateTime<Utc>>>,
     pub valid_until: Option<Option<DateTime<Utc>>>,
@@ -181,15 +187,24 @@ pub struct VisitFilter {
     pub is_bot: Option<bool>,
 }
 
-/// A statistics question about one URL: the days `from..=to` (UTC).
+/// A statistics question about one URL or the links of one tag: the days `from..=to` (UTC).
 #[derive(Debug, Clone, Copy)]
 pub struct StatsQuery {
-    pub url_id: i64,
+    pub of: StatsOf,
     pub from: NaiveDate,
     pub to: NaiveDate,
     pub include_bots: bool,
     /// How many values each breakdown lists at most.
     pub top: u32,
+}
+
+/// Whose visits statistics count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatsOf {
+    /// One URL, by id.
+    Url(i64),
+    /// The links carrying a tag (by id); with an `owner`, only those that API key created.
+    Tag { id: i64, owner: Option<i64> },
 }
 
 /// Statistics of one URL over a range of days, read from the rollups.
@@ -289,4 +304,38 @@ pub struct LinkChange {
     pub slug: String,
     /// The [`Store::origin`](super::Store::origin) of the process that made the change.
     pub origin: String,
+}
+
+/// Which tags a URL list keeps: links with any of `names`, or with all of them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TagFilter {
+    /// At least one, each once.
+    pub names: Vec<TagName>,
+    pub all: bool,
+}
+
+/// A tag with its counters: the links carrying it and the sum of their visit counts (over an
+/// editor's own links when the store was asked for one owner's view).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TagRecord {
+    pub id: i64,
+    pub name: TagName,
+    pub links: i64,
+    pub visits: i64,
+}
+
+/// One page of tags in name order: names after `after` (all with `None`), starting with
+/// `prefix` when one is given.
+#[derive(Debug, Clone, Default)]
+pub struct TagQuery {
+    pub prefix: Option<String>,
+    pub after: Option<TagName>,
+    pub limit: u32,
+}
+
+/// A page of tags; `next` is the name the following page starts after.
+#[derive(Debug, Clone)]
+pub struct TagPage {
+    pub items: Vec<TagRecord>,
+    pub next: Option<TagName>,
 }

@@ -6,7 +6,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
 use sqlx::{Postgres, QueryBuilder};
 
 use super::postgres_visits;
@@ -44,12 +44,12 @@ impl Pg {
 }
 
 /// One statement for the whole batch, its change log rows included; existing slugs are
-/// skipped.
+/// skipped. The ids and slugs of the links created.
 pub(super) async fn import_urls(
-    pool: &PgPool,
+    conn: &mut PgConnection,
     urls: &[NewUrl],
     origin: &str,
-) -> Result<Vec<Slug>, StoreError> {
+) -> Result<Vec<(i64, Slug)>, StoreError> {
     let slugs: Vec<&str> = urls.iter().map(|u| u.slug.as_str()).collect();
     let targets: Vec<&str> = urls.iter().map(|u| u.target.as_str()).collect();
     let hosts: Vec<String> = urls.iter().map(|u| u.target.host_key()).collect();
@@ -80,7 +80,7 @@ pub(super) async fn import_urls(
         .iter()
         .map(|u| u.password_hash.as_ref().map(PasswordHash::as_str))
         .collect();
-    let created: Vec<String> = sqlx::query_scalar(
+    let created: Vec<(i64, String)> = sqlx::query_as(
         "WITH created AS ( \
              INSERT INTO urls (slug, target, target_host, title, crawlable, created_at, \
                  updated_at, created_by, redirect_status, valid_since, valid_until, max_visits, \
@@ -98,11 +98,11 @@ pub(super) async fn import_urls(
                                       password_hash, position) \
              ORDER BY t.position \
              ON CONFLICT (slug) DO NOTHING \
-             RETURNING slug), \
+             RETURNING id, slug), \
          logged AS ( \
              INSERT INTO link_changes (slug, changed_at, origin) \
              SELECT slug, $8, $9 FROM created) \
-         SELECT slug FROM created",
+         SELECT id, slug FROM created",
     )
     .bind(&slugs)
     .bind(&targets)
@@ -121,9 +121,12 @@ pub(super) async fn import_urls(
     .bind(&rules)
     .bind(&forward)
     .bind(&hashes)
-    .fetch_all(pool)
+    .fetch_all(conn)
     .await?;
-    Ok(created.into_iter().map(Slug::from_stored).collect())
+    Ok(created
+        .into_iter()
+        .map(|(id, slug)| (id, Slug::from_stored(slug)))
+        .collect())
 }
 
 /// The rows by `COPY`, then each URL's count, each rollup row and the total once, in one
@@ -171,6 +174,23 @@ pub(super) async fn record_visits(
     .bind(&ids)
     .bind(&counts)
     .bind(&people)
+    .execute(&mut *tx)
+    .await?;
+    // Their tags' visit counters, once per tag, the rows locked in id order as every writer
+    // of them does (see `adjust_tags!`), so concurrent batches never deadlock. After the
+    // links' rows: a link gaining a tag meanwhile waits for this batch and counts its visits.
+    sqlx::query(
+        "WITH batch AS ( \
+             SELECT ut.tag_id, CAST(SUM(d.n) AS BIGINT) AS n \
+             FROM UNNEST($1::bigint[], $2::bigint[]) AS d(id, n) \
+             JOIN url_tags ut ON ut.url_id = d.id GROUP BY ut.tag_id), \
+         locked AS MATERIALIZED ( \
+             SELECT t.id, batch.n FROM tags t JOIN batch ON batch.tag_id = t.id \
+             ORDER BY t.id FOR NO KEY UPDATE OF t) \
+         UPDATE tags SET visits = tags.visits + locked.n FROM locked WHERE tags.id = locked.id",
+    )
+    .bind(&ids)
+    .bind(&counts)
     .execute(&mut *tx)
     .await?;
 

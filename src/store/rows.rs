@@ -3,9 +3,11 @@
 use chrono::{DateTime, SubsecRound, Utc};
 use sqlx::{Database, Encode, QueryBuilder, Type};
 
-use super::models::{ApiKeyRecord, PageRequest, Redirect, UrlRecord, VisitFilter, VisitRecord};
+use super::models::{
+    ApiKeyRecord, PageRequest, Redirect, TagRecord, UrlFilter, UrlRecord, VisitFilter, VisitRecord,
+};
 use super::StoreError;
-use crate::domain::{MaxVisits, PasswordHash, RedirectStatus, Rules, Slug, TargetUrl};
+use crate::domain::{MaxVisits, PasswordHash, RedirectStatus, Rules, Slug, TagName, TargetUrl};
 
 /// Times as read, to the microsecond: what PostgreSQL keeps (sqlx truncates), and what SQLite,
 /// which stores the text it is given, now also answers, so both backends print the same.
@@ -62,7 +64,31 @@ impl TryFrom<UrlRow> for UrlRecord {
             rules: stored_rules(row.id, row.rules.as_deref())?,
             forward_query: row.forward_query,
             password_hash: row.password_hash.map(PasswordHash::from_stored),
+            // Read by a second query for the whole page (`SqlStore::with_tags`).
+            tags: Vec::new(),
         })
+    }
+}
+
+/// The column list every tag query returns, in `TagRow`'s order (`t` is `tags`).
+pub(crate) const TAG_COLUMNS: &str = "t.id, t.name, t.links, t.visits";
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct TagRow {
+    id: i64,
+    name: String,
+    links: i64,
+    visits: i64,
+}
+
+impl From<TagRow> for TagRecord {
+    fn from(row: TagRow) -> Self {
+        Self {
+            id: row.id,
+            name: TagName::from_stored(row.name),
+            links: row.links,
+            visits: row.visits,
+        }
     }
 }
 
@@ -184,6 +210,28 @@ impl TryFrom<ApiKeyRow> for ApiKeyRecord {
 
 pub(crate) fn into_urls(rows: Vec<UrlRow>) -> Result<Vec<UrlRecord>, StoreError> {
     rows.into_iter().map(UrlRecord::try_from).collect()
+}
+
+/// Appends the conditions of a [`UrlFilter`] to a query over `urls` that ends in a `WHERE`
+/// clause: the owner, and whether a link answers at a time (inside its validity window, its
+/// visit cap not reached).
+pub(crate) fn push_url_filter<'q, DB>(query: &mut QueryBuilder<'q, DB>, filter: UrlFilter)
+where
+    DB: Database,
+    i64: Encode<'q, DB> + Type<DB>,
+    DateTime<Utc>: Encode<'q, DB> + Type<DB>,
+{
+    if let Some(owner) = filter.owner {
+        query.push(" AND urls.created_by = ").push_bind(owner);
+    }
+    if let Some(at) = filter.active_at {
+        query
+            .push(" AND (urls.valid_since IS NULL OR urls.valid_since <= ")
+            .push_bind(at)
+            .push(") AND (urls.valid_until IS NULL OR urls.valid_until > ")
+            .push_bind(at)
+            .push(") AND (urls.max_visits IS NULL OR urls.human_visits < urls.max_visits)");
+    }
 }
 
 /// Appends a visit list's filters, keyset position, order and limit to a query that ends in a

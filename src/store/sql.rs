@@ -11,18 +11,19 @@ use sqlx::QueryBuilder;
 use super::maintenance::{self, count_per_url, AppliedMigration};
 use super::postgres::{self, Pg};
 use super::rows::{
-    into_urls, push_visit_page, ApiKeyRow, RedirectRow, UrlRow, VisitRow, API_KEY_COLUMNS,
-    REDIRECT_COLUMNS, URL_COLUMNS,
+    into_urls, push_url_filter, push_visit_page, ApiKeyRow, RedirectRow, UrlRow, VisitRow,
+    API_KEY_COLUMNS, REDIRECT_COLUMNS, URL_COLUMNS,
 };
 use super::sqlite::{self, Lite};
 use super::stats::{self, DailyRow, RuleRow, TopValueRow};
 use super::{
     ApiKeyRecord, CapTake, LinkChange, MigrationStatus, NewApiKey, NewUrl, NewVisit, Page,
-    PageRequest, PoolStatus, PrunedVisits, Redirect, StatsQuery, Store, StoreError, UrlFilter,
-    UrlPatch, UrlRecord, UrlStats, VisitFilter, VisitRecord,
+    PageRequest, PoolStatus, PrunedVisits, Redirect, StatsOf, StatsQuery, Store, StoreError,
+    TagFilter, TagPage, TagQuery, TagRecord, UrlFilter, UrlPatch, UrlRecord, UrlStats, VisitFilter,
+    VisitRecord,
 };
 use crate::config::DatabaseSettings;
-use crate::domain::{MaxVisits, PasswordHash, RedirectStatus, Rules, Slug};
+use crate::domain::{MaxVisits, PasswordHash, RedirectStatus, Rules, Slug, TagName};
 
 /// Runs `$body` with `$pool` bound to the store's pool, whichever backend it is: the body is
 /// written once and compiled once per database.
@@ -52,6 +53,9 @@ macro_rules! log_change {
             .await?
     };
 }
+
+#[macro_use]
+mod tags;
 
 pub(super) enum Db {
     Postgres(Pg),
@@ -191,7 +195,7 @@ impl Store for SqlStore {
              VALUES ($1, $2, $6, $3, $4, $5, $5, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
              RETURNING {URL_COLUMNS}"
         );
-        let row: UrlRow = on_pool!(self, pool => {
+        let row: UrlRecord = on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             let row: UrlRow = sqlx::query_as(&sql)
                 .bind(new.slug.as_str())
@@ -211,11 +215,13 @@ impl Store for SqlStore {
                 .bind(new.password_hash.as_ref().map(PasswordHash::as_str))
                 .fetch_one(&mut *tx)
                 .await?;
+            let record = UrlRecord::try_from(row)?;
+            set_url_tags!(self, tx, record.id, 0, &new.tags);
             log_change!(self, tx, new.slug.as_str());
             tx.commit().await?;
-            row
+            record
         });
-        row.try_into()
+        self.with_tags_of(row).await
     }
 
     #[tracing::instrument(skip_all, fields(batch = urls.len()))]
@@ -223,10 +229,24 @@ impl Store for SqlStore {
         if urls.is_empty() {
             return Ok(Vec::new());
         }
-        match &self.db {
-            Db::Postgres(pg) => postgres::import_urls(&pg.pool, urls, &self.origin).await,
-            Db::Sqlite(lite) => sqlite::import_urls(&lite.pool, urls, &self.origin).await,
-        }
+        // The links, then the tags of those created, in one transaction.
+        let created = match &self.db {
+            Db::Postgres(pg) => {
+                let mut tx = pg.pool.begin().await?;
+                let created = postgres::import_urls(&mut tx, urls, &self.origin).await?;
+                tag_imported!(self, tx, &tags::imported_pairs(urls, &created));
+                tx.commit().await?;
+                created
+            }
+            Db::Sqlite(lite) => {
+                let mut tx = lite.pool.begin().await?;
+                let created = sqlite::import_urls(&mut tx, urls, &self.origin).await?;
+                tag_imported!(self, tx, &tags::imported_pairs(urls, &created));
+                tx.commit().await?;
+                created
+            }
+        };
+        Ok(created.into_iter().map(|(_, slug)| slug).collect())
     }
 
     async fn get_url(&self, slug: &Slug) -> Result<UrlRecord, StoreError> {
@@ -234,13 +254,13 @@ impl Store for SqlStore {
         let row: UrlRow = on_pool!(self, pool => {
             sqlx::query_as(&sql).bind(slug.as_str()).fetch_one(pool).await?
         });
-        row.try_into()
+        self.with_tags_of(row.try_into()?).await
     }
 
     #[tracing::instrument(skip_all, fields(slug = %slug))]
     async fn update_url(&self, slug: &Slug, patch: UrlPatch) -> Result<UrlRecord, StoreError> {
         let now = Utc::now();
-        let row: UrlRow = on_pool!(self, pool => {
+        let row: UrlRecord = on_pool!(self, pool => {
             let mut query = QueryBuilder::new("UPDATE urls SET updated_at = ");
             query.push_bind(now);
             if let Some(target) = &patch.target {
@@ -287,25 +307,39 @@ impl Store for SqlStore {
                 .push_bind(slug.as_str())
                 .push(format!(" RETURNING {URL_COLUMNS}"));
             let mut tx = pool.begin().await?;
+            // The UPDATE comes first: it holds the link's row (and on SQLite the write lock),
+            // so the visit count the tags' counters move by is the current one.
             let row: UrlRow = query.build_query_as().fetch_one(&mut *tx).await?;
+            let record = UrlRecord::try_from(row)?;
+            if let Some(names) = &patch.tags {
+                set_url_tags!(self, tx, record.id, record.visit_count, names);
+            }
             log_change!(self, tx, slug.as_str());
             tx.commit().await?;
-            row
+            record
         });
-        row.try_into()
+        self.with_tags_of(row).await
     }
 
     #[tracing::instrument(skip_all, fields(slug = %slug))]
     async fn delete_url(&self, slug: &Slug) -> Result<(), StoreError> {
         on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
-            let done = sqlx::query("DELETE FROM urls WHERE slug = $1")
-                .bind(slug.as_str())
+            // A write first, holding the row: the visit count its tags lose is the last one.
+            let found: Option<(i64, i64)> = sqlx::query_as(
+                "UPDATE urls SET updated_at = updated_at WHERE slug = $1 RETURNING id, visit_count",
+            )
+            .bind(slug.as_str())
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some((id, visit_count)) = found else {
+                return Err(StoreError::NotFound);
+            };
+            set_url_tags!(self, tx, id, visit_count, &[]);
+            sqlx::query("DELETE FROM urls WHERE id = $1")
+                .bind(id)
                 .execute(&mut *tx)
                 .await?;
-            if done.rows_affected() == 0 {
-                return Err(StoreError::NotFound);
-            }
             log_change!(self, tx, slug.as_str());
             tx.commit().await?;
         });
@@ -352,7 +386,8 @@ impl Store for SqlStore {
         }
         let by_host = found.pop().unwrap_or_default();
         let by_slug = found.pop().unwrap_or_default();
-        Ok(super::merge_search(by_slug, by_host, limit))
+        self.with_tags(super::merge_search(by_slug, by_host, limit))
+            .await
     }
 
     async fn list_urls(
@@ -362,17 +397,7 @@ impl Store for SqlStore {
     ) -> Result<Page<UrlRecord>, StoreError> {
         let rows: Vec<UrlRow> = on_pool!(self, pool => {
             let mut query = QueryBuilder::new(format!("SELECT {URL_COLUMNS} FROM urls WHERE TRUE"));
-            if let Some(owner) = filter.owner {
-                query.push(" AND created_by = ").push_bind(owner);
-            }
-            if let Some(at) = filter.active_at {
-                query
-                    .push(" AND (valid_since IS NULL OR valid_since <= ")
-                    .push_bind(at)
-                    .push(") AND (valid_until IS NULL OR valid_until > ")
-                    .push_bind(at)
-                    .push(") AND (max_visits IS NULL OR human_visits < max_visits)");
-            }
+            push_url_filter(&mut query, filter);
             if let Some(after) = page.after {
                 query.push(" AND id < ").push_bind(after.last_id());
             }
@@ -381,7 +406,39 @@ impl Store for SqlStore {
                 .push_bind(i64::from(page.limit) + 1);
             query.build_query_as().fetch_all(pool).await?
         });
-        Ok(Page::from_overfetch(into_urls(rows)?, page.limit, |u| u.id))
+        let urls = self.with_tags(into_urls(rows)?).await?;
+        Ok(Page::from_overfetch(urls, page.limit, |u| u.id))
+    }
+
+    async fn list_tagged_urls(
+        &self,
+        filter: &TagFilter,
+        page: PageRequest,
+        urls: UrlFilter,
+    ) -> Result<Page<UrlRecord>, StoreError> {
+        self.tagged_urls(filter, page, urls).await
+    }
+
+    async fn list_tags(&self, query: &TagQuery, owner: Option<i64>) -> Result<TagPage, StoreError> {
+        self.tag_page(query, owner).await
+    }
+
+    async fn get_tag(&self, name: &TagName, owner: Option<i64>) -> Result<TagRecord, StoreError> {
+        self.tag(name, owner).await
+    }
+
+    async fn tag_used_by_others(&self, tag_id: i64, owner: i64) -> Result<bool, StoreError> {
+        self.tag_has_others(tag_id, owner).await
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn rename_tag(&self, name: &TagName, to: &TagName) -> Result<TagRecord, StoreError> {
+        self.rename(name, to).await
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn delete_tag(&self, name: &TagName) -> Result<i64, StoreError> {
+        self.remove_tag(name).await
     }
 
     async fn resolve(&self, slug: &Slug) -> Result<Option<Redirect>, StoreError> {
@@ -514,28 +571,35 @@ impl Store for SqlStore {
     }
 
     async fn url_stats(&self, query: StatsQuery) -> Result<UrlStats, StoreError> {
+        let (daily_sql, top_sql) = (stats::daily_sql(query.of), stats::top_values_sql(query.of));
+        let (id, owner) = stats::subject(query.of);
         let (daily, top, rules): (Vec<DailyRow>, Vec<TopValueRow>, Vec<RuleRow>) = on_pool!(self, pool => {
-            let daily: Vec<DailyRow> = sqlx::query_as(stats::DAILY_SQL)
-                .bind(query.url_id)
-                .bind(query.from)
-                .bind(query.to)
-                .fetch_all(pool)
-                .await?;
-            let top: Vec<TopValueRow> = sqlx::query_as(stats::TOP_VALUES_SQL)
-                .bind(query.url_id)
+            let mut daily = sqlx::query_as(&daily_sql).bind(id).bind(query.from).bind(query.to);
+            let mut top = sqlx::query_as(&top_sql)
+                .bind(id)
                 .bind(query.from)
                 .bind(query.to)
                 .bind(i64::from(!query.include_bots))
-                .bind(i64::from(query.top))
-                .fetch_all(pool)
-                .await?;
-            let rules: Vec<RuleRow> = sqlx::query_as(stats::RULES_SQL)
-                .bind(query.url_id)
-                .bind(query.from)
-                .bind(query.to)
-                .bind(i64::from(!query.include_bots))
-                .fetch_all(pool)
-                .await?;
+                .bind(i64::from(query.top));
+            if let Some(owner) = owner {
+                daily = daily.bind(owner);
+                top = top.bind(owner);
+            }
+            let daily: Vec<DailyRow> = daily.fetch_all(pool).await?;
+            let top: Vec<TopValueRow> = top.fetch_all(pool).await?;
+            // A rule is one link's: a tag's statistics have no rule breakdown.
+            let rules: Vec<RuleRow> = match query.of {
+                StatsOf::Url(url_id) => {
+                    sqlx::query_as(stats::RULES_SQL)
+                        .bind(url_id)
+                        .bind(query.from)
+                        .bind(query.to)
+                        .bind(i64::from(!query.include_bots))
+                        .fetch_all(pool)
+                        .await?
+                }
+                StatsOf::Tag { .. } => Vec::new(),
+            };
             (daily, top, rules)
         });
         Ok(stats::assemble(&query, daily, top, rules))
@@ -575,7 +639,7 @@ impl Store for SqlStore {
                 .fetch_all(pool)
                 .await?
         });
-        into_urls(rows)
+        self.with_tags(into_urls(rows)?).await
     }
 
     #[tracing::instrument(skip(self))]
@@ -610,6 +674,20 @@ impl Store for SqlStore {
                 });
                 query.push(") AS d WHERE urls.id = d.column1");
                 query.build().execute(&mut *tx).await?;
+                // Their tags' visit counters drop by as many.
+                let mut tagged = QueryBuilder::new("SELECT url_id, tag_id FROM url_tags WHERE url_id IN (");
+                let mut list = tagged.separated(", ");
+                for (id, _) in chunk {
+                    list.push_bind(*id);
+                }
+                tagged.push(")");
+                let pairs: Vec<(i64, i64)> = tagged.build_query_as().fetch_all(&mut *tx).await?;
+                let lost: std::collections::HashMap<i64, i64> = chunk.iter().copied().collect();
+                let mut deltas = tags::TagDeltas::new();
+                for (url_id, tag_id) in pairs {
+                    deltas.entry(tag_id).or_insert((0, 0)).1 -= lost.get(&url_id).copied().unwrap_or(0);
+                }
+                adjust_tags!(self, tx, &deltas);
             }
             let done = url_ids.len() < limit as usize;
             let rollup_rows = if done {

@@ -171,16 +171,15 @@ impl Lite {
 /// bound variables.
 const IMPORT_ROWS_PER_STATEMENT: usize = 500;
 
-/// In one transaction, a multi-row `INSERT` per 500 links (one round trip to sqlx's
+/// In the caller's transaction, a multi-row `INSERT` per 500 links (one round trip to sqlx's
 /// connection thread each, not two per link) and one for the change log rows of those created;
-/// existing slugs are skipped.
+/// existing slugs are skipped. The ids and slugs of the links created.
 pub(super) async fn import_urls(
-    pool: &SqlitePool,
+    tx: &mut SqliteConnection,
     urls: &[NewUrl],
     origin: &str,
-) -> Result<Vec<Slug>, StoreError> {
+) -> Result<Vec<(i64, Slug)>, StoreError> {
     let now = chrono::Utc::now();
-    let mut tx = pool.begin().await?;
     let mut created = Vec::new();
     for chunk in urls.chunks(IMPORT_ROWS_PER_STATEMENT) {
         let mut insert = QueryBuilder::<Sqlite>::new(
@@ -206,21 +205,23 @@ pub(super) async fn import_urls(
                 .push_bind(url.forward_query)
                 .push_bind(url.password_hash.as_ref().map(PasswordHash::as_str));
         });
-        insert.push(" ON CONFLICT (slug) DO NOTHING RETURNING slug");
-        let slugs: Vec<String> = insert.build_query_scalar().fetch_all(&mut *tx).await?;
-        if slugs.is_empty() {
+        insert.push(" ON CONFLICT (slug) DO NOTHING RETURNING id, slug");
+        let rows: Vec<(i64, String)> = insert.build_query_as().fetch_all(&mut *tx).await?;
+        if rows.is_empty() {
             continue;
         }
         let mut log =
             QueryBuilder::<Sqlite>::new("INSERT INTO link_changes (slug, changed_at, origin) ");
-        log.push_values(&slugs, |mut row, slug| {
+        log.push_values(&rows, |mut row, (_, slug)| {
             row.push_bind(slug.as_str())
                 .push_bind(now)
                 .push_bind(origin);
         });
         log.build().execute(&mut *tx).await?;
-        created.extend(slugs.into_iter().map(Slug::from_stored));
+        created.extend(
+            rows.into_iter()
+                .map(|(id, slug)| (id, Slug::from_stored(slug))),
+        );
     }
-    tx.commit().await?;
     Ok(created)
 }

@@ -221,8 +221,14 @@ fn add_tallies<'a>(
         "UPDATE urls SET visit_count = visit_count + ?1, human_visits = human_visits + ?2 \
          WHERE id = ?3",
     )?;
+    // Each link's tags count its visits too (`tags.visits`, see the tags migration).
+    let mut tagged = tx.prepare_cached(
+        "UPDATE tags SET visits = visits + ?1 \
+         WHERE id IN (SELECT tag_id FROM url_tags WHERE url_id = ?2)",
+    )?;
     for (url_id, tally) in rollups.per_url {
         count.execute(params![tally.visits, tally.people, url_id])?;
+        tagged.execute(params![tally.visits, url_id])?;
     }
     let mut upsert = tx.prepare_cached(
         "INSERT INTO url_daily_rollups \

@@ -1,32 +1,68 @@
-//! Statistics read from the rollup. The SQL is the same for both backends (written with `$n`
-//! placeholders; SQLite reads them as `?n`), and so is the assembly of the answer.
-//! `$1` is the URL id, `$2` and `$3` the first and last day, `$4` is 1 to leave bots out and 0 to
-//! count them, `$5` how many values each breakdown lists.
+//! Statistics read from the rollup, of one URL or of the links of one tag: the same SQL for
+//! both backends (written with `$n` placeholders; SQLite reads them as `?n`) and the same
+//! assembly of the answer, over the rows [`source`] picks. `$1` is the URL or tag id, `$2` and
+//! `$3` the first and last day, `$4` is 1 to leave bots out and 0 to count them, `$5` how many
+//! values each breakdown lists, `$6` the owner of an editor's tag statistics.
 
 use chrono::{Days, NaiveDate};
 
-use super::models::{DayCount, RuleCount, StatsQuery, UrlStats, ValueCount};
+use super::models::{DayCount, RuleCount, StatsOf, StatsQuery, UrlStats, ValueCount};
 
-pub(crate) const DAILY_SQL: &str = "SELECT day, \
-         CAST(SUM(visits) AS BIGINT) AS visits, CAST(SUM(bot_visits) AS BIGINT) AS bot_visits \
-     FROM url_daily_rollups WHERE url_id = $1 AND day >= $2 AND day <= $3 \
-     GROUP BY day ORDER BY day";
+/// The rollup rows (`r`) counted, and the bound parameters after `$1..$3`: the URL's rows, or
+/// those of every link carrying the tag (each link's rows by the `(url_id, ...)` key), only an
+/// owner's links for an editor.
+fn source(of: StatsOf, owner_param: &str) -> String {
+    match of {
+        StatsOf::Url(_) => "url_daily_rollups r WHERE r.url_id = $1".into(),
+        StatsOf::Tag { owner: None, .. } => "url_tags ut JOIN url_daily_rollups r \
+             ON r.url_id = ut.url_id WHERE ut.tag_id = $1"
+            .into(),
+        StatsOf::Tag { owner: Some(_), .. } => format!(
+            "url_tags ut JOIN urls u ON u.id = ut.url_id AND u.created_by = {owner_param} \
+             JOIN url_daily_rollups r ON r.url_id = ut.url_id WHERE ut.tag_id = $1"
+        ),
+    }
+}
 
-/// The top values of each breakdown, from one pass over the URL's rows per breakdown.
-pub(crate) const TOP_VALUES_SQL: &str = "WITH r AS ( \
-       SELECT browser, os, device, referrer_host, visits - bot_visits * $4 AS n \
-       FROM url_daily_rollups WHERE url_id = $1 AND day >= $2 AND day <= $3 \
-     ), counts AS ( \
-       SELECT 'browser' AS dimension, browser AS value, SUM(n) AS n FROM r GROUP BY browser \
-       UNION ALL SELECT 'os', os, SUM(n) FROM r GROUP BY os \
-       UNION ALL SELECT 'device', device, SUM(n) FROM r GROUP BY device \
-       UNION ALL SELECT 'referrer_host', referrer_host, SUM(n) FROM r GROUP BY referrer_host \
-     ) \
-     SELECT dimension, value, n FROM ( \
-       SELECT dimension, value, CAST(n AS BIGINT) AS n, \
-              ROW_NUMBER() OVER (PARTITION BY dimension ORDER BY n DESC, value) AS position \
-       FROM counts \
-     ) ranked WHERE position <= $5 AND n > 0 ORDER BY dimension, n DESC, value";
+/// The id `$1` stands for, and the owner bound last when there is one.
+pub(crate) fn subject(of: StatsOf) -> (i64, Option<i64>) {
+    match of {
+        StatsOf::Url(id) => (id, None),
+        StatsOf::Tag { id, owner } => (id, owner),
+    }
+}
+
+/// Visits per day; the owner, if any, is `$4`.
+pub(crate) fn daily_sql(of: StatsOf) -> String {
+    format!(
+        "SELECT r.day AS day, CAST(SUM(r.visits) AS BIGINT) AS visits, \
+             CAST(SUM(r.bot_visits) AS BIGINT) AS bot_visits \
+         FROM {} AND r.day >= $2 AND r.day <= $3 GROUP BY r.day ORDER BY r.day",
+        source(of, "$4")
+    )
+}
+
+/// The top values of each breakdown, from one pass over the rows per breakdown; the owner, if
+/// any, is `$6`.
+pub(crate) fn top_values_sql(of: StatsOf) -> String {
+    format!(
+        "WITH f AS ( \
+           SELECT r.browser, r.os, r.device, r.referrer_host, r.visits - r.bot_visits * $4 AS n \
+           FROM {} AND r.day >= $2 AND r.day <= $3 \
+         ), counts AS ( \
+           SELECT 'browser' AS dimension, browser AS value, SUM(n) AS n FROM f GROUP BY browser \
+           UNION ALL SELECT 'os', os, SUM(n) FROM f GROUP BY os \
+           UNION ALL SELECT 'device', device, SUM(n) FROM f GROUP BY device \
+           UNION ALL SELECT 'referrer_host', referrer_host, SUM(n) FROM f GROUP BY referrer_host \
+         ) \
+         SELECT dimension, value, n FROM ( \
+           SELECT dimension, value, CAST(n AS BIGINT) AS n, \
+                  ROW_NUMBER() OVER (PARTITION BY dimension ORDER BY n DESC, value) AS position \
+           FROM counts \
+         ) ranked WHERE position <= $5 AND n > 0 ORDER BY dimension, n DESC, value",
+        source(of, "$6")
+    )
+}
 
 /// Visits per redirect rule (`$1` to `$4` as above), from the rule rollup.
 pub(crate) const RULES_SQL: &str =
@@ -116,7 +152,7 @@ mod tests {
 
     fn query(include_bots: bool) -> StatsQuery {
         StatsQuery {
-            url_id: 1,
+            of: StatsOf::Url(1),
             from: date(1),
             to: date(4),
             include_bots,

@@ -30,5 +30,6 @@ mod shutdown;
 mod site;
 mod stats;
 mod streams;
+mod tags;
 mod urls;
 mod visits;

@@ -51,6 +51,7 @@ fn example_body(operation_id: &str) -> Option<Value> {
             "crawlable": true
         })),
         "update_url" => Some(json!({ "title": "Renamed by the OpenAPI drift test" })),
+        "rename_tag" => Some(json!({ "name": "openapi-renamed" })),
         // The probe link has no password: any password answers its redirect.
         "unlock_short_link" => Some(json!({ "password": "open sesame" })),
         _ => None,
@@ -169,7 +170,9 @@ fn check_document(document: &Value) {
             .collect();
         assert_eq!(in_template, documented, "{label}: path parameters");
         // The resources need a key; the index documents of `/api` and the site do not.
-        let public = !op.path.starts_with("/api/urls") && !op.path.starts_with("/api/visits");
+        let public = !["/api/urls", "/api/visits", "/api/tags"]
+            .iter()
+            .any(|resource| op.path.starts_with(resource));
         if public {
             assert!(
                 op.spec.get("security").is_none(),
@@ -461,7 +464,15 @@ impl Examples {
         } else {
             &self.slug
         });
-        op.path.replace("{slug}", slug)
+        // The tag operations: the probe link carries all three tags; PATCH renames one and
+        // DELETE deletes another, so the other operations still find theirs.
+        let tag = match (slug, &op.method) {
+            (slug, _) if slug != self.slug && slug != self.doomed => slug,
+            (_, &Method::DELETE) => "openapi-doomed",
+            (_, &Method::PATCH) => "openapi-old",
+            _ => "openapi",
+        };
+        op.path.replace("{slug}", slug).replace("{name}", tag)
     }
 
     /// A value for every documented query parameter (but `cursor`, which needs a page first).
@@ -542,10 +553,11 @@ async fn document_matches_the_live_server(backend: Backend) {
     let slug = "openapi-probe".to_owned();
     let doomed = "openapi-doomed".to_owned();
     for (slug, crawlable) in [(&slug, true), (&doomed, false)] {
+        let tags = ["openapi", "openapi-old", "openapi-doomed"];
         let response = app
-            .create_url(
-                json!({ "url": "https://example.com/", "slug": slug, "crawlable": crawlable }),
-            )
+            .create_url(json!({
+                "url": "https://example.com/", "slug": slug, "crawlable": crawlable, "tags": tags
+            }))
             .await;
         assert_eq!(response.status(), 201);
     }
@@ -565,6 +577,8 @@ async fn document_matches_the_live_server(backend: Backend) {
             ("bots", "true".to_owned()),
             ("active", "true".to_owned()),
             ("top", "5".to_owned()),
+            ("tag", "openapi".to_owned()),
+            ("tags", "any".to_owned()),
             // A presented key is always checked, even with anonymous use on.
             ("access_token", app.api_key(Role::Admin).await),
         ]),
@@ -646,6 +660,8 @@ async fn probe_access_control(backend: Backend, document: &Value, operations: &[
             ("bots", "true".to_owned()),
             ("active", "true".to_owned()),
             ("top", "5".to_owned()),
+            ("tag", "openapi".to_owned()),
+            ("tags", "any".to_owned()),
             ("from", Utc::now().date_naive().to_string()),
             ("to", Utc::now().date_naive().to_string()),
             // Empty: no key in the query, so the header (or its absence) decides.
@@ -684,7 +700,7 @@ async fn probe_access_control(backend: Backend, document: &Value, operations: &[
 /// Wrong requests to `op`: each answer must be a documented error with its content type.
 async fn probe_errors(app: &TestApp, document: &Value, op: &Operation, examples: &Examples) {
     let path = examples.path(op, None);
-    if op.path.contains("{slug}") {
+    if op.path.contains("{slug}") || op.path.contains("{name}") {
         let unknown = examples.path(op, Some("no-such-slug-openapi"));
         let mut builder = request(app, op, &unknown).query(&examples.query(op));
         if let Some(body) = example_body(&op.id) {

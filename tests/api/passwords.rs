@@ -36,7 +36,7 @@ impl TestApp {
             .post(self.url(&format!("/{slug}")))
             .header(ACCEPT, BROWSER_ACCEPT)
             .header("content-type", "application/x-www-form-urlencoded")
-            .body(serde_urlencoded::to_string(fields).unwrap());
+            .body(serde_html_form::to_string(fields).unwrap());
         if let Some(client) = client {
             request = request.header("x-forwarded-for", client);
         }

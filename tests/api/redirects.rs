@@ -208,6 +208,7 @@ async fn a_cache_hit_sends_the_location_it_holds(backend: Backend) {
                 max_visits: None,
                 rules: None,
                 forward_query: None,
+                tags: None,
                 password_hash: None,
             },
         )

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Days, Duration, NaiveDate, Utc};
 use kurz::config::{Environment, Settings};
 use kurz::domain::{PasswordHash, Slug};
-use kurz::store::{self, NewVisit, PageRequest, StatsQuery, Store, VisitFilter};
+use kurz::store::{self, NewVisit, PageRequest, StatsOf, StatsQuery, Store, VisitFilter};
 use serde_json::Value;
 
 use common::database::{Backend, TestDatabase};
@@ -707,7 +707,7 @@ async fn prune_deletes_old_visits_and_keeps_counts(backend: Backend) {
     for (id, expected) in [(a_id, 2), (b_id, 1)] {
         let stats = store
             .url_stats(StatsQuery {
-                url_id: id,
+                of: StatsOf::Url(id),
                 from: days_ago(60),
                 to: days_ago(0),
                 include_bots: true,
@@ -739,7 +739,7 @@ fn portable(list: &Value) -> Vec<Value> {
             serde_json::json!({
                 "slug": u["slug"], "url": u["url"], "title": u["title"],
                 "crawlable": u["crawlable"], "created_at": u["created_at"],
-                "redirect_status": u["redirect_status"],
+                "redirect_status": u["redirect_status"], "tags": u["tags"],
                 "valid_since": u["valid_since"], "valid_until": u["valid_until"],
                 "max_visits": u["max_visits"], "visits_left": u["visits_left"],
                 "rules": u["rules"], "forward_query": u["forward_query"],
@@ -759,9 +759,19 @@ async fn export_then_import_round_trips(backend: Backend) {
     assert_eq!(
         source.ok(&["export"]),
         "slug,url,title,crawlable,created_at,visit_count,redirect_status,valid_since,\
-         valid_until,max_visits,human_visits,forward_query,rules,password_hash\n"
+         valid_until,max_visits,human_visits,forward_query,rules,tags,password_hash\n"
     );
-    source.ok(&["url", "create", "https://example.com/1", "--slug", "first"]);
+    source.ok(&[
+        "url",
+        "create",
+        "https://example.com/1",
+        "--slug",
+        "first",
+        "--tag",
+        "launch",
+        "--tag",
+        "q4",
+    ]);
     source.ok(&[
         "url",
         "create",
@@ -820,6 +830,13 @@ async fn export_then_import_round_trips(backend: Backend) {
     assert_eq!(jsonl.stdout.lines().count(), 3);
     let first: Value = serde_json::from_str(jsonl.stdout.lines().next().unwrap()).unwrap();
     assert_eq!(first["slug"], "first", "oldest first");
+    assert_eq!(first["tags"], serde_json::json!(["launch", "q4"]));
+    let csv_text = std::fs::read_to_string(&csv).unwrap();
+    assert!(
+        // Then the empty `password_hash` cell of a link without a password.
+        csv_text.lines().nth(1).unwrap().ends_with(",launch q4,"),
+        "{csv_text}"
+    );
     let jsonl_file = source.path("urls.jsonl");
     std::fs::write(&jsonl_file, &jsonl.stdout).unwrap();
 
@@ -854,6 +871,86 @@ async fn export_then_import_round_trips(backend: Backend) {
             portable(&original)
         );
     }
+}
+
+async fn urls_are_tagged_listed_by_tag_and_imported_with_tags(backend: Backend) {
+    let kurz = Kurz::new(backend).await;
+    let created = kurz.json(&[
+        "url",
+        "create",
+        "https://example.com/a",
+        "--slug",
+        "a",
+        "--tag",
+        "x",
+        "--tag",
+        "y",
+    ]);
+    assert_eq!(created["tags"], serde_json::json!(["x", "y"]));
+    kurz.ok(&[
+        "url",
+        "create",
+        "https://example.com/b",
+        "--slug",
+        "b",
+        "--tag",
+        "y",
+    ]);
+    let shown = kurz.ok(&["url", "show", "a"]);
+    assert!(shown.contains("x y"), "{shown}");
+    let slugs = |args: &[&str]| -> Vec<String> {
+        let mut all = vec!["url", "list"];
+        all.extend_from_slice(args);
+        kurz.json(&all)["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u["slug"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(slugs(&["--tag", "y"]), ["b", "a"]);
+    assert_eq!(slugs(&["--tag", "x", "--tag", "y", "--tags", "all"]), ["a"]);
+    let updated = kurz.json(&["url", "update", "a", "--tag", "z"]);
+    assert_eq!(updated["tags"], serde_json::json!(["z"]));
+    let cleared = kurz.json(&["url", "update", "a", "--no-tags"]);
+    assert_eq!(cleared["tags"], serde_json::json!([]));
+    let bad = kurz.fails(
+        &["url", "create", "https://example.com/c", "--tag", "Nope"],
+        2,
+    );
+    assert!(bad.contains("tags[0]"), "{bad}");
+
+    // CSV cells separated by spaces or `|`; JSON Lines arrays or strings; bad names reported.
+    let csv = kurz.path("tagged.csv");
+    std::fs::write(
+        &csv,
+        "url,slug,tags\nhttps://example.com/1,c1,p|q\nhttps://example.com/2,c2,r s\n\
+         https://example.com/3,c3,BAD\n",
+    )
+    .unwrap();
+    let run = kurz.run(&["import", csv.to_str().unwrap()]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("line 4: tags[0]"), "{run:?}");
+    assert_eq!(
+        kurz.json(&["url", "show", "c1"])["tags"],
+        serde_json::json!(["p", "q"])
+    );
+    assert_eq!(
+        kurz.json(&["url", "show", "c2"])["tags"],
+        serde_json::json!(["r", "s"])
+    );
+    let jsonl = kurz.path("tagged.jsonl");
+    std::fs::write(
+        &jsonl,
+        "{\"url\":\"https://example.com/4\",\"slug\":\"j1\",\"tags\":[\"u\",\"v\"]}\n\
+         {\"url\":\"https://example.com/5\",\"slug\":\"j2\",\"tags\":\"w|u\"}\n",
+    )
+    .unwrap();
+    kurz.ok(&["import", jsonl.to_str().unwrap()]);
+    assert_eq!(
+        kurz.json(&["url", "show", "j2"])["tags"],
+        serde_json::json!(["u", "w"])
+    );
 }
 
 async fn healthcheck_asks_the_running_server(backend: Backend) {
@@ -1389,6 +1486,7 @@ async fn link_passwords_come_from_a_file_or_stdin(backend: Backend) {
 
 on_both_backends!(
     link_passwords_come_from_a_file_or_stdin,
+    urls_are_tagged_listed_by_tag_and_imported_with_tags,
     api_keys_are_created_listed_and_revoked,
     commands_apply_the_target_rules,
     urls_are_created_listed_shown_and_deleted,

@@ -14,11 +14,13 @@ use kurz::domain::{
     SlugPolicy, TargetUrl, Title,
 };
 use kurz::store::{
-    self, CapTake, MigrationState, NewApiKey, NewUrl, NewVisit, PageRequest, StatsQuery, Store,
-    StoreError, Unique, UrlFilter, UrlPatch, ValueCount, VisitFilter,
+    self, CapTake, MigrationState, NewApiKey, NewUrl, NewVisit, PageRequest, StatsOf, StatsQuery,
+    Store, StoreError, Unique, UrlFilter, UrlPatch, ValueCount, VisitFilter,
 };
 
 use common::database::{Backend, TestDatabase};
+
+mod tags;
 
 struct Fixture {
     store: Arc<dyn Store>,
@@ -61,6 +63,7 @@ impl Fixture {
             human_visits: 0,
             rules: None,
             forward_query: false,
+            tags: Vec::new(),
             password_hash: None,
         }
     }
@@ -81,6 +84,7 @@ impl Fixture {
                 human_visits: 0,
                 rules: None,
                 forward_query: false,
+                tags: Vec::new(),
                 password_hash: None,
             })
             .await
@@ -104,6 +108,7 @@ impl Fixture {
                 human_visits: 0,
                 rules: None,
                 forward_query: false,
+                tags: Vec::new(),
                 password_hash: None,
             })
             .await
@@ -178,6 +183,7 @@ async fn created_urls_read_back_exactly(backend: Backend) {
             human_visits: 0,
             rules: None,
             forward_query: false,
+            tags: Vec::new(),
             password_hash: None,
         })
         .await
@@ -214,6 +220,7 @@ async fn duplicate_slugs_conflict(backend: Backend) {
             human_visits: 0,
             rules: None,
             forward_query: false,
+            tags: Vec::new(),
             password_hash: None,
         })
         .await;
@@ -272,6 +279,7 @@ async fn patches_change_only_what_they_name(backend: Backend) {
                 max_visits: None,
                 rules: None,
                 forward_query: None,
+                tags: None,
                 password_hash: None,
             },
         )
@@ -561,7 +569,7 @@ async fn stats_come_from_rollups_kept_by_each_batch(backend: Backend) {
         .await
         .unwrap();
     let query = StatsQuery {
-        url_id: url.id,
+        of: StatsOf::Url(url.id),
         from: day(1),
         to: day(4),
         include_bots: false,
@@ -665,6 +673,7 @@ async fn imports_skip_existing_slugs(backend: Backend) {
         human_visits: 0,
         rules: None,
         forward_query: false,
+        tags: Vec::new(),
         password_hash: None,
     };
     let batch = vec![new("i1"), new("taken"), new("i2")];
@@ -878,7 +887,7 @@ async fn pruning_keeps_visit_counts_and_rollups_consistent(backend: Backend) {
         let stats = f
             .store
             .url_stats(StatsQuery {
-                url_id: url.id,
+                of: StatsOf::Url(url.id),
                 from: day(1),
                 to: day(4),
                 include_bots: true,
@@ -1087,6 +1096,7 @@ async fn urls_record_their_creator_and_lists_filter_by_it(backend: Backend) {
         human_visits: 0,
         rules: None,
         forward_query: false,
+        tags: Vec::new(),
         password_hash: None,
     };
     assert_eq!(f.store.import_urls(&[imported]).await.unwrap().len(), 1);
@@ -1317,7 +1327,7 @@ async fn large_batches_store_every_field_exactly_and_tally_once(backend: Backend
         let stats = f
             .store
             .url_stats(StatsQuery {
-                url_id: url.id,
+                of: StatsOf::Url(url.id),
                 from: day(1),
                 to: first_day.date_naive() + chrono::Days::new(200),
                 include_bots: true,
@@ -1407,6 +1417,7 @@ async fn every_link_change_is_logged(backend: Backend) {
             human_visits: 0,
             rules: None,
             forward_query: false,
+            tags: Vec::new(),
             password_hash: None,
         })
         .collect();
@@ -1476,6 +1487,7 @@ async fn redirect_statuses_are_stored_and_resolved(backend: Backend) {
         human_visits: 0,
         rules: None,
         forward_query: false,
+        tags: Vec::new(),
         password_hash: None,
     };
     let created = f.store.create_url(new("perm", status(301))).await.unwrap();
@@ -1554,6 +1566,7 @@ async fn validity_and_caps_are_stored_and_resolved(backend: Backend) {
         human_visits,
         rules: None,
         forward_query: false,
+        tags: Vec::new(),
         password_hash: None,
     };
     let created = f
@@ -1759,6 +1772,7 @@ async fn rules_are_stored_resolved_and_counted(backend: Backend) {
         human_visits: 0,
         rules,
         forward_query,
+        tags: Vec::new(),
         password_hash: None,
     };
     let created = f
@@ -1842,7 +1856,7 @@ async fn rules_are_stored_resolved_and_counted(backend: Backend) {
     assert_eq!(kept, [None, Some(0), Some(1), Some(1)]);
     let today = Utc::now().date_naive();
     let query = |include_bots| StatsQuery {
-        url_id: imported.id,
+        of: StatsOf::Url(imported.id),
         from: today - chrono::Days::new(1),
         to: today,
         include_bots,

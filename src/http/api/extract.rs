@@ -65,6 +65,8 @@ fn is_json(content_type: Option<&header::HeaderValue>) -> bool {
 }
 
 /// Query-string parameters; unknown parameters and wrong types are a 422 naming the parameter.
+/// A parameter may repeat where its field is a list (`tag=a&tag=b`), read by
+/// `serde_html_form` (`serde_urlencoded` reads no lists); repeated elsewhere it is a 422.
 pub struct QueryParams<T>(pub T);
 
 impl<S, T> FromRequestParts<S> for QueryParams<T>
@@ -77,7 +79,7 @@ where
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let query = parts.uri.query().unwrap_or("");
         let deserializer =
-            serde_urlencoded::Deserializer::new(url::form_urlencoded::parse(query.as_bytes()));
+            serde_html_form::Deserializer::new(url::form_urlencoded::parse(query.as_bytes()));
         serde_path_to_error::deserialize(deserializer)
             .map(Self)
             .map_err(|error| {

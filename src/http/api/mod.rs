@@ -6,6 +6,7 @@ pub mod openapi;
 mod pagination;
 pub mod responses;
 mod stats;
+mod tags;
 mod urls;
 mod views;
 mod visits;
@@ -34,6 +35,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(visits::list_for_url))
         .routes(routes!(live::url_visits))
         .routes(routes!(stats::show))
+        .routes(routes!(tags::list))
+        .routes(routes!(tags::rename, tags::remove))
+        .routes(routes!(tags::stats))
         .routes(routes!(visits::list))
         .routes(routes!(live::all_visits))
         .fallback(not_found)
@@ -58,6 +62,7 @@ async fn index(
     Json(json!({
         "urls": format!("{base}/api/urls"),
         "visits": format!("{base}/api/visits"),
+        "tags": format!("{base}/api/tags"),
     }))
 }
 

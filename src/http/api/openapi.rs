@@ -36,7 +36,7 @@ use crate::http::state::AppState;
             `server.max_concurrent_requests` requests in flight), each as a problem document.\n\n\
             In development builds, a browser's `GET` of an `/api` URL (`Accept: text/html`) is \
             answered with an HTML page of the explorer instead of JSON.\n\n\
-            Authentication: the operations on URLs, visits and statistics need an API key \
+            Authentication: the operations on URLs, tags, visits and statistics need an API key \
             (`kurz apikey create --role admin|editor|viewer`), sent as \
             `Authorization: Bearer <key>` (scheme `bearer`) or `X-Api-Key: <key>` (scheme \
             `api_key`); 401 without a valid one, 403 when the key's role does not allow the \
@@ -63,6 +63,8 @@ use crate::http::state::AppState;
             responses::TooManyRequests,
             responses::Internal,
             responses::Unavailable,
+            responses::TagNotFound,
+            responses::TagExists,
         ),
     ),
     modifiers(&ApiKeySchemes),
@@ -70,6 +72,7 @@ use crate::http::state::AppState;
         (name = "urls", description = "Short links: create, list, search, show, change, delete"),
         (name = "visits", description = "The clicks on short links: newest first, or live as they are stored"),
         (name = "stats", description = "Per-link statistics read from daily rollups"),
+        (name = "tags", description = "Tags of short links: list, search, rename, delete, statistics"),
         (name = "redirects", description = "The short links themselves: `/{slug}`"),
         (name = "health", description = "Liveness, readiness and metrics for orchestrators and monitoring"),
         (name = "site", description = "Index documents, `robots.txt` and this description"),
@@ -154,6 +157,8 @@ pub struct ApiIndex {
     pub urls: String,
     /// `{public_url}/api/visits`
     pub visits: String,
+    /// `{public_url}/api/tags`
+    pub tags: String,
 }
 
 /// The answer of `GET /` in `root.mode = "index"`.

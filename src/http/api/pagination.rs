@@ -30,16 +30,21 @@ pub fn page_request(
     cursor: Option<&str>,
     settings: &PaginationSettings,
 ) -> Result<PageRequest, Invalid> {
-    let limit = match limit {
-        None => settings.default_limit,
-        Some(0) => return Err(Invalid::new("limit", "must be at least 1")),
-        Some(n) => n.min(settings.max_limit),
-    };
+    let limit = page_limit(limit, settings)?;
     let after = match cursor {
         None | Some("") => None,
         Some(value) => Some(Cursor::decode(value)?),
     };
     Ok(PageRequest { after, limit })
+}
+
+/// A page's size: the configured default, at least 1, capped at the configured maximum.
+pub fn page_limit(limit: Option<u32>, settings: &PaginationSettings) -> Result<u32, Invalid> {
+    match limit {
+        None => Ok(settings.default_limit),
+        Some(0) => Err(Invalid::new("limit", "must be at least 1")),
+        Some(n) => Ok(n.min(settings.max_limit)),
+    }
 }
 
 /// Renders a page; `link` builds the URL of the next page from its cursor.

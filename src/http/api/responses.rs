@@ -106,3 +106,19 @@ pub struct Internal(pub Problem);
     headers(("Retry-After" = u32, description = "Seconds to wait before retrying"))
 )]
 pub struct Unavailable(pub Problem);
+
+/// 404 of the operations on one tag.
+#[derive(ToResponse)]
+#[response(
+    description = "No tag has this name (for an editor: none of its links carries it)",
+    content_type = "application/problem+json"
+)]
+pub struct TagNotFound(pub Problem);
+
+/// 409 of a rename onto a name that is taken (`code` `tag_exists`).
+#[derive(ToResponse)]
+#[response(
+    description = "A tag of the new name exists (`code`: `tag_exists`)",
+    content_type = "application/problem+json"
+)]
+pub struct TagExists(pub Problem);

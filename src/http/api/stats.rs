@@ -1,5 +1,6 @@
-//! `GET /api/urls/{slug}/stats`: totals, a per-day series and the top browsers, operating
-//! systems, device types and referrer hosts, read from the rollups.
+//! `GET /api/urls/{slug}/stats` and `GET /api/tags/{name}/stats`: totals, a per-day series
+//! and the top browsers, operating systems, device types and referrer hosts, read from the
+//! rollups of one link or of every link carrying a tag.
 
 use axum::extract::State;
 use axum::Json;
@@ -14,7 +15,7 @@ use crate::domain::{parse_day, Invalid};
 use crate::http::auth::Caller;
 use crate::http::error::ApiError;
 use crate::http::state::AppState;
-use crate::store::{StatsQuery, UrlStats, ValueCount};
+use crate::store::{StatsOf, StatsQuery, UrlStats, ValueCount};
 
 /// Days shown when `from` is not given.
 const DEFAULT_DAYS: u64 = 30;
@@ -41,27 +42,89 @@ pub struct StatsParams {
     pub top: Option<u32>,
 }
 
-/// Statistics of one short link over a range of days, read from the daily rollups.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct StatsView {
-    pub slug: String,
-    pub from: NaiveDate,
-    pub to: NaiveDate,
-    /// Whether `total_visits`, `days` and the breakdowns count bots.
-    pub bots_included: bool,
-    pub total_visits: i64,
-    /// The bots' share, whether or not `total_visits` includes them.
-    pub bot_visits: i64,
-    /// Every day of the range, zeros included.
-    pub days: Vec<DayView>,
-    pub browsers: Vec<CountView>,
-    pub os: Vec<CountView>,
-    pub devices: Vec<CountView>,
-    pub referrer_hosts: Vec<CountView>,
-    /// Visits each redirect rule sent (by its index in the link's `rules`), for the rules that
-    /// sent any; the link's own target had the rest.
-    pub rules: Vec<RuleCountView>,
+/// The statistics resource of a link (`slug`) or of a tag (`tag`): the same fields after the
+/// subject, declared once here for both (the OpenAPI document shows each whole).
+macro_rules! stats_view {
+    ($(#[$doc:meta])* $name:ident, $subject:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Serialize, ToSchema)]
+        pub struct $name {
+            pub $subject: String,
+            pub from: NaiveDate,
+            pub to: NaiveDate,
+            /// Whether `total_visits`, `days` and the breakdowns count bots.
+            pub bots_included: bool,
+            pub total_visits: i64,
+            /// The bots' share, whether or not `total_visits` includes them.
+            pub bot_visits: i64,
+            /// Every day of the range, zeros included.
+            pub days: Vec<DayView>,
+            pub browsers: Vec<CountView>,
+            pub os: Vec<CountView>,
+            pub devices: Vec<CountView>,
+            pub referrer_hosts: Vec<CountView>,
+            /// Visits each redirect rule sent (by its index in the link's `rules`), for the
+            /// rules that sent any; the link's own target had the rest. Always empty for a tag
+            /// (a rule belongs to one link).
+            pub rules: Vec<RuleCountView>,
+        }
+
+        impl $name {
+            pub(super) fn new($subject: String, range: &StatsRange, stats: UrlStats) -> Self {
+                let counts = |values: Vec<ValueCount>| {
+                    values
+                        .into_iter()
+                        .map(|c| CountView {
+                            value: c.value,
+                            visits: c.visits,
+                        })
+                        .collect()
+                };
+                Self {
+                    $subject,
+                    from: range.from,
+                    to: range.to,
+                    bots_included: range.bots,
+                    total_visits: stats.visits,
+                    bot_visits: stats.bot_visits,
+                    days: stats
+                        .days
+                        .into_iter()
+                        .map(|d| DayView {
+                            day: d.day,
+                            visits: d.visits,
+                        })
+                        .collect(),
+                    browsers: counts(stats.browsers),
+                    os: counts(stats.os),
+                    devices: counts(stats.devices),
+                    referrer_hosts: counts(stats.referrer_hosts),
+                    rules: stats
+                        .rules
+                        .into_iter()
+                        .map(|r| RuleCountView {
+                            rule: r.rule,
+                            visits: r.visits,
+                        })
+                        .collect(),
+                }
+            }
+        }
+    };
 }
+
+stats_view!(
+    /// Statistics of one short link over a range of days, read from the daily rollups.
+    StatsView,
+    slug
+);
+
+stats_view!(
+    /// Statistics of the short links carrying a tag (an editor's own only) over a range of
+    /// days, read from their daily rollups: the fields of a link's, with `tag` for `slug`.
+    TagStatsView,
+    tag
+);
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RuleCountView {
@@ -115,84 +178,72 @@ pub async fn show(
     SlugPath(slug): SlugPath,
     QueryParams(params): QueryParams<StatsParams>,
 ) -> Result<Json<StatsView>, ApiError> {
-    let to = match params.to.as_deref() {
-        Some(value) => parse_day("to", value)?,
-        None => Utc::now().date_naive(),
-    };
-    let from = match params.from.as_deref() {
-        Some(value) => parse_day("from", value)?,
-        None => to
-            .checked_sub_days(Days::new(DEFAULT_DAYS - 1))
-            .unwrap_or(NaiveDate::MIN),
-    };
-    if from > to {
-        return Err(Invalid::new("from", "must not be after `to`").into());
-    }
-    if (to - from).num_days() >= MAX_DAYS {
-        return Err(Invalid::new(
-            "from",
-            format!("the range may span at most {MAX_DAYS} days"),
-        )
-        .into());
-    }
-    let top = match params.top {
-        None => DEFAULT_TOP,
-        Some(n) if (1..=MAX_TOP).contains(&n) => n,
-        Some(_) => {
-            return Err(Invalid::new("top", format!("must be between 1 and {MAX_TOP}")).into())
-        }
-    };
+    let range = StatsRange::of(&params)?;
     let url = state.store.get_url(&slug).await.map_err(not_found)?;
     caller.require_read_url(&url)?;
-    let stats = state
-        .store
-        .url_stats(StatsQuery {
-            url_id: url.id,
-            from,
-            to,
-            include_bots: params.bots,
-            top,
-        })
-        .await?;
-    Ok(Json(view(slug.to_string(), from, to, params.bots, stats)))
+    let stats = range.read(&state, StatsOf::Url(url.id)).await?;
+    Ok(Json(StatsView::new(slug.to_string(), &range, stats)))
 }
 
-fn view(slug: String, from: NaiveDate, to: NaiveDate, bots: bool, stats: UrlStats) -> StatsView {
-    let counts = |values: Vec<ValueCount>| {
-        values
-            .into_iter()
-            .map(|c| CountView {
-                value: c.value,
-                visits: c.visits,
+/// The days, bots and breakdown size a statistics request asks for, checked.
+pub(super) struct StatsRange {
+    from: NaiveDate,
+    to: NaiveDate,
+    bots: bool,
+    top: u32,
+}
+
+impl StatsRange {
+    pub(super) fn of(params: &StatsParams) -> Result<Self, Invalid> {
+        let to = match params.to.as_deref() {
+            Some(value) => parse_day("to", value)?,
+            None => Utc::now().date_naive(),
+        };
+        let from = match params.from.as_deref() {
+            Some(value) => parse_day("from", value)?,
+            None => to
+                .checked_sub_days(Days::new(DEFAULT_DAYS - 1))
+                .unwrap_or(NaiveDate::MIN),
+        };
+        if from > to {
+            return Err(Invalid::new("from", "must not be after `to`"));
+        }
+        if (to - from).num_days() >= MAX_DAYS {
+            return Err(Invalid::new(
+                "from",
+                format!("the range may span at most {MAX_DAYS} days"),
+            ));
+        }
+        let top = match params.top {
+            None => DEFAULT_TOP,
+            Some(n) if (1..=MAX_TOP).contains(&n) => n,
+            Some(_) => {
+                return Err(Invalid::new(
+                    "top",
+                    format!("must be between 1 and {MAX_TOP}"),
+                ))
+            }
+        };
+        Ok(Self {
+            from,
+            to,
+            bots: params.bots,
+            top,
+        })
+    }
+
+    /// The statistics of `of` over this range, from the store.
+    pub(super) async fn read(&self, state: &AppState, of: StatsOf) -> Result<UrlStats, ApiError> {
+        let stats = state
+            .store
+            .url_stats(StatsQuery {
+                of,
+                from: self.from,
+                to: self.to,
+                include_bots: self.bots,
+                top: self.top,
             })
-            .collect()
-    };
-    StatsView {
-        slug,
-        from,
-        to,
-        bots_included: bots,
-        total_visits: stats.visits,
-        bot_visits: stats.bot_visits,
-        days: stats
-            .days
-            .into_iter()
-            .map(|d| DayView {
-                day: d.day,
-                visits: d.visits,
-            })
-            .collect(),
-        browsers: counts(stats.browsers),
-        os: counts(stats.os),
-        devices: counts(stats.devices),
-        referrer_hosts: counts(stats.referrer_hosts),
-        rules: stats
-            .rules
-            .into_iter()
-            .map(|r| RuleCountView {
-                rule: r.rule,
-                visits: r.visits,
-            })
-            .collect(),
+            .await?;
+        Ok(stats)
     }
 }

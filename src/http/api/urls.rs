@@ -15,11 +15,11 @@ use super::pagination::{page_request, page_view, with_query, PageView};
 use super::responses;
 use super::views::UrlView;
 use crate::app::{LinkEdit, LinkInput};
-use crate::domain::{Invalid, RuleSpec};
+use crate::domain::{Invalid, RuleSpec, Tags};
 use crate::http::auth::Caller;
 use crate::http::error::ApiError;
 use crate::http::state::AppState;
-use crate::store::{StoreError, UrlFilter};
+use crate::store::{StoreError, TagFilter, UrlFilter};
 
 /// The body of `POST /api/urls`. Unknown fields are a 422.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -65,6 +65,11 @@ pub struct CreateUrl {
     /// Append the click's query string to the target (merged with the target's own). Left
     /// out: the server's `redirect.forward_query`.
     pub forward_query: Option<bool>,
+    /// Tag names (`a-z 0-9 - _ .`, 1 to 64 characters), at most 20 different ones; repeats
+    /// count once.
+    #[serde(default)]
+    #[schema(schema_with = super::views::tags_schema)]
+    pub tags: Vec<String>,
     /// A password to ask for before redirecting (1 to 1 024 bytes, kept as typed); stored as
     /// an Argon2id hash and never shown. Left out or `null`: anyone may follow the link. A
     /// link with a password cannot be `crawlable` (422 naming `crawlable`).
@@ -112,6 +117,11 @@ pub struct UpdateUrl {
     #[serde(default, deserialize_with = "not_null")]
     #[schema(nullable = false)]
     pub forward_query: Option<bool>,
+    /// Replaces the link's tags (`[]` removes them all); checked like those of
+    /// `POST /api/urls`.
+    #[serde(default, deserialize_with = "not_null")]
+    #[schema(schema_with = super::views::tags_schema)]
+    pub tags: Option<Vec<String>>,
     /// A new password (1 to 1 024 bytes); `null` removes the password. Setting one turns
     /// `crawlable` off; `crawlable: true` on a link that keeps a password is a 422.
     #[serde(default, deserialize_with = "present")]
@@ -172,6 +182,20 @@ pub struct ListParams {
     /// `true` leaves out links that do not answer now: before their `valid_since`, past their
     /// `valid_until`, or with their `max_visits` reached.
     pub active: Option<bool>,
+    /// Only links with this tag; repeat it for several (`tag=a&tag=b`, at most 20).
+    #[serde(default)]
+    #[param(value_type = Vec<String>, style = Form, explode)]
+    pub tag: Vec<String>,
+    /// With several `tag`s: links with `any` of them (the default) or with `all` of them.
+    pub tags: Option<TagMatch>,
+}
+
+/// How several `tag` parameters combine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum TagMatch {
+    Any,
+    All,
 }
 
 /// Shorten a URL.
@@ -230,6 +254,7 @@ pub async fn create(
             max_visits: body.max_visits,
             rules: body.rules.unwrap_or_default(),
             forward_query: body.forward_query,
+            tags: body.tags,
             password: body.password,
             password_hash: None,
         })
@@ -247,7 +272,8 @@ pub async fn create(
 /// List short links, newest first.
 ///
 /// Keyset-paginated: follow `next` (or pass `cursor=next_cursor`) until it is `null`. There is
-/// deliberately no total count.
+/// deliberately no total count. `tag` (repeatable) keeps the links with any, or with
+/// `tags=all` all, of those tags; each page is still an index range scan.
 #[utoipa::path(
     get,
     path = "/urls",
@@ -275,14 +301,24 @@ pub async fn list(
         &state.settings.pagination,
     )?;
     let active = params.active.unwrap_or(false);
-    let filter = UrlFilter {
+    let urls = UrlFilter {
         owner: caller.owner_filter(),
         active_at: active.then(Utc::now),
     };
-    let page = state.store.list_urls(request, filter).await?;
+    let filter = tag_filter(&params)?;
+    let page = match &filter {
+        None => state.store.list_urls(request, urls).await?,
+        Some(filter) => state.store.list_tagged_urls(filter, request, urls).await?,
+    };
     let base = format!("{}/api/urls", state.public_url);
     let limit = request.limit.to_string();
-    let mut query = vec![("limit", limit.as_str())];
+    let mut query: Vec<(&str, &str)> = vec![("limit", limit.as_str())];
+    if let Some(filter) = &filter {
+        query.extend(filter.names.iter().map(|name| ("tag", name.as_str())));
+        if filter.all {
+            query.push(("tags", "all"));
+        }
+    }
     if active {
         query.push(("active", "true"));
     }
@@ -295,6 +331,25 @@ pub async fn list(
             with_query(&base, &query)
         },
     )))
+}
+
+/// The tag filter of a list, if it has one: the names checked as tags (`tag[i]` names a bad
+/// one), `tags` without any `tag` refused.
+fn tag_filter(params: &ListParams) -> Result<Option<TagFilter>, Invalid> {
+    if params.tag.is_empty() {
+        return match params.tags {
+            None => Ok(None),
+            Some(_) => Err(Invalid::new(
+                "tags",
+                "filters by `tag`, and no `tag` was given",
+            )),
+        };
+    }
+    let names = Tags::parse(&params.tag, "tag")?.into_names();
+    Ok(Some(TagFilter {
+        names,
+        all: params.tags == Some(TagMatch::All),
+    }))
 }
 
 /// Search short links by slug or target host prefix.
@@ -429,6 +484,7 @@ pub async fn update(
         max_visits: body.max_visits,
         rules: body.rules.map(Option::unwrap_or_default),
         forward_query: body.forward_query,
+        tags: body.tags,
         password: body.password,
     };
     let record = state.links.update(&slug, edit).await?;

@@ -13,7 +13,8 @@ use crate::store::{UrlRecord, VisitRecord};
     "slug": "spring", "short_url": "http://127.0.0.1:8080/spring",
     "url": "https://example.com/page", "title": "Spring launch", "crawlable": false,
     "visit_count": 0, "created_by": 3, "created_at": "2026-11-26T10:00:00.000000Z",
-    "updated_at": "2026-11-26T10:00:00.000000Z"
+    "updated_at": "2026-11-26T10:00:00.000000Z", "redirect_status": null,
+    "tags": ["launch", "q4"]
 }))]
 pub struct UrlView {
     /// The short link's key; case-sensitive.
@@ -57,6 +58,29 @@ pub struct UrlView {
     pub forward_query: bool,
     /// Whether following the short link asks for a password (never shown, nor its hash).
     pub password_protected: bool,
+    /// The link's tags, in name order.
+    #[schema(schema_with = tags_schema)]
+    pub tags: Vec<String>,
+}
+
+/// A list of tag names: each `a-z 0-9 - _ .`, 1 to 64 characters; at most 20.
+pub(crate) fn tags_schema() -> utoipa::openapi::schema::Array {
+    use utoipa::openapi::schema::ArrayBuilder;
+    ArrayBuilder::new()
+        .items(tag_name_schema())
+        .max_items(Some(crate::domain::MAX_TAGS))
+        .build()
+}
+
+/// One tag name.
+pub(crate) fn tag_name_schema() -> utoipa::openapi::schema::Object {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .pattern(Some("^[a-z0-9._-]+$"))
+        .min_length(Some(1))
+        .max_length(Some(crate::domain::MAX_TAG_CHARS))
+        .build()
 }
 
 /// An integer among the redirect statuses a link may have, or `null`.
@@ -97,6 +121,7 @@ impl UrlView {
             rules: record.rules.map(|rules| rules.specs()).unwrap_or_default(),
             forward_query: record.forward_query,
             password_protected: record.password_hash.is_some(),
+            tags: record.tags.iter().map(ToString::to_string).collect(),
         }
     }
 }

@@ -170,6 +170,7 @@ mod tests {
             rules: None,
             forward_query: false,
             password_hash: None,
+            tags: Vec::new(),
         }
     }
 

@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::chart::{self, Chart};
 use crate::domain::Slug;
 use crate::http::state::AppState;
-use crate::store::{PageRequest, StatsQuery, VisitFilter};
+use crate::store::{PageRequest, StatsOf, StatsQuery, VisitFilter};
 
 /// Days of the chart on a URL's page.
 const CHART_DAYS: u64 = 30;
@@ -293,7 +293,7 @@ async fn url_chart(state: &AppState, slug: &str) -> Option<Chart> {
     let stats = state
         .store
         .url_stats(StatsQuery {
-            url_id: url.id,
+            of: StatsOf::Url(url.id),
             from: to.checked_sub_days(Days::new(CHART_DAYS - 1))?,
             to,
             include_bots: false,
