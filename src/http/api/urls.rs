@@ -187,6 +187,7 @@ pub struct ListParams {
     #[param(value_type = Vec<String>, style = Form, explode)]
     pub tag: Vec<String>,
     /// With several `tag`s: links with `any` of them (the default) or with `all` of them.
+    #[param(inline)]
     pub tags: Option<TagMatch>,
 }
 
