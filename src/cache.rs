@@ -39,6 +39,9 @@ pub struct CachedRedirect {
     pub gate: Option<Arc<Gate>>,
     /// Rules and query forwarding; `None` (most links) costs nothing.
     pub routing: Option<Arc<Routing>>,
+    /// The link has a password: answered with a form (`crate::http::protected`), not
+    /// `location`. The hash stays in the database, read only when a password is posted.
+    pub protected: bool,
 }
 
 /// Where a link with redirect rules or query forwarding sends a click.
@@ -134,6 +137,7 @@ impl CachedRedirect {
             status,
             gate: Gate::of(redirect),
             routing: Routing::of(redirect).ok()?,
+            protected: redirect.protected,
         })
     }
 }

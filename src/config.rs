@@ -318,6 +318,8 @@ pub struct RateLimitSettings {
     pub not_found_per_minute: u32,
     /// Creations per minute by each editor key; admin keys are not limited.
     pub editor_creates_per_minute: u32,
+    /// Wrong passwords of protected links per minute, by each client IP and on each link.
+    pub password_attempts_per_minute: u32,
 }
 
 /// Who may use the API without a key; see docs/security.md.

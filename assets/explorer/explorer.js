@@ -27,12 +27,15 @@ async function callApi(method, url, body) {
 
 // A field's text as JSON: `data-json="number"` (a redirect status, a visit cap), `"utc"` (a
 // datetime-local value, read as UTC), `"json"` (the rules), `"list"` (names separated by
-// spaces or commas: the tags), otherwise the trimmed text.
+// spaces or commas: the tags), `"raw"` (a password: as typed, spaces and all), otherwise the
+// trimmed text.
 function fieldValue(input) {
   const text = input.value.trim();
   switch (input.dataset.json) {
     case "list":
       return text.split(/[\s,]+/).filter((name) => name !== "");
+    case "raw":
+      return input.value;
     case "number":
       return Number(text);
     case "utc":
@@ -49,13 +52,17 @@ function fieldValue(input) {
 }
 
 // The JSON body of a create (POST) or edit (PATCH) form. Empty fields are left out of a
-// create; an edit clears the empty ones marked `data-clearable`: null, or `[]` for a list.
+// create; an edit clears the empty ones marked `data-clearable`: null, or `[]` for a list;
+// and a checked box marked `data-clears="field"` ("remove the password") clears that field.
 function formBody(form, method) {
   const body = {};
   for (const input of form.querySelectorAll("input[name], select[name], textarea[name]")) {
-    if (input.type === "checkbox") {
+    const typed = input.dataset.json === "raw" ? input.value : input.value.trim();
+    if (input.type === "checkbox" && input.dataset.clears) {
+      if (input.checked) body[input.dataset.clears] = null;
+    } else if (input.type === "checkbox") {
       body[input.name] = input.checked;
-    } else if (input.value.trim() !== "") {
+    } else if (typed !== "") {
       body[input.name] = fieldValue(input);
     } else if (method === "PATCH" && "clearable" in input.dataset) {
       body[input.name] = input.dataset.json === "list" ? [] : null;

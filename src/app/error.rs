@@ -25,6 +25,9 @@ pub enum AppError {
     NoFreeSlug(usize),
     #[error(transparent)]
     Store(StoreError),
+    /// The blocking thread hashing or checking a password panicked or was cancelled.
+    #[error("a password could not be hashed or checked")]
+    Password(#[from] tokio::task::JoinError),
 }
 
 impl From<StoreError> for AppError {

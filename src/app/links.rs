@@ -5,10 +5,10 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use super::{AppError, ChangeNotice};
+use super::{passwords, AppError, ChangeNotice};
 use crate::domain::{
-    Invalid, MaxVisits, RedirectStatus, RuleSpec, Rules, Slug, SlugPolicy, Tags, TargetPolicy,
-    Title, Validity,
+    Invalid, MaxVisits, Password, PasswordHash, RedirectStatus, RuleSpec, Rules, Slug, SlugPolicy,
+    Tags, TargetPolicy, Title, Validity,
 };
 use crate::store::{NewUrl, Store, StoreError, Unique, UrlPatch, UrlRecord};
 
@@ -39,6 +39,11 @@ pub struct LinkInput {
     pub rules: Vec<RuleSpec>,
     /// `None` takes the server's `redirect.forward_query`.
     pub forward_query: Option<bool>,
+    /// A password to ask for before redirecting: hashed here, never stored as given.
+    pub password: Option<String>,
+    /// The hash of a password as an export wrote it (`kurz import`): kept as it is, so the
+    /// link asks for the same password.
+    pub password_hash: Option<String>,
     /// Tag names as given (checked and deduplicated by [`Tags::parse`]).
     pub tags: Vec<String>,
 }
@@ -59,6 +64,8 @@ pub struct LinkEdit {
     /// Replaces every rule; an empty list removes them.
     pub rules: Option<Vec<RuleSpec>>,
     pub forward_query: Option<bool>,
+    /// A new password; `Some(None)` removes it.
+    pub password: Option<Option<String>>,
     /// `Some` replaces the link's tags (an empty list removes them all).
     pub tags: Option<Vec<String>>,
 }
@@ -125,6 +132,21 @@ impl Links {
         let validity = Validity::new(input.valid_since, input.valid_until)?;
         let max_visits = input.max_visits.map(MaxVisits::parse).transpose()?;
         let rules = Rules::parse(&input.rules, &self.targets)?;
+        let password_hash = input
+            .password_hash
+            .as_deref()
+            .map(PasswordHash::parse)
+            .transpose()?;
+        if input.password.is_some() && password_hash.is_some() {
+            return Err(Invalid::new(
+                "password",
+                "give a password or the hash of one, not both",
+            ));
+        }
+        let protected = input.password.is_some() || password_hash.is_some();
+        if input.crawlable && protected {
+            return Err(not_crawlable());
+        }
         let tags = Tags::parse(&input.tags, "tags")?;
         Ok(PreparedLink {
             url: NewUrl {
@@ -141,6 +163,7 @@ impl Links {
                 human_visits: 0,
                 rules,
                 forward_query: input.forward_query.unwrap_or(self.forward_query),
+                password_hash,
                 tags: tags.into_names(),
             },
             generated,
@@ -151,7 +174,11 @@ impl Links {
     /// [`AppError::SlugTaken`].
     #[tracing::instrument(skip_all)]
     pub async fn create(&self, input: LinkInput) -> Result<UrlRecord, AppError> {
-        let link = self.prepare(&input)?;
+        let password = input.password.clone().map(Password::parse).transpose()?;
+        let mut link = self.prepare(&input)?;
+        if let Some(password) = password {
+            link.url.password_hash = Some(passwords::hash(password).await?);
+        }
         let record = self.store_new(link).await?;
         // A probe may have cached this slug as unknown a moment ago.
         self.notice
@@ -183,17 +210,39 @@ impl Links {
         self.store.get_url(slug).await.map_err(|e| no_such(e, slug))
     }
 
-    /// Changes a link's fields; those `edit` leaves `None` stay as they are.
+    /// Changes a link's fields; those `edit` leaves `None` stay as they are. A link with a
+    /// password is never crawlable: setting one turns `crawlable` off, and asking for
+    /// `crawlable` on a link that keeps its password is refused.
     #[tracing::instrument(skip_all, fields(slug = %slug))]
     pub async fn update(&self, slug: &Slug, edit: LinkEdit) -> Result<UrlRecord, AppError> {
-        if edit.valid_since.is_some() || edit.valid_until.is_some() {
-            // The window as it will be must still end after it starts.
+        let password = match edit.password {
+            None => None,
+            Some(None) => Some(None),
+            Some(Some(password)) => Some(Some(Password::parse(password)?)),
+        };
+        let mut crawlable = edit.crawlable;
+        match (&password, crawlable) {
+            (Some(Some(_)), Some(true)) => return Err(not_crawlable().into()),
+            (Some(Some(_)), _) => crawlable = Some(false),
+            _ => {}
+        }
+        let keeps_password = password.is_none() && crawlable == Some(true);
+        if keeps_password || edit.valid_since.is_some() || edit.valid_until.is_some() {
             let current = self.get(slug).await?;
+            if keeps_password && current.password_hash.is_some() {
+                return Err(not_crawlable().into());
+            }
+            // The window as it will be must still end after it starts.
             Validity::new(
                 edit.valid_since.unwrap_or(current.valid_since),
                 edit.valid_until.unwrap_or(current.valid_until),
             )?;
         }
+        let password_hash = match password {
+            None => None,
+            Some(None) => Some(None),
+            Some(Some(password)) => Some(Some(passwords::hash(password).await?)),
+        };
         let patch = UrlPatch {
             target: edit
                 .url
@@ -204,7 +253,7 @@ impl Links {
                 .title
                 .map(|t| Title::parse_optional(t.as_deref()))
                 .transpose()?,
-            crawlable: edit.crawlable,
+            crawlable,
             redirect_status: edit
                 .redirect_status
                 .map(|status| status.map(RedirectStatus::parse).transpose())
@@ -220,6 +269,7 @@ impl Links {
                 .map(|specs| Rules::parse(&specs, &self.targets))
                 .transpose()?,
             forward_query: edit.forward_query,
+            password_hash,
             tags: edit
                 .tags
                 .map(|names| Tags::parse(&names, "tags").map(Tags::into_names))
@@ -279,6 +329,14 @@ impl Links {
             Err(other) => Err(other.into()),
         }
     }
+}
+
+/// Crawlers cannot give a password: a link with one is never listed in robots.txt.
+fn not_crawlable() -> Invalid {
+    Invalid::new(
+        "crawlable",
+        "a link with a password cannot be crawlable (crawlers cannot give the password)",
+    )
 }
 
 fn no_such(error: StoreError, slug: &Slug) -> AppError {

@@ -9,6 +9,7 @@
 mod api_keys;
 mod error;
 mod links;
+pub mod passwords;
 mod tags;
 mod visits;
 

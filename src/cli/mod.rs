@@ -12,6 +12,7 @@ mod crlf;
 mod healthcheck;
 mod migrate;
 mod output;
+mod password;
 mod seed;
 mod transfer;
 mod urls;

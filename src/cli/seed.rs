@@ -131,6 +131,7 @@ async fn seed_urls(
                     human_visits: 0,
                     rules: None,
                     forward_query: false,
+                    password_hash: None,
                     tags: seed_tags(i, tags)?,
                 };
                 Ok(PreparedLink {

@@ -20,7 +20,7 @@ use super::crlf::CrlfAsLf;
 use super::output::{self, Progress};
 use super::{Context, UsageError};
 use crate::app::{LinkInput, Links, PreparedLink};
-use crate::domain::{Invalid, RuleSpec, Rules};
+use crate::domain::{Invalid, PasswordHash, RuleSpec, Rules};
 use crate::store::UrlRecord;
 
 /// URLs read per keyset page while exporting.
@@ -33,7 +33,7 @@ const JSON_INVALID_ROWS: usize = 1_000;
 const MAX_LINE_BYTES: usize = 64 * 1024;
 
 /// The columns of an export, in order; an import needs `url` and reads the others if present.
-pub const COLUMNS: [&str; 14] = [
+pub const COLUMNS: [&str; 15] = [
     "slug",
     "url",
     "title",
@@ -48,6 +48,7 @@ pub const COLUMNS: [&str; 14] = [
     "forward_query",
     "rules",
     "tags",
+    "password_hash",
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
@@ -101,6 +102,8 @@ struct ExportRow<'a, T, R> {
     /// The rules as the API shows them; none for none.
     rules: R,
     tags: T,
+    /// The Argon2id hash (PHC string) of the link's password: never the password itself.
+    password_hash: Option<&'a str>,
 }
 
 fn rfc3339(time: DateTime<Utc>) -> String {
@@ -124,6 +127,7 @@ impl<'a, T, R> ExportRow<'a, T, R> {
             forward_query: url.forward_query,
             rules,
             tags,
+            password_hash: url.password_hash.as_ref().map(PasswordHash::as_str),
         }
     }
 }
@@ -247,6 +251,8 @@ struct RawRow {
     rules: Option<String>,
     /// Blank, `null` or absent: no tags.
     tags: Option<Result<Vec<String>, String>>,
+    /// Blank or `null`: no password.
+    password_hash: Option<String>,
 }
 
 /// A row that was not imported, and why.
@@ -272,6 +278,7 @@ struct JsonRow {
     human_visits: Option<serde_json::Value>,
     forward_query: Option<serde_json::Value>,
     rules: Option<serde_json::Value>,
+    password_hash: Option<serde_json::Value>,
 }
 
 /// A JSON value as the text a CSV cell would hold; `null` is no value.
@@ -383,6 +390,7 @@ struct Columns {
     forward_query: Option<usize>,
     rules: Option<usize>,
     tags: Option<usize>,
+    password_hash: Option<usize>,
 }
 
 enum RowReader<R: BufRead> {
@@ -440,6 +448,7 @@ impl<R: BufRead> RowReader<R> {
                     forward_query: find("forward_query"),
                     rules: find("rules"),
                     tags: find("tags"),
+                    password_hash: find("password_hash"),
                 };
                 Ok(Self::Csv {
                     reader,
@@ -480,6 +489,7 @@ impl<R: BufRead> RowReader<R> {
                         forward_query: cell(columns.forward_query),
                         rules: cell(columns.rules),
                         tags: cell(columns.tags).map(|v| Ok(split_tags(&v))),
+                        password_hash: cell(columns.password_hash),
                     })))
                 }
                 Err(error) => {
@@ -542,6 +552,7 @@ impl<R: BufRead> RowReader<R> {
                         forward_query: json_text(row.forward_query),
                         rules: json_text(row.rules),
                         tags: row.tags.map(json_tags),
+                        password_hash: json_text(row.password_hash),
                     }))),
                     Err(error) => bad(format!("not a JSON object of a URL ({error})")),
                 };
@@ -654,6 +665,9 @@ fn validate(raw: RawRow, links: &Links) -> Result<(PreparedLink, Option<String>)
             rules: rules.unwrap_or_default(),
             forward_query,
             tags,
+            password: None,
+            // A blank cell is no password.
+            password_hash: raw.password_hash.filter(|hash| !hash.trim().is_empty()),
         })
         .map_err(bad)?;
     let mut link = link;

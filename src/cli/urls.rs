@@ -7,6 +7,7 @@ use clap::Subcommand;
 use serde::Serialize;
 
 use super::output::{self, Table};
+use super::password::PasswordSource;
 use super::{Context, UsageError};
 use crate::app::{LinkEdit, LinkInput};
 use crate::domain::{ConditionKind, Cursor, Invalid, RuleSpec, Slug, Tags};
@@ -29,8 +30,8 @@ pub enum UrlCommand {
         /// The slug of the URL.
         slug: String,
     },
-    /// Change a URL's target, title, crawlability, redirect status or tags; running servers follow
-    /// within a second.
+    /// Change a URL's target, title, crawlability, redirect status, validity, cap, rules,
+    /// tags or password; running servers follow within a second.
     Update(UpdateArgs),
     /// Delete a URL and all its visits (asks first on a terminal).
     Delete {
@@ -77,10 +78,17 @@ pub struct CreateArgs {
     /// A tag (a-z 0-9 - _ ., up to 64 characters); repeat for several, at most 20.
     #[arg(long = "tag", value_name = "TAG")]
     pub tags: Vec<String>,
+    #[command(flatten)]
+    pub password: PasswordSource,
 }
 
 #[derive(Debug, clap::Args)]
-#[command(group(clap::ArgGroup::new("change").required(true).multiple(true)))]
+#[command(group(
+    clap::ArgGroup::new("change")
+        .required(true)
+        .multiple(true)
+        .args(["password_file", "password_stdin"])
+))]
 pub struct UpdateArgs {
     /// The slug of the URL.
     pub slug: String,
@@ -140,6 +148,11 @@ pub struct UpdateArgs {
     /// Append the click's query string to the target (`true`) or not (`false`).
     #[arg(long, group = "change")]
     pub forward_query: Option<bool>,
+    #[command(flatten)]
+    pub password: PasswordSource,
+    /// Remove the password: anyone may follow the link again.
+    #[arg(long, group = "change", conflicts_with_all = ["password_file", "password_stdin"])]
+    pub no_password: bool,
 }
 
 /// The value of `--rules`: one argument holding the API's JSON array of rules.
@@ -230,6 +243,7 @@ fn details(url: &UrlView) -> Vec<(&'static str, String)> {
         ("url", url.url.clone()),
         ("title", url.title.clone().unwrap_or_else(|| "-".into())),
         ("crawlable", yes_no(url.crawlable).into()),
+        ("password", yes_no(url.password_protected).into()),
         (
             "redirect",
             url.redirect_status
@@ -334,6 +348,8 @@ async fn create(ctx: &Context, args: CreateArgs) -> anyhow::Result<()> {
             rules: args.rules.map(|rules| rules.0).unwrap_or_default(),
             forward_query: args.forward_query,
             tags: args.tags,
+            password: args.password.read()?,
+            password_hash: None,
         })
         .await?;
     let url = UrlView::new(&ctx.public_url(), record);
@@ -499,8 +515,13 @@ async fn show(ctx: &Context, value: &str) -> anyhow::Result<()> {
         return output::json(&shown);
     }
     let mut rows = details(&shown.url);
+    // Right after "visits", wherever the fields before it put that.
+    let after_visits = rows
+        .iter()
+        .position(|(label, _)| *label == "visits")
+        .map_or(rows.len(), |at| at + 1);
     rows.insert(
-        8,
+        after_visits,
         (
             "last 30 days",
             format!(
@@ -552,6 +573,7 @@ async fn update(ctx: &Context, args: UpdateArgs) -> anyhow::Result<()> {
             (false, false) => Some(args.tags),
             (true, false) => None,
         },
+        password: change(args.password.read()?, args.no_password),
     };
     let record = ctx.links().await?.update(&slug, edit).await?;
     let url = UrlView::new(&ctx.public_url(), record);

@@ -29,6 +29,13 @@ pub enum ApiError {
     /// token): 403.
     #[error("{0}")]
     Forbidden(String),
+    /// A link with a password, asked for without one (`GET /{slug}` by a client that does not
+    /// take HTML): 401, with no API key challenge.
+    #[error("this short link asks for a password: POST it to this URL")]
+    PasswordRequired,
+    /// A wrong password posted to `/{slug}`: 401.
+    #[error("wrong password")]
+    WrongPassword,
     #[error("{0}")]
     Conflict(String),
     /// A tag renamed onto a name another tag has: 409 `tag_exists`.
@@ -94,6 +101,8 @@ pub enum ProblemCode {
     Gone,
     Unauthorized,
     Forbidden,
+    PasswordRequired,
+    WrongPassword,
     Conflict,
     TagExists,
     ValidationFailed,
@@ -134,6 +143,7 @@ impl ApiError {
             Self::Gone(_) => StatusCode::GONE,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::PasswordRequired | Self::WrongPassword => StatusCode::UNAUTHORIZED,
             Self::Conflict(_) | Self::TagExists(_) => StatusCode::CONFLICT,
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -156,6 +166,8 @@ impl ApiError {
             Self::Gone(_) => ProblemCode::Gone,
             Self::Unauthorized(_) => ProblemCode::Unauthorized,
             Self::Forbidden(_) => ProblemCode::Forbidden,
+            Self::PasswordRequired => ProblemCode::PasswordRequired,
+            Self::WrongPassword => ProblemCode::WrongPassword,
             Self::Conflict(_) => ProblemCode::Conflict,
             Self::TagExists(_) => ProblemCode::TagExists,
             Self::Validation(_) => ProblemCode::ValidationFailed,
@@ -206,7 +218,9 @@ impl From<AppError> for ApiError {
             AppError::NoSuchTag(_) => Self::not_found("no tag has this name"),
             AppError::TagExists(_) => Self::TagExists(error.to_string()),
             AppError::TagShared(_) => Self::Forbidden(error.to_string()),
-            AppError::NoFreeSlug(_) => Self::Internal(anyhow::Error::new(error)),
+            AppError::NoFreeSlug(_) | AppError::Password(_) => {
+                Self::Internal(anyhow::Error::new(error))
+            }
             AppError::Store(store) => store.into(),
         }
     }
@@ -232,6 +246,7 @@ impl IntoResponse for ApiError {
             tracing::error!(error = ?source, "request failed");
         }
         let status = self.status();
+        let api_key_challenge = matches!(self, Self::Unauthorized(_));
         let mut response = (status, axum::Json(self.problem())).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
@@ -241,7 +256,7 @@ impl IntoResponse for ApiError {
                 HeaderValue::from_static(RETRY_AFTER_SECS),
             );
         }
-        if status == StatusCode::UNAUTHORIZED {
+        if api_key_challenge {
             headers.insert(
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static(WWW_AUTHENTICATE),

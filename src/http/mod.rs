@@ -11,6 +11,7 @@ pub mod explorer;
 pub mod gate;
 pub mod lane;
 pub mod middleware;
+pub mod protected;
 pub mod rate_limit;
 pub mod redirect;
 pub mod router;

@@ -23,7 +23,7 @@ use super::error::ApiError;
 use super::lane::{self, Split, REQUEST_ID};
 use super::middleware::{self, admission::Admission};
 use super::state::AppState;
-use super::{api, redirect, site};
+use super::{api, protected, redirect, site};
 
 /// The application: the redirect lane (`crate::http::lane`) for `GET`/`HEAD` of one-segment paths,
 /// the full stack of [`make_app`] for everything else.
@@ -103,7 +103,7 @@ pub fn make_app(state: AppState, limits: Admission) -> Router {
 /// ([`document`]) is built from the same function, so what is served is what is
 /// documented. `GET`/`HEAD` of `/{slug}`, `/robots.txt` and `/healthz` are answered by the
 /// redirect lane (`crate::http::lane`) before they get here; their routes here answer the other
-/// methods (405 with `Allow`).
+/// methods (405 with `Allow`), but for the password of a protected link (`POST /{slug}`).
 pub fn routes(api: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(api::openapi::ApiDoc::openapi())
         .routes(routes!(site::root))
@@ -111,7 +111,7 @@ pub fn routes(api: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
         .routes(routes!(site::healthz))
         .routes(routes!(site::readyz))
         .routes(routes!(site::prometheus_metrics))
-        .routes(routes!(redirect::follow))
+        .routes(routes!(redirect::follow, protected::unlock))
         .nest("/api", api)
 }
 

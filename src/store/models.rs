@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::domain::{
-    Cursor, MaxVisits, RedirectStatus, Role, Rules, Slug, TagName, TargetUrl, Title,
+    Cursor, MaxVisits, PasswordHash, RedirectStatus, Role, Rules, Slug, TagName, TargetUrl, Title,
 };
 
 /// A stored short link.
@@ -37,6 +37,8 @@ pub struct UrlRecord {
     pub rules: Option<Rules>,
     /// Append the click's query string to the target.
     pub forward_query: bool,
+    /// The hash of its password; `None` when anyone may follow it.
+    pub password_hash: Option<PasswordHash>,
 }
 
 impl UrlRecord {
@@ -66,6 +68,7 @@ pub struct NewUrl {
     pub human_visits: i64,
     pub rules: Option<Rules>,
     pub forward_query: bool,
+    pub password_hash: Option<PasswordHash>,
 }
 
 /// The fields a PATCH may change; `None` leaves a field as it is, `title: Some(None)` clears it.
@@ -86,6 +89,8 @@ pub struct UrlPatch {
     /// `Some(None)` removes every rule.
     pub rules: Option<Option<Rules>>,
     pub forward_query: Option<bool>,
+    /// `Some(None)` removes the password.
+    pub password_hash: Option<Option<PasswordHash>>,
 }
 
 /// Which links a list shows.
@@ -109,6 +114,8 @@ pub struct Redirect {
     pub max_visits: Option<MaxVisits>,
     pub rules: Option<Rules>,
     pub forward_query: bool,
+    /// It has a password: answered with a form, not a redirect (the hash is not read here).
+    pub protected: bool,
 }
 
 /// What [`Store::take_visit`](super::Store::take_visit) did.

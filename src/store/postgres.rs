@@ -14,7 +14,7 @@ use super::rollup::Rollups;
 use super::rows::{push_visit_page, VisitRow};
 use super::{NewUrl, NewVisit, PageRequest, StoreError, VisitFilter};
 use crate::config::DatabaseSettings;
-use crate::domain::{MaxVisits, Rules, Slug};
+use crate::domain::{MaxVisits, PasswordHash, Rules, Slug};
 
 pub(super) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -76,21 +76,26 @@ pub(super) async fn import_urls(
         .map(|u| u.rules.as_ref().map(Rules::to_stored))
         .collect();
     let forward: Vec<bool> = urls.iter().map(|u| u.forward_query).collect();
+    let hashes: Vec<Option<&str>> = urls
+        .iter()
+        .map(|u| u.password_hash.as_ref().map(PasswordHash::as_str))
+        .collect();
     let created: Vec<(i64, String)> = sqlx::query_as(
         "WITH created AS ( \
              INSERT INTO urls (slug, target, target_host, title, crawlable, created_at, \
                  updated_at, created_by, redirect_status, valid_since, valid_until, max_visits, \
-                 human_visits, rules, forward_query) \
+                 human_visits, rules, forward_query, password_hash) \
              SELECT t.slug, t.target, t.host, t.title, t.crawlable, t.created_at, t.created_at, \
                  t.created_by, t.redirect_status, t.valid_since, t.valid_until, t.max_visits, \
-                 t.human_visits, t.rules, t.forward_query \
+                 t.human_visits, t.rules, t.forward_query, t.password_hash \
              FROM UNNEST($1::text[], $2::text[], $3::text[], $4::bool[], $5::timestamptz[], \
                          $6::text[], $7::bigint[], $10::smallint[], $11::timestamptz[], \
                          $12::timestamptz[], $13::bigint[], $14::bigint[], $15::text[], \
-                         $16::bool[]) \
+                         $16::bool[], $17::text[]) \
                  WITH ORDINALITY AS t(slug, target, title, crawlable, created_at, host, \
                                       created_by, redirect_status, valid_since, valid_until, \
-                                      max_visits, human_visits, rules, forward_query, position) \
+                                      max_visits, human_visits, rules, forward_query, \
+                                      password_hash, position) \
              ORDER BY t.position \
              ON CONFLICT (slug) DO NOTHING \
              RETURNING id, slug), \
@@ -115,6 +120,7 @@ pub(super) async fn import_urls(
     .bind(&people)
     .bind(&rules)
     .bind(&forward)
+    .bind(&hashes)
     .fetch_all(conn)
     .await?;
     Ok(created

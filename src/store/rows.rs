@@ -7,7 +7,7 @@ use super::models::{
     ApiKeyRecord, PageRequest, Redirect, TagRecord, UrlFilter, UrlRecord, VisitFilter, VisitRecord,
 };
 use super::StoreError;
-use crate::domain::{MaxVisits, RedirectStatus, Rules, Slug, TagName, TargetUrl};
+use crate::domain::{MaxVisits, PasswordHash, RedirectStatus, Rules, Slug, TagName, TargetUrl};
 
 /// Times as read, to the microsecond: what PostgreSQL keeps (sqlx truncates), and what SQLite,
 /// which stores the text it is given, now also answers, so both backends print the same.
@@ -18,7 +18,7 @@ fn micros(time: DateTime<Utc>) -> DateTime<Utc> {
 /// The column list every URL query returns, in `UrlRow`'s order.
 pub(crate) const URL_COLUMNS: &str = "id, slug, target, title, crawlable, visit_count, \
      created_at, updated_at, created_by, redirect_status, valid_since, valid_until, max_visits, \
-     human_visits, rules, forward_query";
+     human_visits, rules, forward_query, password_hash";
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct UrlRow {
@@ -38,6 +38,7 @@ pub(crate) struct UrlRow {
     human_visits: i64,
     rules: Option<String>,
     forward_query: bool,
+    password_hash: Option<String>,
 }
 
 impl TryFrom<UrlRow> for UrlRecord {
@@ -62,6 +63,7 @@ impl TryFrom<UrlRow> for UrlRecord {
             human_visits: row.human_visits,
             rules: stored_rules(row.id, row.rules.as_deref())?,
             forward_query: row.forward_query,
+            password_hash: row.password_hash.map(PasswordHash::from_stored),
             // Read by a second query for the whole page (`SqlStore::with_tags`).
             tags: Vec::new(),
         })
@@ -100,11 +102,12 @@ pub(crate) struct RedirectRow {
     max_visits: Option<i64>,
     rules: Option<String>,
     forward_query: bool,
+    protected: bool,
 }
 
-/// The column list of [`RedirectRow`].
-pub(crate) const REDIRECT_COLUMNS: &str =
-    "id, target, redirect_status, valid_since, valid_until, max_visits, rules, forward_query";
+/// The column list of [`RedirectRow`]: whether a link has a password, never its hash.
+pub(crate) const REDIRECT_COLUMNS: &str = "id, target, redirect_status, valid_since, \
+     valid_until, max_visits, rules, forward_query, password_hash IS NOT NULL AS protected";
 
 /// A link's stored rules; text that is not rules means the database was changed behind
 /// kurz's back.
@@ -128,6 +131,7 @@ impl TryFrom<RedirectRow> for Redirect {
             valid_since: row.valid_since,
             valid_until: row.valid_until,
             max_visits: row.max_visits.and_then(MaxVisits::from_stored),
+            protected: row.protected,
         })
     }
 }

@@ -23,7 +23,7 @@ use super::{
     VisitRecord,
 };
 use crate::config::DatabaseSettings;
-use crate::domain::{MaxVisits, RedirectStatus, Rules, Slug, TagName};
+use crate::domain::{MaxVisits, PasswordHash, RedirectStatus, Rules, Slug, TagName};
 
 /// Runs `$body` with `$pool` bound to the store's pool, whichever backend it is: the body is
 /// written once and compiled once per database.
@@ -191,8 +191,8 @@ impl Store for SqlStore {
         let sql = format!(
             "INSERT INTO urls (slug, target, target_host, title, crawlable, created_at, updated_at, \
                  created_by, redirect_status, valid_since, valid_until, max_visits, human_visits, \
-                 rules, forward_query) \
-             VALUES ($1, $2, $6, $3, $4, $5, $5, $7, $8, $9, $10, $11, $12, $13, $14) \
+                 rules, forward_query, password_hash) \
+             VALUES ($1, $2, $6, $3, $4, $5, $5, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
              RETURNING {URL_COLUMNS}"
         );
         let row: UrlRecord = on_pool!(self, pool => {
@@ -212,6 +212,7 @@ impl Store for SqlStore {
                 .bind(new.human_visits)
                 .bind(new.rules.as_ref().map(Rules::to_stored))
                 .bind(new.forward_query)
+                .bind(new.password_hash.as_ref().map(PasswordHash::as_str))
                 .fetch_one(&mut *tx)
                 .await?;
             let record = UrlRecord::try_from(row)?;
@@ -295,6 +296,11 @@ impl Store for SqlStore {
             }
             if let Some(forward) = patch.forward_query {
                 query.push(", forward_query = ").push_bind(forward);
+            }
+            if let Some(hash) = &patch.password_hash {
+                query
+                    .push(", password_hash = ")
+                    .push_bind(hash.as_ref().map(PasswordHash::as_str));
             }
             query
                 .push(" WHERE slug = ")
@@ -475,7 +481,12 @@ impl Store for SqlStore {
 
     async fn crawlable_slugs(&self, limit: u32) -> Result<Vec<Slug>, StoreError> {
         let slugs: Vec<String> = on_pool!(self, pool => {
-            sqlx::query_scalar("SELECT slug FROM urls WHERE crawlable ORDER BY id LIMIT $1")
+            sqlx::query_scalar(
+                // A link with a password is never crawlable (`crate::app::Links` refuses it);
+                // robots.txt does not rely on that alone.
+                "SELECT slug FROM urls WHERE crawlable AND password_hash IS NULL \
+                 ORDER BY id LIMIT $1",
+            )
                 .bind(i64::from(limit))
                 .fetch_all(pool)
                 .await?

@@ -13,7 +13,7 @@ use sqlx::{ConnectOptions, QueryBuilder, Sqlite};
 use super::sqlite_writer::{self, SqliteWriter, WriterSettings};
 use super::{NewUrl, NewVisit, StoreError};
 use crate::config::DatabaseSettings;
-use crate::domain::{MaxVisits, Rules, Slug};
+use crate::domain::{MaxVisits, PasswordHash, Rules, Slug};
 
 pub(super) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
@@ -167,7 +167,7 @@ impl Lite {
     }
 }
 
-/// Link rows per multi-row `INSERT` of an import: 9 values each, well under SQLite's 32 766
+/// Link rows per multi-row `INSERT` of an import: 16 values each, well under SQLite's 32 766
 /// bound variables.
 const IMPORT_ROWS_PER_STATEMENT: usize = 500;
 
@@ -185,7 +185,7 @@ pub(super) async fn import_urls(
         let mut insert = QueryBuilder::<Sqlite>::new(
             "INSERT INTO urls (slug, target, target_host, title, crawlable, created_at, \
                  updated_at, created_by, redirect_status, valid_since, valid_until, max_visits, \
-                 human_visits, rules, forward_query) ",
+                 human_visits, rules, forward_query, password_hash) ",
         );
         insert.push_values(chunk, |mut row, url| {
             row.push_bind(url.slug.as_str())
@@ -202,7 +202,8 @@ pub(super) async fn import_urls(
                 .push_bind(url.max_visits.map(MaxVisits::get))
                 .push_bind(url.human_visits)
                 .push_bind(url.rules.as_ref().map(Rules::to_stored))
-                .push_bind(url.forward_query);
+                .push_bind(url.forward_query)
+                .push_bind(url.password_hash.as_ref().map(PasswordHash::as_str));
         });
         insert.push(" ON CONFLICT (slug) DO NOTHING RETURNING id, slug");
         let rows: Vec<(i64, String)> = insert.build_query_as().fetch_all(&mut *tx).await?;

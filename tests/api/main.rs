@@ -20,6 +20,7 @@ mod live;
 mod metrics;
 mod openapi;
 mod pagination;
+mod passwords;
 mod process;
 mod rate_limits;
 mod redirects;

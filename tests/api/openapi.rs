@@ -15,6 +15,7 @@
 //!   does not have), and every answer must be a documented status with its documented content
 //!   type: problem documents for errors, with `Allow` listing exactly the documented methods
 //!   for a 405;
+//! - a link with a password answers its `GET`, `HEAD` and `POST`s with documented statuses;
 //! - on a server without anonymous use, every operation that declares the API key schemes
 //!   answers a documented 401 without a key, and a documented 403 to a key whose role does not
 //!   allow it (a viewer changing, an editor touching another key's link).
@@ -51,6 +52,8 @@ fn example_body(operation_id: &str) -> Option<Value> {
         })),
         "update_url" => Some(json!({ "title": "Renamed by the OpenAPI drift test" })),
         "rename_tag" => Some(json!({ "name": "openapi-renamed" })),
+        // The probe link has no password: any password answers its redirect.
+        "unlock_short_link" => Some(json!({ "password": "open sesame" })),
         _ => None,
     }
 }
@@ -199,9 +202,15 @@ fn check_document(document: &Value) {
         }
         if let Some(body) = op.spec.get("requestBody") {
             let content = body["content"].as_object().expect("request content");
+            // The password of a protected link comes from kurz's own HTML form too.
+            let expected: &[&str] = if op.id == "unlock_short_link" {
+                &["application/json", "application/x-www-form-urlencoded"]
+            } else {
+                &["application/json"]
+            };
             assert_eq!(
                 content.keys().collect::<Vec<_>>(),
-                ["application/json"],
+                expected,
                 "{label}: request bodies are JSON"
             );
         }
@@ -641,6 +650,7 @@ async fn document_matches_the_live_server(backend: Backend) {
     }
 
     probe_methods(&app, &operations, &examples).await;
+    probe_password_protected(&app, &document, &operations).await;
     probe_other_settings(backend, &document, &operations).await;
     probe_access_control(backend, &document, &operations).await;
 }
@@ -814,6 +824,43 @@ async fn probe_methods(app: &TestApp, operations: &[Operation], examples: &Examp
             allowed, methods,
             "{label}: the server allows other methods than the documented ones"
         );
+    }
+}
+
+/// A link with a password: its `GET` and `HEAD` (for browsers and others) and `POST`s with a
+/// wrong, a missing and the right password are each a documented answer.
+async fn probe_password_protected(app: &TestApp, document: &Value, operations: &[Operation]) {
+    let created = app
+        .create_url(json!({
+            "url": "https://example.com/locked", "slug": "openapi-locked", "password": "pw"
+        }))
+        .await;
+    assert_eq!(created.status(), 201);
+    let find = |method: Method| {
+        operations
+            .iter()
+            .find(|op| op.method == method && op.path == "/{slug}")
+            .unwrap_or_else(|| panic!("{method} /{{slug}} is not documented"))
+    };
+    let url = app.url("/openapi-locked");
+    let html = "text/html";
+    for (method, accept, body, expected) in [
+        (Method::GET, html, None, 401),
+        (Method::GET, "*/*", None, 401),
+        (Method::HEAD, "*/*", None, 401),
+        (Method::POST, html, Some(json!({"password": "wrong"})), 401),
+        (Method::POST, "*/*", Some(json!({"password": "wrong"})), 401),
+        (Method::POST, "*/*", Some(json!({})), 401),
+        (Method::POST, html, Some(json!({"password": "pw"})), 303),
+    ] {
+        let op = find(method.clone());
+        let mut request = app.client.request(method, &url).header(ACCEPT, accept);
+        if let Some(body) = &body {
+            request = request.json(body);
+        }
+        let what = format!("a protected link, Accept: {accept}, {body:?}");
+        let (status, _) = check_answer(document, op, &what, send(request).await).await;
+        assert_eq!(status, expected, "{}: {what}", op.label());
     }
 }
 

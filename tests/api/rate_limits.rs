@@ -57,6 +57,7 @@ fn limits_are_on_in_production_and_off_in_development() {
     assert!(production.rate_limit.enabled);
     assert_eq!(production.rate_limit.anonymous_creates_per_minute, 10);
     assert_eq!(production.rate_limit.not_found_per_minute, 120);
+    assert_eq!(production.rate_limit.password_attempts_per_minute, 10);
     assert!(
         !Settings::defaults(Environment::Development)
             .unwrap()

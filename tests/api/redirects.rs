@@ -209,6 +209,7 @@ async fn a_cache_hit_sends_the_location_it_holds(backend: Backend) {
                 rules: None,
                 forward_query: None,
                 tags: None,
+                password_hash: None,
             },
         )
         .await

@@ -13,6 +13,7 @@ mod common;
 mod helpers;
 
 mod driver;
+mod passwords;
 
 use std::path::PathBuf;
 use std::time::Duration;

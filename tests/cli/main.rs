@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Days, Duration, NaiveDate, Utc};
 use kurz::config::{Environment, Settings};
+use kurz::domain::{PasswordHash, Slug};
 use kurz::store::{self, NewVisit, PageRequest, StatsOf, StatsQuery, Store, VisitFilter};
 use serde_json::Value;
 
@@ -96,6 +97,41 @@ impl Kurz {
 
     fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
+    }
+
+    /// Runs a command with `input` on its stdin.
+    fn run_with_stdin(&self, args: &[&str], input: &str) -> Run {
+        use std::io::Write;
+        let mut child = self
+            .command(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("kurz runs");
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        let output = child.wait_with_output().expect("kurz ends");
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    /// The stored password hash of a link.
+    async fn password_hash(&self, slug: &str) -> Option<PasswordHash> {
+        let slug = Slug::for_lookup(slug).unwrap();
+        self.store()
+            .await
+            .get_url(&slug)
+            .await
+            .unwrap()
+            .password_hash
     }
 
     /// The library's store on the same database, to add visits and check what commands did.
@@ -707,6 +743,7 @@ fn portable(list: &Value) -> Vec<Value> {
                 "valid_since": u["valid_since"], "valid_until": u["valid_until"],
                 "max_visits": u["max_visits"], "visits_left": u["visits_left"],
                 "rules": u["rules"], "forward_query": u["forward_query"],
+                "password_protected": u["password_protected"],
             })
         })
         .collect()
@@ -722,7 +759,7 @@ async fn export_then_import_round_trips(backend: Backend) {
     assert_eq!(
         source.ok(&["export"]),
         "slug,url,title,crawlable,created_at,visit_count,redirect_status,valid_since,\
-         valid_until,max_visits,human_visits,forward_query,rules,tags\n"
+         valid_until,max_visits,human_visits,forward_query,rules,tags,password_hash\n"
     );
     source.ok(&[
         "url",
@@ -745,10 +782,14 @@ async fn export_then_import_round_trips(backend: Backend) {
         "Commas, \"quotes\" and ünïcode",
         "--crawlable",
     ]);
+    let password_file = source.path("password.txt");
+    std::fs::write(&password_file, "kept through the export\n").unwrap();
     source.ok(&[
         "url",
         "create",
         "https://example.org/3",
+        "--password-file",
+        password_file.to_str().unwrap(),
         "--redirect-status",
         "301",
         "--valid-since",
@@ -766,6 +807,7 @@ async fn export_then_import_round_trips(backend: Backend) {
     ]);
     let original = source.json(&["url", "list"]);
     assert_eq!(original["items"][0]["forward_query"], true);
+    assert_eq!(original["items"][0]["password_protected"], true);
     assert_eq!(
         original["items"][0]["rules"][1]["conditions"][1]["value"],
         "a=1,2"
@@ -791,7 +833,8 @@ async fn export_then_import_round_trips(backend: Backend) {
     assert_eq!(first["tags"], serde_json::json!(["launch", "q4"]));
     let csv_text = std::fs::read_to_string(&csv).unwrap();
     assert!(
-        csv_text.lines().nth(1).unwrap().ends_with(",launch q4"),
+        // Then the empty `password_hash` cell of a link without a password.
+        csv_text.lines().nth(1).unwrap().ends_with(",launch q4,"),
         "{csv_text}"
     );
     let jsonl_file = source.path("urls.jsonl");
@@ -806,6 +849,16 @@ async fn export_then_import_round_trips(backend: Backend) {
         assert_eq!(imported["invalid"], 0);
         let copy = target.json(&["url", "list"]);
         assert_eq!(portable(&copy), portable(&original), "{}", file.display());
+        // The hash is carried as it was: the same password opens the copy.
+        let slug = copy["items"][0]["slug"].as_str().unwrap();
+        let hash = target.password_hash(slug).await.expect("a hash");
+        assert!(hash.verify("kept through the export"));
+        assert_eq!(
+            Some(hash),
+            source.password_hash(slug).await,
+            "{}",
+            file.display()
+        );
 
         // Again: everything exists, nothing changes.
         let human = target.ok(&["import", file.to_str().unwrap()]);
@@ -1296,7 +1349,143 @@ async fn imports_keep_windows_and_used_caps(backend: Backend) {
     );
 }
 
+/// Passwords come from a file or stdin, never from an argument; `show` tells whether a link
+/// has one; `update` changes or removes it; imports take only Argon2 hashes.
+async fn link_passwords_come_from_a_file_or_stdin(backend: Backend) {
+    let kurz = Kurz::new(backend).await;
+    let file = kurz.path("password.txt");
+    std::fs::write(&file, "  file secret \n").unwrap();
+    let file = file.to_str().unwrap();
+    let created = kurz.json(&[
+        "url",
+        "create",
+        "https://example.com/a",
+        "--slug",
+        "a",
+        "--password-file",
+        file,
+    ]);
+    assert_eq!(created["password_protected"], true);
+    assert!(created.get("password_hash").is_none(), "{created}");
+    let hash = kurz.password_hash("a").await.unwrap();
+    assert!(
+        hash.verify("  file secret "),
+        "one final newline dropped, nothing else"
+    );
+    let shown = kurz.ok(&["url", "show", "a"]);
+    assert!(shown.contains("password      yes\n"), "{shown}");
+
+    let run = kurz.run_with_stdin(
+        &[
+            "url",
+            "create",
+            "https://example.com/b",
+            "--slug",
+            "b",
+            "--password-stdin",
+        ],
+        "stdin secret\n",
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("password     yes\n"), "{run:?}");
+    assert!(kurz
+        .password_hash("b")
+        .await
+        .unwrap()
+        .verify("stdin secret"));
+
+    // Refused: an empty password, a password on the command line, a crawlable protected link.
+    let empty = kurz.fails(
+        &["url", "create", "https://example.com/c", "--password-stdin"],
+        2,
+    );
+    assert_eq!(empty, "kurz: password: must not be empty\n");
+    let argument = kurz.fails(
+        &["url", "create", "https://example.com/c", "--password", "x"],
+        2,
+    );
+    assert!(argument.contains("--password"), "{argument}");
+    let crawlable = kurz.fails(
+        &[
+            "url",
+            "create",
+            "https://example.com/c",
+            "--crawlable",
+            "--password-file",
+            file,
+        ],
+        2,
+    );
+    assert!(crawlable.starts_with("kurz: crawlable: "), "{crawlable}");
+    let missing = kurz.fails(
+        &[
+            "url",
+            "create",
+            "https://example.com/c",
+            "--password-file",
+            "nope",
+        ],
+        1,
+    );
+    assert!(
+        missing.contains("cannot read the password file"),
+        "{missing}"
+    );
+
+    // Update: a new password from stdin, then none.
+    let run = kurz.run_with_stdin(
+        &["url", "update", "a", "--password-stdin", "--json"],
+        "new\n",
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(kurz.password_hash("a").await.unwrap().verify("new"));
+    let removed = kurz.json(&["url", "update", "a", "--no-password"]);
+    assert_eq!(removed["password_protected"], false);
+    assert_eq!(kurz.password_hash("a").await, None);
+    let both = kurz.fails(
+        &[
+            "url",
+            "update",
+            "a",
+            "--no-password",
+            "--password-file",
+            file,
+        ],
+        2,
+    );
+    assert!(both.contains("--no-password"), "{both}");
+    let shown = kurz.ok(&["url", "show", "a"]);
+    assert!(shown.contains("password      no\n"), "{shown}");
+
+    // Imports take a PHC Argon2 hash, and nothing else, in `password_hash`.
+    let csv = kurz.path("hashes.csv");
+    std::fs::write(
+        &csv,
+        format!(
+            "url,slug,password_hash\nhttps://example.com/1,h1,\"{}\"\nhttps://example.com/2,h2,plain\n\
+             https://example.com/3,h3,\n",
+            hash.as_str()
+        ),
+    )
+    .unwrap();
+    let run = kurz.run(&["import", csv.to_str().unwrap()]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("line 3: password_hash: "), "{run:?}");
+    assert!(run.stdout.contains("3 rows read, 2 created"), "{run:?}");
+    assert!(kurz
+        .password_hash("h1")
+        .await
+        .unwrap()
+        .verify("  file secret "));
+    assert_eq!(
+        kurz.password_hash("h3").await,
+        None,
+        "a blank cell is no password"
+    );
+}
+
 on_both_backends!(
+    link_passwords_come_from_a_file_or_stdin,
     urls_are_tagged_listed_by_tag_and_imported_with_tags,
     api_keys_are_created_listed_and_revoked,
     commands_apply_the_target_rules,

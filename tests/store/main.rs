@@ -10,8 +10,8 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use kurz::config::{Environment, Settings};
 use kurz::domain::{
-    ApiKey, Cursor, MaxVisits, RedirectStatus, Role, RuleSpec, Rules, Slug, SlugPolicy, TargetUrl,
-    Title,
+    ApiKey, Cursor, MaxVisits, Password, PasswordHash, RedirectStatus, Role, RuleSpec, Rules, Slug,
+    SlugPolicy, TargetUrl, Title,
 };
 use kurz::store::{
     self, CapTake, MigrationState, NewApiKey, NewUrl, NewVisit, PageRequest, StatsOf, StatsQuery,
@@ -47,6 +47,27 @@ impl Fixture {
         Slug::parse(value, &self.policy).unwrap()
     }
 
+    /// A link to `https://example.com/` with nothing set, to change with `..`.
+    fn plain_url(&self, slug: &str) -> NewUrl {
+        NewUrl {
+            slug: self.slug(slug),
+            target: TargetUrl::parse("https://example.com/", 2048).unwrap(),
+            title: None,
+            crawlable: false,
+            created_at: Utc::now(),
+            created_by: None,
+            redirect_status: None,
+            valid_since: None,
+            valid_until: None,
+            max_visits: None,
+            human_visits: 0,
+            rules: None,
+            forward_query: false,
+            tags: Vec::new(),
+            password_hash: None,
+        }
+    }
+
     async fn create(&self, slug: &str, target: &str) -> kurz::store::UrlRecord {
         self.store
             .create_url(NewUrl {
@@ -64,6 +85,7 @@ impl Fixture {
                 rules: None,
                 forward_query: false,
                 tags: Vec::new(),
+                password_hash: None,
             })
             .await
             .expect("created")
@@ -87,6 +109,7 @@ impl Fixture {
                 rules: None,
                 forward_query: false,
                 tags: Vec::new(),
+                password_hash: None,
             })
             .await
             .expect("created")
@@ -161,6 +184,7 @@ async fn created_urls_read_back_exactly(backend: Backend) {
             rules: None,
             forward_query: false,
             tags: Vec::new(),
+            password_hash: None,
         })
         .await
         .unwrap();
@@ -197,6 +221,7 @@ async fn duplicate_slugs_conflict(backend: Backend) {
             rules: None,
             forward_query: false,
             tags: Vec::new(),
+            password_hash: None,
         })
         .await;
     assert!(
@@ -255,6 +280,7 @@ async fn patches_change_only_what_they_name(backend: Backend) {
                 rules: None,
                 forward_query: None,
                 tags: None,
+                password_hash: None,
             },
         )
         .await
@@ -648,6 +674,7 @@ async fn imports_skip_existing_slugs(backend: Backend) {
         rules: None,
         forward_query: false,
         tags: Vec::new(),
+        password_hash: None,
     };
     let batch = vec![new("i1"), new("taken"), new("i2")];
     assert_eq!(f.store.import_urls(&batch).await.unwrap().len(), 2);
@@ -1070,6 +1097,7 @@ async fn urls_record_their_creator_and_lists_filter_by_it(backend: Backend) {
         rules: None,
         forward_query: false,
         tags: Vec::new(),
+        password_hash: None,
     };
     assert_eq!(f.store.import_urls(&[imported]).await.unwrap().len(), 1);
     assert_eq!(
@@ -1390,6 +1418,7 @@ async fn every_link_change_is_logged(backend: Backend) {
             rules: None,
             forward_query: false,
             tags: Vec::new(),
+            password_hash: None,
         })
         .collect();
     assert_eq!(f.store.import_urls(&batch).await.unwrap().len(), 2);
@@ -1459,6 +1488,7 @@ async fn redirect_statuses_are_stored_and_resolved(backend: Backend) {
         rules: None,
         forward_query: false,
         tags: Vec::new(),
+        password_hash: None,
     };
     let created = f.store.create_url(new("perm", status(301))).await.unwrap();
     assert_eq!(created.redirect_status, status(301));
@@ -1537,6 +1567,7 @@ async fn validity_and_caps_are_stored_and_resolved(backend: Backend) {
         rules: None,
         forward_query: false,
         tags: Vec::new(),
+        password_hash: None,
     };
     let created = f
         .store
@@ -1742,6 +1773,7 @@ async fn rules_are_stored_resolved_and_counted(backend: Backend) {
         rules,
         forward_query,
         tags: Vec::new(),
+        password_hash: None,
     };
     let created = f
         .store
@@ -1854,7 +1886,77 @@ async fn rules_are_stored_resolved_and_counted(backend: Backend) {
         .is_empty());
 }
 
+/// A link's password hash: stored on create and import, read back exactly, set, kept and
+/// removed by patches; `resolve` tells only that there is one; robots.txt never lists a link
+/// with one, even one marked crawlable behind the application's back.
+async fn password_hashes_are_stored_and_never_crawlable(backend: Backend) {
+    let f = fixture(backend).await;
+    let hash = |pw: &str| Password::parse(pw.into()).unwrap().hash();
+    let (first, second) = (hash("first"), hash("second"));
+    let new = |slug: &str, password_hash: Option<PasswordHash>| NewUrl {
+        crawlable: true,
+        password_hash,
+        ..f.plain_url(slug)
+    };
+    let created = f
+        .store
+        .create_url(new("locked", Some(first.clone())))
+        .await
+        .unwrap();
+    assert_eq!(created.password_hash.as_ref(), Some(&first));
+    assert!(created.password_hash.unwrap().verify("first"));
+    let resolved = f.store.resolve(&f.slug("locked")).await.unwrap().unwrap();
+    assert!(resolved.protected);
+    f.store.create_url(new("open", None)).await.unwrap();
+    assert!(
+        !f.store
+            .resolve(&f.slug("open"))
+            .await
+            .unwrap()
+            .unwrap()
+            .protected
+    );
+    let listed: Vec<String> = f
+        .store
+        .crawlable_slugs(10)
+        .await
+        .unwrap()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(listed, ["open"], "a link with a password is never listed");
+
+    let patch = |password_hash| UrlPatch {
+        password_hash,
+        ..UrlPatch::default()
+    };
+    let locked = f.slug("locked");
+    let changed = f
+        .store
+        .update_url(&locked, patch(Some(Some(second.clone()))))
+        .await
+        .unwrap();
+    assert_eq!(changed.password_hash.as_ref(), Some(&second));
+    let kept = f.store.update_url(&locked, patch(None)).await.unwrap();
+    assert_eq!(kept.password_hash.as_ref(), Some(&second));
+    let removed = f
+        .store
+        .update_url(&locked, patch(Some(None)))
+        .await
+        .unwrap();
+    assert_eq!(removed.password_hash, None);
+    assert!(!f.store.resolve(&locked).await.unwrap().unwrap().protected);
+
+    let batch = [new("i-locked", Some(first.clone())), new("i-open", None)];
+    assert_eq!(f.store.import_urls(&batch).await.unwrap().len(), 2);
+    let imported = f.store.get_url(&f.slug("i-locked")).await.unwrap();
+    assert_eq!(imported.password_hash.as_ref(), Some(&first));
+    let open = f.store.get_url(&f.slug("i-open")).await.unwrap();
+    assert_eq!(open.password_hash, None);
+}
+
 on_both_backends!(
+    password_hashes_are_stored_and_never_crawlable,
     redirect_statuses_are_stored_and_resolved,
     rules_are_stored_resolved_and_counted,
     validity_and_caps_are_stored_and_resolved,

@@ -39,6 +39,7 @@ impl Fixture {
                 human_visits: 0,
                 rules: None,
                 forward_query: false,
+                password_hash: None,
             })
             .await
             .unwrap()
@@ -364,6 +365,7 @@ async fn imports_carry_tags_in_their_transaction(backend: Backend) {
         human_visits: 0,
         rules: None,
         forward_query: false,
+        password_hash: None,
     };
     let batch = [
         new("i1", &["kept", "imported"]),

@@ -1,6 +1,6 @@
 //! The JSON REST API under `/api`, one file per resource.
 
-mod extract;
+pub(crate) mod extract;
 pub mod live;
 pub mod openapi;
 mod pagination;

@@ -70,6 +70,11 @@ pub struct CreateUrl {
     #[serde(default)]
     #[schema(schema_with = super::views::tags_schema)]
     pub tags: Vec<String>,
+    /// A password to ask for before redirecting (1 to 1 024 bytes, kept as typed); stored as
+    /// an Argon2id hash and never shown. Left out or `null`: anyone may follow the link. A
+    /// link with a password cannot be `crawlable` (422 naming `crawlable`).
+    #[schema(write_only, min_length = 1)]
+    pub password: Option<String>,
 }
 
 /// The body of `PATCH /api/urls/{slug}`: every field is optional, and a field left out is left
@@ -117,6 +122,11 @@ pub struct UpdateUrl {
     #[serde(default, deserialize_with = "not_null")]
     #[schema(schema_with = super::views::tags_schema)]
     pub tags: Option<Vec<String>>,
+    /// A new password (1 to 1 024 bytes); `null` removes the password. Setting one turns
+    /// `crawlable` off; `crawlable: true` on a link that keeps a password is a 422.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, write_only, min_length = 1)]
+    pub password: Option<Option<String>>,
 }
 
 /// A field that may be left out but not sent as `null` (there is nothing to clear).
@@ -246,6 +256,8 @@ pub async fn create(
             rules: body.rules.unwrap_or_default(),
             forward_query: body.forward_query,
             tags: body.tags,
+            password: body.password,
+            password_hash: None,
         })
         .await?;
     let location = format!("/api/urls/{}", record.slug);
@@ -429,7 +441,7 @@ pub async fn show(
 /// Change a short link.
 ///
 /// Fields left out are left unchanged; `null` clears the title, the redirect status, a bound
-/// of the validity window or the visit cap.
+/// of the validity window, the visit cap or the password.
 #[utoipa::path(
     patch,
     path = "/urls/{slug}",
@@ -474,6 +486,7 @@ pub async fn update(
         rules: body.rules.map(Option::unwrap_or_default),
         forward_query: body.forward_query,
         tags: body.tags,
+        password: body.password,
     };
     let record = state.links.update(&slug, edit).await?;
     Ok(Json(UrlView::new(&state.public_url, record)))

@@ -56,6 +56,8 @@ pub struct UrlView {
     pub rules: Vec<RuleSpec>,
     /// Whether the click's query string is appended to the target.
     pub forward_query: bool,
+    /// Whether following the short link asks for a password (never shown, nor its hash).
+    pub password_protected: bool,
     /// The link's tags, in name order.
     #[schema(schema_with = tags_schema)]
     pub tags: Vec<String>,
@@ -118,6 +120,7 @@ impl UrlView {
             visits_left,
             rules: record.rules.map(|rules| rules.specs()).unwrap_or_default(),
             forward_query: record.forward_query,
+            password_protected: record.password_hash.is_some(),
             tags: record.tags.iter().map(ToString::to_string).collect(),
         }
     }

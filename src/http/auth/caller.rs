@@ -169,6 +169,7 @@ mod tests {
             human_visits: 0,
             rules: None,
             forward_query: false,
+            password_hash: None,
             tags: Vec::new(),
         }
     }

@@ -56,6 +56,7 @@ pub struct UrlDetail {
     /// The cap, or empty.
     pub max_visits: String,
     pub visits_left: Option<i64>,
+    pub password_protected: bool,
     pub forward_query: bool,
     /// The rules as pretty JSON, or empty when there are none.
     pub rules: String,
@@ -311,6 +312,7 @@ async fn url_detail(state: &AppState, slug: &str, json: &Value) -> Option<UrlDet
             .map(|cap| cap.to_string())
             .unwrap_or_default(),
         visits_left: json["visits_left"].as_i64(),
+        password_protected: json["password_protected"].as_bool().unwrap_or(false),
         forward_query: json["forward_query"].as_bool().unwrap_or(false),
         rules: match json["rules"].as_array() {
             Some(rules) if !rules.is_empty() => {
