@@ -3,6 +3,7 @@
 # run (SQLite, production settings, wrk -t2 -c50 on loopback). Rows:
 #   - the axum control (bench/axum-baseline), HEAD;
 #   - plain links (200, random), HEAD and GET: what issue 13 must not make slower;
+#   - one plain link, HEAD and GET: the same single-link path as the rows below;
 #   - one link with three redirect rules (device ios, language de, query utm_source=mail) that
 #     every request falls through (a desktop browser, English, no query): the most work rules
 #     cost, HEAD and GET;
@@ -73,6 +74,8 @@ row() {
 row "axum control, HEAD" "$control"
 row "plain links, HEAD" "$(run "http://127.0.0.1:$PORT" HEAD "$work/random.lua")"
 row "plain links, GET" "$(run "http://127.0.0.1:$PORT" GET "$work/random.lua")"
+row "one plain link, HEAD" "$(run "http://127.0.0.1:$PORT/s1" HEAD)"
+row "one plain link, GET" "$(run "http://127.0.0.1:$PORT/s1" GET)"
 row "3 rules, none matching, HEAD" "$(run "http://127.0.0.1:$PORT/r3" HEAD)"
 row "3 rules, none matching, GET" "$(run "http://127.0.0.1:$PORT/r3" GET)"
 row "3 rules + forward_query, GET ?a=1&b=2" "$(run "http://127.0.0.1:$PORT/f3?a=1&b=2" GET)"
