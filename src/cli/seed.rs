@@ -117,22 +117,13 @@ async fn seed_urls(
         let batch: Vec<PreparedLink> = (next..end)
             .map(|i| {
                 let url = NewUrl {
-                    slug: Slug::for_lookup(&format!("b{i:07}"))
-                        .ok_or_else(|| anyhow::anyhow!("bad slug"))?,
-                    target: TargetUrl::parse(&format!("https://example.com/page/{i}"), 2048)?,
-                    title: None,
-                    crawlable: false,
-                    created_at: now,
-                    created_by: None,
-                    redirect_status: None,
-                    valid_since: None,
-                    valid_until: None,
-                    max_visits: None,
-                    human_visits: 0,
-                    rules: None,
-                    forward_query: false,
-                    password_hash: None,
                     tags: seed_tags(i, tags)?,
+                    ..NewUrl::plain(
+                        Slug::for_lookup(&format!("b{i:07}"))
+                            .ok_or_else(|| anyhow::anyhow!("bad slug"))?,
+                        TargetUrl::parse(&format!("https://example.com/page/{i}"), 2048)?,
+                        now,
+                    )
                 };
                 Ok(PreparedLink {
                     url,

@@ -71,6 +71,31 @@ pub struct NewUrl {
     pub password_hash: Option<PasswordHash>,
 }
 
+impl NewUrl {
+    /// A link with its slug, target and creation time, and nothing else: no title, not
+    /// crawlable, no owner, the server's redirect status, always answering, no cap, rules,
+    /// tags or password, the query not forwarded.
+    pub fn plain(slug: Slug, target: TargetUrl, created_at: DateTime<Utc>) -> Self {
+        Self {
+            slug,
+            target,
+            title: None,
+            crawlable: false,
+            created_at,
+            created_by: None,
+            redirect_status: None,
+            tags: Vec::new(),
+            valid_since: None,
+            valid_until: None,
+            max_visits: None,
+            human_visits: 0,
+            rules: None,
+            forward_query: false,
+            password_hash: None,
+        }
+    }
+}
+
 /// The fields a PATCH may change; `None` leaves a field as it is, `title: Some(None)` clears it.
 #[derive(Debug, Clone, Default)]
 pub struct UrlPatch {

@@ -49,44 +49,20 @@ impl Fixture {
 
     /// A link to `https://example.com/` with nothing set, to change with `..`.
     fn plain_url(&self, slug: &str) -> NewUrl {
-        NewUrl {
-            slug: self.slug(slug),
-            target: TargetUrl::parse("https://example.com/", 2048).unwrap(),
-            title: None,
-            crawlable: false,
-            created_at: Utc::now(),
-            created_by: None,
-            redirect_status: None,
-            valid_since: None,
-            valid_until: None,
-            max_visits: None,
-            human_visits: 0,
-            rules: None,
-            forward_query: false,
-            tags: Vec::new(),
-            password_hash: None,
-        }
+        NewUrl::plain(
+            self.slug(slug),
+            TargetUrl::parse("https://example.com/", 2048).unwrap(),
+            Utc::now(),
+        )
     }
 
     async fn create(&self, slug: &str, target: &str) -> kurz::store::UrlRecord {
         self.store
-            .create_url(NewUrl {
-                slug: self.slug(slug),
-                target: TargetUrl::parse(target, 2048).unwrap(),
-                title: None,
-                crawlable: false,
-                created_at: Utc::now(),
-                created_by: None,
-                redirect_status: None,
-                valid_since: None,
-                valid_until: None,
-                max_visits: None,
-                human_visits: 0,
-                rules: None,
-                forward_query: false,
-                tags: Vec::new(),
-                password_hash: None,
-            })
+            .create_url(NewUrl::plain(
+                self.slug(slug),
+                TargetUrl::parse(target, 2048).unwrap(),
+                Utc::now(),
+            ))
             .await
             .expect("created")
     }
@@ -95,21 +71,12 @@ impl Fixture {
     async fn create_owned(&self, slug: &str, target: &str, owner: i64) -> kurz::store::UrlRecord {
         self.store
             .create_url(NewUrl {
-                slug: self.slug(slug),
-                target: TargetUrl::parse(target, 2048).unwrap(),
-                title: None,
-                crawlable: false,
-                created_at: Utc::now(),
                 created_by: Some(owner),
-                redirect_status: None,
-                valid_since: None,
-                valid_until: None,
-                max_visits: None,
-                human_visits: 0,
-                rules: None,
-                forward_query: false,
-                tags: Vec::new(),
-                password_hash: None,
+                ..NewUrl::plain(
+                    self.slug(slug),
+                    TargetUrl::parse(target, 2048).unwrap(),
+                    Utc::now(),
+                )
             })
             .await
             .expect("created")
@@ -170,21 +137,13 @@ async fn created_urls_read_back_exactly(backend: Backend) {
     let created = f
         .store
         .create_url(NewUrl {
-            slug: f.slug("hello"),
-            target: TargetUrl::parse("https://example.com/a?b=c", 2048).unwrap(),
             title: Some(Title::parse("Hello <b>").unwrap()),
             crawlable: true,
-            created_at,
-            created_by: None,
-            redirect_status: None,
-            valid_since: None,
-            valid_until: None,
-            max_visits: None,
-            human_visits: 0,
-            rules: None,
-            forward_query: false,
-            tags: Vec::new(),
-            password_hash: None,
+            ..NewUrl::plain(
+                f.slug("hello"),
+                TargetUrl::parse("https://example.com/a?b=c", 2048).unwrap(),
+                created_at,
+            )
         })
         .await
         .unwrap();
@@ -206,23 +165,11 @@ async fn duplicate_slugs_conflict(backend: Backend) {
     f.create("dup", "https://example.com").await;
     let again = f
         .store
-        .create_url(NewUrl {
-            slug: f.slug("dup"),
-            target: TargetUrl::parse("https://example.org", 2048).unwrap(),
-            title: None,
-            crawlable: false,
-            created_at: Utc::now(),
-            created_by: None,
-            redirect_status: None,
-            valid_since: None,
-            valid_until: None,
-            max_visits: None,
-            human_visits: 0,
-            rules: None,
-            forward_query: false,
-            tags: Vec::new(),
-            password_hash: None,
-        })
+        .create_url(NewUrl::plain(
+            f.slug("dup"),
+            TargetUrl::parse("https://example.org", 2048).unwrap(),
+            Utc::now(),
+        ))
         .await;
     assert!(
         matches!(again, Err(StoreError::Conflict(Unique::Slug))),
@@ -659,22 +606,12 @@ async fn stats_come_from_rollups_kept_by_each_batch(backend: Backend) {
 async fn imports_skip_existing_slugs(backend: Backend) {
     let f = fixture(backend).await;
     f.create("taken", "https://example.com/original").await;
-    let new = |slug: &str| NewUrl {
-        slug: f.slug(slug),
-        target: TargetUrl::parse(&format!("https://example.com/{slug}"), 2048).unwrap(),
-        title: None,
-        crawlable: false,
-        created_at: Utc::now(),
-        created_by: None,
-        redirect_status: None,
-        valid_since: None,
-        valid_until: None,
-        max_visits: None,
-        human_visits: 0,
-        rules: None,
-        forward_query: false,
-        tags: Vec::new(),
-        password_hash: None,
+    let new = |slug: &str| {
+        NewUrl::plain(
+            f.slug(slug),
+            TargetUrl::parse(&format!("https://example.com/{slug}"), 2048).unwrap(),
+            Utc::now(),
+        )
     };
     let batch = vec![new("i1"), new("taken"), new("i2")];
     assert_eq!(f.store.import_urls(&batch).await.unwrap().len(), 2);
@@ -1083,21 +1020,12 @@ async fn urls_record_their_creator_and_lists_filter_by_it(backend: Backend) {
 
     // Imports carry the creator too.
     let imported = NewUrl {
-        slug: f.slug("imported"),
-        target: TargetUrl::parse("https://example.com/i", 2048).unwrap(),
-        title: None,
-        crawlable: false,
-        created_at: Utc::now(),
         created_by: Some(bob.id),
-        redirect_status: None,
-        valid_since: None,
-        valid_until: None,
-        max_visits: None,
-        human_visits: 0,
-        rules: None,
-        forward_query: false,
-        tags: Vec::new(),
-        password_hash: None,
+        ..NewUrl::plain(
+            f.slug("imported"),
+            TargetUrl::parse("https://example.com/i", 2048).unwrap(),
+            Utc::now(),
+        )
     };
     assert_eq!(f.store.import_urls(&[imported]).await.unwrap().len(), 1);
     assert_eq!(
@@ -1403,22 +1331,12 @@ async fn every_link_change_is_logged(backend: Backend) {
         .unwrap();
     let batch: Vec<NewUrl> = ["two", "one", "three"]
         .iter()
-        .map(|slug| NewUrl {
-            slug: f.slug(slug),
-            target: TargetUrl::parse("https://example.com/i", 2048).unwrap(),
-            title: None,
-            crawlable: false,
-            created_at: Utc::now(),
-            created_by: None,
-            redirect_status: None,
-            valid_since: None,
-            valid_until: None,
-            max_visits: None,
-            human_visits: 0,
-            rules: None,
-            forward_query: false,
-            tags: Vec::new(),
-            password_hash: None,
+        .map(|slug| {
+            NewUrl::plain(
+                f.slug(slug),
+                TargetUrl::parse("https://example.com/i", 2048).unwrap(),
+                Utc::now(),
+            )
         })
         .collect();
     assert_eq!(f.store.import_urls(&batch).await.unwrap().len(), 2);
@@ -1474,21 +1392,12 @@ async fn redirect_statuses_are_stored_and_resolved(backend: Backend) {
     let f = fixture(backend).await;
     let status = |code| Some(RedirectStatus::parse(code).unwrap());
     let new = |slug: &str, redirect_status| NewUrl {
-        slug: f.slug(slug),
-        target: TargetUrl::parse("https://example.com/", 2048).unwrap(),
-        title: None,
-        crawlable: false,
-        created_at: Utc::now(),
-        created_by: None,
         redirect_status,
-        valid_since: None,
-        valid_until: None,
-        max_visits: None,
-        human_visits: 0,
-        rules: None,
-        forward_query: false,
-        tags: Vec::new(),
-        password_hash: None,
+        ..NewUrl::plain(
+            f.slug(slug),
+            TargetUrl::parse("https://example.com/", 2048).unwrap(),
+            Utc::now(),
+        )
     };
     let created = f.store.create_url(new("perm", status(301))).await.unwrap();
     assert_eq!(created.redirect_status, status(301));
@@ -1553,21 +1462,15 @@ async fn validity_and_caps_are_stored_and_resolved(backend: Backend) {
         |hours: i64| Utc.with_ymd_and_hms(2027, 1, 1, 0, 0, 0).unwrap() + Duration::hours(hours);
     let cap = |n| Some(MaxVisits::parse(n).unwrap());
     let new = |slug: &str, since, until, max_visits, human_visits| NewUrl {
-        slug: f.slug(slug),
-        target: TargetUrl::parse("https://example.com/", 2048).unwrap(),
-        title: None,
-        crawlable: false,
-        created_at: Utc::now(),
-        created_by: None,
-        redirect_status: None,
         valid_since: since,
         valid_until: until,
         max_visits,
         human_visits,
-        rules: None,
-        forward_query: false,
-        tags: Vec::new(),
-        password_hash: None,
+        ..NewUrl::plain(
+            f.slug(slug),
+            TargetUrl::parse("https://example.com/", 2048).unwrap(),
+            Utc::now(),
+        )
     };
     let created = f
         .store
@@ -1759,21 +1662,13 @@ async fn rules_are_stored_resolved_and_counted(backend: Backend) {
             {"type": "language", "value": "DE"}, {"type": "ip", "value": "10.0.0.0/8"}]}
     ]));
     let new = |slug: &str, rules: Option<Rules>, forward_query| NewUrl {
-        slug: f.slug(slug),
-        target: TargetUrl::parse("https://example.com/", 2048).unwrap(),
-        title: None,
-        crawlable: false,
-        created_at: Utc::now(),
-        created_by: None,
-        redirect_status: None,
-        valid_since: None,
-        valid_until: None,
-        max_visits: None,
-        human_visits: 0,
         rules,
         forward_query,
-        tags: Vec::new(),
-        password_hash: None,
+        ..NewUrl::plain(
+            f.slug(slug),
+            TargetUrl::parse("https://example.com/", 2048).unwrap(),
+            Utc::now(),
+        )
     };
     let created = f
         .store

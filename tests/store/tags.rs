@@ -25,21 +25,13 @@ impl Fixture {
     async fn tagged(&self, slug: &str, tags: &[&str], owner: Option<i64>) -> UrlRecord {
         self.store
             .create_url(NewUrl {
-                slug: self.slug(slug),
-                target: TargetUrl::parse("https://example.com/", 2048).unwrap(),
-                title: None,
-                crawlable: false,
-                created_at: Utc::now(),
                 created_by: owner,
-                redirect_status: None,
                 tags: names(tags),
-                valid_since: None,
-                valid_until: None,
-                max_visits: None,
-                human_visits: 0,
-                rules: None,
-                forward_query: false,
-                password_hash: None,
+                ..NewUrl::plain(
+                    self.slug(slug),
+                    TargetUrl::parse("https://example.com/", 2048).unwrap(),
+                    Utc::now(),
+                )
             })
             .await
             .unwrap()
@@ -351,21 +343,12 @@ async fn imports_carry_tags_in_their_transaction(backend: Backend) {
     let f = fixture(backend).await;
     f.tagged("exists", &["kept"], None).await;
     let new = |slug: &str, tags: &[&str]| NewUrl {
-        slug: f.slug(slug),
-        target: TargetUrl::parse("https://example.com/", 2048).unwrap(),
-        title: None,
-        crawlable: false,
-        created_at: Utc::now(),
-        created_by: None,
-        redirect_status: None,
         tags: names(tags),
-        valid_since: None,
-        valid_until: None,
-        max_visits: None,
-        human_visits: 0,
-        rules: None,
-        forward_query: false,
-        password_hash: None,
+        ..NewUrl::plain(
+            f.slug(slug),
+            TargetUrl::parse("https://example.com/", 2048).unwrap(),
+            Utc::now(),
+        )
     };
     let batch = [
         new("i1", &["kept", "imported"]),
