@@ -237,6 +237,11 @@ impl RedirectCache {
         self.bypass.store(bypass, Ordering::Relaxed);
     }
 
+    /// Whether redirects are read from the database, bypassing the cache (see `set_bypass`).
+    pub fn is_bypassed(&self) -> bool {
+        self.bypass.load(Ordering::Relaxed)
+    }
+
     pub fn counters(&self) -> &CacheCounters {
         &self.counters
     }

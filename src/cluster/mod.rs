@@ -55,6 +55,9 @@ impl Cluster {
     ) -> anyhow::Result<Arc<Self>> {
         let mut cluster = Self::local(store.clone(), hub, cache);
         let wake = Arc::new(Notify::new());
+        // Bypassed from now, not from when the follower's task first runs: no redirect may be
+        // cached before the follower knows where the change log ends.
+        cluster.cache.set_bypass(true);
         tokio::spawn(follower::follow(
             store,
             cluster.cache.clone(),

@@ -62,6 +62,7 @@ pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(&mut Settin
     let visit_counters = app.visit_counters();
     let redirect_cache = app.redirect_cache();
     let (stop, stopped) = oneshot::channel();
+    let ready_cache = redirect_cache.clone();
     let server = tokio::spawn(app.run_until_stopped(async {
         let _ = stopped.await;
     }));
@@ -69,6 +70,16 @@ pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(&mut Settin
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("an HTTP client");
+    // The cache is bypassed until the change log follower knows where the log ends (a moment
+    // after start, longer on a busy machine); tests of what the cache holds start after that.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while ready_cache.is_bypassed() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the redirect cache is still bypassed 10 s after start"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     TestApp {
         address,
         client,
