@@ -47,6 +47,16 @@ async fn qr(app: &TestApp, path: &str) -> Response {
     app.get(path).await
 }
 
+/// `GET path` with one request header.
+async fn qr_with(app: &TestApp, path: &str, name: &str, value: &str) -> Response {
+    app.client
+        .get(app.url(path))
+        .header(name, value)
+        .send()
+        .await
+        .expect("request sent")
+}
+
 async fn ok_image(app: &TestApp, path: &str, content_type: &str) -> Vec<u8> {
     let response = qr(app, path).await;
     assert_eq!(response.status(), 200, "GET {path}");
@@ -98,13 +108,7 @@ async fn unknown_and_not_yet_valid_links_have_no_code(backend: Backend) {
     assert_eq!(response.status(), 201);
     let problem = assert_problem(qr(&app, "/soon/qr").await, 404).await;
     assert_eq!(problem["code"], "not_found");
-    let page = app
-        .client
-        .get(app.url("/soon/qr"))
-        .header("accept", "text/html")
-        .send()
-        .await
-        .unwrap();
+    let page = qr_with(&app, "/soon/qr", "accept", "text/html").await;
     assert_eq!(page.status(), 404);
     assert!(page.headers()["content-type"]
         .to_str()
@@ -169,26 +173,14 @@ async fn etags_answer_not_modified(backend: Backend) {
     assert!(etag.starts_with('"') && etag.ends_with('"') && !etag.starts_with("W/"));
     assert_eq!(qr(&app, &path).await.headers()["etag"], etag.as_str());
 
-    let again = app
-        .client
-        .get(app.url(&path))
-        .header("if-none-match", &etag)
-        .send()
-        .await
-        .unwrap();
+    let again = qr_with(&app, &path, "if-none-match", &etag).await;
     assert_eq!(again.status(), 304);
     assert_eq!(again.headers()["etag"], etag.as_str());
     assert!(again.bytes().await.unwrap().is_empty());
 
     let other = qr(&app, &format!("/{slug}/qr?format=svg&ec=H")).await;
     assert_ne!(other.headers()["etag"], etag.as_str());
-    let stale = app
-        .client
-        .get(app.url(&format!("/{slug}/qr")))
-        .header("if-none-match", &etag)
-        .send()
-        .await
-        .unwrap();
+    let stale = qr_with(&app, &format!("/{slug}/qr"), "if-none-match", &etag).await;
     assert_eq!(stale.status(), 200, "the PNG's tag is not the SVG's");
     let head = app.request(Method::HEAD, &path).await;
     assert_eq!(head.status(), 200);
