@@ -3,6 +3,8 @@
 # `cargo test "$@"` (so `scripts/test.sh --test store` runs one suite).
 #
 # - Chromium and ChromeDriver (tests/browser): installed with apt-get when missing.
+# - zbarimg and rsvg-convert (tests/api/qr.rs reads QR codes back): installed with apt-get
+#   (zbar-tools, librsvg2-bin) when missing.
 # - PostgreSQL: `TEST_DATABASE_URL` when set; else the server answering at 127.0.0.1:5432;
 #   else a throwaway cluster (initdb into a temporary directory, a free port, trust auth),
 #   stopped and removed when the script exits. The PostgreSQL tests never skip: if no server
@@ -42,6 +44,14 @@ if ! have_browser; then
   apt_install chromium chromium-driver || true
   have_browser || die "chromedriver or /usr/bin/chromium is missing and could not be installed;" \
     "the browser tests never skip. Install them with: apt-get install chromium chromium-driver"
+fi
+
+# --- zbarimg and rsvg-convert (tests/api/qr.rs decodes the QR codes, SVGs rasterised first) ---
+have_qr_tools() { command -v zbarimg >/dev/null 2>&1 && command -v rsvg-convert >/dev/null 2>&1; }
+if ! have_qr_tools; then
+  apt_install zbar-tools librsvg2-bin || true
+  have_qr_tools || die "zbarimg or rsvg-convert is missing and could not be installed; the QR" \
+    "tests never skip. Install them with: apt-get install zbar-tools librsvg2-bin"
 fi
 
 # --- PostgreSQL -------------------------------------------------------------------------------

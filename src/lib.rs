@@ -10,6 +10,7 @@ pub mod http;
 pub mod live;
 pub mod logging;
 pub mod prometheus;
+pub mod qr;
 pub mod readiness;
 pub mod startup;
 pub mod store;

@@ -240,6 +240,7 @@ fn details(url: &UrlView) -> Vec<(&'static str, String)> {
     vec![
         ("slug", url.slug.clone()),
         ("short url", url.short_url.clone()),
+        ("qr code", url.qr_url.clone()),
         ("url", url.url.clone()),
         ("title", url.title.clone().unwrap_or_else(|| "-".into())),
         ("crawlable", yes_no(url.crawlable).into()),

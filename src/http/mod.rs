@@ -12,6 +12,7 @@ pub mod gate;
 pub mod lane;
 pub mod middleware;
 pub mod protected;
+pub mod qr;
 pub mod rate_limit;
 pub mod redirect;
 pub mod router;

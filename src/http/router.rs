@@ -23,7 +23,7 @@ use super::error::ApiError;
 use super::lane::{self, Split, REQUEST_ID};
 use super::middleware::{self, admission::Admission};
 use super::state::AppState;
-use super::{api, protected, redirect, site};
+use super::{api, protected, qr, redirect, site};
 
 /// The application: the redirect lane (`crate::http::lane`) for `GET`/`HEAD` of one-segment paths,
 /// the full stack of [`make_app`] for everything else.
@@ -104,6 +104,7 @@ pub fn make_app(state: AppState, limits: Admission) -> Router {
 /// documented. `GET`/`HEAD` of `/{slug}`, `/robots.txt` and `/healthz` are answered by the
 /// redirect lane (`crate::http::lane`) before they get here; their routes here answer the other
 /// methods (405 with `Allow`), but for the password of a protected link (`POST /{slug}`).
+/// `/{slug}/qr` has two segments and is always answered here.
 pub fn routes(api: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(api::openapi::ApiDoc::openapi())
         .routes(routes!(site::root))
@@ -112,6 +113,7 @@ pub fn routes(api: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
         .routes(routes!(site::readyz))
         .routes(routes!(site::prometheus_metrics))
         .routes(routes!(redirect::follow, protected::unlock))
+        .routes(routes!(qr::qr_code))
         .nest("/api", api)
 }
 

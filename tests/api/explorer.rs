@@ -45,6 +45,10 @@ async fn browsers_get_html_pages_and_scripts_get_json(backend: Backend) {
         assert_eq!(headers["x-robots-tag"], "noindex, nofollow");
         let csp = headers["content-security-policy"].to_str().unwrap();
         assert!(csp.contains("frame-ancestors 'none'") && csp.contains("script-src 'self'"));
+        assert!(
+            csp.contains("img-src 'self'"),
+            "the QR code is an image of this origin"
+        );
         assert_eq!(headers["x-content-type-options"], "nosniff");
         let body = response.text().await.unwrap();
         assert!(body.contains("<pre id=\"json\">"), "{path}");
@@ -52,6 +56,11 @@ async fn browsers_get_html_pages_and_scripts_get_json(backend: Backend) {
     let page = browse(&app, "/api/urls/page").await.text().await.unwrap();
     assert!(page.contains("id=\"edit-url\"") && page.contains("id=\"delete-url\""));
     assert!(page.contains("id=\"daily-chart\""));
+    // The link's QR code, an image of this origin (the CSP's `img-src 'self'` lets it in).
+    assert!(page.contains("<img src=\"/page/qr?format=svg\""), "{page}");
+    let qr = app.get("/page/qr?format=svg").await;
+    assert_eq!(qr.status(), 200);
+    assert_eq!(qr.headers()[CONTENT_TYPE], "image/svg+xml");
     let list = browse(&app, "/api/urls").await.text().await.unwrap();
     assert!(list.contains("id=\"create-url\"") && list.contains("id=\"url-search\""));
     let visits = browse(&app, "/api/visits").await.text().await.unwrap();

@@ -22,6 +22,7 @@ mod openapi;
 mod pagination;
 mod passwords;
 mod process;
+mod qr;
 mod rate_limits;
 mod redirects;
 mod rules;

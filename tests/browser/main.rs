@@ -257,6 +257,21 @@ async fn a_url_goes_from_creation_to_deletion_in_the_explorer() {
         .await
         .expect("script count");
     assert_eq!(scripts, json!(1), "only explorer.js is on the page");
+    // The QR code is drawn: the explorer's CSP lets the image in, and it loaded.
+    let qr_width = eventually("the QR code", STEP_TIMEOUT, || async {
+        let width = browser
+            .client
+            .execute(
+                "const img = document.querySelector('#qr-code img'); \
+                 return img.complete ? img.naturalWidth : null;",
+                vec![],
+            )
+            .await
+            .expect("the QR code's width");
+        (!width.is_null()).then_some(width)
+    })
+    .await;
+    assert_eq!(qr_width, json!(300), "the QR code's SVG did not load");
     browser.find("#no-visits").await;
 
     // Find it again with the search box, and open it from the results.

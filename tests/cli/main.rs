@@ -261,6 +261,7 @@ async fn urls_are_created_listed_shown_and_deleted(backend: Backend) {
     let shown = kurz.json(&["url", "show", "launch"]);
     assert_eq!(shown["slug"], "launch");
     assert_eq!(shown["short_url"], "https://sho.rt/launch");
+    assert_eq!(shown["qr_url"], "https://sho.rt/launch/qr");
     assert_eq!(shown["title"], "Spring launch");
     assert_eq!(shown["crawlable"], true);
     assert_eq!(shown["visit_count"], 3);
@@ -273,6 +274,10 @@ async fn urls_are_created_listed_shown_and_deleted(backend: Backend) {
     assert_eq!(shown["recent"]["bot_visits"], 1);
     let human = kurz.ok(&["url", "show", "launch"]);
     assert!(human.contains("visits        3\n"), "{human}");
+    assert!(
+        human.contains("qr code       https://sho.rt/launch/qr\n"),
+        "{human}"
+    );
     assert!(
         human.contains("last 30 days  2 visits (1 by bots)"),
         "{human}"

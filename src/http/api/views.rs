@@ -11,6 +11,7 @@ use crate::store::{UrlRecord, VisitRecord};
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({
     "slug": "spring", "short_url": "http://127.0.0.1:8080/spring",
+    "qr_url": "http://127.0.0.1:8080/spring/qr",
     "url": "https://example.com/page", "title": "Spring launch", "crawlable": false,
     "visit_count": 0, "created_by": 3, "created_at": "2026-11-26T10:00:00.000000Z",
     "updated_at": "2026-11-26T10:00:00.000000Z", "redirect_status": null,
@@ -21,6 +22,9 @@ pub struct UrlView {
     pub slug: String,
     /// The full short link, `{public_url}/{slug}`.
     pub short_url: String,
+    /// The short link's QR code, `{public_url}/{slug}/qr` (PNG; `?format=svg` and more
+    /// options in `GET /{slug}/qr`).
+    pub qr_url: String,
     /// The target the short link redirects to, normalised.
     pub url: String,
     #[schema(required = true)]
@@ -105,6 +109,7 @@ impl UrlView {
         let visits_left = record.visits_left();
         Self {
             short_url: format!("{public_url}/{}", record.slug),
+            qr_url: format!("{public_url}/{}/qr", record.slug),
             slug: record.slug.to_string(),
             url: record.target.to_string(),
             title: record.title,
