@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # What a link's own options cost on the redirect lane, against the axum control in the same
-# run (SQLite, production settings, wrk -t2 -c50 on loopback). Rows:
+# run (SQLite unless BENCH_PG_URL is set; production settings, wrk -t2 -c50 on loopback). Rows:
 #   - the axum control (bench/axum-baseline), HEAD;
 #   - plain links (200, random), HEAD and GET: what issue 13 must not make slower;
 #   - one plain link, HEAD and GET: the same single-link path as the rows below;
@@ -11,6 +11,8 @@
 #   - one capped link (max_visits 10^12), GET by a browser: the cap's database round trip per
 #     click (HEAD takes no unit and costs what a plain link does).
 # Usage: bench/links.sh [path/to/kurz] [PORT]   (default target/release/kurz, 18190)
+# With BENCH_PG_URL set (e.g. postgres://postgres@127.0.0.1:5432/kurz_links), the links live in
+# that PostgreSQL database instead, dropped and created afresh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 KURZ=${1:-target/release/kurz}
@@ -25,7 +27,14 @@ pids=()
 cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; rm -rf "$work"; }
 trap cleanup EXIT
 
-export DATABASE_URL=sqlite://$work/k.db KURZ__SERVER__PORT=$PORT KURZ__SERVER__HOST=127.0.0.1
+export KURZ__SERVER__PORT=$PORT KURZ__SERVER__HOST=127.0.0.1
+if [ -n "${BENCH_PG_URL:-}" ]; then
+  psql -q "${BENCH_PG_URL%/*}/postgres" -c "DROP DATABASE IF EXISTS ${BENCH_PG_URL##*/} WITH (FORCE)" \
+    -c "CREATE DATABASE ${BENCH_PG_URL##*/}"
+  export DATABASE_URL=$BENCH_PG_URL KURZ__DATABASE__MAX_CONNECTIONS=16
+else
+  export DATABASE_URL=sqlite://$work/k.db
+fi
 {
   echo "url,slug,rules,forward_query,max_visits"
   for i in $(seq 1 200); do echo "https://example.com/$i,s$i,,,"; done
