@@ -114,6 +114,7 @@ pub struct Settings {
     pub log: LogSettings,
     pub live: LiveSettings,
     pub cluster: ClusterSettings,
+    pub titles: TitleSettings,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -354,6 +355,20 @@ pub struct LiveSettings {
     pub send_timeout_secs: NonZeroU64,
     /// Streams open at once on this instance; more are answered 503.
     pub max_subscribers: NonZeroUsize,
+}
+
+/// Titles fetched from a link's target when it is created without one (`src/titles/`).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TitleSettings {
+    /// Whether links created without a title get the target page's title in the background.
+    pub fetch: bool,
+    /// Milliseconds one fetch may take, redirects and body included.
+    pub timeout_ms: NonZeroU64,
+    /// Most bytes of a page read for its title.
+    pub max_bytes: NonZeroUsize,
+    /// Links waiting for their title; a link created when the queue is full gets none.
+    pub queue_capacity: NonZeroUsize,
 }
 
 /// How several kurz instances on one database hear about each other's visits and URL changes.

@@ -14,4 +14,5 @@ pub mod qr;
 pub mod readiness;
 pub mod startup;
 pub mod store;
+pub mod titles;
 pub mod visits;

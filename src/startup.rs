@@ -17,6 +17,7 @@ use crate::http::serve::{serve, ConnectionLimits};
 use crate::http::state::{AppState, Shared};
 use crate::live::LiveHub;
 use crate::store::{self, Store};
+use crate::titles::TitleFetcher;
 use crate::visits::{
     BotTokens, ClientIpResolver, EnqueueTimeouts, VisitCounters, VisitQueue, VisitWriter,
 };
@@ -95,15 +96,29 @@ impl Application {
         );
         let slugs = Arc::new(settings.slug.policy());
         let targets = Arc::new(targets);
-        let links = Links::new(
-            store.clone(),
-            slugs.clone(),
-            targets.clone(),
-            cluster.clone(),
-        )
-        .forwarding_queries(settings.redirect.forward_query);
+        let links = |store: &Arc<dyn Store>| {
+            Links::new(
+                store.clone(),
+                slugs.clone(),
+                targets.clone(),
+                cluster.clone(),
+            )
+            .forwarding_queries(settings.redirect.forward_query)
+        };
+        let mut api_links = links(&store);
+        if settings.titles.fetch {
+            let titles = &settings.titles;
+            let fetcher = TitleFetcher::new(
+                targets.clone(),
+                Duration::from_millis(titles.timeout_ms.get()),
+                titles.max_bytes.get(),
+            );
+            let untitled =
+                crate::titles::spawn(fetcher, links(&store), titles.queue_capacity.get());
+            api_links = api_links.announcing_untitled(untitled);
+        }
         let state = AppState::new(Shared {
-            links,
+            links: api_links,
             openapi: crate::http::router::document(),
             slugs,
             targets,

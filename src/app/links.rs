@@ -4,11 +4,12 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use tokio::sync::mpsc;
 
 use super::{passwords, AppError, ChangeNotice};
 use crate::domain::{
     Invalid, MaxVisits, Password, PasswordHash, RedirectStatus, RuleSpec, Rules, Slug, SlugPolicy,
-    Tags, TargetPolicy, Title, Validity,
+    Tags, TargetPolicy, TargetUrl, Title, Validity,
 };
 use crate::store::{NewUrl, Store, StoreError, Unique, UrlPatch, UrlRecord};
 
@@ -86,6 +87,13 @@ pub struct ImportOutcome {
     pub skipped: u64,
 }
 
+/// A link created without a title, for the title fetcher (`titles.fetch`, `src/titles/`).
+#[derive(Debug, Clone)]
+pub struct UntitledLink {
+    pub slug: Slug,
+    pub target: TargetUrl,
+}
+
 pub struct Links {
     store: Arc<dyn Store>,
     slugs: Arc<SlugPolicy>,
@@ -93,6 +101,8 @@ pub struct Links {
     notice: Arc<dyn ChangeNotice>,
     /// `forward_query` of links created without one (`redirect.forward_query`).
     forward_query: bool,
+    /// Where links created without a title are announced; `None` when titles are not fetched.
+    untitled: Option<mpsc::Sender<UntitledLink>>,
 }
 
 impl Links {
@@ -108,7 +118,15 @@ impl Links {
             targets,
             notice,
             forward_query: false,
+            untitled: None,
         }
+    }
+
+    /// Links created (by [`Links::create`]) without a title are sent here, never waiting: when
+    /// the queue is full the link keeps no title, and that is logged and counted.
+    pub fn announcing_untitled(mut self, untitled: mpsc::Sender<UntitledLink>) -> Self {
+        self.untitled = Some(untitled);
+        self
     }
 
     /// Links created without a `forward_query` of their own get this one.
@@ -184,6 +202,38 @@ impl Links {
         self.notice
             .links_changed(std::slice::from_ref(&record.slug))
             .await;
+        if record.title.is_none() {
+            self.announce_untitled(&record);
+        }
+        Ok(record)
+    }
+
+    fn announce_untitled(&self, record: &UrlRecord) {
+        let Some(untitled) = &self.untitled else {
+            return;
+        };
+        let link = UntitledLink {
+            slug: record.slug.clone(),
+            target: record.target.clone(),
+        };
+        if let Err(mpsc::error::TrySendError::Full(link)) = untitled.try_send(link) {
+            metrics::counter!("kurz_titles_dropped_total").increment(1);
+            tracing::warn!(slug = %link.slug, "title queue full: the link gets no fetched title");
+        }
+    }
+
+    /// Gives a link without a title this fetched one (a title set meanwhile stays); `None`
+    /// when nothing changed.
+    #[tracing::instrument(skip_all, fields(slug = %slug))]
+    pub async fn fill_title(
+        &self,
+        slug: &Slug,
+        title: &Title,
+    ) -> Result<Option<UrlRecord>, AppError> {
+        let record = self.store.fill_title(slug, title).await?;
+        if record.is_some() {
+            self.notice.links_changed(std::slice::from_ref(slug)).await;
+        }
         Ok(record)
     }
 

@@ -17,7 +17,7 @@ use async_trait::async_trait;
 
 pub use api_keys::{ApiKeys, CreatedKey};
 pub use error::AppError;
-pub use links::{ImportOutcome, LinkEdit, LinkInput, Links, PreparedLink};
+pub use links::{ImportOutcome, LinkEdit, LinkInput, Links, PreparedLink, UntitledLink};
 pub use tags::Tagging;
 pub use visits::Visits;
 

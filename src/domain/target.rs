@@ -235,8 +235,9 @@ impl TargetPolicy {
         Ok(())
     }
 
-    /// The address rule: a public address, unless `target.allow_private` is set.
-    fn check_ip(&self, ip: IpAddr, name: &str) -> Result<(), Invalid> {
+    /// The address rule: a public address, unless `target.allow_private` is set. The title
+    /// fetcher applies it to every address a target's host resolves to.
+    pub fn check_ip(&self, ip: IpAddr, name: &str) -> Result<(), Invalid> {
         match non_public(ip) {
             Some(kind) if !self.allow_private => Err(Invalid::new(
                 "url",

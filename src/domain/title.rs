@@ -30,6 +30,20 @@ impl Title {
         }
     }
 
+    /// A title from text found elsewhere (a web page's `<title>`): whitespace runs become one
+    /// space, control characters go, and it is cut to [`MAX_TITLE_CHARS`]; `None` when
+    /// nothing is left.
+    pub fn from_text(text: &str) -> Option<Self> {
+        let words: Vec<&str> = text.split_whitespace().collect();
+        let tidy: String = words
+            .join(" ")
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(MAX_TITLE_CHARS)
+            .collect();
+        Self::parse_optional(Some(&tidy)).ok().flatten()
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -45,6 +59,21 @@ mod tests {
         assert!(Title::parse("<script>alert(1)</script>").is_ok());
         assert!(Title::parse("a\u{7}b").is_err());
         assert!(Title::parse(&"x".repeat(513)).is_err());
+    }
+
+    #[test]
+    fn text_from_elsewhere_is_tidied_into_a_title() {
+        let title = Title::from_text("  Launch\n\t day \u{7}!  ").unwrap();
+        assert_eq!(title.as_str(), "Launch day !");
+        assert_eq!(
+            Title::from_text(&"é".repeat(600))
+                .unwrap()
+                .as_str()
+                .chars()
+                .count(),
+            512
+        );
+        assert_eq!(Title::from_text(" \n "), None);
     }
 
     #[test]

@@ -31,7 +31,7 @@ pub use models::{
 pub use sql::SqlStore;
 
 use crate::config::DatabaseSettings;
-use crate::domain::{Slug, TagName};
+use crate::domain::{Slug, TagName, Title};
 
 /// The most ids one [`Store::visits_by_ids`] call reads.
 pub const MAX_VISITS_BY_IDS: usize = 1000;
@@ -80,6 +80,12 @@ pub trait Store: Send + Sync + 'static {
 
     /// Changes a URL and writes its change log row, in one transaction.
     async fn update_url(&self, slug: &Slug, patch: UrlPatch) -> Result<UrlRecord, StoreError>;
+
+    /// Gives a link that has no title this one, with its change log row, in one transaction;
+    /// `None` (nothing changed) when the link has a title by now or is gone. A fetched title
+    /// so never replaces one set in the meantime.
+    async fn fill_title(&self, slug: &Slug, title: &Title)
+        -> Result<Option<UrlRecord>, StoreError>;
 
     /// Deletes a URL and, by cascade, its visits, and writes its change log row.
     async fn delete_url(&self, slug: &Slug) -> Result<(), StoreError>;

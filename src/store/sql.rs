@@ -23,7 +23,7 @@ use super::{
     VisitRecord,
 };
 use crate::config::DatabaseSettings;
-use crate::domain::{MaxVisits, PasswordHash, RedirectStatus, Rules, Slug, TagName};
+use crate::domain::{MaxVisits, PasswordHash, RedirectStatus, Rules, Slug, TagName, Title};
 
 /// Runs `$body` with `$pool` bound to the store's pool, whichever backend it is: the body is
 /// written once and compiled once per database.
@@ -255,6 +255,36 @@ impl Store for SqlStore {
             sqlx::query_as(&sql).bind(slug.as_str()).fetch_one(pool).await?
         });
         self.with_tags_of(row.try_into()?).await
+    }
+
+    #[tracing::instrument(skip_all, fields(slug = %slug))]
+    async fn fill_title(
+        &self,
+        slug: &Slug,
+        title: &Title,
+    ) -> Result<Option<UrlRecord>, StoreError> {
+        let sql = format!(
+            "UPDATE urls SET title = $1, updated_at = $2 WHERE slug = $3 AND title IS NULL \
+             RETURNING {URL_COLUMNS}"
+        );
+        let row: Option<UrlRow> = on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let row: Option<UrlRow> = sqlx::query_as(&sql)
+                .bind(title.as_str())
+                .bind(Utc::now())
+                .bind(slug.as_str())
+                .fetch_optional(&mut *tx)
+                .await?;
+            if row.is_some() {
+                log_change!(self, tx, slug.as_str());
+            }
+            tx.commit().await?;
+            row
+        });
+        match row {
+            Some(row) => Ok(Some(self.with_tags_of(row.try_into()?).await?)),
+            None => Ok(None),
+        }
     }
 
     #[tracing::instrument(skip_all, fields(slug = %slug))]

@@ -53,6 +53,8 @@ pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(&mut Settin
     settings.database.url = database.url.clone();
     settings.database.max_connections = 5.try_into().expect("not zero");
     settings.visits.flush_interval_ms = 10;
+    // Tests create links to hosts they do not serve: no fetches unless a test asks for them.
+    settings.titles.fetch = false;
     configure(&mut settings);
     settings.validate().expect("test settings are valid");
 

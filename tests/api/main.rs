@@ -32,5 +32,6 @@ mod site;
 mod stats;
 mod streams;
 mod tags;
+mod titles;
 mod urls;
 mod visits;

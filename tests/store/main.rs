@@ -195,6 +195,39 @@ async fn missing_urls_are_not_found(backend: Backend) {
     assert_eq!(f.store.resolve(&missing).await.unwrap(), None);
 }
 
+/// A fetched title fills only a link without one, and logs a change only when it does.
+async fn titles_fill_only_untitled_links(backend: Backend) {
+    let f = fixture(backend).await;
+    let created = f.create("t", "https://example.com/t").await;
+    let fetched = Title::parse("Fetched").unwrap();
+    let filled = f.store.fill_title(&f.slug("t"), &fetched).await.unwrap();
+    let filled = filled.expect("an untitled link is filled");
+    assert_eq!(filled.title.as_deref(), Some("Fetched"));
+    assert!(filled.updated_at >= created.updated_at);
+    let logged = f.store.last_link_change().await.unwrap();
+    let again = Title::parse("Again").unwrap();
+    assert!(f
+        .store
+        .fill_title(&f.slug("t"), &again)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(f
+        .store
+        .fill_title(&f.slug("gone"), &again)
+        .await
+        .unwrap()
+        .is_none());
+    assert_eq!(
+        f.store.last_link_change().await.unwrap(),
+        logged,
+        "nothing more logged"
+    );
+    let stored = f.store.get_url(&f.slug("t")).await.unwrap();
+    assert_eq!(stored.title.as_deref(), Some("Fetched"));
+    assert_eq!(f.store.link_changes_after(0, 10).await.unwrap().len(), 2);
+}
+
 async fn patches_change_only_what_they_name(backend: Backend) {
     let f = fixture(backend).await;
     let created = f.create("p", "https://example.com/old").await;
@@ -1851,6 +1884,7 @@ async fn password_hashes_are_stored_and_never_crawlable(backend: Backend) {
 }
 
 on_both_backends!(
+    titles_fill_only_untitled_links,
     password_hashes_are_stored_and_never_crawlable,
     redirect_statuses_are_stored_and_resolved,
     rules_are_stored_resolved_and_counted,
