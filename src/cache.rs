@@ -18,7 +18,7 @@ use axum::http::{HeaderValue, StatusCode};
 use quick_cache::sync::Cache;
 
 use crate::config::CacheSettings;
-use crate::domain::{Rule, Slug, Validity};
+use crate::domain::{Rules, Slug, Validity};
 use crate::store::{Redirect, Store, StoreError};
 
 /// Hits and misses since start, for metrics.
@@ -47,8 +47,9 @@ pub struct CachedRedirect {
 /// Where a link with redirect rules or query forwarding sends a click.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Routing {
-    /// Each rule with its target as a `Location` value, in order.
-    pub rules: Vec<(Rule, HeaderValue)>,
+    pub rules: Option<Rules>,
+    /// Each rule's target as a `Location` value, in the rules' order.
+    pub locations: Vec<HeaderValue>,
     pub forward_query: bool,
 }
 
@@ -56,21 +57,18 @@ impl Routing {
     /// `None` for a link without rules that does not forward queries; `Err` when a stored
     /// target is not a header value.
     fn of(redirect: &Redirect) -> Result<Option<Arc<Self>>, ()> {
-        let rules = match &redirect.rules {
-            None => Vec::new(),
-            Some(rules) => rules
-                .iter()
-                .map(|rule| {
-                    let location = HeaderValue::from_str(rule.target.as_str()).map_err(|_| ())?;
-                    Ok((rule.clone(), location))
-                })
-                .collect::<Result<_, ()>>()?,
-        };
-        if rules.is_empty() && !redirect.forward_query {
+        if redirect.rules.is_none() && !redirect.forward_query {
             return Ok(None);
         }
+        let locations = redirect
+            .rules
+            .iter()
+            .flat_map(Rules::iter)
+            .map(|rule| HeaderValue::from_str(rule.target.as_str()).map_err(|_| ()))
+            .collect::<Result<_, ()>>()?;
         Ok(Some(Arc::new(Self {
-            rules,
+            rules: redirect.rules.clone(),
+            locations,
             forward_query: redirect.forward_query,
         })))
     }

@@ -14,15 +14,17 @@ pub fn choose(
     own: HeaderValue,
     click: &Click<'_>,
 ) -> (HeaderValue, Option<i16>) {
-    let (location, rule) = routing
+    let matched = routing
         .rules
-        .iter()
-        .enumerate()
-        .find(|(_, (rule, _))| rule.matches(click))
+        .as_ref()
+        .and_then(|rules| rules.first_match(click))
+        // Built from the same rules: every rule has its location.
+        .and_then(|(i, _)| Some((routing.locations.get(i)?.clone(), i)));
+    let (location, rule) = match matched {
         // At most `MAX_RULES` (20) rules: the index fits.
-        .map_or((own, None), |(i, (_, location))| {
-            (location.clone(), i16::try_from(i).ok())
-        });
+        Some((location, i)) => (location, i16::try_from(i).ok()),
+        None => (own, None),
+    };
     let location = match click
         .query
         .filter(|q| routing.forward_query && !q.is_empty())
