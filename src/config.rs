@@ -115,6 +115,7 @@ pub struct Settings {
     pub live: LiveSettings,
     pub cluster: ClusterSettings,
     pub titles: TitleSettings,
+    pub geo: GeoSettings,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -369,6 +370,25 @@ pub struct TitleSettings {
     pub max_bytes: NonZeroUsize,
     /// Links waiting for their title; a link created when the queue is full gets none.
     pub queue_capacity: NonZeroUsize,
+}
+
+/// Geolocation of visits from a MaxMind-format `.mmdb` file; see docs/operations.md
+/// ("Geolocation").
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct GeoSettings {
+    /// The `.mmdb` file; empty (the default) for no lookups at all.
+    pub database: String,
+    /// Seconds between two checks of the file's modification time (SIGHUP checks at once).
+    pub check_interval_secs: NonZeroU64,
+}
+
+impl GeoSettings {
+    /// The configured file, if any.
+    pub fn database_path(&self) -> Option<&std::path::Path> {
+        let path = self.database.trim();
+        (!path.is_empty()).then(|| std::path::Path::new(path))
+    }
 }
 
 /// How several kurz instances on one database hear about each other's visits and URL changes.

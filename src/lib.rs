@@ -6,6 +6,7 @@ pub mod cli;
 pub mod cluster;
 pub mod config;
 pub mod domain;
+pub mod geo;
 pub mod http;
 pub mod live;
 pub mod logging;

@@ -7,11 +7,13 @@ use std::time::Duration;
 
 use anyhow::Context;
 use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
 
 use crate::app::Links;
 use crate::cache::RedirectCache;
 use crate::cluster::Cluster;
 use crate::config::Settings;
+use crate::geo::{spawn_reloader, Geo};
 use crate::http::rate_limit::RateLimits;
 use crate::http::serve::{serve, ConnectionLimits};
 use crate::http::state::{AppState, Shared};
@@ -33,6 +35,8 @@ pub struct Application {
     state: AppState,
     writer: VisitWriter,
     counters: Arc<VisitCounters>,
+    /// Stops the geolocation file's reloader.
+    geo_reloader: CancellationToken,
 }
 
 impl Application {
@@ -79,6 +83,9 @@ impl Application {
                 failing: Duration::from_millis(settings.visits.enqueue_timeout_ms),
             },
         );
+        // A configured geolocation file that cannot be read stops the start: an operator who
+        // configured one expects locations, not a silent server without them.
+        let geo = Geo::open(settings.geo.database_path())?;
         let readiness = readiness::prepare(store.clone(), settings.database.run_migrations).await;
         let redirects = Arc::new(RedirectCache::new(
             &settings.cache,
@@ -93,6 +100,7 @@ impl Application {
             &settings.visits,
             &settings.enrichment,
             cluster.clone(),
+            geo.clone(),
         );
         let slugs = Arc::new(settings.slug.policy());
         let targets = Arc::new(targets);
@@ -117,6 +125,12 @@ impl Application {
                 crate::titles::spawn(fetcher, links(&store), titles.queue_capacity.get());
             api_links = api_links.announcing_untitled(untitled);
         }
+        let geo_reloader = CancellationToken::new();
+        spawn_reloader(
+            &geo,
+            Duration::from_secs(settings.geo.check_interval_secs.get()),
+            geo_reloader.clone(),
+        );
         let state = AppState::new(Shared {
             links: api_links,
             openapi: crate::http::router::document(),
@@ -133,6 +147,7 @@ impl Application {
             settings: Arc::new(settings),
             store,
             visits,
+            geo,
         });
         Ok(Self {
             listener,
@@ -140,6 +155,7 @@ impl Application {
             state,
             writer,
             counters,
+            geo_reloader,
         })
     }
 
@@ -157,6 +173,11 @@ impl Application {
 
     pub fn visit_counters(&self) -> Arc<VisitCounters> {
         self.counters.clone()
+    }
+
+    /// The geolocation handle (tests reload it as SIGHUP would).
+    pub fn geo(&self) -> Geo {
+        self.state.geo.clone()
     }
 
     pub fn redirect_cache(&self) -> Arc<RedirectCache> {
@@ -188,6 +209,7 @@ impl Application {
         live.closed(LIVE_CLOSE_GRACE).await;
         tracing::info!("HTTP server stopped; writing queued visits");
         self.writer.drain().await;
+        self.geo_reloader.cancel();
         cluster.stop();
         Ok(())
     }

@@ -9,6 +9,7 @@
 mod apikey;
 mod config;
 mod crlf;
+mod geo;
 mod healthcheck;
 mod migrate;
 mod output;
@@ -69,6 +70,11 @@ pub enum Command {
     Visits {
         #[command(subcommand)]
         command: visits::VisitsCommand,
+    },
+    /// Look addresses up in the configured geolocation file (geo.database).
+    Geo {
+        #[command(subcommand)]
+        command: geo::GeoCommand,
     },
     /// Write every URL as CSV or JSON Lines (to stdout unless --output).
     Export(transfer::ExportArgs),
@@ -197,6 +203,7 @@ impl Cli {
             Command::Apikey { command } => apikey::run(&ctx, command).await,
             Command::Url { command } => urls::run(&ctx, command).await,
             Command::Visits { command } => visits::run(&ctx, command).await,
+            Command::Geo { command } => geo::run(&ctx.settings, command, ctx.json),
             Command::Export(args) => transfer::export(&ctx, args).await,
             Command::Import(args) => transfer::import(&ctx, args).await,
             Command::Dev {

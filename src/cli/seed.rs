@@ -210,6 +210,7 @@ async fn seed_visits(
                 settings.redirect.status_code(),
             )),
         ),
+        crate::geo::Geo::disabled(),
     );
     let mut rng = SmallRng::seed_from_u64(42);
     // Visits arrive in time order, oldest first, like clicks do.

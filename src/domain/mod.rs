@@ -5,6 +5,7 @@ use std::borrow::Cow;
 
 mod api_key;
 mod cursor;
+mod location;
 mod password;
 mod redirect_status;
 mod role;
@@ -18,11 +19,12 @@ mod validity;
 
 pub use api_key::{ApiKey, KEY_PREFIX};
 pub use cursor::Cursor;
+pub use location::{CountryCode, Location};
 pub use password::{Password, PasswordHash, MAX_PASSWORD_BYTES};
 pub use redirect_status::RedirectStatus;
 pub use role::Role;
 pub use rules::{
-    Click, Condition, ConditionKind, ConditionSpec, Device, Rule, RuleSpec, Rules, MAX_CONDITIONS,
+    Click, Condition, ConditionKind, ConditionSpec, CountryLookup, NoCountries, Device, Rule, RuleSpec, Rules, MAX_CONDITIONS,
     MAX_RULES,
 };
 pub use slug::{Slug, SlugPolicy};

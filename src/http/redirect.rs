@@ -175,6 +175,7 @@ pub(crate) async fn answer_found(
                 query: asked.query,
                 client_ip,
                 now: Utc::now(),
+                countries: &state.geo,
             };
             let (location, rule) = destination::choose(routing, redirect.location, &click);
             (location, rule, Some(client_ip))

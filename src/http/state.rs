@@ -55,4 +55,6 @@ pub struct Shared {
     pub openapi: &'static utoipa::openapi::OpenApi,
     /// Visits and URL changes shared with the other instances.
     pub cluster: Arc<Cluster>,
+    /// The geolocation database (rule conditions on `country`), shared with the visit writer.
+    pub geo: crate::geo::Geo,
 }

@@ -26,7 +26,7 @@ pub use maintenance::{MigrationState, MigrationStatus, PrunedVisits};
 pub use models::{
     ApiKeyRecord, CapTake, DayCount, LinkChange, NewApiKey, NewUrl, NewVisit, Page, PageRequest,
     Redirect, RuleCount, StatsOf, StatsQuery, TagFilter, TagPage, TagQuery, TagRecord, UrlFilter,
-    UrlPatch, UrlRecord, UrlStats, ValueCount, VisitFilter, VisitRecord,
+    UrlPatch, UrlRecord, UrlStats, ValueCount, VisitFilter, VisitRecord, CityCount,
 };
 pub use sql::SqlStore;
 

@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::domain::{
-    Cursor, MaxVisits, PasswordHash, RedirectStatus, Role, Rules, Slug, TagName, TargetUrl, Title,
+    CountryCode, Cursor, Location, MaxVisits, PasswordHash, RedirectStatus, Role, Rules, Slug, TagName, TargetUrl, Title,
 };
 
 /// A stored short link.
@@ -174,6 +174,8 @@ pub struct NewVisit {
     pub cap_taken: bool,
     /// The index of the link's rule that sent the click; `None` for the link's own target.
     pub rule: Option<i16>,
+    /// Where the client address is (looked up before it was anonymised).
+    pub location: Location,
 }
 
 /// A stored visit, with the slug of its URL.
@@ -193,6 +195,7 @@ pub struct VisitRecord {
     pub is_bot: bool,
     /// The index of the link's rule that sent the click; `None` for the link's own target.
     pub rule: Option<i16>,
+    pub location: Location,
     /// The API key that created the visit's URL (`urls.created_by`): what an editor's live
     /// stream filters on. Not part of the API's visit object.
     pub url_created_by: Option<i64>,
@@ -210,6 +213,8 @@ pub struct VisitFilter {
     pub until: Option<DateTime<Utc>>,
     /// Only bots (`true`) or only people (`false`).
     pub is_bot: Option<bool>,
+    /// Only visits located in this country.
+    pub country: Option<CountryCode>,
 }
 
 /// A statistics question about one URL or the links of one tag: the days `from..=to` (UTC).
@@ -247,6 +252,18 @@ pub struct UrlStats {
     pub referrer_hosts: Vec<ValueCount>,
     /// Visits each redirect rule sent, by rule index; rules that sent none are left out.
     pub rules: Vec<RuleCount>,
+    /// The top countries (ISO 3166-1 alpha-2; `None` for unknown).
+    pub countries: Vec<ValueCount>,
+    /// The top cities, each with its country.
+    pub cities: Vec<CityCount>,
+}
+
+/// Visits from one city (`None`: unknown).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CityCount {
+    pub country: Option<String>,
+    pub city: Option<String>,
+    pub visits: i64,
 }
 
 /// Visits one redirect rule sent.

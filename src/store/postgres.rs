@@ -249,6 +249,33 @@ pub(super) async fn record_visits(
         .execute(&mut *tx)
         .await?;
     }
+    if !rollups.places.is_empty() {
+        let mut rows = GeoColumns::default();
+        for ((url_id, day, country, city), tally) in rollups.places {
+            rows.url_ids.push(url_id);
+            rows.days.push(day);
+            rows.countries.push(country);
+            rows.cities.push(city);
+            rows.visits.push(tally.visits);
+            rows.bot_visits.push(tally.bot_visits);
+        }
+        sqlx::query(
+            "INSERT INTO url_geo_rollups (url_id, day, country, city, visits, bot_visits) \
+             SELECT * FROM UNNEST($1::bigint[], $2::date[], $3::text[], $4::text[], \
+                                  $5::bigint[], $6::bigint[]) \
+             ON CONFLICT (url_id, day, country, city) DO UPDATE SET \
+                 visits = url_geo_rollups.visits + EXCLUDED.visits, \
+                 bot_visits = url_geo_rollups.bot_visits + EXCLUDED.bot_visits",
+        )
+        .bind(&rows.url_ids)
+        .bind(&rows.days)
+        .bind(&rows.countries)
+        .bind(&rows.cities)
+        .bind(&rows.visits)
+        .bind(&rows.bot_visits)
+        .execute(&mut *tx)
+        .await?;
+    }
     // The total, once per batch, on this connection's shard (see the visit_totals
     // migration); deletions are counted by their trigger.
     sqlx::query(
@@ -332,6 +359,17 @@ struct RuleColumns {
     url_ids: Vec<i64>,
     days: Vec<NaiveDate>,
     rules: Vec<i16>,
+    visits: Vec<i64>,
+    bot_visits: Vec<i64>,
+}
+
+/// A batch's `url_geo_rollups` rows as columns, for `UNNEST`.
+#[derive(Default)]
+struct GeoColumns {
+    url_ids: Vec<i64>,
+    days: Vec<NaiveDate>,
+    countries: Vec<String>,
+    cities: Vec<String>,
     visits: Vec<i64>,
     bot_visits: Vec<i64>,
 }

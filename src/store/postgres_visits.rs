@@ -11,7 +11,8 @@ use sqlx::PgConnection;
 use super::NewVisit;
 
 const COPY_VISITS: &str = "COPY url_visits (id, url_id, visited_at, client_ip, user_agent, \
-     referrer, referrer_host, browser, os, device, is_bot, rule) FROM STDIN";
+     referrer, referrer_host, browser, os, device, is_bot, rule, country, region, city, latitude, \
+     longitude, timezone) FROM STDIN";
 
 /// Writes the visits with COPY and returns their ids, in the batch's order.
 pub(crate) async fn copy_visits(
@@ -82,10 +83,30 @@ fn encode_row(out: &mut Vec<u8>, id: i64, visit: &NewVisit) {
     out.extend_from_slice(if visit.is_bot { b"\tt\t" } else { b"\tf\t" });
     match visit.rule {
         Some(rule) => {
-            let _ = writeln!(out, "{rule}");
+            let _ = write!(out, "{rule}");
         }
-        None => out.extend_from_slice(b"\\N\n"),
+        None => out.extend_from_slice(b"\\N"),
     }
+    let place = &visit.location;
+    out.push(b'\t');
+    push_text(out, place.country.as_ref().map(|c| c.as_str()));
+    for text in [&place.region, &place.city] {
+        out.push(b'\t');
+        push_text(out, text.as_deref());
+    }
+    for number in [place.latitude, place.longitude] {
+        out.push(b'\t');
+        match number.filter(|n| n.is_finite()) {
+            // Rust prints the shortest text that reads back as the same f64.
+            Some(n) => {
+                let _ = write!(out, "{n}");
+            }
+            None => out.extend_from_slice(b"\\N"),
+        }
+    }
+    out.push(b'\t');
+    push_text(out, place.timezone.as_deref());
+    out.push(b'\n');
 }
 
 /// A text column, escaped as COPY's text format wants: backslash, tab, newline and carriage
@@ -111,6 +132,7 @@ fn push_text(out: &mut Vec<u8>, text: Option<&str>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::Location;
     use chrono::{TimeZone, Utc};
     use proptest::prelude::*;
 
@@ -139,6 +161,7 @@ mod tests {
 
     fn visit(user_agent: Option<String>, referrer: Option<String>) -> NewVisit {
         NewVisit {
+            location: Default::default(),
             url_id: 7,
             visited_at: Utc.with_ymd_and_hms(2026, 12, 2, 10, 30, 5).unwrap(),
             client_ip: Some("203.0.113.0".parse().unwrap()),
@@ -160,26 +183,54 @@ mod tests {
         encode_row(&mut out, 42, &visit(Some("curl/8".into()), None));
         assert_eq!(
             String::from_utf8(out).unwrap(),
-            "42\t7\t2026-12-02 10:30:05.000000+00\t203.0.113.0\tcurl/8\t\\N\t\\N\tFirefox\t\\N\tDesktop\tt\t\\N\n"
+            "42\t7\t2026-12-02 10:30:05.000000+00\t203.0.113.0\tcurl/8\t\\N\t\\N\tFirefox\t\\N\tDesktop\tt\t\\N\
+             \t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\n"
         );
         let mut out = Vec::new();
         let mut ruled = visit(None, None);
         ruled.rule = Some(3);
         encode_row(&mut out, 43, &ruled);
-        assert!(String::from_utf8(out).unwrap().ends_with("\tt\t3\n"));
+        assert!(String::from_utf8(out).unwrap().contains("\tt\t3\t"));
+        let mut out = Vec::new();
+        let mut located = visit(None, None);
+        located.location = Location {
+            country: Some("DE".parse().unwrap()),
+            region: Some("Land Berlin".into()),
+            city: Some("Berlin".into()),
+            latitude: Some(52.5244),
+            longitude: Some(13.4105),
+            timezone: Some("Europe/Berlin".into()),
+        };
+        encode_row(&mut out, 44, &located);
+        assert!(String::from_utf8(out)
+            .unwrap()
+            .ends_with("\tDE\tLand Berlin\tBerlin\t52.5244\t13.4105\tEurope/Berlin\n"));
     }
 
     proptest! {
         #[test]
-        fn text_columns_survive_escaping(ua in "\\PC*", referrer in any::<String>()) {
+        fn text_columns_survive_escaping(
+            ua in "\\PC*",
+            referrer in any::<String>(),
+            city in proptest::option::of(any::<String>()),
+            latitude in proptest::option::of(-90.0f64..90.0),
+        ) {
+            let mut located = visit(Some(ua.clone()), Some(referrer.clone()));
+            located.location.city = city.clone();
+            located.location.latitude = latitude;
             let mut out = Vec::new();
-            encode_row(&mut out, 1, &visit(Some(ua.clone()), Some(referrer.clone())));
+            encode_row(&mut out, 1, &located);
             prop_assert_eq!(out.last(), Some(&b'\n'));
             let line = &out[..out.len() - 1];
             let columns: Vec<&[u8]> = line.split(|b| *b == b'\t').collect();
-            prop_assert_eq!(columns.len(), 12);
+            prop_assert_eq!(columns.len(), 18);
             prop_assert_eq!(unescape(columns[4]), Some(ua.replace('\0', "")));
             prop_assert_eq!(unescape(columns[5]), Some(referrer.replace('\0', "")));
+            prop_assert_eq!(unescape(columns[14]), city.map(|c| c.replace('\0', "")));
+            prop_assert_eq!(
+                unescape(columns[15]).map(|n| n.parse::<f64>().unwrap()),
+                latitude
+            );
         }
     }
 }

@@ -30,13 +30,17 @@ pub(crate) struct UrlTally {
 /// The key of a `url_rule_rollups` row: URL, day, rule index.
 pub(crate) type RuleKey = (i64, NaiveDate, i16);
 
-/// What one batch adds: visits per URL, per rollup row, and per rule rollup row (visits a
-/// redirect rule sent only).
+/// The key of a `url_geo_rollups` row: URL, day, country, city (`""` for unknown).
+pub(crate) type GeoKey = (i64, NaiveDate, String, String);
+
+/// What one batch adds: visits per URL, per rollup row, per rule rollup row (visits a
+/// redirect rule sent only) and per geo rollup row.
 #[derive(Debug, Default)]
 pub(crate) struct Rollups {
     pub per_url: BTreeMap<i64, UrlTally>,
     pub rows: BTreeMap<RollupKey, Tally>,
     pub rules: BTreeMap<RuleKey, Tally>,
+    pub places: BTreeMap<GeoKey, Tally>,
 }
 
 impl Rollups {
@@ -64,6 +68,19 @@ impl Rollups {
                 tally.visits += 1;
                 tally.bot_visits += i64::from(visit.is_bot);
             }
+            let place = (
+                visit.url_id,
+                visit.visited_at.date_naive(),
+                visit
+                    .location
+                    .country
+                    .map(|c| c.as_str().to_owned())
+                    .unwrap_or_default(),
+                text(&visit.location.city),
+            );
+            let tally = rollups.places.entry(place).or_default();
+            tally.visits += 1;
+            tally.bot_visits += i64::from(visit.is_bot);
         }
         rollups
     }
@@ -86,6 +103,7 @@ mod tests {
         cap_taken: bool,
     ) -> NewVisit {
         NewVisit {
+            location: Default::default(),
             url_id,
             visited_at: Utc.with_ymd_and_hms(2026, 11, day, 12, 0, 0).unwrap(),
             client_ip: None,
@@ -99,6 +117,32 @@ mod tests {
             cap_taken,
             rule: None,
         }
+    }
+
+    #[test]
+    fn places_are_tallied_by_country_and_city() {
+        let located = |country: &str, city: Option<&str>, is_bot| {
+            let mut v = visit(1, 1, None, is_bot);
+            v.location.country = Some(country.parse().unwrap());
+            v.location.city = city.map(str::to_owned);
+            v
+        };
+        let r = Rollups::of(&[
+            located("DE", Some("Berlin"), false),
+            located("DE", Some("Berlin"), true),
+            located("DE", None, false),
+            located("FR", Some("Paris"), false),
+        ]);
+        let nov1 = NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
+        assert_eq!(
+            r.places[&(1, nov1, "DE".into(), "Berlin".into())],
+            Tally {
+                visits: 2,
+                bot_visits: 1
+            }
+        );
+        assert_eq!(r.places[&(1, nov1, "DE".into(), String::new())].visits, 1);
+        assert_eq!(r.places.len(), 3);
     }
 
     #[test]
@@ -118,6 +162,8 @@ mod tests {
             })
         );
         assert_eq!(r.rows.len(), 3);
+        // Unknown places are one row per URL and day.
+        assert_eq!(r.places.len(), 3);
         // A visit whose redirect took a unit of the cap is not added to `human_visits` again.
         let capped = Rollups::of(&[
             capped_visit(7, 1, None, false, true),

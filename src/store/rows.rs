@@ -7,7 +7,7 @@ use super::models::{
     ApiKeyRecord, PageRequest, Redirect, TagRecord, UrlFilter, UrlRecord, VisitFilter, VisitRecord,
 };
 use super::StoreError;
-use crate::domain::{MaxVisits, PasswordHash, RedirectStatus, Rules, Slug, TagName, TargetUrl};
+use crate::domain::{Location, MaxVisits, PasswordHash, RedirectStatus, Rules, Slug, TagName, TargetUrl};
 
 /// Times as read, to the microsecond: what PostgreSQL keeps (sqlx truncates), and what SQLite,
 /// which stores the text it is given, now also answers, so both backends print the same.
@@ -151,6 +151,12 @@ pub(crate) struct VisitRow {
     device: Option<String>,
     is_bot: bool,
     rule: Option<i16>,
+    country: Option<String>,
+    region: Option<String>,
+    city: Option<String>,
+    latitude: Option<f64>,
+    longitude: Option<f64>,
+    timezone: Option<String>,
     url_created_by: Option<i64>,
 }
 
@@ -170,6 +176,15 @@ impl From<VisitRow> for VisitRecord {
             device: row.device,
             is_bot: row.is_bot,
             rule: row.rule,
+            location: Location {
+                // Written from a `CountryCode`; anything else is read as unknown.
+                country: row.country.and_then(|code| code.parse().ok()),
+                region: row.region,
+                city: row.city,
+                latitude: row.latitude,
+                longitude: row.longitude,
+                timezone: row.timezone,
+            },
             url_created_by: row.url_created_by,
         }
     }
@@ -244,6 +259,7 @@ pub(crate) fn push_visit_page<'q, DB>(
     DB: Database,
     i64: Encode<'q, DB> + Type<DB>,
     bool: Encode<'q, DB> + Type<DB>,
+    String: Encode<'q, DB> + Type<DB>,
     DateTime<Utc>: Encode<'q, DB> + Type<DB>,
 {
     if let Some(url_id) = filter.url_id {
@@ -260,6 +276,11 @@ pub(crate) fn push_visit_page<'q, DB>(
     }
     if let Some(is_bot) = filter.is_bot {
         query.push(" AND v.is_bot = ").push_bind(is_bot);
+    }
+    if let Some(country) = filter.country {
+        query
+            .push(" AND v.country = ")
+            .push_bind(country.as_str().to_owned());
     }
     if let Some(after) = page.after {
         query.push(" AND v.id < ").push_bind(after.last_id());

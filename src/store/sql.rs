@@ -15,7 +15,7 @@ use super::rows::{
     API_KEY_COLUMNS, REDIRECT_COLUMNS, URL_COLUMNS,
 };
 use super::sqlite::{self, Lite};
-use super::stats::{self, DailyRow, RuleRow, TopValueRow};
+use super::stats::{self, DailyRow, PlaceRow, RuleRow, TopValueRow};
 use super::{
     ApiKeyRecord, CapTake, LinkChange, MigrationStatus, NewApiKey, NewUrl, NewVisit, Page,
     PageRequest, PoolStatus, PrunedVisits, Redirect, StatsOf, StatsQuery, Store, StoreError,
@@ -130,6 +130,7 @@ impl SqlStore {
         format!(
             "SELECT v.id, v.url_id, u.slug, v.visited_at, {} AS client_ip, v.user_agent, \
              v.referrer, v.referrer_host, v.browser, v.os, v.device, v.is_bot, v.rule, \
+             v.country, v.region, v.city, v.latitude, v.longitude, v.timezone, \
              u.created_by AS url_created_by",
             self.dialect().client_ip
         )
@@ -603,9 +604,16 @@ impl Store for SqlStore {
     async fn url_stats(&self, query: StatsQuery) -> Result<UrlStats, StoreError> {
         let (daily_sql, top_sql) = (stats::daily_sql(query.of), stats::top_values_sql(query.of));
         let (id, owner) = stats::subject(query.of);
-        let (daily, top, rules): (Vec<DailyRow>, Vec<TopValueRow>, Vec<RuleRow>) = on_pool!(self, pool => {
+        let places_sql = stats::places_sql(query.of);
+        let (daily, top, rules, places): (Vec<DailyRow>, Vec<TopValueRow>, Vec<RuleRow>, Vec<PlaceRow>) = on_pool!(self, pool => {
             let mut daily = sqlx::query_as(&daily_sql).bind(id).bind(query.from).bind(query.to);
             let mut top = sqlx::query_as(&top_sql)
+                .bind(id)
+                .bind(query.from)
+                .bind(query.to)
+                .bind(i64::from(!query.include_bots))
+                .bind(i64::from(query.top));
+            let mut places = sqlx::query_as(&places_sql)
                 .bind(id)
                 .bind(query.from)
                 .bind(query.to)
@@ -614,6 +622,7 @@ impl Store for SqlStore {
             if let Some(owner) = owner {
                 daily = daily.bind(owner);
                 top = top.bind(owner);
+                places = places.bind(owner);
             }
             let daily: Vec<DailyRow> = daily.fetch_all(pool).await?;
             let top: Vec<TopValueRow> = top.fetch_all(pool).await?;
@@ -630,9 +639,10 @@ impl Store for SqlStore {
                 }
                 StatsOf::Tag { .. } => Vec::new(),
             };
-            (daily, top, rules)
+            let places: Vec<PlaceRow> = places.fetch_all(pool).await?;
+            (daily, top, rules, places)
         });
-        Ok(stats::assemble(&query, daily, top, rules))
+        Ok(stats::assemble(&query, daily, top, rules, places))
     }
 
     async fn migration_status(&self) -> Result<Vec<MigrationStatus>, StoreError> {
@@ -721,6 +731,10 @@ impl Store for SqlStore {
             }
             let done = url_ids.len() < limit as usize;
             let rollup_rows = if done {
+                sqlx::query("DELETE FROM url_geo_rollups WHERE day < $1")
+                    .bind(before)
+                    .execute(&mut *tx)
+                    .await?;
                 sqlx::query("DELETE FROM url_rule_rollups WHERE day < $1")
                     .bind(before)
                     .execute(&mut *tx)

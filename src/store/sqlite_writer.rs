@@ -171,8 +171,9 @@ fn insert_visits<'a>(
 ) -> rusqlite::Result<Vec<i64>> {
     let mut insert = tx.prepare_cached(
         "INSERT INTO url_visits (url_id, visited_at, client_ip, user_agent, referrer, \
-         referrer_host, browser, os, device, is_bot, rule) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+         referrer_host, browser, os, device, is_bot, rule, country, region, city, latitude, \
+         longitude, timezone) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
     )?;
     let mut ids = Vec::with_capacity(visits.size_hint().0);
     for visit in visits {
@@ -188,6 +189,12 @@ fn insert_visits<'a>(
             visit.device,
             visit.is_bot,
             visit.rule,
+            visit.location.country.as_ref().map(|c| c.as_str()),
+            visit.location.region,
+            visit.location.city,
+            visit.location.latitude.filter(|n| n.is_finite()),
+            visit.location.longitude.filter(|n| n.is_finite()),
+            visit.location.timezone,
         ])?;
         ids.push(tx.last_insert_rowid());
     }
@@ -265,6 +272,22 @@ fn add_tallies<'a>(
                 tally.bot_visits,
             ])?;
         }
+    }
+    let mut upsert = tx.prepare_cached(
+        "INSERT INTO url_geo_rollups (url_id, day, country, city, visits, bot_visits) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
+         ON CONFLICT (url_id, day, country, city) DO UPDATE SET \
+         visits = visits + excluded.visits, bot_visits = bot_visits + excluded.bot_visits",
+    )?;
+    for ((url_id, day, country, city), tally) in rollups.places {
+        upsert.execute(params![
+            url_id,
+            day.format("%F").to_string(),
+            country,
+            city,
+            tally.visits,
+            tally.bot_visits,
+        ])?;
     }
     tx.prepare_cached("UPDATE visit_totals SET visits = visits + ?1 WHERE shard = 0")?
         .execute([stored as i64])?;

@@ -6,20 +6,25 @@
 
 use chrono::{Days, NaiveDate};
 
-use super::models::{DayCount, RuleCount, StatsOf, StatsQuery, UrlStats, ValueCount};
+use super::models::{CityCount, DayCount, RuleCount, StatsOf, StatsQuery, UrlStats, ValueCount};
 
 /// The rollup rows (`r`) counted, and the bound parameters after `$1..$3`: the URL's rows, or
 /// those of every link carrying the tag (each link's rows by the `(url_id, ...)` key), only an
 /// owner's links for an editor.
 fn source(of: StatsOf, owner_param: &str) -> String {
+    source_in("url_daily_rollups", of, owner_param)
+}
+
+/// [`source`] over another rollup table keyed by `(url_id, day, ...)`.
+fn source_in(table: &str, of: StatsOf, owner_param: &str) -> String {
     match of {
-        StatsOf::Url(_) => "url_daily_rollups r WHERE r.url_id = $1".into(),
-        StatsOf::Tag { owner: None, .. } => "url_tags ut JOIN url_daily_rollups r \
-             ON r.url_id = ut.url_id WHERE ut.tag_id = $1"
-            .into(),
+        StatsOf::Url(_) => format!("{table} r WHERE r.url_id = $1"),
+        StatsOf::Tag { owner: None, .. } => format!(
+            "url_tags ut JOIN {table} r ON r.url_id = ut.url_id WHERE ut.tag_id = $1"
+        ),
         StatsOf::Tag { owner: Some(_), .. } => format!(
             "url_tags ut JOIN urls u ON u.id = ut.url_id AND u.created_by = {owner_param} \
-             JOIN url_daily_rollups r ON r.url_id = ut.url_id WHERE ut.tag_id = $1"
+             JOIN {table} r ON r.url_id = ut.url_id WHERE ut.tag_id = $1"
         ),
     }
 }
@@ -64,6 +69,30 @@ pub(crate) fn top_values_sql(of: StatsOf) -> String {
     )
 }
 
+/// The top countries (unknown included, as `''`) and the top known cities with their
+/// country, from the geo rollup; `$1` to `$5` as in [`top_values_sql`], the owner, if any,
+/// is `$6`.
+pub(crate) fn places_sql(of: StatsOf) -> String {
+    format!(
+        "WITH f AS ( \
+           SELECT r.country, r.city, r.visits - r.bot_visits * $4 AS n \
+           FROM {} AND r.day >= $2 AND r.day <= $3 \
+         ), counts AS ( \
+           SELECT 'country' AS dimension, country, '' AS city, SUM(n) AS n FROM f \
+           GROUP BY country \
+           UNION ALL SELECT 'city', country, city, SUM(n) FROM f WHERE city <> '' \
+           GROUP BY country, city \
+         ) \
+         SELECT dimension, country, city, n FROM ( \
+           SELECT dimension, country, city, CAST(n AS BIGINT) AS n, \
+                  ROW_NUMBER() OVER (PARTITION BY dimension ORDER BY n DESC, country, city) \
+                    AS position \
+           FROM counts \
+         ) ranked WHERE position <= $5 AND n > 0 ORDER BY dimension, n DESC, country, city",
+        source_in("url_geo_rollups", of, "$6")
+    )
+}
+
 /// Visits per redirect rule (`$1` to `$4` as above), from the rule rollup.
 pub(crate) const RULES_SQL: &str =
     "SELECT rule, CAST(SUM(visits - bot_visits * $4) AS BIGINT) AS n \
@@ -73,6 +102,14 @@ pub(crate) const RULES_SQL: &str =
 #[derive(sqlx::FromRow)]
 pub(crate) struct RuleRow {
     rule: i16,
+    n: i64,
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct PlaceRow {
+    dimension: String,
+    country: String,
+    city: String,
     n: i64,
 }
 
@@ -95,6 +132,7 @@ pub(crate) fn assemble(
     daily: Vec<DailyRow>,
     top: Vec<TopValueRow>,
     rules: Vec<RuleRow>,
+    places: Vec<PlaceRow>,
 ) -> UrlStats {
     let mut stats = UrlStats {
         rules: rules
@@ -139,6 +177,21 @@ pub(crate) fn assemble(
             _ => {}
         }
     }
+    let known = |value: String| Some(value).filter(|v| !v.is_empty());
+    for row in places {
+        match row.dimension.as_str() {
+            "country" => stats.countries.push(ValueCount {
+                value: known(row.country),
+                visits: row.n,
+            }),
+            "city" => stats.cities.push(CityCount {
+                country: known(row.country),
+                city: known(row.city),
+                visits: row.n,
+            }),
+            _ => {}
+        }
+    }
     stats
 }
 
@@ -177,11 +230,11 @@ mod tests {
 
     #[test]
     fn every_day_is_listed_and_bots_are_left_out_unless_asked() {
-        let stats = assemble(&query(false), daily(), vec![], vec![]);
+        let stats = assemble(&query(false), daily(), vec![], vec![], vec![]);
         let counts: Vec<i64> = stats.days.iter().map(|d| d.visits).collect();
         assert_eq!(counts, [0, 3, 0, 1]);
         assert_eq!((stats.visits, stats.bot_visits), (4, 2));
-        assert_eq!(assemble(&query(true), daily(), vec![], vec![]).visits, 6);
+        assert_eq!(assemble(&query(true), daily(), vec![], vec![], vec![]).visits, 6);
     }
 
     #[test]
@@ -198,8 +251,35 @@ mod tests {
                 n: 2,
             },
         ];
-        let stats = assemble(&query(false), vec![], top, vec![]);
+        let stats = assemble(&query(false), vec![], top, vec![], vec![]);
         assert_eq!(stats.browsers[0].value.as_deref(), Some("Firefox"));
         assert_eq!(stats.referrer_hosts[0].value, None);
+    }
+
+    #[test]
+    fn places_become_countries_and_cities() {
+        let place = |dimension: &str, country: &str, city: &str, n| PlaceRow {
+            dimension: dimension.into(),
+            country: country.into(),
+            city: city.into(),
+            n,
+        };
+        let places = vec![
+            place("city", "DE", "Berlin", 4),
+            place("country", "DE", "", 5),
+            place("country", "", "", 1),
+        ];
+        let stats = assemble(&query(false), vec![], vec![], vec![], places);
+        assert_eq!(stats.countries.len(), 2);
+        assert_eq!(stats.countries[0].value.as_deref(), Some("DE"));
+        assert_eq!(stats.countries[1].value, None);
+        assert_eq!(
+            stats.cities,
+            [CityCount {
+                country: Some("DE".into()),
+                city: Some("Berlin".into()),
+                visits: 4
+            }]
+        );
     }
 }

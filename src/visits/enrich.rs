@@ -14,6 +14,8 @@ use uaparser::{Parser as _, UserAgentParser};
 use super::bots::BotTokens;
 use super::VisitEvent;
 use crate::config::EnrichmentSettings;
+use crate::domain::Location;
+use crate::geo::Geo;
 use crate::store::NewVisit;
 
 /// The uap-core regex file, compiled into the binary.
@@ -152,6 +154,7 @@ pub struct Enricher {
     agents: Cache<String, Arc<ParsedAgent>>,
     bots: BotTokens,
     anonymize_ips: bool,
+    geo: Geo,
 }
 
 impl std::fmt::Debug for Enricher {
@@ -160,6 +163,7 @@ impl std::fmt::Debug for Enricher {
             .field("cached_agents", &self.agents.entry_count())
             .field("bots", &self.bots)
             .field("anonymize_ips", &self.anonymize_ips)
+            .field("geo", &self.geo)
             .finish()
     }
 }
@@ -174,7 +178,20 @@ impl Enricher {
             agents: Cache::new(settings.user_agent_cache_capacity),
             bots: BotTokens::new(settings),
             anonymize_ips: settings.anonymize_ips,
+            geo: Geo::disabled(),
         }
+    }
+
+    /// Locates clients with this geolocation database (none by default).
+    pub fn locating(mut self, geo: Geo) -> Self {
+        self.geo = geo;
+        self
+    }
+
+    /// Where a client address is, from the full address (call it before anonymising); unknown
+    /// without a geolocation database. Any visit's enrichment can use it.
+    pub fn locate(&self, ip: IpAddr) -> Location {
+        self.geo.locate(ip)
     }
 
     /// Parses a user agent, or returns the cached result for the same string. The caller passes
@@ -186,7 +203,8 @@ impl Enricher {
 
     /// Enriches a captured visit into a row: referrer and truncation as in
     /// [`VisitEvent::into_new_visit`], then browser, OS, device type and bot flag from the user
-    /// agent (a missing one makes the visit a bot), and the client IP anonymised when
+    /// agent (a missing one makes the visit a bot), the location of the full client address,
+    /// and the client IP anonymised when
     /// `enrichment.anonymize_ips` is on.
     pub fn enrich(&self, event: VisitEvent) -> NewVisit {
         let mut visit = event.into_new_visit();
@@ -198,6 +216,9 @@ impl Enricher {
         visit.os.clone_from(&agent.os);
         visit.device.clone_from(&agent.device);
         visit.is_bot = agent.is_bot;
+        if let Some(ip) = visit.client_ip {
+            visit.location = self.locate(ip);
+        }
         if self.anonymize_ips {
             visit.client_ip = visit.client_ip.map(Self::anonymize);
         }

@@ -17,6 +17,7 @@ pub use enrich::{Enricher, ParsedAgent};
 pub use queue::{EnqueueTimeouts, VisitCounters, VisitQueue};
 pub use writer::VisitWriter;
 
+use crate::domain::Location;
 use crate::store::NewVisit;
 
 /// Longest user agent kept; longer ones are cut (on a character boundary).
@@ -65,6 +66,7 @@ impl VisitEvent {
             is_bot: false,
             cap_taken: self.cap_taken,
             rule: self.rule,
+            location: Location::default(),
         }
     }
 }

@@ -10,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::{Enricher, VisitCounters, VisitEvent};
 use crate::cluster::Cluster;
+use crate::geo::Geo;
 use crate::config::{EnrichmentSettings, VisitSettings};
 use crate::store::{NewVisit, Store};
 
@@ -49,12 +50,13 @@ impl VisitWriter {
         settings: &VisitSettings,
         enrichment: &EnrichmentSettings,
         cluster: Arc<Cluster>,
+        geo: Geo,
     ) -> Self {
         let stop = CancellationToken::new();
         let parallelism = Self::parallelism(settings, store.as_ref());
         let (batches, ready) = mpsc::channel(1);
         let collector = Collector {
-            enricher: Enricher::new(enrichment),
+            enricher: Enricher::new(enrichment).locating(geo),
             batch_size: settings.batch_size.get(),
             flush_interval: Duration::from_millis(settings.flush_interval_ms),
             stop: stop.clone(),

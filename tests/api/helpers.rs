@@ -25,6 +25,8 @@ pub struct TestApp {
     /// the process's, shared by every server a test binary runs at once).
     pub visit_counters: Arc<VisitCounters>,
     pub redirect_cache: Arc<RedirectCache>,
+    /// The geolocation handle of this server (tests reload it as SIGHUP does).
+    pub geo: kurz::geo::Geo,
     stop: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<anyhow::Result<()>>>,
     database: Option<TestDatabase>,
@@ -63,6 +65,7 @@ pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(&mut Settin
     let store = app.store();
     let visit_counters = app.visit_counters();
     let redirect_cache = app.redirect_cache();
+    let geo = app.geo();
     let (stop, stopped) = oneshot::channel();
     let ready_cache = redirect_cache.clone();
     let server = tokio::spawn(app.run_until_stopped(async {
@@ -88,6 +91,7 @@ pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(&mut Settin
         store,
         visit_counters,
         redirect_cache,
+        geo,
         stop: Some(stop),
         server: Some(server),
         database: Some(database),

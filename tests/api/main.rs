@@ -14,6 +14,7 @@ mod expiry;
 #[cfg(feature = "explorer")]
 mod explorer;
 mod faults;
+mod geo;
 mod helpers;
 mod limits;
 mod live;

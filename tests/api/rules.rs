@@ -352,7 +352,7 @@ async fn bad_rules_are_named(backend: Backend) {
             "rules[0].conditions[0].value",
         ),
         (
-            json!([rule("https://example.com/", &[("country", "DE")])]),
+            json!([rule("https://example.com/", &[("planet", "mars")])]),
             "rules[0].conditions[0].type",
         ),
         (

@@ -81,6 +81,7 @@ async fn seed_visits(app: &TestApp, slug: &str) {
         .map(|(i, days)| {
             let (browser, os, device, referrer) = people[i % people.len()];
             NewVisit {
+                location: Default::default(),
                 url_id,
                 visited_at: Utc::now()
                     - chrono::Duration::days(*days)

@@ -155,6 +155,7 @@ fn slugs(list: &Value) -> Vec<String> {
 
 fn visit(url_id: i64, visited_at: DateTime<Utc>, is_bot: bool) -> NewVisit {
     NewVisit {
+        location: Default::default(),
         url_id,
         visited_at,
         client_ip: Some("203.0.113.7".parse().unwrap()),

@@ -102,6 +102,7 @@ impl Fixture {
 
 fn visit(url_id: i64, seconds_ago: i64) -> NewVisit {
     NewVisit {
+        location: Default::default(),
         url_id,
         visited_at: Utc::now() - Duration::seconds(seconds_ago),
         client_ip: Some("2001:db8::1".parse().unwrap()),
@@ -458,6 +459,7 @@ async fn visit_lists_filter_by_time_and_bot(backend: Backend) {
     let mut batch = Vec::new();
     for (d, h, bot) in [(1, 10, false), (2, 10, true), (2, 23, false), (3, 0, false)] {
         batch.push(NewVisit {
+            location: Default::default(),
             visited_at: at(d, h),
             is_bot: bot,
             ..visit(url.id, 0)
@@ -521,6 +523,7 @@ async fn stats_come_from_rollups_kept_by_each_batch(backend: Backend) {
     let url = f.create("s", "https://example.com").await;
     let other = f.create("o", "https://example.com").await;
     let make = |d: u32, browser: &str, referrer: Option<&str>, bot: bool| NewVisit {
+        location: Default::default(),
         visited_at: at(d, 12),
         browser: Some(browser.to_owned()),
         device: Some(if bot { "bot" } else { "desktop" }.to_owned()),
@@ -542,6 +545,7 @@ async fn stats_come_from_rollups_kept_by_each_batch(backend: Backend) {
             make(3, "Chrome", Some("news.example"), false),
             make(3, "Firefox", Some("mail.example"), false),
             NewVisit {
+                location: Default::default(),
                 visited_at: at(3, 12),
                 ..visit(other.id, 0)
             },
@@ -796,6 +800,7 @@ async fn pruning_keeps_visit_counts_and_rollups_consistent(backend: Backend) {
         Utc.with_ymd_and_hms(2026, 11, d, h, m, s).unwrap() + Duration::milliseconds(ms)
     };
     let on = |url_id: i64, visited_at: chrono::DateTime<Utc>, bot: bool| NewVisit {
+        location: Default::default(),
         visited_at,
         is_bot: bot,
         ..visit(url_id, 0)
@@ -1238,6 +1243,7 @@ async fn large_batches_store_every_field_exactly_and_tally_once(backend: Backend
     let first_day = at(1, 0);
     let batch: Vec<NewVisit> = (0..1_001)
         .map(|i: i64| NewVisit {
+            location: Default::default(),
             url_id: urls[(i % 3) as usize].id,
             visited_at: first_day + Duration::microseconds(i * 3_600_000_123),
             client_ip: match i % 3 {

@@ -10,6 +10,7 @@ use utoipa::ToSchema;
 
 use super::device::Device;
 use super::language::{accepts_first, LanguageTag};
+use crate::domain::CountryCode;
 
 /// What a condition looks at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -21,6 +22,7 @@ pub enum ConditionKind {
     Ip,
     After,
     Before,
+    Country,
 }
 
 /// The longest condition value accepted.
@@ -41,6 +43,25 @@ pub enum Condition {
     After(DateTime<Utc>),
     /// Before this time.
     Before(DateTime<Utc>),
+    /// The geolocation database places the client address in this country. Without a
+    /// database (`geo.database`), it never holds.
+    Country(CountryCode),
+}
+
+/// Which country a client address is in, asked only when a `country` condition is checked.
+/// The geolocation service implements it; the domain knows nothing of its files.
+pub trait CountryLookup: fmt::Debug + Send + Sync {
+    fn country(&self, ip: IpAddr) -> Option<CountryCode>;
+}
+
+/// No geolocation: every address is in no known country.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoCountries;
+
+impl CountryLookup for NoCountries {
+    fn country(&self, _: IpAddr) -> Option<CountryCode> {
+        None
+    }
 }
 
 /// What the conditions look at: one click, read from its request without parsing anything
@@ -53,6 +74,8 @@ pub struct Click<'a> {
     pub query: Option<&'a str>,
     pub client_ip: IpAddr,
     pub now: DateTime<Utc>,
+    /// Looks the client address up, only when a `country` condition asks.
+    pub countries: &'a dyn CountryLookup,
 }
 
 impl Condition {
@@ -100,6 +123,7 @@ impl Condition {
             }),
             ConditionKind::After => Self::After(time(value)?),
             ConditionKind::Before => Self::Before(time(value)?),
+            ConditionKind::Country => Self::Country(value.parse()?),
         })
     }
 
@@ -111,6 +135,7 @@ impl Condition {
             Self::Ip(_) => ConditionKind::Ip,
             Self::After(_) => ConditionKind::After,
             Self::Before(_) => ConditionKind::Before,
+            Self::Country(_) => ConditionKind::Country,
         }
     }
 
@@ -129,6 +154,7 @@ impl Condition {
             Self::Ip(net) => net.contains(&click.client_ip.to_canonical()),
             Self::After(at) => click.now >= *at,
             Self::Before(at) => click.now < *at,
+            Self::Country(code) => click.countries.country(click.client_ip) == Some(*code),
         }
     }
 }
@@ -149,6 +175,7 @@ impl fmt::Display for Condition {
             Self::After(at) | Self::Before(at) => {
                 f.write_str(&at.to_rfc3339_opts(SecondsFormat::AutoSi, true))
             }
+            Self::Country(code) => code.fmt(f),
         }
     }
 }
@@ -165,6 +192,7 @@ mod tests {
             query: None,
             client_ip: "203.0.113.9".parse().unwrap(),
             now: Utc.with_ymd_and_hms(2026, 12, 1, 12, 0, 0).unwrap(),
+            countries: &NoCountries,
         }
     }
 
@@ -238,6 +266,36 @@ mod tests {
             }
         ));
         assert!(Condition::parse(ConditionKind::After, "tomorrow").is_err());
+    }
+
+    /// Places 203.0.113.0/24 in Germany and nothing else anywhere.
+    #[derive(Debug)]
+    struct Germany;
+
+    impl CountryLookup for Germany {
+        fn country(&self, ip: IpAddr) -> Option<CountryCode> {
+            let net: IpNet = "203.0.113.0/24".parse().unwrap();
+            net.contains(&ip).then(|| "DE".parse().unwrap())
+        }
+    }
+
+    #[test]
+    fn country_conditions_ask_the_lookup() {
+        let located = Click {
+            countries: &Germany,
+            ..click()
+        };
+        assert!(holds(ConditionKind::Country, "de", located));
+        assert!(!holds(ConditionKind::Country, "FR", located));
+        // Without a geolocation database no country condition holds.
+        assert!(!holds(ConditionKind::Country, "DE", click()));
+        assert_eq!(
+            Condition::parse(ConditionKind::Country, "de").unwrap().to_string(),
+            "DE"
+        );
+        for bad in ["Germany", "D", "1A"] {
+            assert!(Condition::parse(ConditionKind::Country, bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

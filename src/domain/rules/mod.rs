@@ -12,7 +12,7 @@ mod language;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-pub use condition::{Click, Condition, ConditionKind};
+pub use condition::{Click, Condition, ConditionKind, CountryLookup, NoCountries};
 pub use device::Device;
 
 use super::{Invalid, TargetPolicy, TargetUrl};
@@ -185,6 +185,7 @@ mod tests {
             query: None,
             client_ip: "203.0.113.9".parse().unwrap(),
             now: Utc.with_ymd_and_hms(2026, 12, 1, 12, 0, 0).unwrap(),
+            countries: &NoCountries,
         }
     }
 

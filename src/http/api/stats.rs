@@ -1,6 +1,6 @@
 //! `GET /api/urls/{slug}/stats` and `GET /api/tags/{name}/stats`: totals, a per-day series
-//! and the top browsers, operating systems, device types and referrer hosts, read from the
-//! rollups of one link or of every link carrying a tag.
+//! and the top browsers, operating systems, device types, referrer hosts, countries and cities,
+//! read from the rollups of one link or of every link carrying a tag.
 
 use axum::extract::State;
 use axum::Json;
@@ -67,6 +67,11 @@ macro_rules! stats_view {
             /// rules that sent any; the link's own target had the rest. Always empty for a tag
             /// (a rule belongs to one link).
             pub rules: Vec<RuleCountView>,
+            /// The top countries (ISO 3166-1 alpha-2; `null` for unknown), from the
+            /// geolocation database (`geo.database`); without one, every visit is unknown.
+            pub countries: Vec<CountView>,
+            /// The top cities with their country (unknown cities left out).
+            pub cities: Vec<CityCountView>,
         }
 
         impl $name {
@@ -107,6 +112,16 @@ macro_rules! stats_view {
                             visits: r.visits,
                         })
                         .collect(),
+                    countries: counts(stats.countries),
+                    cities: stats
+                        .cities
+                        .into_iter()
+                        .map(|c| CityCountView {
+                            country: c.country,
+                            city: c.city,
+                            visits: c.visits,
+                        })
+                        .collect(),
                 }
             }
         }
@@ -130,6 +145,17 @@ stats_view!(
 pub struct RuleCountView {
     #[schema(minimum = 0)]
     pub rule: i16,
+    pub visits: i64,
+}
+
+/// Visits from one city.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CityCountView {
+    /// ISO 3166-1 alpha-2; `null` when the database knows the city but not its country.
+    #[schema(required = true)]
+    pub country: Option<String>,
+    #[schema(required = true)]
+    pub city: Option<String>,
     pub visits: i64,
 }
 

@@ -161,6 +161,23 @@ pub struct VisitView {
     /// none did (the link's own `url`).
     #[schema(required = true, minimum = 0)]
     pub rule: Option<i16>,
+    /// Where the client address is, as the geolocation database (`geo.database`) says: ISO
+    /// 3166-1 alpha-2 country code; `null` when unknown or no database is configured.
+    #[schema(required = true, pattern = "^[A-Z]{2}$")]
+    pub country: Option<String>,
+    /// The region (state, province) by its English name.
+    #[schema(required = true)]
+    pub region: Option<String>,
+    /// The city by its English name.
+    #[schema(required = true)]
+    pub city: Option<String>,
+    #[schema(required = true, minimum = -90, maximum = 90)]
+    pub latitude: Option<f64>,
+    #[schema(required = true, minimum = -180, maximum = 180)]
+    pub longitude: Option<f64>,
+    /// The IANA time zone (`Europe/Berlin`).
+    #[schema(required = true)]
+    pub timezone: Option<String>,
 }
 
 impl From<VisitRecord> for VisitView {
@@ -178,6 +195,12 @@ impl From<VisitRecord> for VisitView {
             device: record.device,
             is_bot: record.is_bot,
             rule: record.rule,
+            country: record.location.country.map(String::from),
+            region: record.location.region,
+            city: record.location.city,
+            latitude: record.location.latitude,
+            longitude: record.location.longitude,
+            timezone: record.location.timezone,
         }
     }
 }

@@ -1,5 +1,5 @@
 //! The URLVisit resource: `/api/visits` and `/api/urls/{slug}/visits`, newest first, filtered by
-//! URL, time range and bot flag.
+//! URL, time range, bot flag and country.
 
 use axum::extract::State;
 use axum::Json;
@@ -13,7 +13,7 @@ use super::pagination::{page_request, page_view, with_query, PageView};
 use super::responses;
 use super::urls::not_found;
 use super::views::VisitView;
-use crate::domain::{parse_end, parse_start, Invalid, Slug};
+use crate::domain::{parse_end, parse_start, CountryCode, Invalid, Slug};
 use crate::http::auth::Caller;
 use crate::http::error::ApiError;
 use crate::http::state::AppState;
@@ -54,6 +54,9 @@ pub struct VisitParams {
     pub to: Option<Instant>,
     /// `true`: only bots; `false`: only people; absent: everyone.
     pub bot: Option<bool>,
+    /// Only visits located in this country (ISO 3166-1 alpha-2, any case; needs `geo.database`).
+    #[param(pattern = "^[A-Za-z]{2}$")]
+    pub country: Option<String>,
     /// Items per page (default `pagination.default_limit`, capped at `pagination.max_limit`).
     #[param(minimum = 1)]
     pub limit: Option<u32>,
@@ -75,6 +78,9 @@ pub struct UrlVisitParams {
     pub to: Option<Instant>,
     /// `true`: only bots; `false`: only people; absent: everyone.
     pub bot: Option<bool>,
+    /// Only visits located in this country (ISO 3166-1 alpha-2, any case; needs `geo.database`).
+    #[param(pattern = "^[A-Za-z]{2}$")]
+    pub country: Option<String>,
     /// Items per page (default `pagination.default_limit`, capped at `pagination.max_limit`).
     #[param(minimum = 1)]
     pub limit: Option<u32>,
@@ -88,6 +94,7 @@ impl From<UrlVisitParams> for VisitParams {
             from,
             to,
             bot,
+            country,
             limit,
             cursor,
         } = params;
@@ -96,6 +103,7 @@ impl From<UrlVisitParams> for VisitParams {
             from,
             to,
             bot,
+            country,
             limit,
             cursor,
         }
@@ -209,6 +217,13 @@ async fn visit_page(
             .map(|v| parse_end("to", &v.0))
             .transpose()?,
         is_bot: params.bot,
+        country: params
+            .country
+            .as_deref()
+            .filter(|code| !code.is_empty())
+            .map(|code| code.parse::<CountryCode>())
+            .transpose()
+            .map_err(|reason| Invalid::new("country", reason))?,
     };
     let page = state.store.list_visits(filter, request).await?;
     let limit = request.limit.to_string();
@@ -218,6 +233,7 @@ async fn visit_page(
         ("from", params.from.as_ref().map(|v| v.0.as_str())),
         ("to", params.to.as_ref().map(|v| v.0.as_str())),
         ("bot", bot.as_deref()),
+        ("country", filter.country.as_ref().map(CountryCode::as_str)),
         ("limit", Some(limit.as_str())),
     ];
     Ok(Json(page_view(page, VisitView::from, |cursor| {
