@@ -76,7 +76,7 @@ def country_file(path):
 
 def flat_city_file(path):
     # ip-location-db's city layout: flat fields, coordinates as 32-bit floats.
-    w = writer("city", "kurz test fixture (ip-location-db city)")
+    w = writer("city ipvAll", "kurz test fixture (ip-location-db city)")
     for net, country, region, city, lat, lon, tz in PLACES:
         w.insert_network(
             IPSet([net]),

@@ -6,8 +6,8 @@
 //!   GeoLite2 City and Country (`GeoLite2-City`, `GeoIP2-Country`, ...) and DB-IP's Lite files,
 //!   which copy it (`DBIP-City-Lite`, `DBIP-Country-Lite`).
 //! - The flat layout of the ip-location-db files (`country_code`; their city files add `city`,
-//!   `state1`, `latitude`, `longitude`, `timezone`), whose `database_type` is lower-case
-//!   (`country`, `city`).
+//!   `state1`, `latitude`, `longitude`, `timezone`), whose `database_type` starts with a
+//!   lower-case `country` or `city` (`country ipvAll`).
 
 use std::fmt;
 use std::net::IpAddr;
@@ -33,27 +33,29 @@ pub enum Layout {
 impl Layout {
     /// The layout a file's `database_type` names, or why it is refused.
     pub fn detect(database_type: &str) -> Result<Self, String> {
-        let lower = database_type.to_ascii_lowercase();
-        // ip-location-db writes its types in lower case; MaxMind and DB-IP capitalise theirs.
-        let flat = database_type == lower;
-        let layout = if lower.contains("city") {
-            if flat {
-                Self::FlatCity
-            } else {
-                Self::MaxMindCity
+        // ip-location-db names its files' types with a lower-case first word (`country
+        // ipvAll`, `city ipv4`); MaxMind and DB-IP write `Vendor-Kind` (`GeoLite2-City`,
+        // `DBIP-Country-Lite`).
+        let layout = match database_type.split_whitespace().next() {
+            Some("country") => Self::FlatCountry,
+            Some("city") => Self::FlatCity,
+            _ => {
+                let kinds: Vec<String> = database_type
+                    .split(['-', '_', ' '])
+                    .map(str::to_ascii_lowercase)
+                    .collect();
+                if kinds.iter().any(|kind| kind == "city") {
+                    Self::MaxMindCity
+                } else if kinds.iter().any(|kind| kind == "country") {
+                    Self::MaxMindCountry
+                } else {
+                    return Err(format!(
+                        "database_type `{database_type}` is not a layout kurz reads: it takes \
+                         MaxMind GeoIP2/GeoLite2 City or Country, DB-IP Lite City or Country, or \
+                         an ip-location-db country or city file"
+                    ));
+                }
             }
-        } else if lower.contains("country") {
-            if flat {
-                Self::FlatCountry
-            } else {
-                Self::MaxMindCountry
-            }
-        } else {
-            return Err(format!(
-                "database_type `{database_type}` is not a layout kurz reads: it takes MaxMind \
-                 GeoIP2/GeoLite2 City or Country, DB-IP Lite City or Country, or an \
-                 ip-location-db country or city file"
-            ));
         };
         Ok(layout)
     }
@@ -136,11 +138,47 @@ struct FlatRecord<'a> {
     #[serde(borrow, default)]
     city: Option<&'a str>,
     #[serde(default)]
-    latitude: Option<f64>,
+    latitude: Option<Number>,
     #[serde(default)]
-    longitude: Option<f64>,
+    longitude: Option<Number>,
     #[serde(borrow, default)]
     timezone: Option<&'a str>,
+}
+
+/// A coordinate of a flat file: a 32-bit float in ip-location-db's files, but any number (or
+/// numeric text) is taken, as the reader decodes each type strictly.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Number(f64);
+
+impl<'de> Deserialize<'de> for Number {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = Number;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a number")
+            }
+            fn visit_f32<E>(self, v: f32) -> Result<Number, E> {
+                Ok(Number(f64::from(v)))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<Number, E> {
+                Ok(Number(v))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Number, E> {
+                Ok(Number(v as f64))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Number, E> {
+                Ok(Number(v as f64))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Number, E> {
+                v.trim()
+                    .parse()
+                    .map(Number)
+                    .map_err(|_| E::custom(format!("`{v}` is not a number")))
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
 }
 
 /// Coordinates to 4 decimals (about 10 m), as MaxMind's files give them: the 32-bit floats of
@@ -179,8 +217,8 @@ fn from_flat(record: &FlatRecord<'_>) -> Location {
         country: record.country_code.and_then(|code| code.parse().ok()),
         region: text(record.state1),
         city: text(record.city),
-        latitude: coordinate(record.latitude),
-        longitude: coordinate(record.longitude),
+        latitude: coordinate(record.latitude.map(|n| n.0)),
+        longitude: coordinate(record.longitude.map(|n| n.0)),
         timezone: text(record.timezone),
     }
 }
@@ -198,7 +236,9 @@ mod tests {
             ("GeoLite2-Country", Layout::MaxMindCountry),
             ("GeoIP2-Country", Layout::MaxMindCountry),
             ("DBIP-Country-Lite", Layout::MaxMindCountry),
-            ("country", Layout::FlatCountry),
+            ("country ipvAll", Layout::FlatCountry),
+            ("country ipv4", Layout::FlatCountry),
+            ("city ipvAll", Layout::FlatCity),
             ("city", Layout::FlatCity),
         ] {
             assert_eq!(Layout::detect(database_type), Ok(layout), "{database_type}");
@@ -207,7 +247,7 @@ mod tests {
 
     #[test]
     fn other_databases_are_refused_with_their_type() {
-        for database_type in ["GeoLite2-ASN", "GeoIP2-ISP", "asn", ""] {
+        for database_type in ["GeoLite2-ASN", "GeoIP2-ISP", "asn ipvAll", "Citywide-ASN", ""] {
             let refused = Layout::detect(database_type).unwrap_err();
             assert!(refused.contains(&format!("`{database_type}`")), "{refused}");
         }
@@ -248,8 +288,8 @@ mod tests {
             country_code: Some("JP"),
             state1: Some("Tokyo"),
             city: Some(" "),
-            latitude: Some(35.689_498_901_367_19),
-            longitude: Some(139.7),
+            latitude: Some(Number(35.689_498_901_367_19)),
+            longitude: Some(Number(139.7)),
             timezone: Some("Asia/Tokyo"),
         };
         let location = from_flat(&record);
