@@ -565,14 +565,21 @@ async fn click(app: &TestApp, slug: &str) {
     let response = send(
         app.client
             .get(app.url(&format!("/{slug}")))
-            .header(USER_AGENT, FIREFOX),
+            .header(USER_AGENT, FIREFOX)
+            // Located in Germany by the geolocation test file (when the server believes it).
+            .header("x-forwarded-for", "203.0.113.7"),
     )
     .await;
     assert_eq!(response.status(), 302);
 }
 
 async fn document_matches_the_live_server(backend: Backend) {
-    let app = spawn_app(backend).await;
+    // With a geolocation file, so that the visits have a location and `country` finds them.
+    let app = spawn_app_with(backend, |s| {
+        s.server.trusted_proxies = vec!["127.0.0.0/8".to_string().try_into().unwrap()];
+        s.geo.database = crate::geo::fixture("city.mmdb").display().to_string();
+    })
+    .await;
     let document = fetch_document(&app).await;
     check_document(&document);
 
@@ -600,6 +607,7 @@ async fn document_matches_the_live_server(backend: Backend) {
             ("from", (today - Days::new(6)).to_string()),
             ("to", today.to_string()),
             ("bot", "false".to_owned()),
+            ("country", "DE".to_owned()),
             ("bots", "true".to_owned()),
             ("active", "true".to_owned()),
             ("top", "5".to_owned()),
@@ -689,6 +697,7 @@ async fn probe_access_control(backend: Backend, document: &Value, operations: &[
             ("q", "openapi".to_owned()),
             ("url", slug.clone()),
             ("bot", "false".to_owned()),
+            ("country", "DE".to_owned()),
             ("bots", "true".to_owned()),
             ("active", "true".to_owned()),
             ("top", "5".to_owned()),
