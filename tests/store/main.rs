@@ -20,6 +20,7 @@ use kurz::store::{
 
 use common::database::{Backend, TestDatabase};
 
+mod geo;
 mod tags;
 
 struct Fixture {
