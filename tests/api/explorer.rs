@@ -279,7 +279,30 @@ async fn tags_have_pages_and_filter_the_url_list(backend: Backend) {
 
 crate::on_both_backends!(tags_have_pages_and_filter_the_url_list);
 
+/// A link's page shows where its recent visits came from; its statistics page has a country
+/// table.
+async fn locations_and_countries_are_shown(backend: Backend) {
+    use crate::geo::{click_from, fixture, located, BERLIN};
+    let app = spawn_app_with(backend, located(fixture("city.mmdb"))).await;
+    app.create_url(json!({ "url": "https://example.com/", "slug": "geo" }))
+        .await;
+    click_from(&app, "geo", BERLIN).await;
+    click_from(&app, "geo", "100.64.0.1").await;
+    app.wait_for_visits(2).await;
+    let page = browse(&app, "/api/urls/geo").await.text().await.unwrap();
+    assert!(page.contains("<td>Berlin, DE</td>"), "{page}");
+    let stats = browse(&app, "/api/urls/geo/stats")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(stats.contains(r#"<table id="countries">"#), "{stats}");
+    assert!(stats.contains("<tr><td>DE</td><td>1</td></tr>"), "{stats}");
+    assert!(stats.contains("<tr><td>unknown</td><td>1</td></tr>"), "{stats}");
+}
+
 crate::on_sqlite!(
+    locations_and_countries_are_shown,
     browsers_get_html_pages_and_scripts_get_json,
     titles_and_targets_are_rendered_inert,
     explorer_forms_need_their_csrf_token,

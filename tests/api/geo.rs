@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 use crate::helpers::{assert_problem, spawn_app, spawn_app_with, Backend, TestApp};
 
 /// Berlin in the city files (Vienna in city-v2.mmdb), Paris, and an address no file knows.
-const BERLIN: &str = "203.0.113.7";
+pub const BERLIN: &str = "203.0.113.7";
 const PARIS: &str = "198.51.100.9";
 const NOWHERE: &str = "100.64.0.1";
 
@@ -115,14 +115,14 @@ fn unknown_layouts_and_broken_files_are_refused_clearly() {
 }
 
 /// Clients are told apart by `X-Forwarded-For`, believed from the loopback proxy.
-fn located(database: PathBuf) -> impl FnOnce(&mut Settings) {
+pub fn located(database: PathBuf) -> impl FnOnce(&mut Settings) {
     move |s: &mut Settings| {
         s.server.trusted_proxies = vec!["127.0.0.0/8".to_string().try_into().unwrap()];
         s.geo.database = database.display().to_string();
     }
 }
 
-async fn click_from(app: &TestApp, slug: &str, client: &str) -> String {
+pub async fn click_from(app: &TestApp, slug: &str, client: &str) -> String {
     let response = app
         .client
         .get(app.url(&format!("/{slug}")))

@@ -39,7 +39,16 @@ pub struct RecentVisit {
     pub os: String,
     pub device: String,
     pub referrer: String,
+    /// City and country (`Berlin, DE`), as much as is known, or `-`.
+    pub location: String,
     pub is_bot: bool,
+}
+
+/// One row of a statistics page's country table.
+pub struct CountryRow {
+    /// The country code, or `unknown`.
+    pub label: String,
+    pub visits: i64,
 }
 
 pub struct UrlDetail {
@@ -93,6 +102,8 @@ pub struct ExplorerPage {
     pub visit_filter: Option<VisitFilterForm>,
     pub detail: Option<UrlDetail>,
     pub chart: Option<Chart>,
+    /// A statistics page's top countries.
+    pub countries: Vec<CountryRow>,
     pub chart_width: u32,
     pub chart_height: u32,
     /// The choices of the forms' redirect status.
@@ -182,6 +193,7 @@ pub async fn build(
         visit_filter: None,
         detail: None,
         chart: None,
+        countries: Vec::new(),
         chart_width: chart::WIDTH,
         chart_height: chart::HEIGHT,
         redirect_statuses: &crate::domain::RedirectStatus::ALLOWED,
@@ -240,6 +252,7 @@ pub async fn build(
                 .push(link(format!("/api/urls/{slug}/stats"), "stats"));
             if ok {
                 page.chart = stats_chart(&json);
+                page.countries = country_rows(&json);
             }
         }
         Endpoint::Visits => {
@@ -270,6 +283,7 @@ pub async fn build(
                 .push(link(format!("/api/tags/{name}/stats"), "stats"));
             if ok {
                 page.chart = stats_chart(&json);
+                page.countries = country_rows(&json);
             }
         }
         Endpoint::Other => {}
@@ -335,6 +349,7 @@ async fn url_detail(state: &AppState, slug: &str, json: &Value) -> Option<UrlDet
                 os: or_dash(v.os),
                 device: or_dash(v.device),
                 referrer: or_dash(v.referrer_host),
+                location: place(&v.location),
                 is_bot: v.is_bot,
             })
             .collect(),
@@ -359,6 +374,37 @@ async fn url_chart(state: &AppState, slug: &str) -> Option<Chart> {
         .await
         .ok()?;
     Some(Chart::of(&stats.days))
+}
+
+/// `Berlin, DE`, `DE`, or `-` when nothing is known.
+fn place(location: &crate::domain::Location) -> String {
+    let parts: Vec<&str> = [
+        location.city.as_deref(),
+        location.country.as_ref().map(|c| c.as_str()),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if parts.is_empty() {
+        "-".into()
+    } else {
+        parts.join(", ")
+    }
+}
+
+/// The `countries` of a statistics answer as table rows.
+fn country_rows(json: &Value) -> Vec<CountryRow> {
+    json["countries"]
+        .as_array()
+        .map(|rows| {
+            rows.iter()
+                .map(|row| CountryRow {
+                    label: row["value"].as_str().unwrap_or("unknown").to_owned(),
+                    visits: row["visits"].as_i64().unwrap_or(0),
+                })
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 fn stats_chart(json: &Value) -> Option<Chart> {
