@@ -24,8 +24,8 @@ pub use password::{Password, PasswordHash, MAX_PASSWORD_BYTES};
 pub use redirect_status::RedirectStatus;
 pub use role::Role;
 pub use rules::{
-    Click, Condition, ConditionKind, ConditionSpec, CountryLookup, NoCountries, Device, Rule, RuleSpec, Rules, MAX_CONDITIONS,
-    MAX_RULES,
+    Click, Condition, ConditionKind, ConditionSpec, CountryLookup, Device, NoCountries, Rule,
+    RuleSpec, Rules, MAX_CONDITIONS, MAX_RULES,
 };
 pub use slug::{Slug, SlugPolicy};
 pub use tag::{TagName, Tags, MAX_TAGS, MAX_TAG_CHARS};

@@ -247,7 +247,13 @@ mod tests {
 
     #[test]
     fn other_databases_are_refused_with_their_type() {
-        for database_type in ["GeoLite2-ASN", "GeoIP2-ISP", "asn ipvAll", "Citywide-ASN", ""] {
+        for database_type in [
+            "GeoLite2-ASN",
+            "GeoIP2-ISP",
+            "asn ipvAll",
+            "Citywide-ASN",
+            "",
+        ] {
             let refused = Layout::detect(database_type).unwrap_err();
             assert!(refused.contains(&format!("`{database_type}`")), "{refused}");
         }
@@ -269,16 +275,25 @@ mod tests {
         record.location.longitude = Some(13.4);
         record.location.time_zone = Some("Europe/Berlin");
         let location = from_maxmind(&record);
-        assert_eq!(location.country.map(|c| c.to_string()).as_deref(), Some("DE"));
+        assert_eq!(
+            location.country.map(|c| c.to_string()).as_deref(),
+            Some("DE")
+        );
         assert_eq!(location.region.as_deref(), Some("Land Berlin"));
         assert_eq!(location.city.as_deref(), Some("Berlin"));
-        assert_eq!((location.latitude, location.longitude), (Some(52.5), Some(13.4)));
+        assert_eq!(
+            (location.latitude, location.longitude),
+            (Some(52.5), Some(13.4))
+        );
         assert_eq!(location.timezone.as_deref(), Some("Europe/Berlin"));
         // A country file's record: the registered country stands in when `country` is missing.
         let mut record = geoip2::City::default();
         record.registered_country.iso_code = Some("FR");
         let location = from_maxmind(&record);
-        assert_eq!(location.country.map(|c| c.to_string()).as_deref(), Some("FR"));
+        assert_eq!(
+            location.country.map(|c| c.to_string()).as_deref(),
+            Some("FR")
+        );
         assert_eq!(location.city, None);
     }
 
@@ -293,7 +308,10 @@ mod tests {
             timezone: Some("Asia/Tokyo"),
         };
         let location = from_flat(&record);
-        assert_eq!(location.country.map(|c| c.to_string()).as_deref(), Some("JP"));
+        assert_eq!(
+            location.country.map(|c| c.to_string()).as_deref(),
+            Some("JP")
+        );
         assert_eq!(location.region.as_deref(), Some("Tokyo"));
         assert_eq!(location.city, None);
         assert_eq!(location.timezone.as_deref(), Some("Asia/Tokyo"));

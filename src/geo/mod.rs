@@ -23,7 +23,13 @@ use crate::domain::{CountryCode, CountryLookup, Location};
 
 /// Addresses looked up when a file is opened, so that a file whose records do not decode in
 /// its layout is refused before it serves (one IPv4 and one IPv6 address of each kind).
-const PROBES: &[&str] = &["1.1.1.1", "8.8.8.8", "81.2.69.160", "2001:4860::8888", "::1"];
+const PROBES: &[&str] = &[
+    "1.1.1.1",
+    "8.8.8.8",
+    "81.2.69.160",
+    "2001:4860::8888",
+    "::1",
+];
 
 /// Why a geolocation file was refused.
 #[derive(Debug, thiserror::Error)]
@@ -70,7 +76,10 @@ impl GeoDatabase {
         let bytes = std::fs::read(path)
             .map_err(|error| GeoError::new(path, format!("cannot read the file: {error}")))?;
         let reader = Reader::from_source(bytes).map_err(|error| {
-            GeoError::new(path, format!("not a valid MaxMind DB (.mmdb) file: {error}"))
+            GeoError::new(
+                path,
+                format!("not a valid MaxMind DB (.mmdb) file: {error}"),
+            )
         })?;
         let layout = Layout::detect(&reader.metadata().database_type)
             .map_err(|reason| GeoError::new(path, reason))?;
@@ -107,10 +116,12 @@ impl GeoDatabase {
 
     /// Where `ip` is; unknown when the file has no record of it or the record does not decode.
     pub fn locate(&self, ip: IpAddr) -> Location {
-        self.layout.locate(&self.reader, ip).unwrap_or_else(|error| {
-            tracing::debug!(%error, %ip, "geo lookup failed");
-            Location::default()
-        })
+        self.layout
+            .locate(&self.reader, ip)
+            .unwrap_or_else(|error| {
+                tracing::debug!(%error, %ip, "geo lookup failed");
+                Location::default()
+            })
     }
 
     /// The country of `ip` alone.
@@ -192,9 +203,7 @@ impl Geo {
 
     /// Where `ip` is; unknown without a database.
     pub fn locate(&self, ip: IpAddr) -> Location {
-        self.database()
-            .map(|db| db.locate(ip))
-            .unwrap_or_default()
+        self.database().map(|db| db.locate(ip)).unwrap_or_default()
     }
 
     /// Reads the configured file again now, whatever its modification time (what SIGHUP does;

@@ -24,9 +24,9 @@ pub use error::StoreError;
 pub use error::Unique;
 pub use maintenance::{MigrationState, MigrationStatus, PrunedVisits};
 pub use models::{
-    ApiKeyRecord, CapTake, DayCount, LinkChange, NewApiKey, NewUrl, NewVisit, Page, PageRequest,
-    Redirect, RuleCount, StatsOf, StatsQuery, TagFilter, TagPage, TagQuery, TagRecord, UrlFilter,
-    UrlPatch, UrlRecord, UrlStats, ValueCount, VisitFilter, VisitRecord, CityCount,
+    ApiKeyRecord, CapTake, CityCount, DayCount, LinkChange, NewApiKey, NewUrl, NewVisit, Page,
+    PageRequest, Redirect, RuleCount, StatsOf, StatsQuery, TagFilter, TagPage, TagQuery, TagRecord,
+    UrlFilter, UrlPatch, UrlRecord, UrlStats, ValueCount, VisitFilter, VisitRecord,
 };
 pub use sql::SqlStore;
 

@@ -5,7 +5,8 @@ use std::net::IpAddr;
 use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::domain::{
-    CountryCode, Cursor, Location, MaxVisits, PasswordHash, RedirectStatus, Role, Rules, Slug, TagName, TargetUrl, Title,
+    CountryCode, Cursor, Location, MaxVisits, PasswordHash, RedirectStatus, Role, Rules, Slug,
+    TagName, TargetUrl, Title,
 };
 
 /// A stored short link.

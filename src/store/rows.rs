@@ -7,7 +7,9 @@ use super::models::{
     ApiKeyRecord, PageRequest, Redirect, TagRecord, UrlFilter, UrlRecord, VisitFilter, VisitRecord,
 };
 use super::StoreError;
-use crate::domain::{Location, MaxVisits, PasswordHash, RedirectStatus, Rules, Slug, TagName, TargetUrl};
+use crate::domain::{
+    Location, MaxVisits, PasswordHash, RedirectStatus, Rules, Slug, TagName, TargetUrl,
+};
 
 /// Times as read, to the microsecond: what PostgreSQL keeps (sqlx truncates), and what SQLite,
 /// which stores the text it is given, now also answers, so both backends print the same.

@@ -605,7 +605,12 @@ impl Store for SqlStore {
         let (daily_sql, top_sql) = (stats::daily_sql(query.of), stats::top_values_sql(query.of));
         let (id, owner) = stats::subject(query.of);
         let places_sql = stats::places_sql(query.of);
-        let (daily, top, rules, places): (Vec<DailyRow>, Vec<TopValueRow>, Vec<RuleRow>, Vec<PlaceRow>) = on_pool!(self, pool => {
+        let (daily, top, rules, places): (
+            Vec<DailyRow>,
+            Vec<TopValueRow>,
+            Vec<RuleRow>,
+            Vec<PlaceRow>,
+        ) = on_pool!(self, pool => {
             let mut daily = sqlx::query_as(&daily_sql).bind(id).bind(query.from).bind(query.to);
             let mut top = sqlx::query_as(&top_sql)
                 .bind(id)

@@ -19,9 +19,9 @@ fn source(of: StatsOf, owner_param: &str) -> String {
 fn source_in(table: &str, of: StatsOf, owner_param: &str) -> String {
     match of {
         StatsOf::Url(_) => format!("{table} r WHERE r.url_id = $1"),
-        StatsOf::Tag { owner: None, .. } => format!(
-            "url_tags ut JOIN {table} r ON r.url_id = ut.url_id WHERE ut.tag_id = $1"
-        ),
+        StatsOf::Tag { owner: None, .. } => {
+            format!("url_tags ut JOIN {table} r ON r.url_id = ut.url_id WHERE ut.tag_id = $1")
+        }
         StatsOf::Tag { owner: Some(_), .. } => format!(
             "url_tags ut JOIN urls u ON u.id = ut.url_id AND u.created_by = {owner_param} \
              JOIN {table} r ON r.url_id = ut.url_id WHERE ut.tag_id = $1"
@@ -234,7 +234,10 @@ mod tests {
         let counts: Vec<i64> = stats.days.iter().map(|d| d.visits).collect();
         assert_eq!(counts, [0, 3, 0, 1]);
         assert_eq!((stats.visits, stats.bot_visits), (4, 2));
-        assert_eq!(assemble(&query(true), daily(), vec![], vec![], vec![]).visits, 6);
+        assert_eq!(
+            assemble(&query(true), daily(), vec![], vec![], vec![]).visits,
+            6
+        );
     }
 
     #[test]

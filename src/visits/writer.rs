@@ -10,8 +10,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::{Enricher, VisitCounters, VisitEvent};
 use crate::cluster::Cluster;
-use crate::geo::Geo;
 use crate::config::{EnrichmentSettings, VisitSettings};
+use crate::geo::Geo;
 use crate::store::{NewVisit, Store};
 
 /// Attempts at writing one batch once shutdown has begun; before that a batch is retried until

@@ -298,7 +298,10 @@ async fn locations_and_countries_are_shown(backend: Backend) {
         .unwrap();
     assert!(stats.contains(r#"<table id="countries">"#), "{stats}");
     assert!(stats.contains("<tr><td>DE</td><td>1</td></tr>"), "{stats}");
-    assert!(stats.contains("<tr><td>unknown</td><td>1</td></tr>"), "{stats}");
+    assert!(
+        stats.contains("<tr><td>unknown</td><td>1</td></tr>"),
+        "{stats}"
+    );
 }
 
 crate::on_sqlite!(

@@ -52,7 +52,12 @@ fn each_layout_maps_its_fields() {
             "GeoLite2-City",
             Some("Europe/Berlin"),
         ),
-        ("dbip-city.mmdb", Layout::MaxMindCity, "DBIP-City-Lite", None),
+        (
+            "dbip-city.mmdb",
+            Layout::MaxMindCity,
+            "DBIP-City-Lite",
+            None,
+        ),
         (
             "flat-city.mmdb",
             Layout::FlatCity,
@@ -64,7 +69,11 @@ fn each_layout_maps_its_fields() {
         assert_eq!(db.layout(), layout, "{name}");
         assert_eq!(db.database_type(), database_type);
         let place = db.locate(ip(BERLIN));
-        assert_eq!(place.country.map(String::from).as_deref(), Some("DE"), "{name}: {place:?}");
+        assert_eq!(
+            place.country.map(String::from).as_deref(),
+            Some("DE"),
+            "{name}: {place:?}"
+        );
         assert_eq!(place.region.as_deref(), Some("Land Berlin"), "{name}");
         assert_eq!(place.city.as_deref(), Some("Berlin"), "{name}");
         assert_eq!(place.latitude, Some(52.5244), "{name}");
@@ -91,7 +100,11 @@ fn the_cc0_country_file_reads_as_the_flat_country_layout() {
     assert_eq!(db.layout(), Layout::FlatCountry);
     assert_eq!(db.database_type(), "country ipvAll");
     assert!(db.build_time().is_some());
-    for (address, country) in [("8.8.8.8", "US"), ("1.1.1.1", "AU"), ("193.99.144.80", "DE")] {
+    for (address, country) in [
+        ("8.8.8.8", "US"),
+        ("1.1.1.1", "AU"),
+        ("193.99.144.80", "DE"),
+    ] {
         let place = db.locate(ip(address));
         assert_eq!(place.country.unwrap().as_str(), country, "{address}");
         assert_eq!(place.city, None);
@@ -101,9 +114,14 @@ fn the_cc0_country_file_reads_as_the_flat_country_layout() {
 
 #[test]
 fn unknown_layouts_and_broken_files_are_refused_clearly() {
-    let asn = GeoDatabase::open(&fixture("asn.mmdb")).unwrap_err().to_string();
+    let asn = GeoDatabase::open(&fixture("asn.mmdb"))
+        .unwrap_err()
+        .to_string();
     assert!(asn.contains("asn.mmdb"), "{asn}");
-    assert!(asn.contains("`GeoLite2-ASN` is not a layout kurz reads"), "{asn}");
+    assert!(
+        asn.contains("`GeoLite2-ASN` is not a layout kurz reads"),
+        "{asn}"
+    );
     let broken = GeoDatabase::open(&fixture("broken.mmdb"))
         .unwrap_err()
         .to_string();
@@ -127,7 +145,10 @@ pub async fn click_from(app: &TestApp, slug: &str, client: &str) -> String {
         .client
         .get(app.url(&format!("/{slug}")))
         .header("x-forwarded-for", client)
-        .header("user-agent", "Mozilla/5.0 (X11; Linux x86_64; rv:130.0) Firefox/130.0")
+        .header(
+            "user-agent",
+            "Mozilla/5.0 (X11; Linux x86_64; rv:130.0) Firefox/130.0",
+        )
         .send()
         .await
         .unwrap();
@@ -163,7 +184,14 @@ async fn visits_are_located_and_counted_by_country_and_city(backend: Backend) {
     assert_eq!(newest_berlin["timezone"], "Europe/Berlin");
     let unknown = &visits["items"][0];
     assert_eq!(unknown["client_ip"], "100.64.0.0");
-    for field in ["country", "region", "city", "latitude", "longitude", "timezone"] {
+    for field in [
+        "country",
+        "region",
+        "city",
+        "latitude",
+        "longitude",
+        "timezone",
+    ] {
         assert!(unknown[field].is_null(), "{field}: {unknown}");
     }
 
@@ -237,7 +265,10 @@ async fn without_a_database_nothing_is_located(backend: Backend) {
     app.follow(&slug).await;
     app.wait_for_visits(1).await;
     let visit = &app.json("/api/visits").await["items"][0];
-    assert!(visit["country"].is_null() && visit["city"].is_null(), "{visit}");
+    assert!(
+        visit["country"].is_null() && visit["city"].is_null(),
+        "{visit}"
+    );
     // reqwest sends no user agent: a bot.
     let stats = app.json(&format!("/api/urls/{slug}/stats?bots=true")).await;
     assert_eq!(stats["countries"], json!([{"value": null, "visits": 1}]));
@@ -259,7 +290,10 @@ async fn country_rules_route_by_the_clients_country(backend: Backend) {
     assert_eq!(created.status(), 201);
     let link: Value = created.json().await.unwrap();
     assert_eq!(link["rules"][0]["conditions"][0]["value"], "DE");
-    assert_eq!(click_from(&app, "shop", BERLIN).await, "https://example.de/");
+    assert_eq!(
+        click_from(&app, "shop", BERLIN).await,
+        "https://example.de/"
+    );
     assert_eq!(click_from(&app, "shop", PARIS).await, "https://example.fr/");
     assert_eq!(
         click_from(&app, "shop", NOWHERE).await,

@@ -20,7 +20,14 @@ fn place(country: &str, region: &str, city: &str, lat: f64, lon: f64, tz: &str) 
 }
 
 fn berlin() -> Location {
-    place("DE", "Land Berlin", "Berlin", 52.5244, 13.4105, "Europe/Berlin")
+    place(
+        "DE",
+        "Land Berlin",
+        "Berlin",
+        52.5244,
+        13.4105,
+        "Europe/Berlin",
+    )
 }
 
 fn day(d: u32) -> NaiveDate {
@@ -73,7 +80,14 @@ async fn locations_are_stored_filtered_and_counted(backend: Backend) {
         .await
         .unwrap();
     let b = f.create("geo-b", "https://example.com/b").await;
-    let paris = place("FR", "Île-de-France", "Paris", 48.8534, 2.3488, "Europe/Paris");
+    let paris = place(
+        "FR",
+        "Île-de-France",
+        "Paris",
+        48.8534,
+        2.3488,
+        "Europe/Paris",
+    );
     let batch = vec![
         located(a.id, 1, berlin(), false),
         located(a.id, 2, berlin(), false),
@@ -155,7 +169,10 @@ async fn locations_are_stored_filtered_and_counted(backend: Backend) {
         stats.countries,
         [count(Some("DE"), 3), count(None, 1), count(Some("FR"), 1)]
     );
-    assert_eq!(stats.cities, [city("DE", "Berlin", 2), city("FR", "Paris", 1)]);
+    assert_eq!(
+        stats.cities,
+        [city("DE", "Berlin", 2), city("FR", "Paris", 1)]
+    );
     let with_bots = f
         .store
         .url_stats(query(StatsOf::Url(a.id), 1, true))

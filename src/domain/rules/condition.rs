@@ -290,11 +290,16 @@ mod tests {
         // Without a geolocation database no country condition holds.
         assert!(!holds(ConditionKind::Country, "DE", click()));
         assert_eq!(
-            Condition::parse(ConditionKind::Country, "de").unwrap().to_string(),
+            Condition::parse(ConditionKind::Country, "de")
+                .unwrap()
+                .to_string(),
             "DE"
         );
         for bad in ["Germany", "D", "1A"] {
-            assert!(Condition::parse(ConditionKind::Country, bad).is_err(), "{bad}");
+            assert!(
+                Condition::parse(ConditionKind::Country, bad).is_err(),
+                "{bad}"
+            );
         }
     }
 
