@@ -1544,3 +1544,63 @@ async fn long_imports_report_progress_in_plain_lines() {
     assert_eq!(first["crawlable"], false);
     assert_eq!(first["visit_count"], 0);
 }
+
+/// A geolocation test file (built by scripts/geo-fixtures.sh, which scripts/test.sh runs).
+fn geo_fixture(name: &str) -> String {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("target/geo-fixtures")
+        .join(name);
+    assert!(
+        path.is_file(),
+        "{} is missing: build the geolocation test files with scripts/geo-fixtures.sh",
+        path.display()
+    );
+    path.display().to_string()
+}
+
+/// `kurz geo lookup` prints what the configured file says; without one, or with a bad
+/// address, it says what is wrong (exit 2).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn geo_lookup_prints_what_the_file_says() {
+    let kurz = Kurz::new(Backend::Sqlite).await;
+    let unset = kurz.fails(&["geo", "lookup", "203.0.113.7"], 2);
+    assert!(unset.contains("geo.database"), "{unset}");
+    let kurz = kurz.with_env("KURZ__GEO__DATABASE", &geo_fixture("city.mmdb"));
+    let found = kurz.json(&["geo", "lookup", "203.0.113.7"]);
+    assert_eq!(found["layout"], "maxmind-city");
+    assert_eq!(found["database_type"], "GeoLite2-City");
+    assert!(found["build_date"].is_string(), "{found}");
+    assert_eq!(found["country"], "DE");
+    assert_eq!(found["region"], "Land Berlin");
+    assert_eq!(found["city"], "Berlin");
+    assert_eq!(found["latitude"], 52.5244);
+    assert_eq!(found["timezone"], "Europe/Berlin");
+    let text = kurz.ok(&["geo", "lookup", "198.51.100.1"]);
+    assert!(text.contains("city           Paris\n"), "{text}");
+    let nowhere = kurz.json(&["geo", "lookup", "100.64.0.1"]);
+    assert!(nowhere["country"].is_null(), "{nowhere}");
+    let bad = kurz.fails(&["geo", "lookup", "not-an-ip"], 2);
+    assert!(
+        bad.contains("`not-an-ip` is not an IPv4 or IPv6 address"),
+        "{bad}"
+    );
+    let broken = kurz
+        .with_env("KURZ__GEO__DATABASE", &geo_fixture("broken.mmdb"))
+        .fails(&["geo", "lookup", "203.0.113.7"], 1);
+    assert!(broken.contains("not a valid MaxMind DB"), "{broken}");
+}
+
+/// The server does not start with a configured geolocation file it cannot read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_refuses_to_start_with_a_broken_geo_file() {
+    let kurz = Kurz::new(Backend::Sqlite)
+        .await
+        .with_env("KURZ__SERVER__PORT", "0")
+        .with_env("KURZ__GEO__DATABASE", &geo_fixture("asn.mmdb"));
+    let run = kurz.run(&[]);
+    assert_ne!(run.code, 0, "{run:?}");
+    assert!(
+        run.stderr.contains("asn.mmdb") && run.stderr.contains("`GeoLite2-ASN`"),
+        "{run:?}"
+    );
+}

@@ -12,7 +12,7 @@ use crate::store::VisitRecord;
 pub const ENCODING: Encoding = Encoding {
     visit: |record: VisitRecord| {
         LiveMessage::Visit {
-            visit: VisitView::from(record),
+            visit: Box::new(VisitView::from(record)),
         }
         .outgoing()
     },
@@ -32,7 +32,7 @@ pub enum LiveMessage {
         url: Option<String>,
     },
     /// One visit, as the visit lists return it, once enriched.
-    Visit { visit: VisitView },
+    Visit { visit: Box<VisitView> },
     /// The client fell behind: this many visits were skipped; the stream goes on.
     Lagged { missed: u64 },
 }
