@@ -5,6 +5,7 @@ use std::borrow::Cow;
 
 mod api_key;
 mod cursor;
+mod orphan;
 mod password;
 mod redirect_status;
 mod role;
@@ -18,6 +19,7 @@ mod validity;
 
 pub use api_key::{ApiKey, KEY_PREFIX};
 pub use cursor::Cursor;
+pub use orphan::OrphanKind;
 pub use password::{Password, PasswordHash, MAX_PASSWORD_BYTES};
 pub use redirect_status::RedirectStatus;
 pub use role::Role;
