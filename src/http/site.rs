@@ -268,6 +268,9 @@ pub async fn prometheus_metrics(State(state): State<AppState>) -> Response {
     metrics::counter!("kurz_visits_stored_total").absolute(get(&visits.stored));
     metrics::counter!("kurz_visit_batches_total").absolute(get(&visits.batches));
     metrics::counter!("kurz_visit_write_failures_total").absolute(get(&visits.failed_writes));
+    metrics::counter!("kurz_orphan_visits_enqueued_total").absolute(get(&visits.orphans_enqueued));
+    metrics::counter!("kurz_orphan_visits_dropped_total").absolute(get(&visits.orphans_dropped));
+    metrics::counter!("kurz_orphan_visits_stored_total").absolute(get(&visits.orphans_stored));
 
     metrics::gauge!("kurz_live_subscribers").set(state.live.subscribers() as f64);
 
