@@ -17,10 +17,10 @@ use super::rows::{
 use super::sqlite::{self, Lite};
 use super::stats::{self, DailyRow, PlaceRow, RuleRow, TopValueRow};
 use super::{
-    ApiKeyRecord, CapTake, LinkChange, MigrationStatus, NewApiKey, NewUrl, NewVisit, Page,
-    PageRequest, PoolStatus, PrunedVisits, Redirect, StatsOf, StatsQuery, Store, StoreError,
-    TagFilter, TagPage, TagQuery, TagRecord, UrlFilter, UrlPatch, UrlRecord, UrlStats, VisitFilter,
-    VisitRecord,
+    ApiKeyRecord, CapTake, GlobalStats, LinkChange, MigrationStatus, NewApiKey, NewOrphanVisit,
+    NewUrl, NewVisit, OrphanFilter, OrphanVisitRecord, Page, PageRequest, PoolStatus, PrunedVisits,
+    Redirect, StatsOf, StatsQuery, Store, StoreError, TagFilter, TagPage, TagQuery, TagRecord,
+    UrlFilter, UrlPatch, UrlRecord, UrlStats, VisitFilter, VisitRecord,
 };
 use crate::config::DatabaseSettings;
 use crate::domain::{MaxVisits, PasswordHash, RedirectStatus, Rules, Slug, TagName, Title};
@@ -56,6 +56,7 @@ macro_rules! log_change {
 
 #[macro_use]
 mod tags;
+mod orphans;
 
 pub(super) enum Db {
     Postgres(Pg),
@@ -575,6 +576,42 @@ impl Store for SqlStore {
         Ok(total)
     }
 
+    async fn record_orphan_visits(
+        &self,
+        visits: &[NewOrphanVisit],
+    ) -> Result<Vec<i64>, StoreError> {
+        self.write_orphan_visits(visits).await
+    }
+
+    async fn list_orphan_visits(
+        &self,
+        filter: OrphanFilter,
+        page: PageRequest,
+    ) -> Result<Page<OrphanVisitRecord>, StoreError> {
+        self.orphan_page(filter, page).await
+    }
+
+    async fn global_stats(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+        include_bots: bool,
+    ) -> Result<GlobalStats, StoreError> {
+        self.read_global_stats(from, to, include_bots).await
+    }
+
+    async fn orphan_visit_total(&self) -> Result<i64, StoreError> {
+        self.orphan_total().await
+    }
+
+    async fn prune_orphan_visits(
+        &self,
+        before: NaiveDate,
+        limit: u32,
+    ) -> Result<PrunedVisits, StoreError> {
+        self.prune_orphans(before, limit).await
+    }
+
     async fn list_visits(
         &self,
         filter: VisitFilter,
@@ -740,15 +777,22 @@ impl Store for SqlStore {
                     .bind(before)
                     .execute(&mut *tx)
                     .await?;
+                // The rollups' delete trigger takes their visits off `daily_visit_totals`;
+                // the emptied days go too.
                 sqlx::query("DELETE FROM url_rule_rollups WHERE day < $1")
                     .bind(before)
                     .execute(&mut *tx)
                     .await?;
-                sqlx::query("DELETE FROM url_daily_rollups WHERE day < $1")
+                let rows = sqlx::query("DELETE FROM url_daily_rollups WHERE day < $1")
                     .bind(before)
                     .execute(&mut *tx)
                     .await?
-                    .rows_affected()
+                    .rows_affected();
+                sqlx::query("DELETE FROM daily_visit_totals WHERE day < $1")
+                    .bind(before)
+                    .execute(&mut *tx)
+                    .await?;
+                rows
             } else {
                 0
             };

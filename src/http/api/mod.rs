@@ -3,6 +3,7 @@
 pub(crate) mod extract;
 pub mod live;
 pub mod openapi;
+mod orphans;
 mod pagination;
 pub mod responses;
 mod stats;
@@ -39,6 +40,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(tags::show, tags::rename, tags::remove))
         .routes(routes!(tags::stats))
         .routes(routes!(visits::list))
+        .routes(routes!(orphans::list))
+        .routes(routes!(stats::site))
         .routes(routes!(live::all_visits))
         .fallback(not_found)
 }
