@@ -19,6 +19,11 @@ use crate::store::{
 /// databases' limits).
 const ROWS_PER_STATEMENT: usize = 500;
 
+/// A day of `daily_visit_totals`, its shards summed: visits and bot visits.
+type DayTotal = (NaiveDate, i64, i64);
+/// A row of `orphan_daily_rollups`: day, type, visits and bot visits.
+type OrphanDay = (NaiveDate, String, i64, i64);
+
 #[derive(sqlx::FromRow)]
 struct OrphanRow {
     id: i64,
@@ -180,10 +185,7 @@ impl SqlStore {
         to: NaiveDate,
         include_bots: bool,
     ) -> Result<GlobalStats, StoreError> {
-        let (links, orphans): (
-            Vec<(NaiveDate, i64, i64)>,
-            Vec<(NaiveDate, String, i64, i64)>,
-        ) = on_pool!(self, pool => {
+        let (links, orphans): (Vec<DayTotal>, Vec<OrphanDay>) = on_pool!(self, pool => {
             let links = sqlx::query_as(
                 "SELECT day, CAST(SUM(visits) AS BIGINT), CAST(SUM(bot_visits) AS BIGINT) \
                  FROM daily_visit_totals WHERE day >= $1 AND day <= $2 GROUP BY day",
