@@ -9,7 +9,7 @@ use sqlx::QueryBuilder;
 
 use super::{Db, SqlStore};
 use crate::domain::OrphanKind;
-use crate::store::rows::micros;
+use crate::store::rows::{micros, push_visit_times_page};
 use crate::store::{
     GlobalDay, GlobalStats, NewOrphanVisit, OrphanFilter, OrphanVisitRecord, Page, PageRequest,
     PrunedVisits, StoreError,
@@ -155,21 +155,7 @@ impl SqlStore {
             if let Some(kind) = filter.kind {
                 query.push(" AND v.type = ").push_bind(kind.as_str());
             }
-            if let Some(from) = filter.from {
-                query.push(" AND v.visited_at >= ").push_bind(from);
-            }
-            if let Some(until) = filter.until {
-                query.push(" AND v.visited_at < ").push_bind(until);
-            }
-            if let Some(is_bot) = filter.is_bot {
-                query.push(" AND v.is_bot = ").push_bind(is_bot);
-            }
-            if let Some(after) = page.after {
-                query.push(" AND v.id < ").push_bind(after.last_id());
-            }
-            query
-                .push(" ORDER BY v.id DESC LIMIT ")
-                .push_bind(i64::from(page.limit) + 1);
+            push_visit_times_page(&mut query, filter.from, filter.until, filter.is_bot, page);
             query.build_query_as().fetch_all(pool).await?
         });
         let visits = rows
