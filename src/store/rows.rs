@@ -270,6 +270,11 @@ pub(crate) fn push_visit_page<'q, DB>(
     if let Some(owner) = filter.owner {
         query.push(" AND u.created_by = ").push_bind(owner);
     }
+    if let Some(country) = filter.country {
+        query
+            .push(" AND v.country = ")
+            .push_bind(country.as_str().to_owned());
+    }
     push_visit_times_page(query, filter.from, filter.until, filter.is_bot, page);
 }
 
@@ -295,11 +300,6 @@ pub(crate) fn push_visit_times_page<'q, DB>(
     }
     if let Some(is_bot) = is_bot {
         query.push(" AND v.is_bot = ").push_bind(is_bot);
-    }
-    if let Some(country) = filter.country {
-        query
-            .push(" AND v.country = ")
-            .push_bind(country.as_str().to_owned());
     }
     if let Some(after) = page.after {
         query.push(" AND v.id < ").push_bind(after.last_id());

@@ -1554,6 +1554,14 @@ async fn visits_are_exported(backend: Backend) {
         })
         .collect();
     visits[0].rule = Some(1);
+    visits[0].location = kurz::domain::Location {
+        country: Some("DE".parse().unwrap()),
+        region: Some("Land Berlin".into()),
+        city: Some("Berlin".into()),
+        latitude: Some(52.5244),
+        longitude: Some(13.4105),
+        timezone: Some("Europe/Berlin".into()),
+    };
     store.record_visits(&visits).await.unwrap();
     store
         .record_orphan_visits(&[kurz::store::NewOrphanVisit {
@@ -1586,6 +1594,11 @@ async fn visits_are_exported(backend: Backend) {
     assert_eq!(oldest["rule"], 1);
     assert_eq!(oldest["is_bot"], true);
     assert_eq!(oldest["client_ip"], "203.0.113.7");
+    assert_eq!(oldest["country"], "DE");
+    assert_eq!(oldest["city"], "Berlin");
+    assert_eq!(oldest["latitude"], 52.5244);
+    assert_eq!(oldest["timezone"], "Europe/Berlin");
+    assert!(rows[0]["country"].is_null(), "{}", rows[0]);
 
     // One link's, as CSV in a file; a summary says how many.
     let file = kurz.path("a.csv");
@@ -1596,7 +1609,10 @@ async fn visits_are_exported(backend: Backend) {
     let mut lines = csv.lines();
     assert_eq!(
         lines.next(),
-        Some("id,url,visited_at,client_ip,user_agent,referrer,referrer_host,browser,os,device,is_bot,rule")
+        Some(
+            "id,url,visited_at,client_ip,user_agent,referrer,referrer_host,browser,os,device,\
+             is_bot,rule,country,region,city,latitude,longitude,timezone"
+        )
     );
     assert_eq!(lines.count(), 802);
 

@@ -17,7 +17,7 @@ use crate::store::{OrphanFilter, OrphanVisitRecord, PageRequest, VisitFilter, Vi
 const EXPORT_PAGE: u32 = 1_000;
 
 /// The columns of a visit export, in order.
-pub const VISIT_COLUMNS: [&str; 12] = [
+pub const VISIT_COLUMNS: [&str; 18] = [
     "id",
     "url",
     "visited_at",
@@ -30,6 +30,12 @@ pub const VISIT_COLUMNS: [&str; 12] = [
     "device",
     "is_bot",
     "rule",
+    "country",
+    "region",
+    "city",
+    "latitude",
+    "longitude",
+    "timezone",
 ];
 
 /// The columns of an orphan visit export, in order.
@@ -84,6 +90,12 @@ struct VisitRow<'a> {
     device: Option<&'a str>,
     is_bot: bool,
     rule: Option<i16>,
+    country: Option<&'a str>,
+    region: Option<&'a str>,
+    city: Option<&'a str>,
+    latitude: Option<f64>,
+    longitude: Option<f64>,
+    timezone: Option<&'a str>,
 }
 
 impl<'a> From<&'a VisitRecord> for VisitRow<'a> {
@@ -101,6 +113,12 @@ impl<'a> From<&'a VisitRecord> for VisitRow<'a> {
             device: v.device.as_deref(),
             is_bot: v.is_bot,
             rule: v.rule,
+            country: v.location.country.as_ref().map(|c| c.as_str()),
+            region: v.location.region.as_deref(),
+            city: v.location.city.as_deref(),
+            latitude: v.location.latitude,
+            longitude: v.location.longitude,
+            timezone: v.location.timezone.as_deref(),
         }
     }
 }
@@ -276,6 +294,7 @@ mod tests {
             device: None,
             is_bot: false,
             rule: None,
+            location: Default::default(),
             url_created_by: None,
         };
         let orphan = OrphanVisitRecord {
