@@ -17,7 +17,14 @@ CREATE TABLE orphan_visits (
     browser       TEXT,
     os            TEXT,
     device        TEXT,
-    is_bot        BOOLEAN     NOT NULL DEFAULT FALSE
+    is_bot        BOOLEAN     NOT NULL DEFAULT FALSE,
+    -- Located as link visits are (see the visit_locations migration).
+    country       TEXT,
+    region        TEXT,
+    city          TEXT,
+    latitude      DOUBLE PRECISION,
+    longitude     DOUBLE PRECISION,
+    timezone      TEXT
 );
 
 -- The list's filters: by type (keyset over id within a type) and by time.

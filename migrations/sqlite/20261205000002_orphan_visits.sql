@@ -17,7 +17,14 @@ CREATE TABLE orphan_visits (
     browser       TEXT,
     os            TEXT,
     device        TEXT,
-    is_bot        INTEGER NOT NULL DEFAULT 0 CHECK (is_bot IN (0, 1))
+    is_bot        INTEGER NOT NULL DEFAULT 0 CHECK (is_bot IN (0, 1)),
+    -- Located as link visits are (see the visit_locations migration).
+    country       TEXT,
+    region        TEXT,
+    city          TEXT,
+    latitude      REAL,
+    longitude     REAL,
+    timezone      TEXT
 );
 
 -- The list's filters: by type (keyset over id within a type) and by time.

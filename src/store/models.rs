@@ -194,6 +194,7 @@ pub struct NewOrphanVisit {
     pub os: Option<String>,
     pub device: Option<String>,
     pub is_bot: bool,
+    pub location: Location,
 }
 
 /// A stored orphan visit.
@@ -211,6 +212,7 @@ pub struct OrphanVisitRecord {
     pub os: Option<String>,
     pub device: Option<String>,
     pub is_bot: bool,
+    pub location: Location,
 }
 
 /// Which orphan visits a list shows.

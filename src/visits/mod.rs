@@ -113,6 +113,7 @@ impl OrphanEvent {
             os: visit.os,
             device: visit.device,
             is_bot: visit.is_bot,
+            location: visit.location,
         }
     }
 }

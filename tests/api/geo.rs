@@ -182,6 +182,31 @@ async fn visits_are_located_and_counted_by_country_and_city(backend: Backend) {
     assert_eq!(newest_berlin["latitude"], 52.5244);
     assert_eq!(newest_berlin["longitude"], 13.4105);
     assert_eq!(newest_berlin["timezone"], "Europe/Berlin");
+    // A click that reaches no link is located too.
+    let missed = app
+        .client
+        .get(app.url("/no-such-link"))
+        .header("x-forwarded-for", BERLIN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missed.status(), 404);
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    let orphan = loop {
+        let page = app.json("/api/visits/orphan").await;
+        if let Some(orphan) = page["items"].get(0) {
+            break orphan.clone();
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the orphan visit is stored"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    assert_eq!(orphan["country"], "DE", "{orphan}");
+    assert_eq!(orphan["city"], "Berlin");
+    assert_eq!(orphan["timezone"], "Europe/Berlin");
+    assert_eq!(orphan["client_ip"], "203.0.113.0");
     let unknown = &visits["items"][0];
     assert_eq!(unknown["client_ip"], "100.64.0.0");
     for field in [

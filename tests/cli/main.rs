@@ -684,6 +684,7 @@ async fn prune_deletes_old_visits_and_keeps_counts(backend: Backend) {
         os: None,
         device: None,
         is_bot: true,
+        location: Default::default(),
     };
     store
         .record_orphan_visits(&[
@@ -1576,6 +1577,7 @@ async fn visits_are_exported(backend: Backend) {
             os: None,
             device: Some("bot".into()),
             is_bot: true,
+            location: Default::default(),
         }])
         .await
         .unwrap();

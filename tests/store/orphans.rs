@@ -3,7 +3,7 @@
 //! way visits leave.
 
 use chrono::{Days, Duration, NaiveDate, TimeZone, Utc};
-use kurz::domain::OrphanKind;
+use kurz::domain::{Location, OrphanKind};
 use kurz::store::{NewOrphanVisit, OrphanFilter, PageRequest};
 
 use super::{first_page, fixture, visit, Backend};
@@ -21,6 +21,12 @@ fn orphan(kind: OrphanKind, path: &str, days_ago: u64, is_bot: bool) -> NewOrpha
         os: None,
         device: Some("desktop".into()),
         is_bot,
+        location: Location {
+            country: Some("DE".parse().unwrap()),
+            city: Some("Berlin".into()),
+            latitude: Some(52.52),
+            ..Location::default()
+        },
     }
 }
 
@@ -55,6 +61,13 @@ async fn orphan_visits_are_written_listed_and_filtered(backend: Backend) {
     assert_eq!(first.kind, OrphanKind::InvalidSlug);
     assert_eq!(first.client_ip.as_deref(), Some("203.0.113.0"));
     assert_eq!(first.device.as_deref(), Some("desktop"));
+    assert_eq!(
+        first.location.country.map(String::from).as_deref(),
+        Some("DE")
+    );
+    assert_eq!(first.location.city.as_deref(), Some("Berlin"));
+    assert_eq!(first.location.latitude, Some(52.52));
+    assert_eq!(first.location.timezone, None);
 
     let only = |filter: OrphanFilter| {
         let store = f.store.clone();

@@ -39,7 +39,7 @@ pub const VISIT_COLUMNS: [&str; 18] = [
 ];
 
 /// The columns of an orphan visit export, in order.
-pub const ORPHAN_COLUMNS: [&str; 12] = [
+pub const ORPHAN_COLUMNS: [&str; 18] = [
     "id",
     "type",
     "path",
@@ -52,6 +52,12 @@ pub const ORPHAN_COLUMNS: [&str; 12] = [
     "os",
     "device",
     "is_bot",
+    "country",
+    "region",
+    "city",
+    "latitude",
+    "longitude",
+    "timezone",
 ];
 
 #[derive(Debug, clap::Args)]
@@ -138,6 +144,12 @@ struct OrphanRow<'a> {
     os: Option<&'a str>,
     device: Option<&'a str>,
     is_bot: bool,
+    country: Option<&'a str>,
+    region: Option<&'a str>,
+    city: Option<&'a str>,
+    latitude: Option<f64>,
+    longitude: Option<f64>,
+    timezone: Option<&'a str>,
 }
 
 impl<'a> From<&'a OrphanVisitRecord> for OrphanRow<'a> {
@@ -155,6 +167,12 @@ impl<'a> From<&'a OrphanVisitRecord> for OrphanRow<'a> {
             os: v.os.as_deref(),
             device: v.device.as_deref(),
             is_bot: v.is_bot,
+            country: v.location.country.as_ref().map(|c| c.as_str()),
+            region: v.location.region.as_deref(),
+            city: v.location.city.as_deref(),
+            latitude: v.location.latitude,
+            longitude: v.location.longitude,
+            timezone: v.location.timezone.as_deref(),
         }
     }
 }
@@ -310,6 +328,7 @@ mod tests {
             os: None,
             device: None,
             is_bot: false,
+            location: Default::default(),
         };
         assert_eq!(header(&VisitRow::from(&visit)), VISIT_COLUMNS.join(","));
         assert_eq!(header(&OrphanRow::from(&orphan)), ORPHAN_COLUMNS.join(","));

@@ -71,6 +71,20 @@ pub struct OrphanVisitView {
     #[schema(required = true)]
     pub device: Option<String>,
     pub is_bot: bool,
+    /// Where the client address is, as for link visits (`geo.database`): ISO 3166-1 alpha-2
+    /// country code, region, city, coordinates and IANA time zone; `null` when unknown.
+    #[schema(required = true, pattern = "^[A-Z]{2}$")]
+    pub country: Option<String>,
+    #[schema(required = true)]
+    pub region: Option<String>,
+    #[schema(required = true)]
+    pub city: Option<String>,
+    #[schema(required = true, minimum = -90, maximum = 90)]
+    pub latitude: Option<f64>,
+    #[schema(required = true, minimum = -180, maximum = 180)]
+    pub longitude: Option<f64>,
+    #[schema(required = true)]
+    pub timezone: Option<String>,
 }
 
 impl From<OrphanVisitRecord> for OrphanVisitView {
@@ -88,6 +102,12 @@ impl From<OrphanVisitRecord> for OrphanVisitView {
             os: record.os,
             device: record.device,
             is_bot: record.is_bot,
+            country: record.location.country.map(String::from),
+            region: record.location.region,
+            city: record.location.city,
+            latitude: record.location.latitude,
+            longitude: record.location.longitude,
+            timezone: record.location.timezone,
         }
     }
 }

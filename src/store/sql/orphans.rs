@@ -8,14 +8,14 @@ use chrono::{DateTime, Days, NaiveDate, Utc};
 use sqlx::QueryBuilder;
 
 use super::{Db, SqlStore};
-use crate::domain::OrphanKind;
+use crate::domain::{Location, OrphanKind};
 use crate::store::rows::{micros, push_visit_times_page};
 use crate::store::{
     GlobalDay, GlobalStats, NewOrphanVisit, OrphanFilter, OrphanVisitRecord, Page, PageRequest,
     PrunedVisits, StoreError,
 };
 
-/// Rows per multi-row INSERT of orphan visits (eleven parameters each, well under both
+/// Rows per multi-row INSERT of orphan visits (seventeen parameters each, well under both
 /// databases' limits).
 const ROWS_PER_STATEMENT: usize = 500;
 
@@ -38,6 +38,12 @@ struct OrphanRow {
     os: Option<String>,
     device: Option<String>,
     is_bot: bool,
+    country: Option<String>,
+    region: Option<String>,
+    city: Option<String>,
+    latitude: Option<f64>,
+    longitude: Option<f64>,
+    timezone: Option<String>,
 }
 
 impl TryFrom<OrphanRow> for OrphanVisitRecord {
@@ -60,6 +66,15 @@ impl TryFrom<OrphanRow> for OrphanVisitRecord {
             os: row.os,
             device: row.device,
             is_bot: row.is_bot,
+            location: Location {
+                // Written from a `CountryCode`; anything else is read as unknown.
+                country: row.country.and_then(|code| code.parse().ok()),
+                region: row.region,
+                city: row.city,
+                latitude: row.latitude,
+                longitude: row.longitude,
+                timezone: row.timezone,
+            },
         })
     }
 }
@@ -96,7 +111,8 @@ impl SqlStore {
             for chunk in visits.chunks(ROWS_PER_STATEMENT) {
                 let mut insert = QueryBuilder::new(
                     "INSERT INTO orphan_visits (visited_at, type, path, client_ip, user_agent, \
-                     referrer, referrer_host, browser, os, device, is_bot) ",
+                     referrer, referrer_host, browser, os, device, is_bot, country, region, city, \
+                     latitude, longitude, timezone) ",
                 );
                 insert.push_values(chunk, |mut row, visit| {
                     row.push_bind(visit.visited_at)
@@ -111,7 +127,13 @@ impl SqlStore {
                         .push_bind(visit.browser.as_deref())
                         .push_bind(visit.os.as_deref())
                         .push_bind(visit.device.as_deref())
-                        .push_bind(visit.is_bot);
+                        .push_bind(visit.is_bot)
+                        .push_bind(visit.location.country.map(String::from))
+                        .push_bind(visit.location.region.as_deref())
+                        .push_bind(visit.location.city.as_deref())
+                        .push_bind(visit.location.latitude)
+                        .push_bind(visit.location.longitude)
+                        .push_bind(visit.location.timezone.as_deref());
                 });
                 insert.push(" RETURNING id");
                 let mut chunk_ids: Vec<i64> =
@@ -146,7 +168,8 @@ impl SqlStore {
     ) -> Result<Page<OrphanVisitRecord>, StoreError> {
         let columns = format!(
             "SELECT v.id, v.type AS kind, v.path, v.visited_at, {} AS client_ip, v.user_agent, \
-             v.referrer, v.referrer_host, v.browser, v.os, v.device, v.is_bot \
+             v.referrer, v.referrer_host, v.browser, v.os, v.device, v.is_bot, v.country, \
+             v.region, v.city, v.latitude, v.longitude, v.timezone \
              FROM orphan_visits v WHERE TRUE",
             self.dialect().client_ip
         );
@@ -305,6 +328,7 @@ mod tests {
             os: None,
             device: None,
             is_bot,
+            location: Location::default(),
         }
     }
 
