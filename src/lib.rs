@@ -18,3 +18,4 @@ pub mod store;
 pub mod titles;
 pub mod views;
 pub mod visits;
+pub mod webhooks;

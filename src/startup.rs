@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::Context;
 use tokio::net::TcpListener;
 
-use crate::app::Links;
+use crate::app::{Links, Webhooks};
 use crate::cache::RedirectCache;
 use crate::cluster::Cluster;
 use crate::config::Settings;
@@ -17,7 +17,9 @@ use crate::http::serve::{serve, ConnectionLimits};
 use crate::http::state::{AppState, Shared};
 use crate::live::LiveHub;
 use crate::store::{self, Store};
+use crate::outbound::OutboundGuard;
 use crate::titles::TitleFetcher;
+use crate::webhooks::{Deliverer, WebhookClient};
 use crate::visits::{
     BotTokens, ClientIpResolver, EnqueueTimeouts, VisitCounters, VisitQueue, VisitWriter,
 };
@@ -33,6 +35,8 @@ pub struct Application {
     state: AppState,
     writer: VisitWriter,
     counters: Arc<VisitCounters>,
+    /// Stops with the application (or when it is dropped).
+    deliverer: Option<Deliverer>,
 }
 
 impl Application {
@@ -117,7 +121,20 @@ impl Application {
                 crate::titles::spawn(fetcher, links(&store), titles.queue_capacity.get());
             api_links = api_links.announcing_untitled(untitled);
         }
+        let deliverer = settings.webhooks.deliver.then(|| {
+            let client = WebhookClient::new(
+                OutboundGuard::new(targets.clone()),
+                Duration::from_millis(settings.webhooks.timeout_ms.get()),
+            );
+            Deliverer::spawn(
+                store.clone(),
+                client,
+                settings.webhooks.clone(),
+                public_url.as_str().into(),
+            )
+        });
         let state = AppState::new(Shared {
+            webhooks: Webhooks::new(store.clone(), targets.clone()),
             links: api_links,
             openapi: crate::http::router::document(),
             slugs,
@@ -140,6 +157,7 @@ impl Application {
             state,
             writer,
             counters,
+            deliverer,
         })
     }
 
@@ -186,6 +204,9 @@ impl Application {
         };
         serve(self.listener, app, limits, shutdown).await;
         live.closed(LIVE_CLOSE_GRACE).await;
+        if let Some(deliverer) = self.deliverer {
+            deliverer.stop();
+        }
         tracing::info!("HTTP server stopped; writing queued visits");
         self.writer.drain().await;
         cluster.stop();

@@ -277,6 +277,9 @@ pub trait Store: Send + Sync + 'static {
         outcome: DeliveryOutcome,
     ) -> Result<(), StoreError>;
 
+    /// Gives back claimed deliveries not attempted, due at `at` (not counted as attempts).
+    async fn release_deliveries(&self, ids: &[i64], at: DateTime<Utc>) -> Result<(), StoreError>;
+
     /// An endpoint's attempts, newest first, keyset-paginated.
     async fn list_webhook_attempts(
         &self,

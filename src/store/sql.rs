@@ -944,6 +944,10 @@ impl Store for SqlStore {
         self.finish(delivery, attempt, outcome).await
     }
 
+    async fn release_deliveries(&self, ids: &[i64], at: DateTime<Utc>) -> Result<(), StoreError> {
+        self.release(ids, at).await
+    }
+
     async fn list_webhook_attempts(
         &self,
         endpoint_id: i64,

@@ -628,6 +628,24 @@ impl SqlStore {
         Ok(())
     }
 
+    pub(super) async fn release(&self, ids: &[i64], at: DateTime<Utc>) -> Result<(), StoreError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        with_pool!(self, pool => {
+            let mut query = QueryBuilder::new("UPDATE webhook_deliveries SET next_attempt_at = ");
+            query.push_bind(at);
+            query.push(" WHERE state = 'pending' AND id IN (");
+            let mut list = query.separated(", ");
+            for id in ids {
+                list.push_bind(*id);
+            }
+            query.push(")");
+            query.build().execute(pool).await?;
+        });
+        Ok(())
+    }
+
     pub(super) async fn attempts(
         &self,
         endpoint_id: i64,

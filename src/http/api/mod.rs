@@ -10,6 +10,7 @@ mod tags;
 mod urls;
 mod views;
 mod visits;
+mod webhooks;
 
 use axum::Json;
 use serde_json::json;
@@ -40,6 +41,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(tags::stats))
         .routes(routes!(visits::list))
         .routes(routes!(live::all_visits))
+        .routes(routes!(webhooks::list, webhooks::create))
+        .routes(routes!(webhooks::show, webhooks::update, webhooks::remove))
+        .routes(routes!(webhooks::deliveries))
         .fallback(not_found)
 }
 
@@ -63,6 +67,7 @@ async fn index(
         "urls": format!("{base}/api/urls"),
         "visits": format!("{base}/api/visits"),
         "tags": format!("{base}/api/tags"),
+        "webhooks": format!("{base}/api/webhooks"),
     }))
 }
 
