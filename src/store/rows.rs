@@ -11,7 +11,7 @@ use crate::domain::{MaxVisits, PasswordHash, RedirectStatus, Rules, Slug, TagNam
 
 /// Times as read, to the microsecond: what PostgreSQL keeps (sqlx truncates), and what SQLite,
 /// which stores the text it is given, now also answers, so both backends print the same.
-fn micros(time: DateTime<Utc>) -> DateTime<Utc> {
+pub(crate) fn micros(time: DateTime<Utc>) -> DateTime<Utc> {
     time.trunc_subsecs(6)
 }
 

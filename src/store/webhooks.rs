@@ -178,7 +178,7 @@ impl From<VisitSnapshot> for VisitRecord {
             id: visit.id,
             url_id: visit.url_id,
             slug: Slug::from_stored(visit.slug),
-            visited_at: visit.visited_at,
+            visited_at: super::rows::micros(visit.visited_at),
             client_ip: visit.client_ip,
             user_agent: visit.user_agent,
             referrer: visit.referrer,

@@ -21,6 +21,7 @@ use kurz::store::{
 use common::database::{Backend, TestDatabase};
 
 mod tags;
+mod webhooks;
 
 struct Fixture {
     store: Arc<dyn Store>,
