@@ -205,7 +205,7 @@ impl Application {
         serve(self.listener, app, limits, shutdown).await;
         live.closed(LIVE_CLOSE_GRACE).await;
         if let Some(deliverer) = self.deliverer {
-            deliverer.stop();
+            deliverer.stop().await;
         }
         tracing::info!("HTTP server stopped; writing queued visits");
         self.writer.drain().await;

@@ -40,12 +40,17 @@ struct Shared {
     wake: Arc<Notify>,
     /// Endpoints with a delivery task running, and the deliveries those tasks hold.
     busy: Mutex<(HashSet<i64>, usize)>,
+    /// Set when the application stops: nothing more is claimed or started.
+    stopping: tokio::sync::watch::Receiver<bool>,
 }
 
-/// The running deliverer; stops (its in-flight attempts dropped, their leases left to expire)
-/// when dropped.
+/// The running deliverer. [`Deliverer::stop`] lets the attempts in flight finish (and be
+/// recorded); dropped, it stops at once, their leases left to expire.
 pub struct Deliverer {
     task: tokio::task::JoinHandle<()>,
+    stop: tokio::sync::watch::Sender<bool>,
+    /// How long [`Deliverer::stop`] waits for the attempts in flight.
+    grace: Duration,
 }
 
 impl Drop for Deliverer {
@@ -61,7 +66,10 @@ impl Deliverer {
         settings: WebhookSettings,
         public_url: Arc<str>,
     ) -> Self {
+        let (stop, stopping) = tokio::sync::watch::channel(false);
+        let grace = Duration::from_millis(settings.timeout_ms.get()) + Duration::from_secs(1);
         let shared = Arc::new(Shared {
+            stopping,
             wake: store.webhook_wakeup(),
             store,
             client,
@@ -71,12 +79,19 @@ impl Deliverer {
         });
         Self {
             task: tokio::spawn(run(shared)),
+            stop,
+            grace,
         }
     }
 
-    /// Stops claiming and drops the attempts in flight.
-    pub fn stop(self) {
-        drop(self);
+    /// Stops claiming, lets the attempts in flight finish (at most their timeout), gives back
+    /// the deliveries claimed but not started, and returns.
+    pub async fn stop(mut self) {
+        let _ = self.stop.send(true);
+        let task = &mut self.task;
+        if tokio::time::timeout(self.grace, task).await.is_err() {
+            tracing::warn!("webhook attempts still in flight at shutdown were dropped");
+        }
     }
 }
 
@@ -84,7 +99,12 @@ async fn run(shared: Arc<Shared>) {
     let poll = Duration::from_millis(shared.settings.poll_interval_ms.get());
     let mut tasks = JoinSet::new();
     let mut last_prune: Option<Instant> = None;
+    let mut stopping = shared.stopping.clone();
     loop {
+        if *stopping.borrow() {
+            while tasks.join_next().await.is_some() {}
+            return;
+        }
         claim_and_send(&shared, &mut tasks).await;
         if last_prune.is_none_or(|at| at.elapsed() >= PRUNE_EVERY) {
             prune(&shared).await;
@@ -95,6 +115,7 @@ async fn run(shared: Arc<Shared>) {
         tokio::select! {
             () = shared.wake.notified() => {}
             () = tokio::time::sleep(poll) => {}
+            _ = stopping.changed() => {}
         }
     }
 }
@@ -160,8 +181,15 @@ async fn claim_and_send(shared: &Arc<Shared>, tasks: &mut JoinSet<()>) {
 async fn send_in_turn(shared: &Shared, deliveries: Vec<ClaimedDelivery>) {
     let mut deliveries = deliveries.into_iter();
     while let Some(delivery) = deliveries.next() {
-        if let Some(retry_at) = attempt(shared, &delivery).await {
-            let rest: Vec<i64> = deliveries.map(|d| d.id).collect();
+        let (retry_at, mut rest) = if *shared.stopping.borrow() {
+            // Shutting down: this one and the rest are given back, due at once for whoever
+            // runs next.
+            (Some(Utc::now()), vec![delivery.id])
+        } else {
+            (attempt(shared, &delivery).await, Vec::new())
+        };
+        if let Some(retry_at) = retry_at {
+            rest.extend(deliveries.map(|d| d.id));
             if !rest.is_empty() {
                 if let Err(error) = shared.store.release_deliveries(&rest, retry_at).await {
                     tracing::warn!(%error, "cannot release webhook deliveries");

@@ -35,3 +35,4 @@ mod tags;
 mod titles;
 mod urls;
 mod visits;
+mod webhooks;
