@@ -16,13 +16,13 @@ use crate::http::rate_limit::RateLimits;
 use crate::http::serve::{serve, ConnectionLimits};
 use crate::http::state::{AppState, Shared};
 use crate::live::LiveHub;
-use crate::store::{self, Store};
 use crate::outbound::OutboundGuard;
+use crate::store::{self, Store};
 use crate::titles::TitleFetcher;
-use crate::webhooks::{Deliverer, WebhookClient};
 use crate::visits::{
     BotTokens, ClientIpResolver, EnqueueTimeouts, VisitCounters, VisitQueue, VisitWriter,
 };
+use crate::webhooks::{Deliverer, WebhookClient};
 use crate::{prometheus, readiness};
 
 /// How long WebSocket streams get to send their close frame at shutdown.

@@ -76,12 +76,19 @@ impl Webhooks {
     }
 
     pub async fn get(&self, id: i64) -> Result<WebhookRecord, AppError> {
-        self.store.get_webhook(id).await.map_err(|e| not_found(id, e))
+        self.store
+            .get_webhook(id)
+            .await
+            .map_err(|e| not_found(id, e))
     }
 
     pub async fn update(&self, id: i64, edit: WebhookEdit) -> Result<WebhookRecord, AppError> {
         let patch = WebhookPatch {
-            url: edit.url.as_deref().map(|url| self.checked_url(url)).transpose()?,
+            url: edit
+                .url
+                .as_deref()
+                .map(|url| self.checked_url(url))
+                .transpose()?,
             events: edit
                 .events
                 .as_deref()

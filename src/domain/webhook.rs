@@ -141,7 +141,9 @@ mod tests {
             vec![WebhookEvent::Visit, WebhookEvent::LinkCreated]
         );
         assert_eq!(
-            WebhookEvent::parse_list(&names(&["click"])).unwrap_err().field,
+            WebhookEvent::parse_list(&names(&["click"]))
+                .unwrap_err()
+                .field,
             "events"
         );
         assert!(WebhookEvent::parse_list(&[]).is_err());

@@ -252,8 +252,11 @@ pub trait Store: Send + Sync + 'static {
 
     /// Changes an endpoint; `events` replaces its subscriptions. Deliveries queued already
     /// stay queued.
-    async fn update_webhook(&self, id: i64, patch: WebhookPatch)
-        -> Result<WebhookRecord, StoreError>;
+    async fn update_webhook(
+        &self,
+        id: i64,
+        patch: WebhookPatch,
+    ) -> Result<WebhookRecord, StoreError>;
 
     /// Deletes an endpoint with its queued deliveries and their attempts.
     async fn delete_webhook(&self, id: i64) -> Result<(), StoreError>;

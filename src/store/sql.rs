@@ -19,6 +19,10 @@ use super::rows::{
 };
 use super::sqlite::{self, Lite};
 use super::stats::{self, DailyRow, RuleRow, TopValueRow};
+use super::webhooks::{
+    enqueue_postgres, enqueue_sqlite, AttemptRecord, ClaimedDelivery, DeliveryOutcome, NewAttempt,
+    NewWebhook, WebhookPatch, WebhookRecord,
+};
 use super::{
     ApiKeyRecord, CapTake, LinkChange, MigrationStatus, NewApiKey, NewUrl, NewVisit, Page,
     PageRequest, PoolStatus, PrunedVisits, Redirect, StatsOf, StatsQuery, Store, StoreError,
@@ -26,10 +30,6 @@ use super::{
     VisitRecord,
 };
 use crate::config::DatabaseSettings;
-use super::webhooks::{
-    enqueue_postgres, enqueue_sqlite, AttemptRecord, ClaimedDelivery, DeliveryOutcome, NewAttempt,
-    NewWebhook, WebhookPatch, WebhookRecord,
-};
 use crate::domain::{
     MaxVisits, PasswordHash, RedirectStatus, Rules, Slug, TagName, Title, WebhookEvent,
 };
@@ -138,7 +138,9 @@ impl SqlStore {
     pub async fn open(url: &str, settings: &DatabaseSettings) -> Result<Self, StoreError> {
         let outbox = Arc::new(Notify::new());
         let db = if url.starts_with("sqlite:") {
-            Db::Sqlite(Box::new(Lite::connect(url, settings, outbox.clone()).await?))
+            Db::Sqlite(Box::new(
+                Lite::connect(url, settings, outbox.clone()).await?,
+            ))
         } else {
             Db::Postgres(Pg::connect(url, settings)?)
         };
@@ -909,7 +911,10 @@ impl Store for SqlStore {
     }
 
     async fn get_webhook(&self, id: i64) -> Result<WebhookRecord, StoreError> {
-        self.webhooks(Some(id)).await?.pop().ok_or(StoreError::NotFound)
+        self.webhooks(Some(id))
+            .await?
+            .pop()
+            .ok_or(StoreError::NotFound)
     }
 
     #[tracing::instrument(skip(self, patch))]

@@ -239,11 +239,12 @@ pub(crate) fn enqueue_sqlite_writer(
     event: WebhookEvent,
     payload: &str,
 ) -> rusqlite::Result<usize> {
-    tx.prepare_cached(&ENQUEUE.replace('$', "?"))?.execute(rusqlite::params![
-        event.as_str(),
-        payload,
-        super::sqlite_writer::time_text(&Utc::now()),
-    ])
+    tx.prepare_cached(&ENQUEUE.replace('$', "?"))?
+        .execute(rusqlite::params![
+            event.as_str(),
+            payload,
+            super::sqlite_writer::time_text(&Utc::now()),
+        ])
 }
 
 /// Queues a visit batch (the visits with ids `$1`, just written) for the endpoints subscribed
@@ -394,7 +395,8 @@ fn into_records(rows: Vec<EndpointRow>, subscriptions: Vec<(i64, String)>) -> Ve
 /// Inserts the subscriptions of one endpoint.
 macro_rules! subscribe {
     ($tx:expr, $id:expr, $events:expr) => {{
-        let mut insert = QueryBuilder::new("INSERT INTO webhook_subscriptions (event, endpoint_id) ");
+        let mut insert =
+            QueryBuilder::new("INSERT INTO webhook_subscriptions (event, endpoint_id) ");
         insert.push_values($events.iter(), |mut row, event| {
             row.push_bind(event.as_str()).push_bind($id);
         });
@@ -419,7 +421,10 @@ macro_rules! with_pool {
 }
 
 impl SqlStore {
-    pub(super) async fn insert_webhook(&self, new: NewWebhook) -> Result<WebhookRecord, StoreError> {
+    pub(super) async fn insert_webhook(
+        &self,
+        new: NewWebhook,
+    ) -> Result<WebhookRecord, StoreError> {
         let now = Utc::now();
         let sql = format!(
             "INSERT INTO webhook_endpoints (url, secret, created_at, updated_at, created_by) \

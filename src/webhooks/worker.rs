@@ -129,7 +129,11 @@ async fn claim_and_send(shared: &Arc<Shared>, tasks: &mut JoinSet<()>) {
             if endpoints.len() >= shared.settings.concurrency.get() {
                 return;
             }
-            let limit = shared.settings.claim_batch.get().saturating_sub(*held as u32);
+            let limit = shared
+                .settings
+                .claim_batch
+                .get()
+                .saturating_sub(*held as u32);
             (endpoints.iter().copied().collect::<Vec<_>>(), limit)
         };
         if limit == 0 {
@@ -234,7 +238,11 @@ async fn attempt(shared: &Shared, delivery: &ClaimedDelivery) -> Option<chrono::
         DeliveryOutcome::Delivered
     } else if attempts >= settings.max_attempts.get() {
         metrics::counter!("kurz_webhook_deliveries_total", "outcome" => "failed").increment(1);
-        tracing::warn!(attempts, error = error.as_deref(), "webhook delivery failed for good");
+        tracing::warn!(
+            attempts,
+            error = error.as_deref(),
+            "webhook delivery failed for good"
+        );
         DeliveryOutcome::Failed
     } else {
         metrics::counter!("kurz_webhook_deliveries_total", "outcome" => "retried").increment(1);
@@ -243,7 +251,12 @@ async fn attempt(shared: &Shared, delivery: &ClaimedDelivery) -> Option<chrono::
             Duration::from_millis(settings.backoff_base_ms.get()),
             Duration::from_millis(settings.backoff_max_ms.get()),
         );
-        tracing::info!(attempts, error = error.as_deref(), ?wait, "webhook delivery will be retried");
+        tracing::info!(
+            attempts,
+            error = error.as_deref(),
+            ?wait,
+            "webhook delivery will be retried"
+        );
         DeliveryOutcome::Retry(
             Utc::now() + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX),
         )
@@ -254,7 +267,11 @@ async fn attempt(shared: &Shared, delivery: &ClaimedDelivery) -> Option<chrono::
         duration,
         error,
     };
-    if let Err(error) = shared.store.record_attempt(delivery, &record, outcome).await {
+    if let Err(error) = shared
+        .store
+        .record_attempt(delivery, &record, outcome)
+        .await
+    {
         // The lease runs out and the delivery is tried again: at least once.
         tracing::warn!(%error, "cannot record a webhook attempt");
     }
@@ -275,7 +292,11 @@ async fn prune(shared: &Shared) {
         return;
     };
     loop {
-        match shared.store.prune_webhook_deliveries(before, PRUNE_BATCH).await {
+        match shared
+            .store
+            .prune_webhook_deliveries(before, PRUNE_BATCH)
+            .await
+        {
             Ok(pruned) if pruned < u64::from(PRUNE_BATCH) => return,
             Ok(_) => {}
             Err(error) => return tracing::warn!(%error, "cannot prune webhook deliveries"),
@@ -293,7 +314,10 @@ mod tests {
         for (attempts, full) in [(1, 5), (2, 10), (3, 20), (4, 40), (5, 60), (30, 60)] {
             let wait = backoff(attempts, base, max);
             let full = Duration::from_secs(full);
-            assert!(wait <= full && wait >= full.mul_f64(0.9), "{attempts}: {wait:?}");
+            assert!(
+                wait <= full && wait >= full.mul_f64(0.9),
+                "{attempts}: {wait:?}"
+            );
         }
     }
 }

@@ -235,7 +235,10 @@ impl Stopped {
     /// Starts kurz again on the stopped server's database, with the development defaults
     /// adjusted by `configure`.
     pub async fn restart(mut self, configure: impl FnOnce(&mut Settings)) -> TestApp {
-        let database = self._database.take().expect("the stopped server's database");
+        let database = self
+            ._database
+            .take()
+            .expect("the stopped server's database");
         spawn_app_on(database, configure).await
     }
 }

@@ -158,7 +158,13 @@ const SECRET: &str = "a-receiver-secret-0123";
 async fn deliveries_are_signed_and_carry_the_api_objects(backend: Backend) {
     let receiver = Receiver::start(0).await;
     let app = spawn_app_with(backend, quick).await;
-    register(&app, &receiver.url(), &["link.created", "visit"], Some(SECRET)).await;
+    register(
+        &app,
+        &receiver.url(),
+        &["link.created", "visit"],
+        Some(SECRET),
+    )
+    .await;
     let slug = app.new_slug("https://example.com/signed").await;
     assert_eq!(app.follow(&slug).await.status(), 302);
 
@@ -172,7 +178,10 @@ async fn deliveries_are_signed_and_carry_the_api_objects(backend: Backend) {
         assert!(verify(SECRET, signature, &request.body), "{signature}");
         assert!(!verify("another-secret-0123456", signature, &request.body));
         let body = request.json();
-        assert_eq!(request.headers[EVENT_HEADER], body["event"].as_str().unwrap());
+        assert_eq!(
+            request.headers[EVENT_HEADER],
+            body["event"].as_str().unwrap()
+        );
         assert_eq!(
             request.headers[DELIVERY_HEADER].to_str().unwrap(),
             body["id"].to_string()
@@ -180,7 +189,12 @@ async fn deliveries_are_signed_and_carry_the_api_objects(backend: Backend) {
         assert_eq!(request.headers["content-type"], "application/json");
     }
     let created = &events_of(&accepted, "link.created")[0];
-    assert_eq!(created["data"], app.json(&format!("/api/urls/{slug}")).await.tap_visit_count(0));
+    assert_eq!(
+        created["data"],
+        app.json(&format!("/api/urls/{slug}"))
+            .await
+            .tap_visit_count(0)
+    );
     let visits = &events_of(&accepted, "visit")[0]["data"];
     let listed = app.json(&format!("/api/urls/{slug}/visits")).await;
     assert_eq!(visits, &listed["items"]);
@@ -206,7 +220,13 @@ async fn a_failing_receiver_gets_each_event_once_and_visits_batched(backend: Bac
         s.visits.flush_interval_ms = 300;
     })
     .await;
-    register(&app, &receiver.url(), &["link.created", "visit"], Some(SECRET)).await;
+    register(
+        &app,
+        &receiver.url(),
+        &["link.created", "visit"],
+        Some(SECRET),
+    )
+    .await;
     let slug = app.new_slug("https://example.com/retried").await;
     let clicks = futures_util::future::join_all((0..20).map(|_| app.follow(&slug))).await;
     assert!(clicks.iter().all(|r| r.status() == 302));
@@ -224,18 +244,28 @@ async fn a_failing_receiver_gets_each_event_once_and_visits_batched(backend: Bac
     assert!(receiver.all().iter().filter(|r| r.answered == 500).count() >= 3);
     assert_eq!(events_of(&accepted, "link.created").len(), 1);
     let batches = events_of(&accepted, "visit");
-    assert!(batches.len() < 20, "{} visit deliveries for 20 clicks", batches.len());
+    assert!(
+        batches.len() < 20,
+        "{} visit deliveries for 20 clicks",
+        batches.len()
+    );
     let ids: Vec<i64> = batches
         .iter()
         .flat_map(|b| b["data"].as_array().unwrap().clone())
         .map(|v| v["id"].as_i64().unwrap())
         .collect();
     assert_eq!(ids.len(), 20);
-    assert_eq!(ids.iter().collect::<HashSet<_>>().len(), 20, "each visit once");
+    assert_eq!(
+        ids.iter().collect::<HashSet<_>>().len(),
+        20,
+        "each visit once"
+    );
 
     // Each failed attempt is listed, newest first.
     let hook = app.json("/api/webhooks").await[0]["id"].as_i64().unwrap();
-    let attempts = app.json(&format!("/api/webhooks/{hook}/deliveries?limit=100")).await;
+    let attempts = app
+        .json(&format!("/api/webhooks/{hook}/deliveries?limit=100"))
+        .await;
     let statuses: Vec<i64> = attempts["items"]
         .as_array()
         .unwrap()
@@ -328,22 +358,40 @@ async fn a_dead_receiver_does_not_hold_up_redirects_or_visits(backend: Backend) 
 
 async fn endpoints_are_registered_listed_changed_and_deleted(backend: Backend) {
     let app = spawn_app_with(backend, quick).await;
-    let created = register(&app, "https://hooks.example.com/kurz", &["visit", "link.created"], None).await;
-    let secret = created["secret"].as_str().expect("a generated secret, shown once");
+    let created = register(
+        &app,
+        "https://hooks.example.com/kurz",
+        &["visit", "link.created"],
+        None,
+    )
+    .await;
+    let secret = created["secret"]
+        .as_str()
+        .expect("a generated secret, shown once");
     assert!(secret.starts_with("whsec_"));
     assert_eq!(created["events"], json!(["visit", "link.created"]));
     let id = created["id"].as_i64().unwrap();
     let shown = app.json(&format!("/api/webhooks/{id}")).await;
     assert!(shown.get("secret").is_none());
     assert_eq!(shown["url"], "https://hooks.example.com/kurz");
-    let given = register(&app, "https://hooks.example.com/b", &["link.deleted"], Some(SECRET)).await;
+    let given = register(
+        &app,
+        "https://hooks.example.com/b",
+        &["link.deleted"],
+        Some(SECRET),
+    )
+    .await;
     assert!(given.get("secret").is_none());
     let listed = app.json("/api/webhooks").await;
     assert_eq!(listed.as_array().unwrap().len(), 2);
 
     let path = format!("/api/webhooks/{id}");
     let changed = app
-        .send_json(Method::PATCH, &path, &json!({"events": ["link.updated", "link.updated"]}))
+        .send_json(
+            Method::PATCH,
+            &path,
+            &json!({"events": ["link.updated", "link.updated"]}),
+        )
         .await;
     assert_eq!(changed.status(), 200);
     let changed: Value = changed.json().await.unwrap();
@@ -362,16 +410,41 @@ async fn bad_endpoints_are_refused_naming_the_field(backend: Backend) {
     // The default policy: no private addresses.
     let app = spawn_app_with(backend, |_| {}).await;
     let cases = [
-        (json!({"url": "http://127.0.0.1:9/hook", "events": ["visit"]}), "url"),
-        (json!({"url": "http://localhost/hook", "events": ["visit"]}), "url"),
-        (json!({"url": "http://10.0.0.8/hook", "events": ["visit"]}), "url"),
-        (json!({"url": "ftp://example.com/hook", "events": ["visit"]}), "url"),
-        (json!({"url": "https://example.com/hook", "events": ["click"]}), "events"),
-        (json!({"url": "https://example.com/hook", "events": []}), "events"),
-        (json!({"url": "https://example.com/hook", "events": ["visit"], "secret": "short"}), "secret"),
+        (
+            json!({"url": "http://127.0.0.1:9/hook", "events": ["visit"]}),
+            "url",
+        ),
+        (
+            json!({"url": "http://localhost/hook", "events": ["visit"]}),
+            "url",
+        ),
+        (
+            json!({"url": "http://10.0.0.8/hook", "events": ["visit"]}),
+            "url",
+        ),
+        (
+            json!({"url": "ftp://example.com/hook", "events": ["visit"]}),
+            "url",
+        ),
+        (
+            json!({"url": "https://example.com/hook", "events": ["click"]}),
+            "events",
+        ),
+        (
+            json!({"url": "https://example.com/hook", "events": []}),
+            "events",
+        ),
+        (
+            json!({"url": "https://example.com/hook", "events": ["visit"], "secret": "short"}),
+            "secret",
+        ),
     ];
     for (body, field) in cases {
-        let problem = assert_problem(app.send_json(Method::POST, "/api/webhooks", &body).await, 422).await;
+        let problem = assert_problem(
+            app.send_json(Method::POST, "/api/webhooks", &body).await,
+            422,
+        )
+        .await;
         assert_eq!(problem["errors"][0]["field"], field, "{body}");
     }
     let created = register(&app, "https://hooks.example.com/ok", &["visit"], None).await;
@@ -450,7 +523,13 @@ async fn link_updated_fires_when_a_fetched_title_arrives(backend: Backend) {
 async fn link_changes_and_deletes_are_delivered(backend: Backend) {
     let receiver = Receiver::start(0).await;
     let app = spawn_app_with(backend, quick).await;
-    register(&app, &receiver.url(), &["link.updated", "link.deleted"], Some(SECRET)).await;
+    register(
+        &app,
+        &receiver.url(),
+        &["link.updated", "link.deleted"],
+        Some(SECRET),
+    )
+    .await;
     let slug = app.new_slug("https://example.com/changing").await;
     let response = app
         .patch_url(&slug, json!({"title": "Changed", "tags": ["b", "a"]}))

@@ -35,7 +35,9 @@ fn attempt(status: Option<u16>) -> NewAttempt {
         attempted_at: Utc::now(),
         status_code: status,
         duration: Duration::from_millis(12),
-        error: status.filter(|s| *s >= 300).map(|s| format!("answered {s}")),
+        error: status
+            .filter(|s| *s >= 300)
+            .map(|s| format!("answered {s}")),
     }
 }
 
@@ -47,13 +49,21 @@ async fn endpoints_are_stored_changed_and_deleted(backend: Backend) {
             &[WebhookEvent::Visit, WebhookEvent::LinkCreated],
         )
         .await;
-    let other = f.hook("https://hooks.example.com/b", &[WebhookEvent::OrphanVisit]).await;
+    let other = f
+        .hook("https://hooks.example.com/b", &[WebhookEvent::OrphanVisit])
+        .await;
     let hook = f.store.get_webhook(id).await.unwrap();
     assert_eq!(hook.url, "https://hooks.example.com/a");
     assert_eq!(hook.secret.as_str(), "0123456789abcdef");
-    assert_eq!(hook.events, vec![WebhookEvent::Visit, WebhookEvent::LinkCreated]);
+    assert_eq!(
+        hook.events,
+        vec![WebhookEvent::Visit, WebhookEvent::LinkCreated]
+    );
     let all = f.store.list_webhooks().await.unwrap();
-    assert_eq!(all.iter().map(|h| h.id).collect::<Vec<_>>(), vec![id, other]);
+    assert_eq!(
+        all.iter().map(|h| h.id).collect::<Vec<_>>(),
+        vec![id, other]
+    );
 
     let changed = f
         .store
@@ -71,8 +81,14 @@ async fn endpoints_are_stored_changed_and_deleted(backend: Backend) {
     assert!(changed.updated_at >= hook.updated_at);
 
     f.store.delete_webhook(id).await.unwrap();
-    assert!(matches!(f.store.get_webhook(id).await, Err(StoreError::NotFound)));
-    assert!(matches!(f.store.delete_webhook(id).await, Err(StoreError::NotFound)));
+    assert!(matches!(
+        f.store.get_webhook(id).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        f.store.delete_webhook(id).await,
+        Err(StoreError::NotFound)
+    ));
     assert!(matches!(
         f.store.update_webhook(id, WebhookPatch::default()).await,
         Err(StoreError::NotFound)
@@ -83,7 +99,12 @@ async fn link_changes_queue_events_for_subscribers_only(backend: Backend) {
     let f = fixture(backend).await;
     // Nothing subscribes: nothing is queued.
     f.create("before", "https://example.com/before").await;
-    assert!(f.store.claim_deliveries(10, LEASE, &[]).await.unwrap().is_empty());
+    assert!(f
+        .store
+        .claim_deliveries(10, LEASE, &[])
+        .await
+        .unwrap()
+        .is_empty());
 
     let all = f
         .hook(
@@ -96,7 +117,10 @@ async fn link_changes_queue_events_for_subscribers_only(backend: Backend) {
         )
         .await;
     let created_only = f
-        .hook("https://hooks.example.com/created", &[WebhookEvent::LinkCreated])
+        .hook(
+            "https://hooks.example.com/created",
+            &[WebhookEvent::LinkCreated],
+        )
         .await;
     let record = f.create("spring", "https://example.com/spring").await;
     let slug = f.slug("spring");
@@ -142,12 +166,23 @@ async fn a_visit_batch_is_one_delivery_per_endpoint(backend: Backend) {
     let record = f.create("clicked", "https://example.com/").await;
     // No subscriber: the batch queues nothing.
     f.store.record_visits(&[visit(record.id, 5)]).await.unwrap();
-    assert!(f.store.claim_deliveries(10, LEASE, &[]).await.unwrap().is_empty());
+    assert!(f
+        .store
+        .claim_deliveries(10, LEASE, &[])
+        .await
+        .unwrap()
+        .is_empty());
 
-    let hook = f.hook("https://hooks.example.com/v", &[WebhookEvent::Visit]).await;
+    let hook = f
+        .hook("https://hooks.example.com/v", &[WebhookEvent::Visit])
+        .await;
     let ids = f
         .store
-        .record_visits(&[visit(record.id, 3), visit(record.id, 2), visit(record.id, 1)])
+        .record_visits(&[
+            visit(record.id, 3),
+            visit(record.id, 2),
+            visit(record.id, 1),
+        ])
         .await
         .unwrap();
     let claimed = f.store.claim_deliveries(10, LEASE, &[]).await.unwrap();
@@ -164,22 +199,38 @@ async fn a_visit_batch_is_one_delivery_per_endpoint(backend: Backend) {
 
 async fn claims_lease_retries_and_finish(backend: Backend) {
     let f = fixture(backend).await;
-    let hook = f.hook("https://hooks.example.com/a", &[WebhookEvent::LinkCreated]).await;
+    let hook = f
+        .hook("https://hooks.example.com/a", &[WebhookEvent::LinkCreated])
+        .await;
     f.create("one", "https://example.com/1").await;
     f.create("two", "https://example.com/2").await;
 
     // Busy endpoints are left out; a claimed delivery is not claimed again while leased.
-    assert!(f.store.claim_deliveries(10, LEASE, &[hook]).await.unwrap().is_empty());
+    assert!(f
+        .store
+        .claim_deliveries(10, LEASE, &[hook])
+        .await
+        .unwrap()
+        .is_empty());
     let first = f.store.claim_deliveries(1, LEASE, &[]).await.unwrap();
     assert_eq!(first.len(), 1);
     let second = f.store.claim_deliveries(10, LEASE, &[]).await.unwrap();
     assert_eq!(second.len(), 1);
     assert_ne!(first[0].id, second[0].id);
-    assert!(f.store.claim_deliveries(10, LEASE, &[]).await.unwrap().is_empty());
+    assert!(f
+        .store
+        .claim_deliveries(10, LEASE, &[])
+        .await
+        .unwrap()
+        .is_empty());
 
     // A failed attempt with a retry now: due again, its attempt counted.
     f.store
-        .record_attempt(&first[0], &attempt(Some(500)), DeliveryOutcome::Retry(Utc::now()))
+        .record_attempt(
+            &first[0],
+            &attempt(Some(500)),
+            DeliveryOutcome::Retry(Utc::now()),
+        )
         .await
         .unwrap();
     let again = f.store.claim_deliveries(10, LEASE, &[]).await.unwrap();
@@ -192,7 +243,10 @@ async fn claims_lease_retries_and_finish(backend: Backend) {
         .unwrap();
 
     // Released unattempted: due again, no attempt counted.
-    f.store.release_deliveries(&[second[0].id], Utc::now()).await.unwrap();
+    f.store
+        .release_deliveries(&[second[0].id], Utc::now())
+        .await
+        .unwrap();
     let released = f.store.claim_deliveries(10, LEASE, &[]).await.unwrap();
     assert_eq!(released.len(), 1);
     assert_eq!(released[0].attempts, 0);
@@ -200,7 +254,12 @@ async fn claims_lease_retries_and_finish(backend: Backend) {
         .record_attempt(&released[0], &attempt(None), DeliveryOutcome::Failed)
         .await
         .unwrap();
-    assert!(f.store.claim_deliveries(10, LEASE, &[]).await.unwrap().is_empty());
+    assert!(f
+        .store
+        .claim_deliveries(10, LEASE, &[])
+        .await
+        .unwrap()
+        .is_empty());
 
     // A lease that ran out: due again (a crashed deliverer's rows come back).
     f.create("three", "https://example.com/3").await;
@@ -212,10 +271,17 @@ async fn claims_lease_retries_and_finish(backend: Backend) {
     assert_eq!(leased.len(), 1);
     tokio::time::sleep(Duration::from_millis(20)).await;
     let back = f.store.claim_deliveries(10, LEASE, &[]).await.unwrap();
-    assert_eq!(back.iter().map(|d| d.id).collect::<Vec<_>>(), vec![leased[0].id]);
+    assert_eq!(
+        back.iter().map(|d| d.id).collect::<Vec<_>>(),
+        vec![leased[0].id]
+    );
 
     // The attempts, newest first, with their delivery's state.
-    let page = f.store.list_webhook_attempts(hook, first_page(2)).await.unwrap();
+    let page = f
+        .store
+        .list_webhook_attempts(hook, first_page(2))
+        .await
+        .unwrap();
     let shown: Vec<(Option<i32>, &str)> = page
         .items
         .iter()
@@ -245,10 +311,24 @@ async fn claims_lease_retries_and_finish(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(pruned, 2);
-    let left = f.store.list_webhook_attempts(hook, first_page(10)).await.unwrap();
+    let left = f
+        .store
+        .list_webhook_attempts(hook, first_page(10))
+        .await
+        .unwrap();
     assert!(left.items.is_empty());
-    f.store.release_deliveries(&[leased[0].id], Utc::now()).await.unwrap();
-    assert_eq!(f.store.claim_deliveries(10, LEASE, &[]).await.unwrap().len(), 1);
+    f.store
+        .release_deliveries(&[leased[0].id], Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(
+        f.store
+            .claim_deliveries(10, LEASE, &[])
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
 }
 
 crate::on_both_backends!(

@@ -103,9 +103,11 @@ pub struct CreateWebhook {
     pub url: String,
     /// At least one of `visit`, `link.created`, `link.updated`, `link.deleted`,
     /// `orphan_visit`.
+    #[schema(value_type = Vec<WebhookEvent>, min_items = 1)]
     pub events: Vec<String>,
     /// The signing secret, 16 to 256 visible ASCII characters; without one kurz generates one
     /// and answers it once.
+    #[schema(min_length = 16, max_length = 256)]
     pub secret: Option<String>,
 }
 
@@ -116,8 +118,10 @@ pub struct CreateWebhook {
 pub struct UpdateWebhook {
     pub url: Option<String>,
     /// Replaces the endpoint's events.
+    #[schema(value_type = Option<Vec<WebhookEvent>>, min_items = 1)]
     pub events: Option<Vec<String>>,
     /// A new signing secret (deliveries queued already are signed with it too).
+    #[schema(min_length = 16, max_length = 256)]
     pub secret: Option<String>,
 }
 
@@ -366,7 +370,9 @@ pub async fn deliveries(
     let limit = page.limit.to_string();
     let attempts = state.webhooks.attempts(id, page).await?;
     let base = format!("{}/api/webhooks/{id}/deliveries", state.public_url);
-    Ok(Json(page_view(attempts, DeliveryAttemptView::from, |cursor| {
-        with_query(&base, &[("limit", &limit), ("cursor", cursor)])
-    })))
+    Ok(Json(page_view(
+        attempts,
+        DeliveryAttemptView::from,
+        |cursor| with_query(&base, &[("limit", &limit), ("cursor", cursor)]),
+    )))
 }
