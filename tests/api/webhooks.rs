@@ -568,3 +568,59 @@ crate::on_sqlite!(
     only_admins_manage_webhooks,
     link_changes_and_deletes_are_delivered,
 );
+
+/// The code block of docs/api.md after `marker`.
+fn documented_snippet(marker: &str) -> String {
+    let docs = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/api.md"))
+        .expect("docs/api.md");
+    let after = docs
+        .split_once(marker)
+        .unwrap_or_else(|| panic!("{marker} in docs/api.md"))
+        .1;
+    let block = after.split_once("```").expect("a code block").1;
+    let block = block.split_once('\n').expect("a fenced block").1;
+    block.split_once("```").expect("the block's end").0.to_owned()
+}
+
+/// Runs `program` with `args`; whether it exited 0.
+fn runs(program: &str, args: &[&str]) -> bool {
+    std::process::Command::new(program)
+        .args(args)
+        .status()
+        .unwrap_or_else(|e| panic!("{program} must be installed for this test: {e}"))
+        .success()
+}
+
+async fn the_documented_snippets_verify_a_delivery(backend: Backend) {
+    let receiver = Receiver::start(0).await;
+    let app = spawn_app_with(backend, quick).await;
+    register(&app, &receiver.url(), &["link.created"], Some(SECRET)).await;
+    app.new_slug("https://example.com/snippets").await;
+    let delivery = receiver.wait_for("the delivery", |r| !r.is_empty()).await[0].clone();
+    let header = delivery.headers[SIGNATURE_HEADER].to_str().unwrap().to_owned();
+    let dir = tempfile::tempdir().unwrap();
+    let (body, tampered) = (dir.path().join("body"), dir.path().join("tampered"));
+    std::fs::write(&body, &delivery.body).unwrap();
+    let mut changed = delivery.body.to_vec();
+    changed.push(b' ');
+    std::fs::write(&tampered, changed).unwrap();
+
+    let python = format!(
+        "{}\nimport sys\nsys.exit(0 if verify(sys.argv[1], sys.argv[2], open(sys.argv[3], 'rb').read()) else 1)\n",
+        documented_snippet("<!-- webhook-verify-python -->")
+    );
+    let javascript = format!(
+        "{}\nprocess.exit(verify(process.argv[1], process.argv[2], require('node:fs').readFileSync(process.argv[3])) ? 0 : 1);\n",
+        documented_snippet("<!-- webhook-verify-javascript -->")
+    );
+    for (program, flag, script) in [("python3", "-c", &python), ("node", "-e", &javascript)] {
+        let run = |secret: &str, file: &std::path::Path| {
+            runs(program, &[flag, script, secret, &header, file.to_str().unwrap()])
+        };
+        assert!(run(SECRET, &body), "{program}: the delivery verifies");
+        assert!(!run(SECRET, &tampered), "{program}: a changed body does not");
+        assert!(!run("another-secret-0123456", &body), "{program}: another secret does not");
+    }
+}
+
+crate::on_sqlite!(the_documented_snippets_verify_a_delivery);
