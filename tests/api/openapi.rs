@@ -31,7 +31,7 @@ use serde_json::{json, Value};
 
 use kurz::domain::Role;
 
-use crate::helpers::{spawn_app, spawn_app_with, spawn_locked_app, Backend, TestApp};
+use crate::helpers::{spawn_app_with, spawn_locked_app, Backend, TestApp};
 
 /// The document as the code builds it (without `servers`, which names the running server):
 /// compared with `snapshots/api__openapi__openapi.snap`.
