@@ -579,7 +579,11 @@ fn documented_snippet(marker: &str) -> String {
         .1;
     let block = after.split_once("```").expect("a code block").1;
     let block = block.split_once('\n').expect("a fenced block").1;
-    block.split_once("```").expect("the block's end").0.to_owned()
+    block
+        .split_once("```")
+        .expect("the block's end")
+        .0
+        .to_owned()
 }
 
 /// Runs `program` with `args`; whether it exited 0.
@@ -597,7 +601,10 @@ async fn the_documented_snippets_verify_a_delivery(backend: Backend) {
     register(&app, &receiver.url(), &["link.created"], Some(SECRET)).await;
     app.new_slug("https://example.com/snippets").await;
     let delivery = receiver.wait_for("the delivery", |r| !r.is_empty()).await[0].clone();
-    let header = delivery.headers[SIGNATURE_HEADER].to_str().unwrap().to_owned();
+    let header = delivery.headers[SIGNATURE_HEADER]
+        .to_str()
+        .unwrap()
+        .to_owned();
     let dir = tempfile::tempdir().unwrap();
     let (body, tampered) = (dir.path().join("body"), dir.path().join("tampered"));
     std::fs::write(&body, &delivery.body).unwrap();
@@ -615,12 +622,68 @@ async fn the_documented_snippets_verify_a_delivery(backend: Backend) {
     );
     for (program, flag, script) in [("python3", "-c", &python), ("node", "-e", &javascript)] {
         let run = |secret: &str, file: &std::path::Path| {
-            runs(program, &[flag, script, secret, &header, file.to_str().unwrap()])
+            runs(
+                program,
+                &[flag, script, secret, &header, file.to_str().unwrap()],
+            )
         };
         assert!(run(SECRET, &body), "{program}: the delivery verifies");
-        assert!(!run(SECRET, &tampered), "{program}: a changed body does not");
-        assert!(!run("another-secret-0123456", &body), "{program}: another secret does not");
+        assert!(
+            !run(SECRET, &tampered),
+            "{program}: a changed body does not"
+        );
+        assert!(
+            !run("another-secret-0123456", &body),
+            "{program}: another secret does not"
+        );
     }
 }
 
 crate::on_sqlite!(the_documented_snippets_verify_a_delivery);
+
+/// At each delivery the endpoint's host is resolved again and every address checked: a public
+/// name that now resolves to a private address is refused without a connection.
+#[tokio::test]
+async fn a_delivery_to_a_name_resolving_to_a_private_address_is_refused() {
+    use kurz::config::Environment;
+    use kurz::outbound::OutboundGuard;
+    use kurz::webhooks::client::{Answer, Request};
+    use kurz::webhooks::WebhookClient;
+
+    let receiver = Receiver::start(0).await;
+    let client = |allow_private: bool| {
+        let mut settings = Settings::defaults(Environment::Development).unwrap();
+        settings.target.allow_private = allow_private;
+        let policy = Arc::new(settings.target.policy("http://sho.rt").unwrap());
+        WebhookClient::new(
+            OutboundGuard::new(policy).resolving("hooks.example.com", receiver.address),
+            Duration::from_secs(5),
+        )
+    };
+    let url = format!("http://hooks.example.com:{}/hook", receiver.address.port());
+    let send = |client: WebhookClient| {
+        let url = url.clone();
+        async move {
+            client
+                .send(Request {
+                    url: &url,
+                    secret: SECRET,
+                    event: "link.created",
+                    delivery_id: 1,
+                    body: b"{}".to_vec(),
+                })
+                .await
+        }
+    };
+    match send(client(false)).await {
+        Answer::NoAnswer(why) => assert!(why.contains("refused"), "{why}"),
+        other => panic!("sent: {other:?}"),
+    }
+    assert!(receiver.all().is_empty(), "never connected");
+    // Allowed, the same request arrives, signed.
+    assert!(matches!(send(client(true)).await, Answer::Status(204)));
+    let received = receiver.all();
+    assert_eq!(received.len(), 1);
+    let signature = received[0].headers[SIGNATURE_HEADER].to_str().unwrap();
+    assert!(verify(SECRET, signature, b"{}"));
+}
