@@ -302,6 +302,8 @@ pub struct VisitSettings {
     pub batch_size: NonZeroUsize,
     pub flush_interval_ms: u64,
     pub write_parallelism: usize,
+    /// Record clicks that reach no link (unknown slugs, expired links, `/`, other 404s).
+    pub track_orphans: bool,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

@@ -37,12 +37,37 @@ impl Visits {
         &self,
         before: NaiveDate,
         batch: u32,
+        progress: impl FnMut(&PrunedVisits),
+    ) -> Result<PrunedVisits, AppError> {
+        self.prune_each(Pruned::Visits, before, batch, progress)
+            .await
+    }
+
+    /// Deletes every orphan visit made before `before` as [`Self::prune`] does visits.
+    pub async fn prune_orphans(
+        &self,
+        before: NaiveDate,
+        batch: u32,
+        progress: impl FnMut(&PrunedVisits),
+    ) -> Result<PrunedVisits, AppError> {
+        self.prune_each(Pruned::Orphans, before, batch, progress)
+            .await
+    }
+
+    async fn prune_each(
+        &self,
+        which: Pruned,
+        before: NaiveDate,
+        batch: u32,
         mut progress: impl FnMut(&PrunedVisits),
     ) -> Result<PrunedVisits, AppError> {
         Self::check_cut(before)?;
         let mut total = PrunedVisits::default();
         loop {
-            let done = self.store.prune_visits(before, batch).await?;
+            let done = match which {
+                Pruned::Visits => self.store.prune_visits(before, batch).await?,
+                Pruned::Orphans => self.store.prune_orphan_visits(before, batch).await?,
+            };
             total.visits += done.visits;
             total.urls += done.urls;
             total.rollup_rows += done.rollup_rows;
@@ -53,4 +78,11 @@ impl Visits {
             }
         }
     }
+}
+
+/// What [`Visits::prune_each`] deletes.
+#[derive(Clone, Copy)]
+enum Pruned {
+    Visits,
+    Orphans,
 }

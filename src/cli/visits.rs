@@ -12,8 +12,8 @@ use crate::domain::parse_day;
 
 #[derive(Debug, Subcommand)]
 pub enum VisitsCommand {
-    /// Delete every visit made before a day (00:00 UTC), in batches; visit counts and
-    /// statistics follow.
+    /// Delete every visit and orphan visit made before a day (00:00 UTC), in batches;
+    /// visit counts and statistics follow.
     Prune(PruneArgs),
 }
 
@@ -36,6 +36,7 @@ pub struct PruneArgs {
 struct PrunedJson {
     before: NaiveDate,
     deleted_visits: u64,
+    deleted_orphan_visits: u64,
     deleted_rollup_rows: u64,
     batches: u64,
 }
@@ -53,12 +54,11 @@ async fn prune(ctx: &Context, args: PruneArgs) -> anyhow::Result<()> {
         &format!("Delete every visit made before {before} 00:00 UTC? This cannot be undone."),
         args.yes,
     )?;
+    let visits = ctx.visits().await?;
     let mut progress = Progress::new("prune", None);
     let mut batches = 0u64;
     let mut deleted = 0u64;
-    let pruned = ctx
-        .visits()
-        .await?
+    let pruned = visits
         .prune(before, args.batch, |batch| {
             batches += 1;
             deleted += batch.visits;
@@ -66,19 +66,32 @@ async fn prune(ctx: &Context, args: PruneArgs) -> anyhow::Result<()> {
         })
         .await?;
     progress.finish();
-    let (deleted, rollup_rows) = (pruned.visits, pruned.rollup_rows);
+    let mut progress = Progress::new("prune orphans", None);
+    let mut orphans = 0u64;
+    let pruned_orphans = visits
+        .prune_orphans(before, args.batch, |batch| {
+            batches += 1;
+            orphans += batch.visits;
+            progress.update(orphans, 0, || format!("{orphans} orphan visits deleted"));
+        })
+        .await?;
+    progress.finish();
+    let (deleted, orphans) = (pruned.visits, pruned_orphans.visits);
+    let rollup_rows = pruned.rollup_rows + pruned_orphans.rollup_rows;
     if ctx.json {
         return output::json(&PrunedJson {
             before,
             deleted_visits: deleted,
+            deleted_orphan_visits: orphans,
             deleted_rollup_rows: rollup_rows,
             batches,
         });
     }
     output::emit(&format!(
-        "deleted {deleted} visit{} made before {before} ({batches} batch{} of up to {}), \
-         and {rollup_rows} statistics row{} of those days\n",
+        "deleted {deleted} visit{} and {orphans} orphan visit{} made before {before} \
+         ({batches} batch{} of up to {}), and {rollup_rows} statistics row{} of those days\n",
         plural(deleted),
+        plural(orphans),
         if batches == 1 { "" } else { "es" },
         args.batch,
         plural(rollup_rows),

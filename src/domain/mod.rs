@@ -5,6 +5,7 @@ use std::borrow::Cow;
 
 mod api_key;
 mod cursor;
+mod orphan;
 mod password;
 mod redirect_status;
 mod role;
@@ -19,6 +20,7 @@ mod webhook;
 
 pub use api_key::{ApiKey, KEY_PREFIX};
 pub use cursor::Cursor;
+pub use orphan::OrphanKind;
 pub use password::{Password, PasswordHash, MAX_PASSWORD_BYTES};
 pub use redirect_status::RedirectStatus;
 pub use role::Role;

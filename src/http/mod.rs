@@ -11,6 +11,7 @@ pub mod explorer;
 pub mod gate;
 pub mod lane;
 pub mod middleware;
+pub mod orphans;
 pub mod protected;
 pub mod qr;
 pub mod rate_limit;

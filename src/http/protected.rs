@@ -117,15 +117,16 @@ pub async fn unlock(
         })
         .unwrap_or_default();
     let headers = request.headers().clone();
+    let path = request.uri().path().to_owned();
     let query = request.uri().query().map(str::to_owned);
     let html = accepts_html(&headers);
     let redirect = match found(&state, &slug).await {
         Ok(Some(redirect)) => redirect,
-        Ok(None) => return not_found_answer(&state, peer.ip(), &headers),
+        Ok(None) => return not_found_answer(&state, peer.ip(), &headers, None),
         Err(error) => return error.into_response(),
     };
     // A link not yet or no longer answering says so, whatever was posted.
-    if let Err(answer) = pass_gate(&state, &redirect, peer.ip(), &headers, false).await {
+    if let Err(answer) = pass_gate(&state, &redirect, peer.ip(), &headers, false, None).await {
         return answer;
     }
     let client = state.client_ip.resolve(peer.ip(), &headers);
@@ -146,6 +147,7 @@ pub async fn unlock(
         peer: peer.ip(),
         headers: &headers,
         query: query.as_deref(),
+        path: &path,
         counts: true,
         status: StatusCode::SEE_OTHER,
         referrer: body

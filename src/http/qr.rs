@@ -105,7 +105,7 @@ pub async fn qr_code(
         color: params.color.as_deref(),
         background: params.background.as_deref(),
     })?;
-    let not_found = || Ok(not_found_answer(&state, peer.ip(), &headers));
+    let not_found = || Ok(not_found_answer(&state, peer.ip(), &headers, None));
     let Some(redirect) = found(&state, &slug).await? else {
         return not_found();
     };

@@ -4,10 +4,10 @@
 //! with a password is answered by `crate::http::protected` instead, whose `POST /{slug}` with
 //! the right password ends in [`answer_found`] too.
 
-use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+use std::net::IpAddr;
 
 use axum::body::Body;
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
@@ -16,9 +16,10 @@ use percent_encoding::percent_decode_str;
 use super::destination;
 use super::gate::{self, Verdict};
 use crate::cache::{CachedRedirect, Lookup};
-use crate::domain::Click;
+use crate::domain::{Click, OrphanKind};
 use crate::http::api::responses;
 use crate::http::error::{ApiError, Problem};
+use crate::http::orphans;
 use crate::http::protected;
 use crate::http::site::not_found_page;
 use crate::http::state::AppState;
@@ -63,13 +64,14 @@ use crate::visits::VisitEvent;
 )]
 pub async fn follow(State(state): State<AppState>, request: Request) -> Response {
     let (parts, _body) = request.into_parts();
-    let peer = parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map_or(IpAddr::V6(Ipv6Addr::UNSPECIFIED), |info| info.0.ip());
+    let peer = orphans::peer(&parts.extensions);
     let headers = &parts.headers;
-    let not_found = || not_found_answer(&state, peer, headers);
-    let raw = parts.uri.path().strip_prefix('/').unwrap_or_default();
+    let path = parts.uri.path();
+    // A GET is a click (recorded, as an orphan visit when it reaches no link); a HEAD looks.
+    let counts = parts.method == Method::GET;
+    let click = counts.then_some(path);
+    let not_found = || not_found_answer(&state, peer, headers, click);
+    let raw = path.strip_prefix('/').unwrap_or_default();
     // Paths arrive percent-encoded; a slug never needs it, so decoding is the rare case.
     let decoded;
     let slug = if raw.contains('%') {
@@ -90,7 +92,7 @@ pub async fn follow(State(state): State<AppState>, request: Request) -> Response
     };
     if redirect.protected {
         // A link not yet or no longer answering says so, whatever its password.
-        if let Err(answer) = pass_gate(&state, &redirect, peer, headers, false).await {
+        if let Err(answer) = pass_gate(&state, &redirect, peer, headers, false, click).await {
             return answer;
         }
         return protected::ask(slug, headers);
@@ -99,7 +101,8 @@ pub async fn follow(State(state): State<AppState>, request: Request) -> Response
         peer,
         headers,
         query: parts.uri.query(),
-        counts: parts.method == Method::GET,
+        path,
+        counts,
         status: redirect.status,
         referrer: None,
     };
@@ -121,11 +124,22 @@ pub(crate) async fn found(
     }
 }
 
-/// No link has this slug: the 404 page, or a 429 past `rate_limit.not_found_per_minute`.
-pub(crate) fn not_found_answer(state: &AppState, peer: IpAddr, headers: &HeaderMap) -> Response {
+/// No link has this slug: the 404 page, or a 429 past `rate_limit.not_found_per_minute`. A
+/// `click` (the path of a `GET`) answered 404 is recorded as an `invalid_slug` orphan visit.
+pub(crate) fn not_found_answer(
+    state: &AppState,
+    peer: IpAddr,
+    headers: &HeaderMap,
+    click: Option<&str>,
+) -> Response {
     let client = state.client_ip.resolve(peer, headers);
     match state.rate_limits.check_not_found(client) {
-        Ok(()) => not_found_page(headers),
+        Ok(()) => {
+            if let Some(path) = click {
+                orphans::record(state, OrphanKind::InvalidSlug, path, client, headers);
+            }
+            not_found_page(headers)
+        }
         Err(limited) => limited.into_response(),
     }
 }
@@ -137,6 +151,8 @@ pub(crate) struct Asked<'a> {
     pub headers: &'a HeaderMap,
     /// The query string, for rules and query forwarding.
     pub query: Option<&'a str>,
+    /// The path asked for, recorded with an orphan visit when the link does not answer.
+    pub path: &'a str,
     /// A click to count: a `GET`, or a `POST` with the right password (a `HEAD` only looks).
     pub counts: bool,
     /// The link's status; 303 after a password.
@@ -158,7 +174,9 @@ pub(crate) async fn answer_found(
     let headers = asked.headers;
     // A person's click takes a unit of the cap; a bot's (or a HEAD) only looks.
     let takes_unit = asked.counts && redirect.gate.is_some() && !state.bots.is_bot(agent(headers));
-    let cap_taken = match pass_gate(state, &redirect, asked.peer, headers, takes_unit).await {
+    let click = asked.counts.then_some(asked.path);
+    let cap_taken = match pass_gate(state, &redirect, asked.peer, headers, takes_unit, click).await
+    {
         Ok(taken) => taken,
         Err(answer) => return answer,
     };
@@ -194,21 +212,28 @@ pub(crate) async fn answer_found(
 }
 
 /// A link's validity window and visit cap (a link with neither passes at once):
-/// `Ok(cap_taken)`, or the answer of a link that is not (or no longer) answering.
+/// `Ok(cap_taken)`, or the answer of a link that is not (or no longer) answering. A `click`
+/// (the path of a counted request) on such a link is recorded as an orphan visit.
 pub(crate) async fn pass_gate(
     state: &AppState,
     redirect: &CachedRedirect,
     peer: IpAddr,
     headers: &HeaderMap,
     takes_unit: bool,
+    click: Option<&str>,
 ) -> Result<bool, Response> {
     let Some(gate) = &redirect.gate else {
         return Ok(false);
     };
     match gate::admit(state.store.as_ref(), gate, redirect.url_id, takes_unit).await {
         Ok(Verdict::Go { cap_taken }) => Ok(cap_taken),
-        Ok(Verdict::Unknown) => Err(not_found_answer(state, peer, headers)),
-        Ok(Verdict::Expired) => Err(gate::expired(&state.settings.redirect, headers)),
+        Ok(Verdict::Unknown) => Err(not_found_answer(state, peer, headers, click)),
+        Ok(Verdict::Expired) => {
+            if let Some(path) = click {
+                orphans::record_limited(state, OrphanKind::Expired, path, peer, headers);
+            }
+            Err(gate::expired(&state.settings.redirect, headers))
+        }
         Err(error) => Err(ApiError::from(error).into_response()),
     }
 }

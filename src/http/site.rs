@@ -2,15 +2,17 @@
 
 use std::sync::atomic::Ordering;
 
-use axum::extract::State;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
 
 use crate::config::{Environment, RootMode};
+use crate::domain::OrphanKind;
 use crate::http::api::responses;
 use crate::http::error::ApiError;
+use crate::http::orphans;
 use crate::http::state::AppState;
 use crate::visits::VisitCounters;
 
@@ -34,7 +36,11 @@ const MAX_ROBOTS_ALLOWS: u32 = 10_000;
         (status = 503, response = responses::Unavailable),
     )
 )]
-pub async fn root(State(state): State<AppState>) -> Response {
+pub async fn root(State(state): State<AppState>, request: Request) -> Response {
+    if request.method() == Method::GET {
+        let peer = orphans::peer(request.extensions());
+        orphans::record_limited(&state, OrphanKind::BaseUrl, "/", peer, request.headers());
+    }
     let settings = &state.settings;
     if settings.root.mode == RootMode::Redirect {
         return match HeaderValue::from_str(settings.root.redirect_to.trim()) {
@@ -121,9 +127,26 @@ pub async fn readyz(State(state): State<AppState>) -> Result<Json<serde_json::Va
     ))
 }
 
-/// Any path that is not a route and not a known slug.
-pub async fn fallback(headers: HeaderMap) -> Response {
-    not_found_page(&headers)
+/// Any path that is not a route and not a known slug. A `GET` outside the API and the
+/// explorer is a `regular_404` orphan visit; like slug probes, such misses count against
+/// `rate_limit.not_found_per_minute` (429 past it).
+pub async fn fallback(State(state): State<AppState>, request: Request) -> Response {
+    let (method, path) = (request.method(), request.uri().path());
+    if orphans::is_regular_404(method, path) {
+        let peer = orphans::peer(request.extensions());
+        let client = state.client_ip.resolve(peer, request.headers());
+        if let Err(limited) = state.rate_limits.check_not_found(client) {
+            return limited.into_response();
+        }
+        orphans::record(
+            &state,
+            OrphanKind::Regular404,
+            path,
+            client,
+            request.headers(),
+        );
+    }
+    not_found_page(request.headers())
 }
 
 /// A 404 as the client prefers it: a small HTML page for browsers, problem JSON otherwise.
@@ -245,6 +268,9 @@ pub async fn prometheus_metrics(State(state): State<AppState>) -> Response {
     metrics::counter!("kurz_visits_stored_total").absolute(get(&visits.stored));
     metrics::counter!("kurz_visit_batches_total").absolute(get(&visits.batches));
     metrics::counter!("kurz_visit_write_failures_total").absolute(get(&visits.failed_writes));
+    metrics::counter!("kurz_orphan_visits_enqueued_total").absolute(get(&visits.orphans_enqueued));
+    metrics::counter!("kurz_orphan_visits_dropped_total").absolute(get(&visits.orphans_dropped));
+    metrics::counter!("kurz_orphan_visits_stored_total").absolute(get(&visits.orphans_stored));
 
     metrics::gauge!("kurz_live_subscribers").set(state.live.subscribers() as f64);
 

@@ -27,9 +27,10 @@ pub use error::StoreError;
 pub use error::Unique;
 pub use maintenance::{MigrationState, MigrationStatus, PrunedVisits};
 pub use models::{
-    ApiKeyRecord, CapTake, DayCount, LinkChange, NewApiKey, NewUrl, NewVisit, Page, PageRequest,
-    Redirect, RuleCount, StatsOf, StatsQuery, TagFilter, TagPage, TagQuery, TagRecord, UrlFilter,
-    UrlPatch, UrlRecord, UrlStats, ValueCount, VisitFilter, VisitRecord,
+    ApiKeyRecord, CapTake, DayCount, GlobalDay, GlobalStats, LinkChange, NewApiKey, NewOrphanVisit,
+    NewUrl, NewVisit, OrphanFilter, OrphanVisitRecord, Page, PageRequest, Redirect, RuleCount,
+    StatsOf, StatsQuery, TagFilter, TagPage, TagQuery, TagRecord, UrlFilter, UrlPatch, UrlRecord,
+    UrlStats, ValueCount, VisitFilter, VisitRecord,
 };
 pub use sql::SqlStore;
 pub use webhooks::{
@@ -159,6 +160,39 @@ pub trait Store: Send + Sync + 'static {
     /// Returns the ids of the visits stored, in the batch's order (the live stream announces
     /// them).
     async fn record_visits(&self, visits: &[NewVisit]) -> Result<Vec<i64>, StoreError>;
+
+    /// Writes a batch of orphan visits (clicks that reached no link) in one transaction, with
+    /// each `orphan_daily_rollups` row of the batch once. Returns their ids, ascending.
+    async fn record_orphan_visits(&self, visits: &[NewOrphanVisit])
+        -> Result<Vec<i64>, StoreError>;
+
+    /// Orphan visits newest first, keyset-paginated.
+    async fn list_orphan_visits(
+        &self,
+        filter: OrphanFilter,
+        page: PageRequest,
+    ) -> Result<Page<OrphanVisitRecord>, StoreError>;
+
+    /// Link visits and orphan visits over the days `from..=to` (UTC), from the per-day totals
+    /// the writer keeps (`daily_visit_totals`, `orphan_daily_rollups`): rows per day, never
+    /// per visit or per link.
+    async fn global_stats(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+        include_bots: bool,
+    ) -> Result<GlobalStats, StoreError>;
+
+    /// How many orphan visits are stored, from their rollups.
+    async fn orphan_visit_total(&self) -> Result<i64, StoreError>;
+
+    /// Deletes up to `limit` orphan visits made before `before` (00:00 UTC), in one
+    /// transaction; when fewer were left, their rollup rows before that day too, and `done`.
+    async fn prune_orphan_visits(
+        &self,
+        before: NaiveDate,
+        limit: u32,
+    ) -> Result<PrunedVisits, StoreError>;
 
     /// The visits with these ids that still exist, oldest first, with their URL's slug: what
     /// the live stream pushes. At most [`MAX_VISITS_BY_IDS`] ids are read; callers split longer

@@ -5,7 +5,8 @@ use std::net::IpAddr;
 use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::domain::{
-    Cursor, MaxVisits, PasswordHash, RedirectStatus, Role, Rules, Slug, TagName, TargetUrl, Title,
+    Cursor, MaxVisits, OrphanKind, PasswordHash, RedirectStatus, Role, Rules, Slug, TagName,
+    TargetUrl, Title,
 };
 
 /// A stored short link.
@@ -174,6 +175,76 @@ pub struct NewVisit {
     pub cap_taken: bool,
     /// The index of the link's rule that sent the click; `None` for the link's own target.
     pub rule: Option<i16>,
+}
+
+/// A click that reached no link, ready to be written by the visit writer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewOrphanVisit {
+    pub kind: OrphanKind,
+    /// The path asked for, as sent (percent-encoded), without the query.
+    pub path: String,
+    pub visited_at: DateTime<Utc>,
+    pub client_ip: Option<IpAddr>,
+    pub user_agent: Option<String>,
+    pub referrer: Option<String>,
+    pub referrer_host: Option<String>,
+    pub browser: Option<String>,
+    pub os: Option<String>,
+    pub device: Option<String>,
+    pub is_bot: bool,
+}
+
+/// A stored orphan visit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrphanVisitRecord {
+    pub id: i64,
+    pub kind: OrphanKind,
+    pub path: String,
+    pub visited_at: DateTime<Utc>,
+    pub client_ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub referrer: Option<String>,
+    pub referrer_host: Option<String>,
+    pub browser: Option<String>,
+    pub os: Option<String>,
+    pub device: Option<String>,
+    pub is_bot: bool,
+}
+
+/// Which orphan visits a list shows.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OrphanFilter {
+    pub kind: Option<OrphanKind>,
+    /// Visits at or after this time.
+    pub from: Option<DateTime<Utc>>,
+    /// Visits before this time.
+    pub until: Option<DateTime<Utc>>,
+    /// Only bots (`true`) or only people (`false`).
+    pub is_bot: Option<bool>,
+}
+
+/// Link visits and orphan visits over every link, per day `from..=to` (UTC), from the rollups.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct GlobalStats {
+    /// Link visits in the range (bots excluded unless asked for).
+    pub visits: i64,
+    /// The bots' part of the link visits, whether or not `visits` counts them.
+    pub bot_visits: i64,
+    /// Orphan visits in the range (bots excluded unless asked for).
+    pub orphan_visits: i64,
+    pub orphan_bot_visits: i64,
+    /// Orphan visits in the range by type, every type listed (bots as `orphan_visits`).
+    pub orphan_types: Vec<(OrphanKind, i64)>,
+    /// Every day of the range, oldest first, zeros included: (day, visits, orphan visits).
+    pub days: Vec<GlobalDay>,
+}
+
+/// One day of [`GlobalStats`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GlobalDay {
+    pub day: NaiveDate,
+    pub visits: i64,
+    pub orphan_visits: i64,
 }
 
 /// A stored visit, with the slug of its URL.

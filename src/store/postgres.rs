@@ -250,13 +250,31 @@ pub(super) async fn record_visits(
         .execute(&mut *tx)
         .await?;
     }
-    // The total, once per batch, on this connection's shard (see the visit_totals
-    // migration); deletions are counted by their trigger.
+    // The total and the day totals, once per batch, on this connection's shard (see the
+    // visit_totals and orphan_visits migrations); deletions are counted by their triggers.
+    let (days, day_visits, day_bots) = rollups.per_day.iter().fold(
+        (Vec::new(), Vec::new(), Vec::new()),
+        |(mut days, mut visits, mut bots), (day, tally)| {
+            days.push(*day);
+            visits.push(tally.visits);
+            bots.push(tally.bot_visits);
+            (days, visits, bots)
+        },
+    );
     sqlx::query(
-        "INSERT INTO visit_totals AS t (shard, visits) VALUES (pg_backend_pid() % 16, $1) \
-         ON CONFLICT (shard) DO UPDATE SET visits = t.visits + EXCLUDED.visits",
+        "WITH total AS ( \
+             INSERT INTO visit_totals AS t (shard, visits) VALUES (pg_backend_pid() % 16, $1) \
+             ON CONFLICT (shard) DO UPDATE SET visits = t.visits + EXCLUDED.visits) \
+         INSERT INTO daily_visit_totals AS d (day, shard, visits, bot_visits) \
+         SELECT day, pg_backend_pid() % 16, n, bots \
+         FROM UNNEST($2::date[], $3::bigint[], $4::bigint[]) AS u(day, n, bots) \
+         ON CONFLICT (day, shard) DO UPDATE SET \
+             visits = d.visits + EXCLUDED.visits, bot_visits = d.bot_visits + EXCLUDED.bot_visits",
     )
     .bind(visit_ids.len() as i64)
+    .bind(&days)
+    .bind(&day_visits)
+    .bind(&day_bots)
     .execute(&mut *tx)
     .await?;
     // The batch for the webhooks subscribed to visits: one statement, finding none usually.

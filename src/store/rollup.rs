@@ -30,11 +30,12 @@ pub(crate) struct UrlTally {
 /// The key of a `url_rule_rollups` row: URL, day, rule index.
 pub(crate) type RuleKey = (i64, NaiveDate, i16);
 
-/// What one batch adds: visits per URL, per rollup row, and per rule rollup row (visits a
-/// redirect rule sent only).
+/// What one batch adds: visits per URL, per rollup row, per rule rollup row (visits a
+/// redirect rule sent only), and per day over every link (`daily_visit_totals`).
 #[derive(Debug, Default)]
 pub(crate) struct Rollups {
     pub per_url: BTreeMap<i64, UrlTally>,
+    pub per_day: BTreeMap<NaiveDate, Tally>,
     pub rows: BTreeMap<RollupKey, Tally>,
     pub rules: BTreeMap<RuleKey, Tally>,
 }
@@ -58,6 +59,12 @@ impl Rollups {
             let tally = rollups.rows.entry(key).or_default();
             tally.visits += 1;
             tally.bot_visits += i64::from(visit.is_bot);
+            let day = rollups
+                .per_day
+                .entry(visit.visited_at.date_naive())
+                .or_default();
+            day.visits += 1;
+            day.bot_visits += i64::from(visit.is_bot);
             if let Some(rule) = visit.rule {
                 let key = (visit.url_id, visit.visited_at.date_naive(), rule);
                 let tally = rollups.rules.entry(key).or_default();
@@ -118,6 +125,14 @@ mod tests {
             })
         );
         assert_eq!(r.rows.len(), 3);
+        assert_eq!(r.per_day.len(), 2);
+        assert_eq!(
+            r.per_day[&NaiveDate::from_ymd_opt(2026, 11, 1).unwrap()],
+            Tally {
+                visits: 3,
+                bot_visits: 1
+            }
+        );
         // A visit whose redirect took a unit of the cap is not added to `human_visits` again.
         let capped = Rollups::of(&[
             capped_visit(7, 1, None, false, true),

@@ -24,10 +24,10 @@ use super::webhooks::{
     NewWebhook, WebhookPatch, WebhookRecord,
 };
 use super::{
-    ApiKeyRecord, CapTake, LinkChange, MigrationStatus, NewApiKey, NewUrl, NewVisit, Page,
-    PageRequest, PoolStatus, PrunedVisits, Redirect, StatsOf, StatsQuery, Store, StoreError,
-    TagFilter, TagPage, TagQuery, TagRecord, UrlFilter, UrlPatch, UrlRecord, UrlStats, VisitFilter,
-    VisitRecord,
+    ApiKeyRecord, CapTake, GlobalStats, LinkChange, MigrationStatus, NewApiKey, NewOrphanVisit,
+    NewUrl, NewVisit, OrphanFilter, OrphanVisitRecord, Page, PageRequest, PoolStatus, PrunedVisits,
+    Redirect, StatsOf, StatsQuery, Store, StoreError, TagFilter, TagPage, TagQuery, TagRecord,
+    UrlFilter, UrlPatch, UrlRecord, UrlStats, VisitFilter, VisitRecord,
 };
 use crate::config::DatabaseSettings;
 use crate::domain::{
@@ -83,6 +83,7 @@ macro_rules! on_pool_queueing {
 
 #[macro_use]
 mod tags;
+mod orphans;
 
 pub(super) enum Db {
     Postgres(Pg),
@@ -632,6 +633,42 @@ impl Store for SqlStore {
         Ok(total)
     }
 
+    async fn record_orphan_visits(
+        &self,
+        visits: &[NewOrphanVisit],
+    ) -> Result<Vec<i64>, StoreError> {
+        self.write_orphan_visits(visits).await
+    }
+
+    async fn list_orphan_visits(
+        &self,
+        filter: OrphanFilter,
+        page: PageRequest,
+    ) -> Result<Page<OrphanVisitRecord>, StoreError> {
+        self.orphan_page(filter, page).await
+    }
+
+    async fn global_stats(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+        include_bots: bool,
+    ) -> Result<GlobalStats, StoreError> {
+        self.read_global_stats(from, to, include_bots).await
+    }
+
+    async fn orphan_visit_total(&self) -> Result<i64, StoreError> {
+        self.orphan_total().await
+    }
+
+    async fn prune_orphan_visits(
+        &self,
+        before: NaiveDate,
+        limit: u32,
+    ) -> Result<PrunedVisits, StoreError> {
+        self.prune_orphans(before, limit).await
+    }
+
     async fn list_visits(
         &self,
         filter: VisitFilter,
@@ -779,15 +816,22 @@ impl Store for SqlStore {
             }
             let done = url_ids.len() < limit as usize;
             let rollup_rows = if done {
+                // The rollups' delete trigger takes their visits off `daily_visit_totals`;
+                // the emptied days go too.
                 sqlx::query("DELETE FROM url_rule_rollups WHERE day < $1")
                     .bind(before)
                     .execute(&mut *tx)
                     .await?;
-                sqlx::query("DELETE FROM url_daily_rollups WHERE day < $1")
+                let rows = sqlx::query("DELETE FROM url_daily_rollups WHERE day < $1")
                     .bind(before)
                     .execute(&mut *tx)
                     .await?
-                    .rows_affected()
+                    .rows_affected();
+                sqlx::query("DELETE FROM daily_visit_totals WHERE day < $1")
+                    .bind(before)
+                    .execute(&mut *tx)
+                    .await?;
+                rows
             } else {
                 0
             };

@@ -285,6 +285,18 @@ fn add_tallies<'a>(
             ])?;
         }
     }
+    let mut daily = tx.prepare_cached(
+        "INSERT INTO daily_visit_totals (day, shard, visits, bot_visits) VALUES (?1, 0, ?2, ?3) \
+         ON CONFLICT (day, shard) DO UPDATE SET \
+         visits = visits + excluded.visits, bot_visits = bot_visits + excluded.bot_visits",
+    )?;
+    for (day, tally) in &rollups.per_day {
+        daily.execute(params![
+            day.format("%F").to_string(),
+            tally.visits,
+            tally.bot_visits
+        ])?;
+    }
     tx.prepare_cached("UPDATE visit_totals SET visits = visits + ?1 WHERE shard = 0")?
         .execute([stored as i64])?;
     Ok(())

@@ -12,9 +12,9 @@ use moka::sync::Cache;
 use uaparser::{Parser as _, UserAgentParser};
 
 use super::bots::BotTokens;
-use super::VisitEvent;
+use super::{OrphanEvent, VisitEvent};
 use crate::config::EnrichmentSettings;
-use crate::store::NewVisit;
+use crate::store::{NewOrphanVisit, NewVisit};
 
 /// The uap-core regex file, compiled into the binary.
 const UAP_REGEXES: &[u8] = include_bytes!("../../assets/uap/regexes.yaml");
@@ -202,6 +202,12 @@ impl Enricher {
             visit.client_ip = visit.client_ip.map(Self::anonymize);
         }
         visit
+    }
+
+    /// Enriches a click that reached no link exactly as a link's.
+    pub fn enrich_orphan(&self, event: OrphanEvent) -> NewOrphanVisit {
+        let visit = self.enrich(event.as_visit());
+        event.with(visit)
     }
 
     /// Cuts an address to its network: IPv4 to /24 (last octet zeroed), IPv6 to /48 (the
@@ -547,6 +553,24 @@ mod tests {
         assert_eq!(visit.device.as_deref(), Some("mobile"));
         assert!(!visit.is_bot);
         assert_eq!(visit.client_ip, Some("203.0.113.0".parse().unwrap()));
+    }
+
+    #[test]
+    fn orphans_are_enriched_like_visits() {
+        let orphan = enricher().enrich_orphan(OrphanEvent {
+            kind: crate::domain::OrphanKind::Regular404,
+            path: format!("/{}", "a".repeat(3000)),
+            at: chrono::Utc::now(),
+            client_ip: "203.0.113.77".parse().unwrap(),
+            user_agent: Some(SAFARI_IPHONE.to_owned()),
+            referrer: Some("https://t.co/abc".to_owned()),
+        });
+        assert_eq!(orphan.kind, crate::domain::OrphanKind::Regular404);
+        assert_eq!(orphan.path.len(), 2048);
+        assert_eq!(orphan.referrer_host.as_deref(), Some("t.co"));
+        assert_eq!(orphan.device.as_deref(), Some("mobile"));
+        assert!(!orphan.is_bot);
+        assert_eq!(orphan.client_ip, Some("203.0.113.0".parse().unwrap()));
     }
 
     #[test]

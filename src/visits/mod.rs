@@ -14,15 +14,18 @@ use chrono::{DateTime, Utc};
 pub use bots::BotTokens;
 pub use client_ip::ClientIpResolver;
 pub use enrich::{Enricher, ParsedAgent};
-pub use queue::{EnqueueTimeouts, VisitCounters, VisitQueue};
+pub use queue::{Captured, EnqueueTimeouts, VisitCounters, VisitQueue};
 pub use writer::VisitWriter;
 
-use crate::store::NewVisit;
+use crate::domain::OrphanKind;
+use crate::store::{NewOrphanVisit, NewVisit};
 
 /// Longest user agent kept; longer ones are cut (on a character boundary).
 const MAX_USER_AGENT_BYTES: usize = 1024;
 /// Longest referrer kept.
 const MAX_REFERRER_BYTES: usize = 2048;
+/// Longest orphan visit path kept.
+const MAX_PATH_BYTES: usize = 2048;
 
 /// What the redirect handler knows about a click, captured without any parsing.
 #[derive(Debug, Clone)]
@@ -65,6 +68,50 @@ impl VisitEvent {
             is_bot: false,
             cap_taken: self.cap_taken,
             rule: self.rule,
+        }
+    }
+}
+
+/// A click that reached no link (`visits.track_orphans`), captured like a [`VisitEvent`].
+#[derive(Debug, Clone)]
+pub struct OrphanEvent {
+    pub kind: OrphanKind,
+    /// The path asked for, without the query.
+    pub path: String,
+    pub at: DateTime<Utc>,
+    pub client_ip: IpAddr,
+    pub user_agent: Option<String>,
+    pub referrer: Option<String>,
+}
+
+impl OrphanEvent {
+    /// The same click as a link's: enrichment treats both alike.
+    fn as_visit(&self) -> VisitEvent {
+        VisitEvent {
+            url_id: 0,
+            at: self.at,
+            client_ip: self.client_ip,
+            user_agent: self.user_agent.clone(),
+            referrer: self.referrer.clone(),
+            cap_taken: false,
+            rule: None,
+        }
+    }
+
+    /// The orphan row of this click, with what enrichment made of it as a link's visit.
+    fn with(self, visit: NewVisit) -> NewOrphanVisit {
+        NewOrphanVisit {
+            kind: self.kind,
+            path: truncate(self.path, MAX_PATH_BYTES),
+            visited_at: visit.visited_at,
+            client_ip: visit.client_ip,
+            user_agent: visit.user_agent,
+            referrer: visit.referrer,
+            referrer_host: visit.referrer_host,
+            browser: visit.browser,
+            os: visit.os,
+            device: visit.device,
+            is_bot: visit.is_bot,
         }
     }
 }

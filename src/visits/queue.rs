@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 
-use super::VisitEvent;
+use super::{OrphanEvent, VisitEvent};
 
 /// A dropped visit is logged for the first drop and then once per this many.
 const DROP_LOG_EVERY: u64 = 1_000;
@@ -18,6 +18,11 @@ pub struct VisitCounters {
     pub stored: AtomicU64,
     pub batches: AtomicU64,
     pub failed_writes: AtomicU64,
+    /// Orphan visits (clicks that reached no link) taken into the queue, left out of a full
+    /// queue (they never wait), and stored.
+    pub orphans_enqueued: AtomicU64,
+    pub orphans_dropped: AtomicU64,
+    pub orphans_stored: AtomicU64,
     /// Set by the writer when a write fails, cleared when one succeeds.
     pub writer_failing: AtomicBool,
 }
@@ -39,13 +44,21 @@ pub struct EnqueueTimeouts {
     pub failing: Duration,
 }
 
+/// What the queue carries: a link's click, or a click that reached no link.
+#[derive(Debug, Clone)]
+pub enum Captured {
+    Link(VisitEvent),
+    Orphan(OrphanEvent),
+}
+
 /// The redirect handler's end of the pipeline: a bounded channel. When it is full a click waits
 /// for room, up to [`EnqueueTimeouts::storing`] while the writer stores and
 /// [`EnqueueTimeouts::failing`] while its writes fail; only past that is a visit dropped, and
-/// every drop is counted and logged.
+/// every drop is counted and logged. Orphan visits never wait: a full queue leaves them out
+/// (counted), so that probes of unknown paths cannot hold up anything.
 #[derive(Clone)]
 pub struct VisitQueue {
-    sender: mpsc::Sender<VisitEvent>,
+    sender: mpsc::Sender<Captured>,
     timeouts: EnqueueTimeouts,
     counters: Arc<VisitCounters>,
 }
@@ -55,7 +68,7 @@ impl VisitQueue {
     pub fn new(
         capacity: usize,
         timeouts: EnqueueTimeouts,
-    ) -> (Self, mpsc::Receiver<VisitEvent>, Arc<VisitCounters>) {
+    ) -> (Self, mpsc::Receiver<Captured>, Arc<VisitCounters>) {
         let (sender, receiver) = mpsc::channel(capacity);
         let counters = Arc::new(VisitCounters::default());
         let queue = Self {
@@ -67,7 +80,7 @@ impl VisitQueue {
     }
 
     pub async fn record(&self, event: VisitEvent) {
-        let outcome = match self.sender.try_send(event) {
+        let outcome = match self.sender.try_send(Captured::Link(event)) {
             Ok(()) => Ok(()),
             Err(mpsc::error::TrySendError::Full(event)) => {
                 let wait = if self.counters.writer_failing.load(Ordering::Relaxed) {
@@ -95,6 +108,15 @@ impl VisitQueue {
                 }
             }
         }
+    }
+
+    /// Takes an orphan visit if the queue has room at once; otherwise leaves it out.
+    pub fn record_orphan(&self, event: OrphanEvent) {
+        let counter = match self.sender.try_send(Captured::Orphan(event)) {
+            Ok(()) => &self.counters.orphans_enqueued,
+            Err(_) => &self.counters.orphans_dropped,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Visits waiting to be written.
@@ -127,7 +149,7 @@ mod tests {
         }
     }
 
-    fn queue() -> (VisitQueue, mpsc::Receiver<VisitEvent>, Arc<VisitCounters>) {
+    fn queue() -> (VisitQueue, mpsc::Receiver<Captured>, Arc<VisitCounters>) {
         VisitQueue::new(
             1,
             EnqueueTimeouts {
@@ -173,5 +195,26 @@ mod tests {
         );
         assert_eq!(VisitCounters::get(&counters.enqueued), 1);
         assert_eq!(VisitCounters::get(&counters.dropped), 1);
+    }
+
+    /// An orphan visit never waits for room: a full queue leaves it out, counted.
+    #[tokio::test]
+    async fn orphans_never_wait_for_room() {
+        let (queue, mut receiver, counters) = queue();
+        let orphan = || OrphanEvent {
+            kind: crate::domain::OrphanKind::InvalidSlug,
+            path: "/nope".into(),
+            at: Utc::now(),
+            client_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            user_agent: None,
+            referrer: None,
+        };
+        queue.record_orphan(orphan());
+        let started = std::time::Instant::now();
+        queue.record_orphan(orphan());
+        assert!(started.elapsed() < Duration::from_secs(1));
+        assert_eq!(VisitCounters::get(&counters.orphans_enqueued), 1);
+        assert_eq!(VisitCounters::get(&counters.orphans_dropped), 1);
+        assert!(matches!(receiver.recv().await, Some(Captured::Orphan(_))));
     }
 }

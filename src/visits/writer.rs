@@ -8,10 +8,10 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::{Enricher, VisitCounters, VisitEvent};
+use super::{Captured, Enricher, VisitCounters};
 use crate::cluster::Cluster;
 use crate::config::{EnrichmentSettings, VisitSettings};
-use crate::store::{NewVisit, Store};
+use crate::store::{NewOrphanVisit, NewVisit, Store, StoreError};
 
 /// Attempts at writing one batch once shutdown has begun; before that a batch is retried until
 /// the database takes it, since the queue in front holds the redirects' visits meanwhile.
@@ -44,7 +44,7 @@ pub struct VisitWriter {
 impl VisitWriter {
     pub fn spawn(
         store: Arc<dyn Store>,
-        receiver: mpsc::Receiver<VisitEvent>,
+        receiver: mpsc::Receiver<Captured>,
         counters: Arc<VisitCounters>,
         settings: &VisitSettings,
         enrichment: &EnrichmentSettings,
@@ -95,17 +95,24 @@ impl VisitWriter {
     }
 }
 
+/// One batch, enriched: links' visits and orphan visits, taken from the queue together.
+#[derive(Default)]
+struct Batch {
+    visits: Vec<NewVisit>,
+    orphans: Vec<NewOrphanVisit>,
+}
+
 /// Receives events into batches and enriches them.
 struct Collector {
     enricher: Enricher,
     batch_size: usize,
     flush_interval: Duration,
     stop: CancellationToken,
-    batches: mpsc::Sender<Vec<NewVisit>>,
+    batches: mpsc::Sender<Batch>,
 }
 
 impl Collector {
-    async fn run(self, mut receiver: mpsc::Receiver<VisitEvent>) {
+    async fn run(self, mut receiver: mpsc::Receiver<Captured>) {
         let mut events = Vec::with_capacity(self.batch_size);
         loop {
             tokio::select! {
@@ -139,15 +146,21 @@ impl Collector {
         // Dropping `batches` lets the storer finish.
     }
 
-    async fn hand_over(&self, events: Vec<VisitEvent>) {
+    async fn hand_over(&self, events: Vec<Captured>) {
         if events.is_empty() {
             return;
         }
-        let visits = events
-            .into_iter()
-            .map(|event| self.enricher.enrich(event))
-            .collect();
-        if self.batches.send(visits).await.is_err() {
+        let mut batch = Batch {
+            visits: Vec::with_capacity(events.len()),
+            orphans: Vec::new(),
+        };
+        for event in events {
+            match event {
+                Captured::Link(event) => batch.visits.push(self.enricher.enrich(event)),
+                Captured::Orphan(event) => batch.orphans.push(self.enricher.enrich_orphan(event)),
+            }
+        }
+        if self.batches.send(batch).await.is_err() {
             tracing::error!("the visit storer is gone; a batch is lost");
         }
     }
@@ -163,9 +176,15 @@ struct Storer {
 }
 
 impl Storer {
-    async fn run(self, mut ready: mpsc::Receiver<Vec<NewVisit>>) {
+    async fn run(self, mut ready: mpsc::Receiver<Batch>) {
         while let Some(batch) = ready.recv().await {
-            self.write(batch).await;
+            let orphans = self.write_orphans(batch.orphans);
+            let visits = async {
+                if !batch.visits.is_empty() {
+                    self.write(batch.visits).await;
+                }
+            };
+            tokio::join!(visits, orphans);
         }
         tracing::info!(
             stored = VisitCounters::get(&self.counters.stored),
@@ -197,41 +216,16 @@ impl Storer {
         metrics::histogram!("kurz_visit_flush_seconds").record(started.elapsed().as_secs_f64());
     }
 
-    /// Writes one part, retrying after `FIRST_BACKOFF`, then twice the last wait (at most
-    /// `MAX_BACKOFF`): until the database takes it, or for `ATTEMPTS_WHILE_STOPPING` attempts
-    /// in all once shutdown has begun.
+    /// Writes one part, retrying as [`Storer::persist`] does.
     async fn write_part(&self, visits: Vec<NewVisit>) {
-        let delays = backoff();
-        let attempts = AtomicU32::new(0);
-        let (store, counters, visits_ref, attempts_ref) =
-            (&self.store, &self.counters, &visits, &attempts);
-        let written = (|| async move {
-            attempts_ref.fetch_add(1, Ordering::Relaxed);
-            let written = store.record_visits(visits_ref).await;
-            if written.is_err() {
-                counters.failed_writes.fetch_add(1, Ordering::Relaxed);
-                counters.writer_failing.store(true, Ordering::Relaxed);
-            }
-            written
-        })
-        .retry(delays)
-        .when(|_| {
-            !(self.stop.is_cancelled()
-                && attempts.load(Ordering::Relaxed) >= ATTEMPTS_WHILE_STOPPING)
-        })
-        .notify(|error, delay| {
-            let attempt = attempts.load(Ordering::Relaxed);
-            tracing::warn!(%error, attempt, retry_in_ms = delay.as_millis() as u64, "visit batch not written, retrying");
-        })
-        .await;
-        match written {
+        let store = &self.store;
+        match self.persist(|| store.record_visits(&visits)).await {
             Ok(ids) => {
                 let stored = ids.len();
                 self.counters
                     .stored
                     .fetch_add(stored as u64, Ordering::Relaxed);
                 self.counters.batches.fetch_add(1, Ordering::Relaxed);
-                self.counters.writer_failing.store(false, Ordering::Relaxed);
                 tracing::debug!(batch = visits.len(), stored, "visits written");
                 self.cluster.visits_stored(ids);
             }
@@ -242,6 +236,61 @@ impl Storer {
                 tracing::error!(%error, lost = visits.len(), "giving up on a visit batch at shutdown");
             }
         }
+    }
+
+    /// Writes a batch's orphan visits, one transaction, retrying as [`Storer::persist`] does.
+    async fn write_orphans(&self, orphans: Vec<NewOrphanVisit>) {
+        if orphans.is_empty() {
+            return;
+        }
+        let store = &self.store;
+        match self.persist(|| store.record_orphan_visits(&orphans)).await {
+            Ok(ids) => {
+                self.counters
+                    .orphans_stored
+                    .fetch_add(ids.len() as u64, Ordering::Relaxed);
+                tracing::debug!(stored = ids.len(), "orphan visits written");
+            }
+            Err(error) => {
+                tracing::error!(%error, lost = orphans.len(), "giving up on orphan visits at shutdown");
+            }
+        }
+    }
+
+    /// Runs one write, retrying after `FIRST_BACKOFF`, then twice the last wait (at most
+    /// `MAX_BACKOFF`): until the database takes it, or for `ATTEMPTS_WHILE_STOPPING` attempts
+    /// in all once shutdown has begun. Each attempt is its own transaction, so nothing is
+    /// written twice.
+    async fn persist<F, Fut>(&self, write: F) -> Result<Vec<i64>, StoreError>
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = Result<Vec<i64>, StoreError>>,
+    {
+        let attempts = AtomicU32::new(0);
+        let (counters, attempts_ref, write) = (&self.counters, &attempts, &write);
+        let written = (|| async move {
+            attempts_ref.fetch_add(1, Ordering::Relaxed);
+            let written = write().await;
+            if written.is_err() {
+                counters.failed_writes.fetch_add(1, Ordering::Relaxed);
+                counters.writer_failing.store(true, Ordering::Relaxed);
+            }
+            written
+        })
+        .retry(backoff())
+        .when(|_| {
+            !(self.stop.is_cancelled()
+                && attempts.load(Ordering::Relaxed) >= ATTEMPTS_WHILE_STOPPING)
+        })
+        .notify(|error, delay| {
+            let attempt = attempts.load(Ordering::Relaxed);
+            tracing::warn!(%error, attempt, retry_in_ms = delay.as_millis() as u64, "visit batch not written, retrying");
+        })
+        .await;
+        if written.is_ok() {
+            self.counters.writer_failing.store(false, Ordering::Relaxed);
+        }
+        written
     }
 }
 

@@ -277,6 +277,30 @@ async fn tags_have_pages_and_filter_the_url_list(backend: Backend) {
     assert!(!missing.text().await.unwrap().contains("rename-tag"));
 }
 
+/// Orphan visits and the site statistics have pages: the list links to each type, the
+/// statistics draw the days.
+async fn orphan_visits_and_site_stats_have_pages(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let root = browse(&app, "/api").await.text().await.unwrap();
+    assert!(root.contains(r#"href="/api/visits/orphan""#), "{root}");
+    assert!(root.contains(r#"href="/api/visits/stats""#));
+    let list = browse(&app, "/api/visits/orphan?type=expired")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(list.contains("<h1>Orphan visits</h1>"), "{list}");
+    assert!(list.contains(r#"href="/api/visits/orphan?type=invalid_slug""#));
+    assert!(!list.contains(r#"href="/api/visits/orphan?type=expired""#));
+    let stats = browse(&app, "/api/visits/stats")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(stats.contains("<h1>Site statistics</h1>"), "{stats}");
+    assert!(stats.contains(r#"id="daily-chart""#));
+}
+
 crate::on_both_backends!(tags_have_pages_and_filter_the_url_list);
 
 crate::on_sqlite!(
@@ -285,4 +309,5 @@ crate::on_sqlite!(
     explorer_forms_need_their_csrf_token,
     pages_do_not_grow_with_the_table,
     switched_off_the_api_is_json_only,
+    orphan_visits_and_site_stats_have_pages,
 );

@@ -19,6 +19,7 @@ mod limits;
 mod live;
 mod metrics;
 mod openapi;
+mod orphans;
 mod pagination;
 mod passwords;
 mod process;

@@ -93,6 +93,9 @@ async fn metrics_cover_requests_pipeline_cache_and_pool(backend: Backend) {
             ("kurz_visits_stored_total", 2.0),
             ("kurz_visits_dropped_total", 0.0),
             ("kurz_visit_write_failures_total", 0.0),
+            // The two misses are orphan visits.
+            ("kurz_orphan_visits_enqueued_total", 2.0),
+            ("kurz_orphan_visits_dropped_total", 0.0),
             ("kurz_redirect_cache_hits_total", 1.0),
             ("kurz_redirect_cache_misses_total", 2.0),
             ("kurz_redirect_cache_hit_ratio", 1.0 / 3.0),

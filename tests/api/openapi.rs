@@ -629,6 +629,22 @@ async fn document_matches_the_live_server(backend: Backend) {
             .await
             .unwrap();
     }
+    // An orphan visit, for the orphan list's example to show.
+    let response = send(
+        app.client
+            .get(app.url("/openapi-missing"))
+            .header(USER_AGENT, FIREFOX),
+    )
+    .await;
+    assert_eq!(response.status(), 404);
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while app.json("/api/visits/orphan").await["items"] == json!([]) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the orphan visit is stored"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 
     let today = Utc::now().date_naive();
     let examples = Examples {
@@ -640,6 +656,7 @@ async fn document_matches_the_live_server(backend: Backend) {
             ("to", today.to_string()),
             ("bot", "false".to_owned()),
             ("bots", "true".to_owned()),
+            ("type", "invalid_slug".to_owned()),
             ("active", "true".to_owned()),
             ("top", "5".to_owned()),
             ("tag", "openapi".to_owned()),
@@ -729,6 +746,7 @@ async fn probe_access_control(backend: Backend, document: &Value, operations: &[
             ("url", slug.clone()),
             ("bot", "false".to_owned()),
             ("bots", "true".to_owned()),
+            ("type", "invalid_slug".to_owned()),
             ("active", "true".to_owned()),
             ("top", "5".to_owned()),
             ("tag", "openapi".to_owned()),

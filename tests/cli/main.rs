@@ -671,6 +671,26 @@ async fn prune_deletes_old_visits_and_keeps_counts(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(kurz.json(&["url", "show", "a"])["visit_count"], 4);
+    let orphan = |path: &str, visited_at| kurz::store::NewOrphanVisit {
+        kind: kurz::domain::OrphanKind::InvalidSlug,
+        path: path.into(),
+        visited_at,
+        client_ip: None,
+        user_agent: None,
+        referrer: None,
+        referrer_host: None,
+        browser: None,
+        os: None,
+        device: None,
+        is_bot: true,
+    };
+    store
+        .record_orphan_visits(&[
+            orphan("/old", last_before),
+            orphan("/new", noon(days_ago(1))),
+        ])
+        .await
+        .unwrap();
 
     // Without a terminal, nothing happens without --yes.
     kurz.fails(&["visits", "prune", "--before", &cut.to_string()], 2);
@@ -686,7 +706,9 @@ async fn prune_deletes_old_visits_and_keeps_counts(backend: Backend) {
         "--yes",
     ]);
     assert_eq!(pruned["deleted_visits"], 3);
-    assert_eq!(pruned["batches"], 2);
+    assert_eq!(pruned["deleted_orphan_visits"], 1);
+    // Two of visits, one of orphan visits.
+    assert_eq!(pruned["batches"], 3);
     assert!(pruned["deleted_rollup_rows"].as_u64().unwrap() >= 3);
 
     // Later visits are kept; counts and statistics agree with them.
@@ -730,7 +752,10 @@ async fn prune_deletes_old_visits_and_keeps_counts(backend: Backend) {
 
     // Again: nothing left before the cut.
     let again = kurz.ok(&["visits", "prune", "--before", &cut.to_string(), "--yes"]);
-    assert!(again.starts_with("deleted 0 visits made before"), "{again}");
+    assert!(
+        again.starts_with("deleted 0 visits and 0 orphan visits made before"),
+        "{again}"
+    );
     assert_eq!(kurz.json(&["url", "show", "a"])["visit_count"], 2);
 }
 

@@ -3,6 +3,7 @@
 pub(crate) mod extract;
 pub mod live;
 pub mod openapi;
+mod orphans;
 mod pagination;
 pub mod responses;
 mod stats;
@@ -40,6 +41,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(tags::show, tags::rename, tags::remove))
         .routes(routes!(tags::stats))
         .routes(routes!(visits::list))
+        .routes(routes!(orphans::list))
+        .routes(routes!(stats::site))
         .routes(routes!(live::all_visits))
         .routes(routes!(webhooks::list, webhooks::create))
         .routes(routes!(webhooks::show, webhooks::update, webhooks::remove))

@@ -11,11 +11,12 @@ use utoipa::{IntoParams, ToSchema};
 use super::extract::{QueryParams, SlugPath};
 use super::responses;
 use super::urls::not_found;
+use crate::domain::OrphanKind;
 use crate::domain::{parse_day, Invalid};
 use crate::http::auth::Caller;
 use crate::http::error::ApiError;
 use crate::http::state::AppState;
-use crate::store::{StatsOf, StatsQuery, UrlStats, ValueCount};
+use crate::store::{GlobalStats, StatsOf, StatsQuery, UrlStats, ValueCount};
 
 /// Days shown when `from` is not given.
 const DEFAULT_DAYS: u64 = 30;
@@ -183,6 +184,133 @@ pub async fn show(
     caller.require_read_url(&url)?;
     let stats = range.read(&state, StatsOf::Url(url.id)).await?;
     Ok(Json(StatsView::new(slug.to_string(), &range, stats)))
+}
+
+/// The query of `GET /api/visits/stats`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct SiteStatsParams {
+    /// First day, `YYYY-MM-DD` (UTC); default 29 days before `to`.
+    #[param(format = Date)]
+    pub from: Option<String>,
+    /// Last day, inclusive; default today (UTC). The range may span at most 3660 days.
+    #[param(format = Date)]
+    pub to: Option<String>,
+    /// Count bot visits too (default false).
+    #[serde(default)]
+    pub bots: bool,
+}
+
+/// Visits of every link and orphan visits over a range of days, with what is stored in all.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SiteStatsView {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    /// Whether the counts of the range count bots.
+    pub bots_included: bool,
+    /// Visits of links in the range.
+    pub visits: i64,
+    /// The bots' share of `visits`, whether or not `visits` includes them.
+    pub bot_visits: i64,
+    /// Orphan visits in the range.
+    pub orphan_visits: i64,
+    /// The bots' share of `orphan_visits`, whether or not it includes them.
+    pub orphan_bot_visits: i64,
+    /// Orphan visits in the range by type, every type listed.
+    pub orphan_types: Vec<OrphanTypeCount>,
+    /// Every day of the range, zeros included.
+    pub days: Vec<SiteDayView>,
+    /// Everything stored, bots included, whatever the range: link visits and orphan visits.
+    pub stored: StoredTotals,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrphanTypeCount {
+    #[serde(rename = "type")]
+    pub kind: OrphanKind,
+    pub visits: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SiteDayView {
+    pub day: NaiveDate,
+    pub visits: i64,
+    pub orphan_visits: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StoredTotals {
+    pub visits: i64,
+    pub orphan_visits: i64,
+}
+
+/// Statistics of the whole site.
+///
+/// Visits of every link and orphan visits per day over a range of days (UTC), orphan visits
+/// by type, and the totals stored. Read from per-day totals the visit writer keeps, never from
+/// the visits. Admins and viewers only. 422 when the range is empty or too long.
+#[utoipa::path(
+    get,
+    path = "/visits/stats",
+    operation_id = "get_site_stats",
+    tag = "stats",
+    params(SiteStatsParams),
+    security(("bearer" = []), ("api_key" = [])),
+    responses(
+        (status = 200, description = "The statistics",
+            body = SiteStatsView, content_type = "application/json"),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, response = responses::Forbidden),
+        (status = 422, response = responses::ValidationFailed),
+        (status = 500, response = responses::Internal),
+        (status = 503, response = responses::Unavailable),
+    )
+)]
+pub async fn site(
+    caller: Caller,
+    State(state): State<AppState>,
+    QueryParams(params): QueryParams<SiteStatsParams>,
+) -> Result<Json<SiteStatsView>, ApiError> {
+    caller.require_site_wide()?;
+    let range = StatsRange::of(&StatsParams {
+        from: params.from,
+        to: params.to,
+        bots: params.bots,
+        top: None,
+    })?;
+    let stats: GlobalStats = state
+        .store
+        .global_stats(range.from, range.to, range.bots)
+        .await?;
+    let stored = StoredTotals {
+        visits: state.store.visit_total(None).await?,
+        orphan_visits: state.store.orphan_visit_total().await?,
+    };
+    Ok(Json(SiteStatsView {
+        from: range.from,
+        to: range.to,
+        bots_included: range.bots,
+        visits: stats.visits,
+        bot_visits: stats.bot_visits,
+        orphan_visits: stats.orphan_visits,
+        orphan_bot_visits: stats.orphan_bot_visits,
+        orphan_types: stats
+            .orphan_types
+            .into_iter()
+            .map(|(kind, visits)| OrphanTypeCount { kind, visits })
+            .collect(),
+        days: stats
+            .days
+            .into_iter()
+            .map(|d| SiteDayView {
+                day: d.day,
+                visits: d.visits,
+                orphan_visits: d.orphan_visits,
+            })
+            .collect(),
+        stored,
+    }))
 }
 
 /// The days, bots and breakdown size a statistics request asks for, checked.

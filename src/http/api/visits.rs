@@ -23,7 +23,7 @@ use crate::store::{StoreError, VisitFilter};
 /// by `parse_start`/`parse_end`; the pattern tells clients (and schemathesis) the shape.
 #[derive(Debug, Deserialize)]
 #[serde(transparent)]
-pub struct Instant(String);
+pub struct Instant(pub(super) String);
 
 const INSTANT_PATTERN: &str = "^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])\
 ([Tt ]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\\.[0-9]{1,9})?([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9]))?$";

@@ -105,6 +105,19 @@ impl Caller {
         }
     }
 
+    /// What is not anyone's link (orphan visits, site-wide statistics) is for admins and
+    /// viewers; an editor sees only its own links. 403 for an editor.
+    pub fn require_site_wide(&self) -> Result<(), ApiError> {
+        match self.role() {
+            Role::Editor => Err(ApiError::Forbidden(
+                "an editor sees only its own short links: orphan visits and site-wide \
+                 statistics are for admins and viewers"
+                    .into(),
+            )),
+            Role::Viewer | Role::Admin => Ok(()),
+        }
+    }
+
     /// [`Self::may_read_url`], or 403. (Slugs are public through redirects, so a 403 tells
     /// nothing a 404 would hide.)
     pub fn require_read_url(&self, url: &UrlRecord) -> Result<(), ApiError> {

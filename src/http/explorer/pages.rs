@@ -108,6 +108,8 @@ enum Endpoint {
     UrlVisits(String),
     UrlStats(String),
     Visits,
+    OrphanVisits,
+    SiteStats,
     Tags,
     Tag(String),
     TagStats(String),
@@ -129,6 +131,8 @@ fn classify(path: &str) -> Endpoint {
         ["urls", slug, "visits"] => Endpoint::UrlVisits((*slug).to_owned()),
         ["urls", slug, "stats"] => Endpoint::UrlStats((*slug).to_owned()),
         ["visits"] => Endpoint::Visits,
+        ["visits", "orphan"] => Endpoint::OrphanVisits,
+        ["visits", "stats"] => Endpoint::SiteStats,
         ["tags"] => Endpoint::Tags,
         ["tags", name] => Endpoint::Tag((*name).to_owned()),
         ["tags", name, "stats"] => Endpoint::TagStats((*name).to_owned()),
@@ -200,6 +204,14 @@ pub async fn build(
                 link("/api/urls", "URLs: the short links"),
                 link("/api/visits", "Visits: every click, newest first"),
                 link(
+                    "/api/visits/orphan",
+                    "Orphan visits: clicks that reached no link",
+                ),
+                link(
+                    "/api/visits/stats",
+                    "Site statistics: link and orphan visits per day",
+                ),
+                link(
                     "/api/tags",
                     "Tags: the links' labels, to filter and count by",
                 ),
@@ -248,6 +260,21 @@ pub async fn build(
             let url = params.get("url").cloned().unwrap_or_default();
             page.visit_filter = Some(visit_filter("/api/visits".into(), Some(url)));
         }
+        Endpoint::OrphanVisits => {
+            page.title = "Orphan visits".into();
+            page.crumbs.push(link("/api/visits", "visits"));
+            page.crumbs.push(link("/api/visits/orphan", "orphan"));
+            page.resources = orphan_type_links(params.get("type").map(String::as_str));
+        }
+        Endpoint::SiteStats => {
+            page.title = "Site statistics".into();
+            page.crumbs.push(link("/api/visits", "visits"));
+            page.crumbs.push(link("/api/visits/stats", "stats"));
+            page.resources = orphan_type_links(None);
+            if ok {
+                page.chart = stats_chart(&json);
+            }
+        }
         Endpoint::Tags => {
             page.title = "Tags".into();
             page.crumbs.push(link("/api/tags", "tags"));
@@ -275,6 +302,24 @@ pub async fn build(
         Endpoint::Other => {}
     }
     page
+}
+
+/// The orphan visit list by each type (and all of them), the one shown left out.
+fn orphan_type_links(shown: Option<&str>) -> Vec<Link> {
+    let all = (shown.is_some()).then(|| link("/api/visits/orphan", "Orphan visits of every type"));
+    all.into_iter()
+        .chain(
+            crate::domain::OrphanKind::ALL
+                .iter()
+                .filter(|kind| Some(kind.as_str()) != shown)
+                .map(|kind| {
+                    link(
+                        format!("/api/visits/orphan?type={kind}"),
+                        format!("Orphan visits: {kind}"),
+                    )
+                }),
+        )
+        .collect()
 }
 
 async fn url_detail(state: &AppState, slug: &str, json: &Value) -> Option<UrlDetail> {

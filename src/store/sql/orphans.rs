@@ -1,0 +1,337 @@
+//! Orphan visits in the store: the writer's batches with their rollup rows, the list, the
+//! global statistics (link visits and orphan visits per day, from `daily_visit_totals` and
+//! `orphan_daily_rollups`), and pruning. The same SQL on both databases.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Days, NaiveDate, Utc};
+use sqlx::QueryBuilder;
+
+use super::{Db, SqlStore};
+use crate::domain::OrphanKind;
+use crate::store::rows::micros;
+use crate::store::{
+    GlobalDay, GlobalStats, NewOrphanVisit, OrphanFilter, OrphanVisitRecord, Page, PageRequest,
+    PrunedVisits, StoreError,
+};
+
+/// Rows per multi-row INSERT of orphan visits (eleven parameters each, well under both
+/// databases' limits).
+const ROWS_PER_STATEMENT: usize = 500;
+
+#[derive(sqlx::FromRow)]
+struct OrphanRow {
+    id: i64,
+    kind: String,
+    path: String,
+    visited_at: DateTime<Utc>,
+    client_ip: Option<String>,
+    user_agent: Option<String>,
+    referrer: Option<String>,
+    referrer_host: Option<String>,
+    browser: Option<String>,
+    os: Option<String>,
+    device: Option<String>,
+    is_bot: bool,
+}
+
+impl TryFrom<OrphanRow> for OrphanVisitRecord {
+    type Error = StoreError;
+
+    fn try_from(row: OrphanRow) -> Result<Self, StoreError> {
+        let kind = row.kind.parse().map_err(|why: String| {
+            StoreError::Other(anyhow::anyhow!("orphan visit {}: {why}", row.id))
+        })?;
+        Ok(Self {
+            id: row.id,
+            kind,
+            path: row.path,
+            visited_at: micros(row.visited_at),
+            client_ip: row.client_ip,
+            user_agent: row.user_agent,
+            referrer: row.referrer,
+            referrer_host: row.referrer_host,
+            browser: row.browser,
+            os: row.os,
+            device: row.device,
+            is_bot: row.is_bot,
+        })
+    }
+}
+
+/// What a batch adds to `orphan_daily_rollups`: (visits, bot visits) per day and type.
+fn tally(visits: &[NewOrphanVisit]) -> BTreeMap<(NaiveDate, OrphanKind), (i64, i64)> {
+    let mut rows = BTreeMap::new();
+    for visit in visits {
+        let entry: &mut (i64, i64) = rows
+            .entry((visit.visited_at.date_naive(), visit.kind))
+            .or_default();
+        entry.0 += 1;
+        entry.1 += i64::from(visit.is_bot);
+    }
+    rows
+}
+
+impl SqlStore {
+    pub(super) async fn write_orphan_visits(
+        &self,
+        visits: &[NewOrphanVisit],
+    ) -> Result<Vec<i64>, StoreError> {
+        if visits.is_empty() {
+            return Ok(Vec::new());
+        }
+        // PostgreSQL's `inet` column takes the address as text through a cast; SQLite keeps text.
+        let (ip_open, ip_close) = match self.db {
+            Db::Postgres(_) => ("CAST(", " AS inet)"),
+            Db::Sqlite(_) => ("", ""),
+        };
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let mut ids = Vec::with_capacity(visits.len());
+            for chunk in visits.chunks(ROWS_PER_STATEMENT) {
+                let mut insert = QueryBuilder::new(
+                    "INSERT INTO orphan_visits (visited_at, type, path, client_ip, user_agent, \
+                     referrer, referrer_host, browser, os, device, is_bot) ",
+                );
+                insert.push_values(chunk, |mut row, visit| {
+                    row.push_bind(visit.visited_at)
+                        .push_bind(visit.kind.as_str())
+                        .push_bind(visit.path.as_str())
+                        .push(ip_open)
+                        .push_bind_unseparated(visit.client_ip.map(|ip| ip.to_string()))
+                        .push_unseparated(ip_close)
+                        .push_bind(visit.user_agent.as_deref())
+                        .push_bind(visit.referrer.as_deref())
+                        .push_bind(visit.referrer_host.as_deref())
+                        .push_bind(visit.browser.as_deref())
+                        .push_bind(visit.os.as_deref())
+                        .push_bind(visit.device.as_deref())
+                        .push_bind(visit.is_bot);
+                });
+                insert.push(" RETURNING id");
+                let mut chunk_ids: Vec<i64> =
+                    insert.build_query_scalar().fetch_all(&mut *tx).await?;
+                chunk_ids.sort_unstable();
+                ids.extend(chunk_ids);
+            }
+            for ((day, kind), (count, bots)) in tally(visits) {
+                sqlx::query(
+                    "INSERT INTO orphan_daily_rollups (day, type, visits, bot_visits) \
+                     VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (day, type) DO UPDATE SET \
+                         visits = orphan_daily_rollups.visits + excluded.visits, \
+                         bot_visits = orphan_daily_rollups.bot_visits + excluded.bot_visits",
+                )
+                .bind(day)
+                .bind(kind.as_str())
+                .bind(count)
+                .bind(bots)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+            Ok(ids)
+        })
+    }
+
+    pub(super) async fn orphan_page(
+        &self,
+        filter: OrphanFilter,
+        page: PageRequest,
+    ) -> Result<Page<OrphanVisitRecord>, StoreError> {
+        let columns = format!(
+            "SELECT v.id, v.type AS kind, v.path, v.visited_at, {} AS client_ip, v.user_agent, \
+             v.referrer, v.referrer_host, v.browser, v.os, v.device, v.is_bot \
+             FROM orphan_visits v WHERE TRUE",
+            self.dialect().client_ip
+        );
+        let rows: Vec<OrphanRow> = on_pool!(self, pool => {
+            let mut query = QueryBuilder::new(&columns);
+            if let Some(kind) = filter.kind {
+                query.push(" AND v.type = ").push_bind(kind.as_str());
+            }
+            if let Some(from) = filter.from {
+                query.push(" AND v.visited_at >= ").push_bind(from);
+            }
+            if let Some(until) = filter.until {
+                query.push(" AND v.visited_at < ").push_bind(until);
+            }
+            if let Some(is_bot) = filter.is_bot {
+                query.push(" AND v.is_bot = ").push_bind(is_bot);
+            }
+            if let Some(after) = page.after {
+                query.push(" AND v.id < ").push_bind(after.last_id());
+            }
+            query
+                .push(" ORDER BY v.id DESC LIMIT ")
+                .push_bind(i64::from(page.limit) + 1);
+            query.build_query_as().fetch_all(pool).await?
+        });
+        let visits = rows
+            .into_iter()
+            .map(OrphanVisitRecord::try_from)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Page::from_overfetch(visits, page.limit, |v| v.id))
+    }
+
+    pub(super) async fn read_global_stats(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+        include_bots: bool,
+    ) -> Result<GlobalStats, StoreError> {
+        let (links, orphans): (
+            Vec<(NaiveDate, i64, i64)>,
+            Vec<(NaiveDate, String, i64, i64)>,
+        ) = on_pool!(self, pool => {
+            let links = sqlx::query_as(
+                "SELECT day, CAST(SUM(visits) AS BIGINT), CAST(SUM(bot_visits) AS BIGINT) \
+                 FROM daily_visit_totals WHERE day >= $1 AND day <= $2 GROUP BY day",
+            )
+            .bind(from)
+            .bind(to)
+            .fetch_all(pool)
+            .await?;
+            let orphans = sqlx::query_as(
+                "SELECT day, type, visits, bot_visits FROM orphan_daily_rollups \
+                 WHERE day >= $1 AND day <= $2",
+            )
+            .bind(from)
+            .bind(to)
+            .fetch_all(pool)
+            .await?;
+            (links, orphans)
+        });
+        let counted = |visits: i64, bots: i64| if include_bots { visits } else { visits - bots };
+        let mut stats = GlobalStats {
+            orphan_types: OrphanKind::ALL.iter().map(|kind| (*kind, 0)).collect(),
+            ..GlobalStats::default()
+        };
+        let mut days: BTreeMap<NaiveDate, GlobalDay> = BTreeMap::new();
+        let mut day = from;
+        while day <= to {
+            days.insert(
+                day,
+                GlobalDay {
+                    day,
+                    visits: 0,
+                    orphan_visits: 0,
+                },
+            );
+            day = match day.checked_add_days(Days::new(1)) {
+                Some(next) => next,
+                None => break,
+            };
+        }
+        for (day, visits, bots) in links {
+            let n = counted(visits, bots);
+            stats.visits += n;
+            stats.bot_visits += bots;
+            if let Some(entry) = days.get_mut(&day) {
+                entry.visits += n;
+            }
+        }
+        for (day, kind, visits, bots) in orphans {
+            let n = counted(visits, bots);
+            stats.orphan_visits += n;
+            stats.orphan_bot_visits += bots;
+            if let Some(entry) = days.get_mut(&day) {
+                entry.orphan_visits += n;
+            }
+            if let Some(slot) = stats
+                .orphan_types
+                .iter_mut()
+                .find(|(k, _)| k.as_str() == kind)
+            {
+                slot.1 += n;
+            }
+        }
+        stats.days = days.into_values().collect();
+        Ok(stats)
+    }
+
+    pub(super) async fn orphan_total(&self) -> Result<i64, StoreError> {
+        let total: Option<i64> = on_pool!(self, pool => {
+            sqlx::query_scalar("SELECT CAST(SUM(visits) AS BIGINT) FROM orphan_daily_rollups")
+                .fetch_one(pool)
+                .await?
+        });
+        Ok(total.unwrap_or(0))
+    }
+
+    pub(super) async fn prune_orphans(
+        &self,
+        before: NaiveDate,
+        limit: u32,
+    ) -> Result<PrunedVisits, StoreError> {
+        let limit = limit.max(1);
+        let cut = before.and_time(chrono::NaiveTime::MIN).and_utc();
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let deleted = sqlx::query(
+                "DELETE FROM orphan_visits WHERE id IN \
+                     (SELECT id FROM orphan_visits WHERE visited_at < $1 LIMIT $2)",
+            )
+            .bind(cut)
+            .bind(i64::from(limit))
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            let done = deleted < u64::from(limit);
+            let rollup_rows = if done {
+                sqlx::query("DELETE FROM orphan_daily_rollups WHERE day < $1")
+                    .bind(before)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected()
+            } else {
+                0
+            };
+            tx.commit().await?;
+            Ok(PrunedVisits {
+                visits: deleted,
+                urls: 0,
+                rollup_rows,
+                done,
+            })
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+
+    fn orphan(kind: OrphanKind, day: u32, is_bot: bool) -> NewOrphanVisit {
+        NewOrphanVisit {
+            kind,
+            path: "/x".into(),
+            visited_at: Utc.with_ymd_and_hms(2026, 12, day, 8, 0, 0).unwrap(),
+            client_ip: None,
+            user_agent: None,
+            referrer: None,
+            referrer_host: None,
+            browser: None,
+            os: None,
+            device: None,
+            is_bot,
+        }
+    }
+
+    #[test]
+    fn a_batch_tallies_by_day_and_type() {
+        let rows = tally(&[
+            orphan(OrphanKind::InvalidSlug, 1, false),
+            orphan(OrphanKind::InvalidSlug, 1, true),
+            orphan(OrphanKind::BaseUrl, 1, false),
+            orphan(OrphanKind::InvalidSlug, 2, false),
+        ]);
+        let day = |d| NaiveDate::from_ymd_opt(2026, 12, d).unwrap();
+        assert_eq!(rows.len(), 3);
+        assert_eq!(rows[&(day(1), OrphanKind::InvalidSlug)], (2, 1));
+        assert_eq!(rows[&(day(1), OrphanKind::BaseUrl)], (1, 0));
+        assert_eq!(rows[&(day(2), OrphanKind::InvalidSlug)], (1, 0));
+    }
+}
