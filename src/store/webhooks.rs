@@ -338,7 +338,7 @@ macro_rules! announce_link {
     }};
 }
 
-pub(super) const SUBSCRIBED_SQL: &str = SUBSCRIBED;
+pub(crate) const SUBSCRIBED_SQL: &str = SUBSCRIBED;
 
 /// The stored data of a `link.*` event.
 pub(super) fn link_payload(record: &UrlRecord) -> Result<String, StoreError> {

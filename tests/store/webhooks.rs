@@ -331,7 +331,63 @@ async fn claims_lease_retries_and_finish(backend: Backend) {
     );
 }
 
+async fn an_orphan_visit_batch_is_one_delivery_per_endpoint(backend: Backend) {
+    use kurz::domain::OrphanKind;
+    use kurz::store::NewOrphanVisit;
+    let orphan = |path: &str| NewOrphanVisit {
+        kind: OrphanKind::InvalidSlug,
+        path: path.into(),
+        visited_at: Utc::now(),
+        client_ip: Some("203.0.113.0".parse().unwrap()),
+        user_agent: Some("agent".into()),
+        referrer: None,
+        referrer_host: None,
+        browser: None,
+        os: None,
+        device: None,
+        is_bot: false,
+    };
+    let f = fixture(backend).await;
+    f.store
+        .record_orphan_visits(&[orphan("/before")])
+        .await
+        .unwrap();
+    assert!(f
+        .store
+        .claim_deliveries(10, LEASE, &[])
+        .await
+        .unwrap()
+        .is_empty());
+    let hook = f
+        .hook("https://hooks.example.com/o", &[WebhookEvent::OrphanVisit])
+        .await;
+    let ids = f
+        .store
+        .record_orphan_visits(&[orphan("/a"), orphan("/b")])
+        .await
+        .unwrap();
+    let claimed = f.store.claim_deliveries(10, LEASE, &[]).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(
+        (claimed[0].endpoint_id, claimed[0].event.as_str()),
+        (hook, "orphan_visit")
+    );
+    let data: serde_json::Value = serde_json::from_str(&claimed[0].payload).unwrap();
+    let items = data.as_array().unwrap();
+    assert_eq!(
+        items
+            .iter()
+            .map(|v| v["id"].as_i64().unwrap())
+            .collect::<Vec<_>>(),
+        ids
+    );
+    assert_eq!(items[1]["path"], "/b");
+    assert_eq!(items[1]["type"], "invalid_slug");
+    assert_eq!(items[1]["client_ip"], "203.0.113.0");
+}
+
 crate::on_both_backends!(
+    an_orphan_visit_batch_is_one_delivery_per_endpoint,
     endpoints_are_stored_changed_and_deleted,
     link_changes_queue_events_for_subscribers_only,
     a_visit_batch_is_one_delivery_per_endpoint,
