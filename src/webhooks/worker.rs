@@ -183,11 +183,15 @@ async fn claim_and_send(shared: &Arc<Shared>, tasks: &mut JoinSet<()>) {
 /// time (not counted as attempts): a dead endpoint costs one timeout per round, not one per
 /// delivery.
 async fn send_in_turn(shared: &Shared, deliveries: Vec<ClaimedDelivery>) {
+    // Past half the lease the rest are given back rather than sent late, when another
+    // instance may have claimed them again.
+    let give_back_after = Instant::now() + shared.settings.lease() / 2;
     let mut deliveries = deliveries.into_iter();
     while let Some(delivery) = deliveries.next() {
-        let (retry_at, mut rest) = if *shared.stopping.borrow() {
-            // Shutting down: this one and the rest are given back, due at once for whoever
-            // runs next.
+        let (retry_at, mut rest) = if *shared.stopping.borrow() || Instant::now() > give_back_after
+        {
+            // Shutting down, or held too long: this one and the rest are given back, due at
+            // once for whoever claims next.
             (Some(Utc::now()), vec![delivery.id])
         } else {
             (attempt(shared, &delivery).await, Vec::new())
