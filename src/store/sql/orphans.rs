@@ -15,6 +15,11 @@ use crate::store::{
     PrunedVisits, StoreError,
 };
 
+/// A day's link visits and bot visits.
+type LinkDay = (NaiveDate, i64, i64);
+/// A day's orphan visits and bot visits of one type.
+type OrphanDay = (NaiveDate, String, i64, i64);
+
 /// Rows per multi-row INSERT of orphan visits (eleven parameters each, well under both
 /// databases' limits).
 const ROWS_PER_STATEMENT: usize = 500;
@@ -136,7 +141,7 @@ impl SqlStore {
                 .await?;
             let queued = if subscribed {
                 let payload = orphan_payload(visits, &ids)?;
-                enqueue(&mut *tx, WebhookEvent::OrphanVisit, &payload).await?
+                enqueue(&mut tx, WebhookEvent::OrphanVisit, &payload).await?
             } else {
                 0
             };
@@ -193,10 +198,7 @@ impl SqlStore {
         to: NaiveDate,
         include_bots: bool,
     ) -> Result<GlobalStats, StoreError> {
-        let (links, orphans): (
-            Vec<(NaiveDate, i64, i64)>,
-            Vec<(NaiveDate, String, i64, i64)>,
-        ) = on_pool!(self, pool => {
+        let (links, orphans): (Vec<LinkDay>, Vec<OrphanDay>) = on_pool!(self, pool => {
             let links = sqlx::query_as(
                 "SELECT day, CAST(SUM(visits) AS BIGINT), CAST(SUM(bot_visits) AS BIGINT) \
                  FROM daily_visit_totals WHERE day >= $1 AND day <= $2 GROUP BY day",
@@ -311,6 +313,32 @@ impl SqlStore {
     }
 }
 
+/// An `orphan_visit` event's data: the batch as `GET /api/visits/orphan` shows its visits.
+fn orphan_payload(visits: &[NewOrphanVisit], ids: &[i64]) -> Result<String, StoreError> {
+    let items: Vec<serde_json::Value> = ids
+        .iter()
+        .zip(visits)
+        .map(|(id, visit)| {
+            serde_json::json!({
+                "id": id,
+                "type": visit.kind.as_str(),
+                "path": visit.path,
+                "visited_at": micros(visit.visited_at),
+                "client_ip": visit.client_ip.map(|ip| ip.to_string()),
+                "user_agent": visit.user_agent,
+                "referrer": visit.referrer,
+                "referrer_host": visit.referrer_host,
+                "browser": visit.browser,
+                "os": visit.os,
+                "device": visit.device,
+                "is_bot": visit.is_bot,
+            })
+        })
+        .collect();
+    serde_json::to_string(&items)
+        .map_err(|e| StoreError::Other(anyhow::anyhow!("cannot encode an orphan visit event: {e}")))
+}
+
 #[cfg(test)]
 mod tests {
     use chrono::TimeZone;
@@ -347,30 +375,4 @@ mod tests {
         assert_eq!(rows[&(day(1), OrphanKind::BaseUrl)], (1, 0));
         assert_eq!(rows[&(day(2), OrphanKind::InvalidSlug)], (1, 0));
     }
-}
-
-/// An `orphan_visit` event's data: the batch as `GET /api/visits/orphan` shows its visits.
-fn orphan_payload(visits: &[NewOrphanVisit], ids: &[i64]) -> Result<String, StoreError> {
-    let items: Vec<serde_json::Value> = ids
-        .iter()
-        .zip(visits)
-        .map(|(id, visit)| {
-            serde_json::json!({
-                "id": id,
-                "type": visit.kind.as_str(),
-                "path": visit.path,
-                "visited_at": micros(visit.visited_at),
-                "client_ip": visit.client_ip.map(|ip| ip.to_string()),
-                "user_agent": visit.user_agent,
-                "referrer": visit.referrer,
-                "referrer_host": visit.referrer_host,
-                "browser": visit.browser,
-                "os": visit.os,
-                "device": visit.device,
-                "is_bot": visit.is_bot,
-            })
-        })
-        .collect();
-    serde_json::to_string(&items)
-        .map_err(|e| StoreError::Other(anyhow::anyhow!("cannot encode an orphan visit event: {e}")))
 }
