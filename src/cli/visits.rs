@@ -1,5 +1,5 @@
 //! `kurz visits prune`: deletes old visits in batches, keeping each URL's `visit_count` and the
-//! statistics rollups consistent with what is left.
+//! statistics rollups consistent with what is left. `kurz visits export` is in `transfer/`.
 
 use chrono::NaiveDate;
 use clap::Subcommand;
@@ -15,6 +15,8 @@ pub enum VisitsCommand {
     /// Delete every visit and orphan visit made before a day (00:00 UTC), in batches;
     /// visit counts and statistics follow.
     Prune(PruneArgs),
+    /// Write visits (or, with --orphans, orphan visits) newest first as CSV or JSON Lines.
+    Export(crate::cli::transfer::VisitExportArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -44,6 +46,7 @@ struct PrunedJson {
 pub async fn run(ctx: &Context, command: VisitsCommand) -> anyhow::Result<()> {
     match command {
         VisitsCommand::Prune(args) => prune(ctx, args).await,
+        VisitsCommand::Export(args) => crate::cli::transfer::export_visits(ctx, args).await,
     }
 }
 

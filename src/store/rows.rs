@@ -252,13 +252,30 @@ pub(crate) fn push_visit_page<'q, DB>(
     if let Some(owner) = filter.owner {
         query.push(" AND u.created_by = ").push_bind(owner);
     }
-    if let Some(from) = filter.from {
+    push_visit_times_page(query, filter.from, filter.until, filter.is_bot, page);
+}
+
+/// The conditions every visit list shares, on the visits aliased `v` (of links or orphan
+/// visits): the time range, the bot flag, the keyset page newest first.
+pub(crate) fn push_visit_times_page<'q, DB>(
+    query: &mut QueryBuilder<'q, DB>,
+    from: Option<DateTime<Utc>>,
+    until: Option<DateTime<Utc>>,
+    is_bot: Option<bool>,
+    page: PageRequest,
+) where
+    DB: Database,
+    i64: Encode<'q, DB> + Type<DB>,
+    bool: Encode<'q, DB> + Type<DB>,
+    DateTime<Utc>: Encode<'q, DB> + Type<DB>,
+{
+    if let Some(from) = from {
         query.push(" AND v.visited_at >= ").push_bind(from);
     }
-    if let Some(until) = filter.until {
+    if let Some(until) = until {
         query.push(" AND v.visited_at < ").push_bind(until);
     }
-    if let Some(is_bot) = filter.is_bot {
+    if let Some(is_bot) = is_bot {
         query.push(" AND v.is_bot = ").push_bind(is_bot);
     }
     if let Some(after) = page.after {

@@ -1530,7 +1530,96 @@ on_both_backends!(
     import_counts_the_lines_of_windows_files,
     import_reports_bad_rows_and_imports_good_ones,
     imports_keep_windows_and_used_caps,
+    visits_are_exported,
 );
+
+/// `kurz visits export` writes every visit (or a link's, or the orphan visits) newest first,
+/// with the API's field names, in either format, to stdout or a file.
+async fn visits_are_exported(backend: Backend) {
+    let kurz = Kurz::new(backend).await;
+    kurz.ok(&["url", "create", "https://example.com/a", "--slug", "a"]);
+    kurz.ok(&["url", "create", "https://example.com/b", "--slug", "b"]);
+    let store = kurz.store().await;
+    let slug = |s: &str| kurz::domain::Slug::for_lookup(s).unwrap();
+    let a_id = store.get_url(&slug("a")).await.unwrap().id;
+    let b_id = store.get_url(&slug("b")).await.unwrap().id;
+    let mut visits: Vec<NewVisit> = (0..1_203)
+        .map(|i| {
+            visit(
+                if i % 3 == 0 { b_id } else { a_id },
+                noon(days_ago(2)),
+                i % 2 == 0,
+            )
+        })
+        .collect();
+    visits[0].rule = Some(1);
+    store.record_visits(&visits).await.unwrap();
+    store
+        .record_orphan_visits(&[kurz::store::NewOrphanVisit {
+            kind: kurz::domain::OrphanKind::Regular404,
+            path: "/wp-login.php".into(),
+            visited_at: noon(days_ago(1)),
+            client_ip: None,
+            user_agent: Some("scanner, \"quoted\"".into()),
+            referrer: None,
+            referrer_host: None,
+            browser: None,
+            os: None,
+            device: Some("bot".into()),
+            is_bot: true,
+        }])
+        .await
+        .unwrap();
+
+    // Every visit, JSON Lines on stdout, across several keyset pages, newest first.
+    let out = kurz.ok(&["visits", "export", "--format", "jsonl"]);
+    let rows: Vec<Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 1_203);
+    let ids: Vec<i64> = rows.iter().map(|r| r["id"].as_i64().unwrap()).collect();
+    assert!(ids.windows(2).all(|w| w[0] > w[1]), "newest first");
+    let oldest = rows.last().unwrap();
+    assert_eq!(oldest["url"], "b");
+    assert_eq!(oldest["rule"], 1);
+    assert_eq!(oldest["is_bot"], true);
+    assert_eq!(oldest["client_ip"], "203.0.113.7");
+
+    // One link's, as CSV in a file; a summary says how many.
+    let file = kurz.path("a.csv");
+    let file = file.to_str().unwrap();
+    let said = kurz.json(&["visits", "export", "--url", "a", "-o", file]);
+    assert_eq!(said["exported"], 802);
+    let csv = std::fs::read_to_string(file).unwrap();
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next(),
+        Some("id,url,visited_at,client_ip,user_agent,referrer,referrer_host,browser,os,device,is_bot,rule")
+    );
+    assert_eq!(lines.count(), 802);
+
+    // Orphan visits, their own columns, quoting intact; a day range that holds none.
+    let orphans = kurz.ok(&["visits", "export", "--orphans"]);
+    let mut reader = csv::Reader::from_reader(orphans.as_bytes());
+    assert_eq!(
+        reader.headers().unwrap().iter().take(3).collect::<Vec<_>>(),
+        ["id", "type", "path"]
+    );
+    let records: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(records.len(), 1);
+    assert_eq!(&records[0][1], "regular_404");
+    assert_eq!(&records[0][5], "scanner, \"quoted\"");
+    let today = days_ago(0).to_string();
+    let none = kurz.ok(&["visits", "export", "--orphans", "--from", &today]);
+    assert_eq!(none.lines().count(), 1, "the header only: {none}");
+
+    // Mistakes are named.
+    let err = kurz.fails(&["visits", "export", "--url", "nope"], 1);
+    assert!(err.contains("url"), "{err}");
+    let err = kurz.fails(&["visits", "export", "--from", "yesterday"], 2);
+    assert!(err.contains("from"), "{err}");
+}
 
 /// Without a terminal on stderr, a long import says how far it is every 100 000 rows.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -42,7 +42,7 @@ struct ExportRow<'a, T, R> {
     password_hash: Option<&'a str>,
 }
 
-fn rfc3339(time: DateTime<Utc>) -> String {
+pub(super) fn rfc3339(time: DateTime<Utc>) -> String {
     time.to_rfc3339_opts(SecondsFormat::AutoSi, true)
 }
 
@@ -68,45 +68,62 @@ impl<'a, T, R> ExportRow<'a, T, R> {
     }
 }
 
-enum RowWriter<W: Write> {
+/// Rows of either format to a sink: CSV with a header line (written even when no row
+/// follows), or one JSON object per line.
+pub(super) enum RowWriter<W: Write> {
     Csv(Box<csv::Writer<W>>),
     Jsonl(W),
 }
 
 impl<W: Write> RowWriter<W> {
-    fn new(format: Format, sink: W) -> anyhow::Result<Self> {
+    pub(super) fn new(format: Format, sink: W, header: &[&str]) -> anyhow::Result<Self> {
         Ok(match format {
             Format::Csv => {
                 let mut writer = csv::WriterBuilder::new()
                     .has_headers(false)
                     .from_writer(sink);
-                // Written by hand so that an empty export still has its header.
-                writer.write_record(COLUMNS)?;
+                writer.write_record(header)?;
                 Self::Csv(Box::new(writer))
             }
             Format::Jsonl => Self::Jsonl(sink),
         })
     }
 
-    fn write(&mut self, url: &UrlRecord) -> anyhow::Result<()> {
-        let names = url.tags.iter().map(|tag| tag.as_str());
+    /// Writes one row: `csv` in CSV, `json` in JSON Lines (whichever the format is, only
+    /// that one is made).
+    pub(super) fn row<C: Serialize, J: Serialize>(
+        &mut self,
+        csv: impl FnOnce() -> C,
+        json: impl FnOnce() -> J,
+    ) -> anyhow::Result<()> {
         match self {
-            Self::Csv(writer) => writer.serialize(ExportRow::new(
-                url,
-                names.collect::<Vec<_>>().join(" "),
-                url.rules.as_ref().map(Rules::to_stored),
-            ))?,
+            Self::Csv(writer) => writer.serialize(csv())?,
             Self::Jsonl(sink) => {
-                let rules = url.rules.as_ref().map(Rules::specs).unwrap_or_default();
-                let row = ExportRow::new(url, names.collect::<Vec<_>>(), rules);
-                serde_json::to_writer(&mut *sink, &row)?;
+                serde_json::to_writer(&mut *sink, &json())?;
                 sink.write_all(b"\n")?;
             }
         }
         Ok(())
     }
 
-    fn finish(self) -> anyhow::Result<()> {
+    fn write(&mut self, url: &UrlRecord) -> anyhow::Result<()> {
+        let names = || url.tags.iter().map(|tag| tag.as_str());
+        self.row(
+            || {
+                ExportRow::new(
+                    url,
+                    names().collect::<Vec<_>>().join(" "),
+                    url.rules.as_ref().map(Rules::to_stored),
+                )
+            },
+            || {
+                let rules = url.rules.as_ref().map(Rules::specs).unwrap_or_default();
+                ExportRow::new(url, names().collect::<Vec<_>>(), rules)
+            },
+        )
+    }
+
+    pub(super) fn finish(self) -> anyhow::Result<()> {
         let mut sink = match self {
             Self::Csv(writer) => writer.into_inner().map_err(|e| e.into_error())?,
             Self::Jsonl(sink) => sink,
@@ -114,6 +131,17 @@ impl<W: Write> RowWriter<W> {
         sink.flush()?;
         Ok(())
     }
+}
+
+/// Where an export goes: the file named, or stdout for none (or `-`).
+pub(super) fn sink(output: Option<&Path>) -> anyhow::Result<BufWriter<Box<dyn Write + Send>>> {
+    let sink: Box<dyn Write + Send> = match output {
+        Some(path) => Box::new(
+            File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
+        ),
+        None => Box::new(std::io::stdout()),
+    };
+    Ok(BufWriter::with_capacity(64 * 1024, sink))
 }
 
 #[derive(Serialize)]
@@ -126,13 +154,7 @@ struct ExportJson {
 pub async fn export(ctx: &Context, args: ExportArgs) -> anyhow::Result<()> {
     let output = args.output.filter(|path| path != Path::new("-"));
     let store = ctx.store().await?;
-    let sink: Box<dyn Write + Send> = match &output {
-        Some(path) => Box::new(
-            File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
-        ),
-        None => Box::new(std::io::stdout()),
-    };
-    let mut writer = RowWriter::new(args.format, BufWriter::with_capacity(64 * 1024, sink))?;
+    let mut writer = RowWriter::new(args.format, sink(output.as_deref())?, &COLUMNS)?;
     let mut progress = Progress::new("export", None);
     let mut exported = 0u64;
     let mut after = None;

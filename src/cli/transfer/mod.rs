@@ -6,11 +6,13 @@
 //! as the API does, writes valid rows in batches through `Store::import_urls` (idempotent by
 //! slug), and reports every invalid row with its line number without stopping.
 //!
-//! `export.rs` writes, `read.rs` reads rows of either format, `import.rs` checks and stores them.
+//! `export.rs` writes, `read.rs` reads rows of either format, `import.rs` checks and stores them;
+//! `visits.rs` exports visits and orphan visits (`kurz visits export`).
 
 mod export;
 mod import;
 mod read;
+mod visits;
 
 use std::path::PathBuf;
 
@@ -18,6 +20,7 @@ use serde::Serialize;
 
 pub use export::export;
 pub use import::import;
+pub use visits::{export as export_visits, VisitExportArgs};
 
 /// The columns of an export, in order; an import needs `url` and reads the others if present.
 pub const COLUMNS: [&str; 15] = [

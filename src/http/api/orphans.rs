@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::extract::QueryParams;
-use super::pagination::{page_request, page_view, with_query, PageView};
+use super::pagination::{filtered_page_view, page_request, PageView};
 use super::responses;
 use super::visits::Instant;
 use crate::domain::{parse_end, parse_start, OrphanKind};
@@ -149,12 +149,10 @@ pub async fn list(
         ("bot", bot.as_deref()),
         ("limit", Some(limit.as_str())),
     ];
-    Ok(Json(page_view(page, OrphanVisitView::from, |cursor| {
-        let mut query: Vec<(&str, &str)> = given
-            .iter()
-            .filter_map(|(name, value)| value.map(|v| (*name, v)))
-            .collect();
-        query.push(("cursor", cursor));
-        with_query(&base, &query)
-    })))
+    Ok(Json(filtered_page_view(
+        page,
+        OrphanVisitView::from,
+        &base,
+        &given,
+    )))
 }

@@ -62,6 +62,24 @@ pub fn page_view<R, T>(
     }
 }
 
+/// [`page_view`] whose `next` link is `base` with the parameters `given` (those that are
+/// `Some`, in order) and the cursor: a list's filters carried to its next page.
+pub fn filtered_page_view<R, T>(
+    page: Page<R>,
+    convert: impl FnMut(R) -> T,
+    base: &str,
+    given: &[(&str, Option<&str>)],
+) -> PageView<T> {
+    page_view(page, convert, |cursor| {
+        let mut query: Vec<(&str, &str)> = given
+            .iter()
+            .filter_map(|(name, value)| value.map(|v| (*name, v)))
+            .collect();
+        query.push(("cursor", cursor));
+        with_query(base, &query)
+    })
+}
+
 /// Appends query parameters to a path, percent-encoding each value.
 pub fn with_query(base: &str, params: &[(&str, &str)]) -> String {
     let query = url::form_urlencoded::Serializer::new(String::new())

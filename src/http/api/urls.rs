@@ -11,7 +11,7 @@ use serde::{Deserialize, Deserializer};
 use utoipa::{IntoParams, ToSchema};
 
 use super::extract::{JsonBody, QueryParams, SlugPath};
-use super::pagination::{page_request, page_view, with_query, PageView};
+use super::pagination::{filtered_page_view, page_request, PageView};
 use super::responses;
 use super::views::UrlView;
 use crate::app::{LinkEdit, LinkInput};
@@ -313,24 +313,17 @@ pub async fn list(
     };
     let base = format!("{}/api/urls", state.public_url);
     let limit = request.limit.to_string();
-    let mut query: Vec<(&str, &str)> = vec![("limit", limit.as_str())];
+    let mut given: Vec<(&str, Option<&str>)> = vec![("limit", Some(limit.as_str()))];
     if let Some(filter) = &filter {
-        query.extend(filter.names.iter().map(|name| ("tag", name.as_str())));
-        if filter.all {
-            query.push(("tags", "all"));
-        }
+        given.extend(filter.names.iter().map(|name| ("tag", Some(name.as_str()))));
+        given.push(("tags", filter.all.then_some("all")));
     }
-    if active {
-        query.push(("active", "true"));
-    }
-    Ok(Json(page_view(
+    given.push(("active", active.then_some("true")));
+    Ok(Json(filtered_page_view(
         page,
         |record| UrlView::new(&state.public_url, record),
-        |cursor| {
-            let mut query = query.clone();
-            query.push(("cursor", cursor));
-            with_query(&base, &query)
-        },
+        &base,
+        &given,
     )))
 }
 

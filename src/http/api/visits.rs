@@ -9,7 +9,7 @@ use utoipa::openapi::RefOr;
 use utoipa::{IntoParams, PartialSchema, ToSchema};
 
 use super::extract::{QueryParams, SlugPath};
-use super::pagination::{page_request, page_view, with_query, PageView};
+use super::pagination::{filtered_page_view, page_request, PageView};
 use super::responses;
 use super::urls::not_found;
 use super::views::VisitView;
@@ -220,14 +220,12 @@ async fn visit_page(
         ("bot", bot.as_deref()),
         ("limit", Some(limit.as_str())),
     ];
-    Ok(Json(page_view(page, VisitView::from, |cursor| {
-        let mut query: Vec<(&str, &str)> = given
-            .iter()
-            .filter_map(|(name, value)| value.map(|v| (*name, v)))
-            .collect();
-        query.push(("cursor", cursor));
-        with_query(base, &query)
-    })))
+    Ok(Json(filtered_page_view(
+        page,
+        VisitView::from,
+        base,
+        &given,
+    )))
 }
 
 #[cfg(test)]

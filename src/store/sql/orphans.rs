@@ -9,20 +9,20 @@ use sqlx::QueryBuilder;
 
 use super::{enqueue_postgres, enqueue_sqlite, Db, SqlStore};
 use crate::domain::{OrphanKind, WebhookEvent};
-use crate::store::rows::micros;
+use crate::store::rows::{micros, push_visit_times_page};
 use crate::store::{
     GlobalDay, GlobalStats, NewOrphanVisit, OrphanFilter, OrphanVisitRecord, Page, PageRequest,
     PrunedVisits, StoreError,
 };
 
-/// A day's link visits and bot visits.
-type LinkDay = (NaiveDate, i64, i64);
-/// A day's orphan visits and bot visits of one type.
-type OrphanDay = (NaiveDate, String, i64, i64);
-
 /// Rows per multi-row INSERT of orphan visits (eleven parameters each, well under both
 /// databases' limits).
 const ROWS_PER_STATEMENT: usize = 500;
+
+/// A day of `daily_visit_totals`, its shards summed: visits and bot visits.
+type DayTotal = (NaiveDate, i64, i64);
+/// A row of `orphan_daily_rollups`: day, type, visits and bot visits.
+type OrphanDay = (NaiveDate, String, i64, i64);
 
 #[derive(sqlx::FromRow)]
 struct OrphanRow {
@@ -168,21 +168,7 @@ impl SqlStore {
             if let Some(kind) = filter.kind {
                 query.push(" AND v.type = ").push_bind(kind.as_str());
             }
-            if let Some(from) = filter.from {
-                query.push(" AND v.visited_at >= ").push_bind(from);
-            }
-            if let Some(until) = filter.until {
-                query.push(" AND v.visited_at < ").push_bind(until);
-            }
-            if let Some(is_bot) = filter.is_bot {
-                query.push(" AND v.is_bot = ").push_bind(is_bot);
-            }
-            if let Some(after) = page.after {
-                query.push(" AND v.id < ").push_bind(after.last_id());
-            }
-            query
-                .push(" ORDER BY v.id DESC LIMIT ")
-                .push_bind(i64::from(page.limit) + 1);
+            push_visit_times_page(&mut query, filter.from, filter.until, filter.is_bot, page);
             query.build_query_as().fetch_all(pool).await?
         });
         let visits = rows
@@ -198,7 +184,7 @@ impl SqlStore {
         to: NaiveDate,
         include_bots: bool,
     ) -> Result<GlobalStats, StoreError> {
-        let (links, orphans): (Vec<LinkDay>, Vec<OrphanDay>) = on_pool!(self, pool => {
+        let (links, orphans): (Vec<DayTotal>, Vec<OrphanDay>) = on_pool!(self, pool => {
             let links = sqlx::query_as(
                 "SELECT day, CAST(SUM(visits) AS BIGINT), CAST(SUM(bot_visits) AS BIGINT) \
                  FROM daily_visit_totals WHERE day >= $1 AND day <= $2 GROUP BY day",
