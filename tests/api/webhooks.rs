@@ -300,11 +300,20 @@ async fn kurz_restarted_mid_retry_still_delivers(backend: Backend) {
         .await;
     assert_eq!(accepted.len(), 1);
     assert_eq!(accepted[0].json()["data"]["slug"], slug);
-    let attempts = app
-        .json(&format!("/api/webhooks/{}/deliveries", hook["id"]))
-        .await;
-    let items = attempts["items"].as_array().unwrap();
-    assert_eq!(items[0]["delivery_state"], "delivered");
+    // The receiver answers before kurz records the attempt: wait for the record.
+    let path = format!("/api/webhooks/{}/deliveries", hook["id"]);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let items = loop {
+        let items = app.json(&path).await["items"].as_array().unwrap().clone();
+        if items[0]["delivery_state"] == "delivered" {
+            break items;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not recorded: {items:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
     assert!(items.len() >= 2);
 }
 
