@@ -116,6 +116,7 @@ pub struct Settings {
     pub cluster: ClusterSettings,
     pub titles: TitleSettings,
     pub geo: GeoSettings,
+    pub webhooks: WebhookSettings,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -390,6 +391,39 @@ impl GeoSettings {
     pub fn database_path(&self) -> Option<&std::path::Path> {
         let path = self.database.trim();
         (!path.is_empty()).then(|| std::path::Path::new(path))
+    }
+}
+
+/// Webhook deliveries (`src/webhooks/`).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookSettings {
+    /// Whether this instance delivers queued events (events are queued whatever it says).
+    pub deliver: bool,
+    /// Attempts at one delivery before it is marked failed.
+    pub max_attempts: NonZeroU32,
+    /// Milliseconds one attempt may take, connecting included.
+    pub timeout_ms: NonZeroU64,
+    /// The wait before the first retry; each next one waits twice as long.
+    pub backoff_base_ms: NonZeroU64,
+    /// The longest wait between two attempts.
+    pub backoff_max_ms: NonZeroU64,
+    /// How often the outbox is polled for other instances' events and retries that came due.
+    pub poll_interval_ms: NonZeroU64,
+    /// Deliveries claimed (held in memory) at once.
+    pub claim_batch: NonZeroU32,
+    /// Deliveries in flight at once on this instance (one per endpoint at a time).
+    pub concurrency: NonZeroUsize,
+    /// Hours a delivered or failed delivery and its attempts are kept.
+    pub retention_hours: NonZeroU64,
+}
+
+impl WebhookSettings {
+    /// How long a claimed delivery stays leased: its attempt's timeout twice, and a margin;
+    /// an instance that crashed meanwhile has its deliveries tried again after it.
+    pub fn lease(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.timeout_ms.get().saturating_mul(2))
+            + std::time::Duration::from_secs(30)
     }
 }
 

@@ -9,7 +9,7 @@ use anyhow::Context;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::app::Links;
+use crate::app::{Links, Webhooks};
 use crate::cache::RedirectCache;
 use crate::cluster::Cluster;
 use crate::config::Settings;
@@ -18,11 +18,13 @@ use crate::http::rate_limit::RateLimits;
 use crate::http::serve::{serve, ConnectionLimits};
 use crate::http::state::{AppState, Shared};
 use crate::live::LiveHub;
+use crate::outbound::OutboundGuard;
 use crate::store::{self, Store};
 use crate::titles::TitleFetcher;
 use crate::visits::{
     BotTokens, ClientIpResolver, EnqueueTimeouts, VisitCounters, VisitQueue, VisitWriter,
 };
+use crate::webhooks::{Deliverer, WebhookClient};
 use crate::{prometheus, readiness};
 
 /// How long WebSocket streams get to send their close frame at shutdown.
@@ -37,6 +39,8 @@ pub struct Application {
     counters: Arc<VisitCounters>,
     /// Stops the geolocation file's reloader.
     geo_reloader: CancellationToken,
+    /// Stops with the application (or when it is dropped).
+    deliverer: Option<Deliverer>,
 }
 
 impl Application {
@@ -131,7 +135,20 @@ impl Application {
             Duration::from_secs(settings.geo.check_interval_secs.get()),
             geo_reloader.clone(),
         );
+        let deliverer = settings.webhooks.deliver.then(|| {
+            let client = WebhookClient::new(
+                OutboundGuard::new(targets.clone()),
+                Duration::from_millis(settings.webhooks.timeout_ms.get()),
+            );
+            Deliverer::spawn(
+                store.clone(),
+                client,
+                settings.webhooks.clone(),
+                public_url.as_str().into(),
+            )
+        });
         let state = AppState::new(Shared {
+            webhooks: Webhooks::new(store.clone(), targets.clone()),
             links: api_links,
             openapi: crate::http::router::document(),
             slugs,
@@ -156,6 +173,7 @@ impl Application {
             writer,
             counters,
             geo_reloader,
+            deliverer,
         })
     }
 
@@ -207,6 +225,9 @@ impl Application {
         };
         serve(self.listener, app, limits, shutdown).await;
         live.closed(LIVE_CLOSE_GRACE).await;
+        if let Some(deliverer) = self.deliverer {
+            deliverer.stop().await;
+        }
         tracing::info!("HTTP server stopped; writing queued visits");
         self.writer.drain().await;
         self.geo_reloader.cancel();

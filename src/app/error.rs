@@ -20,6 +20,8 @@ pub enum AppError {
     TagShared(String),
     #[error("no API key has the id {0}, or it is revoked already")]
     NoSuchKey(i64),
+    #[error("no webhook has the id {0}")]
+    NoSuchWebhook(i64),
     /// Every generated slug tried was taken: the slug space is crowded.
     #[error("no free slug after {0} attempts; raise slug.length")]
     NoFreeSlug(usize),

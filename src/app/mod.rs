@@ -12,6 +12,7 @@ mod links;
 pub mod passwords;
 mod tags;
 mod visits;
+mod webhooks;
 
 use async_trait::async_trait;
 
@@ -20,6 +21,7 @@ pub use error::AppError;
 pub use links::{ImportOutcome, LinkEdit, LinkInput, Links, PreparedLink, UntitledLink};
 pub use tags::Tagging;
 pub use visits::Visits;
+pub use webhooks::{CreatedWebhook, WebhookEdit, WebhookInput, Webhooks};
 
 use crate::domain::Slug;
 

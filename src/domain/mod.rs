@@ -17,6 +17,7 @@ mod target;
 mod time;
 mod title;
 mod validity;
+mod webhook;
 
 pub use api_key::{ApiKey, KEY_PREFIX};
 pub use cursor::Cursor;
@@ -35,6 +36,7 @@ pub use target::{non_public, TargetPolicy, TargetUrl};
 pub use time::{parse_day, parse_end, parse_start};
 pub use title::Title;
 pub use validity::{MaxVisits, Phase, Validity};
+pub use webhook::{WebhookEvent, WebhookSecret};
 
 /// Why a value was refused: the field it belongs to and a sentence for the client.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

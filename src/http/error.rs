@@ -215,6 +215,7 @@ impl From<AppError> for ApiError {
             AppError::SlugTaken(_) => Self::Conflict("this slug is already taken".into()),
             AppError::NoSuchLink(_) => Self::not_found("no URL has this slug"),
             AppError::NoSuchKey(_) => Self::not_found("no such API key"),
+            AppError::NoSuchWebhook(_) => Self::not_found("no webhook has this id"),
             AppError::NoSuchTag(_) => Self::not_found("no tag has this name"),
             AppError::TagExists(_) => Self::TagExists(error.to_string()),
             AppError::TagShared(_) => Self::Forbidden(error.to_string()),

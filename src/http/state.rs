@@ -1,6 +1,6 @@
 use std::sync::Arc;
 
-use crate::app::Links;
+use crate::app::{Links, Webhooks};
 use crate::cache::RedirectCache;
 use crate::cluster::Cluster;
 use crate::config::Settings;
@@ -35,6 +35,8 @@ pub struct Shared {
     pub settings: Arc<Settings>,
     /// Every change to a link goes through here.
     pub links: Links,
+    /// Webhook endpoints (admins only).
+    pub webhooks: Webhooks,
     pub store: Arc<dyn Store>,
     pub slugs: Arc<SlugPolicy>,
     /// What a short link may point to; every target from a request is parsed through it.

@@ -3,6 +3,9 @@
 //! are written there once, and `postgres.rs` / `sqlite.rs` hold what differs. One conformance
 //! suite (`tests/store`) runs against both.
 
+// Before `sql`, which uses its macros.
+#[macro_use]
+mod webhooks;
 mod error;
 mod maintenance;
 mod models;
@@ -30,6 +33,10 @@ pub use models::{
     UrlRecord, UrlStats, ValueCount, VisitFilter, VisitRecord,
 };
 pub use sql::SqlStore;
+pub use webhooks::{
+    AttemptRecord, ClaimedDelivery, DeliveryOutcome, LinkSnapshot, NewAttempt, NewWebhook,
+    VisitSnapshot, WebhookPatch, WebhookRecord,
+};
 
 use crate::config::DatabaseSettings;
 use crate::domain::{Slug, TagName, Title};
@@ -264,6 +271,66 @@ pub trait Store: Send + Sync + 'static {
     /// `PRAGMA data_version` on a connection of its own (no table read); PostgreSQL always
     /// says yes.
     async fn may_have_changed(&self) -> Result<bool, StoreError>;
+
+    /// Notified when this process commits a change that queued webhook deliveries, so the
+    /// deliverer starts at once instead of at its next poll.
+    fn webhook_wakeup(&self) -> Arc<tokio::sync::Notify>;
+
+    /// Registers a webhook endpoint with its subscriptions.
+    async fn create_webhook(&self, new: NewWebhook) -> Result<WebhookRecord, StoreError>;
+
+    /// Every endpoint, oldest first.
+    async fn list_webhooks(&self) -> Result<Vec<WebhookRecord>, StoreError>;
+
+    async fn get_webhook(&self, id: i64) -> Result<WebhookRecord, StoreError>;
+
+    /// Changes an endpoint; `events` replaces its subscriptions. Deliveries queued already
+    /// stay queued.
+    async fn update_webhook(
+        &self,
+        id: i64,
+        patch: WebhookPatch,
+    ) -> Result<WebhookRecord, StoreError>;
+
+    /// Deletes an endpoint with its queued deliveries and their attempts.
+    async fn delete_webhook(&self, id: i64) -> Result<(), StoreError>;
+
+    /// Leases up to `limit` due deliveries, oldest first, for `lease`: until it ends no other
+    /// caller (another instance included) gets them; if the caller never records an attempt
+    /// (it crashed), they are due again afterwards. Endpoints in `busy_endpoints` are left
+    /// out. On PostgreSQL rows another instance is claiming are skipped (`SKIP LOCKED`).
+    async fn claim_deliveries(
+        &self,
+        limit: u32,
+        lease: std::time::Duration,
+        busy_endpoints: &[i64],
+    ) -> Result<Vec<ClaimedDelivery>, StoreError>;
+
+    /// Stores an attempt at a claimed delivery and what becomes of it, in one transaction.
+    async fn record_attempt(
+        &self,
+        delivery: &ClaimedDelivery,
+        attempt: &NewAttempt,
+        outcome: DeliveryOutcome,
+    ) -> Result<(), StoreError>;
+
+    /// Gives back claimed deliveries not attempted, due at `at` (not counted as attempts).
+    async fn release_deliveries(&self, ids: &[i64], at: DateTime<Utc>) -> Result<(), StoreError>;
+
+    /// An endpoint's attempts, newest first, keyset-paginated.
+    async fn list_webhook_attempts(
+        &self,
+        endpoint_id: i64,
+        page: PageRequest,
+    ) -> Result<Page<AttemptRecord>, StoreError>;
+
+    /// Deletes up to `limit` deliveries (and their attempts) finished before `before`; how
+    /// many. Call it until it answers less than `limit`.
+    async fn prune_webhook_deliveries(
+        &self,
+        before: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<u64, StoreError>;
 }
 
 /// Opens the database named by the settings (a `sqlite:` or `postgres://` URL) and, when

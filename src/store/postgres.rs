@@ -134,6 +134,7 @@ pub(super) async fn import_urls(
 pub(super) async fn record_visits(
     pool: &PgPool,
     visits: &[NewVisit],
+    outbox: &tokio::sync::Notify,
 ) -> Result<Vec<i64>, StoreError> {
     let mut tx = pool.begin().await?;
     // Fast path: every URL still exists, and the foreign key is the only check. A URL
@@ -303,7 +304,12 @@ pub(super) async fn record_visits(
     .bind(&day_bots)
     .execute(&mut *tx)
     .await?;
+    // The batch for the webhooks subscribed to visits: one statement, finding none usually.
+    let queued = super::webhooks::enqueue_visits_postgres(&mut tx, &visit_ids).await?;
     tx.commit().await?;
+    if queued > 0 {
+        outbox.notify_one();
+    }
     Ok(visit_ids)
 }
 

@@ -4,9 +4,12 @@
 //! writer thread on SQLite, the PostgreSQL editor merge. [`Dialect`] names the few fragments
 //! of SQL that are spelled differently.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::QueryBuilder;
+use tokio::sync::Notify;
 
 use super::maintenance::{self, count_per_url, AppliedMigration};
 use super::postgres::{self, Pg};
@@ -16,6 +19,10 @@ use super::rows::{
 };
 use super::sqlite::{self, Lite};
 use super::stats::{self, DailyRow, PlaceRow, RuleRow, TopValueRow};
+use super::webhooks::{
+    enqueue_postgres, enqueue_sqlite, AttemptRecord, ClaimedDelivery, DeliveryOutcome, NewAttempt,
+    NewWebhook, WebhookPatch, WebhookRecord,
+};
 use super::{
     ApiKeyRecord, CapTake, GlobalStats, LinkChange, MigrationStatus, NewApiKey, NewOrphanVisit,
     NewUrl, NewVisit, OrphanFilter, OrphanVisitRecord, Page, PageRequest, PoolStatus, PrunedVisits,
@@ -23,7 +30,9 @@ use super::{
     UrlFilter, UrlPatch, UrlRecord, UrlStats, VisitFilter, VisitRecord,
 };
 use crate::config::DatabaseSettings;
-use crate::domain::{MaxVisits, PasswordHash, RedirectStatus, Rules, Slug, TagName, Title};
+use crate::domain::{
+    MaxVisits, PasswordHash, RedirectStatus, Rules, Slug, TagName, Title, WebhookEvent,
+};
 
 /// Runs `$body` with `$pool` bound to the store's pool, whichever backend it is: the body is
 /// written once and compiled once per database.
@@ -51,6 +60,24 @@ macro_rules! log_change {
             .bind(&$store.origin)
             .execute(&mut *$tx)
             .await?
+    };
+}
+
+/// Like `on_pool!`, with `$enqueue` bound to the backend's webhook enqueue function.
+macro_rules! on_pool_queueing {
+    ($store:expr, $pool:ident, $enqueue:ident => $body:expr) => {
+        match &$store.db {
+            Db::Postgres(pg) => {
+                let $pool = &pg.pool;
+                use enqueue_postgres as $enqueue;
+                $body
+            }
+            Db::Sqlite(lite) => {
+                let $pool = &lite.pool;
+                use enqueue_sqlite as $enqueue;
+                $body
+            }
+        }
     };
 }
 
@@ -103,20 +130,37 @@ pub struct SqlStore {
     db: Db,
     /// This process's name in the change log.
     origin: String,
+    /// Woken when this process queues webhook deliveries (see [`Store::webhook_wakeup`]).
+    outbox: Arc<Notify>,
 }
 
 impl SqlStore {
     /// Opens the database named by `url`, a `sqlite:` or `postgres://` URL.
     pub async fn open(url: &str, settings: &DatabaseSettings) -> Result<Self, StoreError> {
+        let outbox = Arc::new(Notify::new());
         let db = if url.starts_with("sqlite:") {
-            Db::Sqlite(Box::new(Lite::connect(url, settings).await?))
+            Db::Sqlite(Box::new(
+                Lite::connect(url, settings, outbox.clone()).await?,
+            ))
         } else {
             Db::Postgres(Pg::connect(url, settings)?)
         };
         Ok(Self {
             db,
             origin: nanoid::nanoid!(12),
+            outbox,
         })
+    }
+
+    pub(super) fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// Wakes the webhook deliverer after a commit that queued deliveries.
+    fn queued(&self, deliveries: u64) {
+        if deliveries > 0 {
+            self.outbox.notify_one();
+        }
     }
 
     fn dialect(&self) -> &'static Dialect {
@@ -197,7 +241,7 @@ impl Store for SqlStore {
              VALUES ($1, $2, $6, $3, $4, $5, $5, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
              RETURNING {URL_COLUMNS}"
         );
-        let row: UrlRecord = on_pool!(self, pool => {
+        let (row, queued) = on_pool_queueing!(self, pool, enqueue => {
             let mut tx = pool.begin().await?;
             let row: UrlRow = sqlx::query_as(&sql)
                 .bind(new.slug.as_str())
@@ -220,9 +264,11 @@ impl Store for SqlStore {
             let record = UrlRecord::try_from(row)?;
             set_url_tags!(self, tx, record.id, 0, &new.tags);
             log_change!(self, tx, new.slug.as_str());
+            let queued = announce_link!(tx, WebhookEvent::LinkCreated, record.clone(), enqueue);
             tx.commit().await?;
-            record
+            (record, queued)
         });
+        self.queued(queued);
         self.with_tags_of(row).await
     }
 
@@ -269,7 +315,7 @@ impl Store for SqlStore {
             "UPDATE urls SET title = $1, updated_at = $2 WHERE slug = $3 AND title IS NULL \
              RETURNING {URL_COLUMNS}"
         );
-        let row: Option<UrlRow> = on_pool!(self, pool => {
+        let (row, queued) = on_pool_queueing!(self, pool, enqueue => {
             let mut tx = pool.begin().await?;
             let row: Option<UrlRow> = sqlx::query_as(&sql)
                 .bind(title.as_str())
@@ -277,14 +323,18 @@ impl Store for SqlStore {
                 .bind(slug.as_str())
                 .fetch_optional(&mut *tx)
                 .await?;
-            if row.is_some() {
+            let row = row.map(UrlRecord::try_from).transpose()?;
+            let mut queued = 0;
+            if let Some(record) = &row {
                 log_change!(self, tx, slug.as_str());
+                queued = announce_link!(tx, WebhookEvent::LinkUpdated, record.clone(), enqueue);
             }
             tx.commit().await?;
-            row
+            (row, queued)
         });
+        self.queued(queued);
         match row {
-            Some(row) => Ok(Some(self.with_tags_of(row.try_into()?).await?)),
+            Some(row) => Ok(Some(self.with_tags_of(row).await?)),
             None => Ok(None),
         }
     }
@@ -292,7 +342,7 @@ impl Store for SqlStore {
     #[tracing::instrument(skip_all, fields(slug = %slug))]
     async fn update_url(&self, slug: &Slug, patch: UrlPatch) -> Result<UrlRecord, StoreError> {
         let now = Utc::now();
-        let row: UrlRecord = on_pool!(self, pool => {
+        let (row, queued) = on_pool_queueing!(self, pool, enqueue => {
             let mut query = QueryBuilder::new("UPDATE urls SET updated_at = ");
             query.push_bind(now);
             if let Some(target) = &patch.target {
@@ -347,26 +397,32 @@ impl Store for SqlStore {
                 set_url_tags!(self, tx, record.id, record.visit_count, names);
             }
             log_change!(self, tx, slug.as_str());
+            let queued = announce_link!(tx, WebhookEvent::LinkUpdated, record.clone(), enqueue);
             tx.commit().await?;
-            record
+            (record, queued)
         });
+        self.queued(queued);
         self.with_tags_of(row).await
     }
 
     #[tracing::instrument(skip_all, fields(slug = %slug))]
     async fn delete_url(&self, slug: &Slug) -> Result<(), StoreError> {
-        on_pool!(self, pool => {
+        let sql = format!(
+            "UPDATE urls SET updated_at = updated_at WHERE slug = $1 RETURNING {URL_COLUMNS}"
+        );
+        let queued = on_pool_queueing!(self, pool, enqueue => {
             let mut tx = pool.begin().await?;
             // A write first, holding the row: the visit count its tags lose is the last one.
-            let found: Option<(i64, i64)> = sqlx::query_as(
-                "UPDATE urls SET updated_at = updated_at WHERE slug = $1 RETURNING id, visit_count",
-            )
-            .bind(slug.as_str())
-            .fetch_optional(&mut *tx)
-            .await?;
-            let Some((id, visit_count)) = found else {
+            let found: Option<UrlRow> = sqlx::query_as(&sql)
+                .bind(slug.as_str())
+                .fetch_optional(&mut *tx)
+                .await?;
+            let Some(record) = found.map(UrlRecord::try_from).transpose()? else {
                 return Err(StoreError::NotFound);
             };
+            let (id, visit_count) = (record.id, record.visit_count);
+            // The link as it was, tags included, before they go.
+            let queued = announce_link!(tx, WebhookEvent::LinkDeleted, record, enqueue);
             set_url_tags!(self, tx, id, visit_count, &[]);
             sqlx::query("DELETE FROM urls WHERE id = $1")
                 .bind(id)
@@ -374,7 +430,9 @@ impl Store for SqlStore {
                 .await?;
             log_change!(self, tx, slug.as_str());
             tx.commit().await?;
+            queued
         });
+        self.queued(queued);
         Ok(())
     }
 
@@ -532,7 +590,7 @@ impl Store for SqlStore {
             return Ok(Vec::new());
         }
         match &self.db {
-            Db::Postgres(pg) => postgres::record_visits(&pg.pool, visits).await,
+            Db::Postgres(pg) => postgres::record_visits(&pg.pool, visits, &self.outbox).await,
             Db::Sqlite(lite) => lite.record_visits(visits).await,
         }
     }
@@ -900,5 +958,77 @@ impl Store for SqlStore {
             Db::Postgres(_) => Ok(true),
             Db::Sqlite(lite) => lite.data_version_changed().await,
         }
+    }
+
+    fn webhook_wakeup(&self) -> Arc<Notify> {
+        self.outbox.clone()
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn create_webhook(&self, new: NewWebhook) -> Result<WebhookRecord, StoreError> {
+        self.insert_webhook(new).await
+    }
+
+    async fn list_webhooks(&self) -> Result<Vec<WebhookRecord>, StoreError> {
+        self.webhooks(None).await
+    }
+
+    async fn get_webhook(&self, id: i64) -> Result<WebhookRecord, StoreError> {
+        self.webhooks(Some(id))
+            .await?
+            .pop()
+            .ok_or(StoreError::NotFound)
+    }
+
+    #[tracing::instrument(skip(self, patch))]
+    async fn update_webhook(
+        &self,
+        id: i64,
+        patch: WebhookPatch,
+    ) -> Result<WebhookRecord, StoreError> {
+        self.change_webhook(id, patch).await
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn delete_webhook(&self, id: i64) -> Result<(), StoreError> {
+        self.remove_webhook(id).await
+    }
+
+    async fn claim_deliveries(
+        &self,
+        limit: u32,
+        lease: std::time::Duration,
+        busy_endpoints: &[i64],
+    ) -> Result<Vec<ClaimedDelivery>, StoreError> {
+        self.claim(limit, lease, busy_endpoints).await
+    }
+
+    async fn record_attempt(
+        &self,
+        delivery: &ClaimedDelivery,
+        attempt: &NewAttempt,
+        outcome: DeliveryOutcome,
+    ) -> Result<(), StoreError> {
+        self.finish(delivery, attempt, outcome).await
+    }
+
+    async fn release_deliveries(&self, ids: &[i64], at: DateTime<Utc>) -> Result<(), StoreError> {
+        self.release(ids, at).await
+    }
+
+    async fn list_webhook_attempts(
+        &self,
+        endpoint_id: i64,
+        page: PageRequest,
+    ) -> Result<Page<AttemptRecord>, StoreError> {
+        self.attempts(endpoint_id, page).await
+    }
+
+    async fn prune_webhook_deliveries(
+        &self,
+        before: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<u64, StoreError> {
+        self.prune_deliveries(before, limit).await
     }
 }

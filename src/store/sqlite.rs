@@ -69,7 +69,12 @@ fn connection_pragmas() -> Vec<(&'static str, String)> {
 }
 
 impl Lite {
-    pub async fn connect(url: &str, settings: &DatabaseSettings) -> Result<Self, StoreError> {
+    /// `outbox` is notified when the visit writer queues webhook deliveries.
+    pub async fn connect(
+        url: &str,
+        settings: &DatabaseSettings,
+        outbox: Arc<tokio::sync::Notify>,
+    ) -> Result<Self, StoreError> {
         let busy_timeout = Duration::from_secs(settings.acquire_timeout_secs.max(1));
         let pragmas = connection_pragmas();
         let options = pragmas.iter().fold(
@@ -95,6 +100,7 @@ impl Lite {
                 busy_timeout,
                 pragmas,
                 journal_size_limit: JOURNAL_SIZE_LIMIT,
+                outbox,
             },
         )?;
         Ok(Self {

@@ -18,6 +18,7 @@ use rusqlite::{params, Connection, ErrorCode, OpenFlags, TransactionBehavior};
 use tokio::sync::oneshot;
 
 use super::rollup::Rollups;
+use super::webhooks::enqueue_visits_sqlite_writer;
 use super::{NewVisit, StoreError};
 
 /// How often a `PASSIVE` checkpoint runs on a pool connection (see [`checkpoint`]).
@@ -35,6 +36,8 @@ pub(crate) struct WriterSettings {
     pub pragmas: Vec<(&'static str, String)>,
     /// The WAL's size past which the writer truncates it.
     pub journal_size_limit: u64,
+    /// Notified after a batch queued webhook deliveries.
+    pub outbox: std::sync::Arc<tokio::sync::Notify>,
 }
 
 struct Job {
@@ -109,7 +112,8 @@ fn run(mut conn: Connection, jobs: mpsc::Receiver<Job>, wal: &Path, settings: &W
     loop {
         match jobs.recv_timeout(CHECKPOINT_EVERY) {
             Ok(job) => {
-                let result = write_batch(&mut conn, &job.visits).map_err(|error| error.to_string());
+                let result = write_batch(&mut conn, &job.visits, &settings.outbox)
+                    .map_err(|error| error.to_string());
                 let _ = job.done.send(result);
             }
             // Idle: the WAL is still watched, since every other write (the API's, imports)
@@ -126,7 +130,11 @@ fn run(mut conn: Connection, jobs: mpsc::Receiver<Job>, wal: &Path, settings: &W
     }
 }
 
-fn write_batch(conn: &mut Connection, visits: &[NewVisit]) -> rusqlite::Result<Vec<i64>> {
+fn write_batch(
+    conn: &mut Connection,
+    visits: &[NewVisit],
+    outbox: &tokio::sync::Notify,
+) -> rusqlite::Result<Vec<i64>> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     // Fast path: every URL still exists, and the foreign key is the only check. A URL
     // deleted since its click fails it; then the batch is written again without its visits,
@@ -134,7 +142,9 @@ fn write_batch(conn: &mut Connection, visits: &[NewVisit]) -> rusqlite::Result<V
     match insert_visits(&tx, visits.iter()) {
         Ok(ids) => {
             add_tallies(&tx, visits.iter(), ids.len())?;
+            let queued = enqueue_visits_sqlite_writer(&tx, &ids)?;
             tx.commit()?;
+            wake(outbox, queued);
             Ok(ids)
         }
         Err(error) if is_foreign_key_violation(&error) => {
@@ -147,10 +157,19 @@ fn write_batch(conn: &mut Connection, visits: &[NewVisit]) -> rusqlite::Result<V
                 .collect();
             let ids = insert_visits(&tx, kept.iter().copied())?;
             add_tallies(&tx, kept.iter().copied(), ids.len())?;
+            let queued = enqueue_visits_sqlite_writer(&tx, &ids)?;
             tx.commit()?;
+            wake(outbox, queued);
             Ok(ids)
         }
         Err(other) => Err(other),
+    }
+}
+
+/// Wakes the webhook deliverer when the batch queued deliveries.
+fn wake(outbox: &tokio::sync::Notify, queued: usize) {
+    if queued > 0 {
+        outbox.notify_one();
     }
 }
 
@@ -161,7 +180,7 @@ fn is_foreign_key_violation(error: &rusqlite::Error) -> bool {
 }
 
 /// Times as sqlx writes them on SQLite (RFC 3339, `+00:00`), so that both read them alike.
-fn time_text(at: &chrono::DateTime<chrono::Utc>) -> String {
+pub(crate) fn time_text(at: &chrono::DateTime<chrono::Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::AutoSi, false)
 }
 

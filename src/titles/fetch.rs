@@ -3,16 +3,18 @@
 //! the target policy, its host resolved and every address checked, and the connection made
 //! to the address that was checked (no second lookup a DNS rebinding could answer otherwise).
 
-use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::header::{ACCEPT, CONTENT_TYPE, LOCATION};
-use url::Url;
 
 use super::html::page_title;
 use crate::domain::{TargetPolicy, TargetUrl, Title};
+use crate::outbound::{GuardError, OutboundGuard};
+
+/// How the title fetcher introduces itself.
+const USER_AGENT: &str = concat!("kurz/", env!("CARGO_PKG_VERSION"), " (title fetcher)");
 
 /// Redirects followed from a link's target.
 pub const MAX_REDIRECTS: usize = 5;
@@ -36,40 +38,41 @@ pub enum FetchError {
     Http(#[from] reqwest::Error),
 }
 
+impl From<GuardError> for FetchError {
+    fn from(error: GuardError) -> Self {
+        match error {
+            GuardError::Refused(why) => Self::Refused(why),
+            GuardError::Resolve(why) => Self::Resolve(why),
+        }
+    }
+}
+
 /// Fetches pages for their titles.
 #[derive(Clone)]
 pub struct TitleFetcher {
-    targets: Arc<TargetPolicy>,
+    guard: OutboundGuard,
     timeout: Duration,
     max_bytes: usize,
-    /// Host names answered from here instead of DNS (tests: a public-looking name for a local
-    /// server). Their addresses are checked like any other.
-    hosts: Arc<HashMap<String, SocketAddr>>,
-    /// Addresses taken for public ones (tests: a local server standing for a public site, to
-    /// show what its redirects may reach). Empty in kurz itself.
-    trusted: Arc<HashSet<SocketAddr>>,
 }
 
 impl TitleFetcher {
     pub fn new(targets: Arc<TargetPolicy>, timeout: Duration, max_bytes: usize) -> Self {
         Self {
-            targets,
+            guard: OutboundGuard::new(targets),
             timeout,
             max_bytes,
-            hosts: Arc::default(),
-            trusted: Arc::default(),
         }
     }
 
     /// Resolves `host` to `address` without asking DNS (the address is still checked).
     pub fn resolving(mut self, host: &str, address: SocketAddr) -> Self {
-        Arc::make_mut(&mut self.hosts).insert(host.to_ascii_lowercase(), address);
+        self.guard = self.guard.resolving(host, address);
         self
     }
 
     /// Takes `address` for a public one whatever the policy says (for tests).
     pub fn trusting(mut self, address: SocketAddr) -> Self {
-        Arc::make_mut(&mut self.trusted).insert(address);
+        self.guard = self.guard.trusting(address);
         self
     }
 
@@ -81,19 +84,10 @@ impl TitleFetcher {
     }
 
     async fn follow(&self, target: &TargetUrl) -> Result<Option<Title>, FetchError> {
-        let mut url = self.checked(target.as_str())?;
+        let mut url = self.guard.checked(target.as_str())?;
         for _ in 0..=MAX_REDIRECTS {
-            let address = self.resolve(&url).await?;
-            let host = url.host_str().unwrap_or_default().to_owned();
-            let client = reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .resolve(&host, address)
-                .user_agent(concat!(
-                    "kurz/",
-                    env!("CARGO_PKG_VERSION"),
-                    " (title fetcher)"
-                ))
-                .build()?;
+            let address = self.guard.resolve(&url).await?;
+            let client = self.guard.client(&url, address, USER_AGENT, None)?;
             let mut response = client
                 .get(url.clone())
                 .header(ACCEPT, "text/html,application/xhtml+xml")
@@ -109,7 +103,7 @@ impl TitleFetcher {
                 let next = url
                     .join(location)
                     .map_err(|e| FetchError::Refused(e.to_string()))?;
-                url = self.checked(next.as_str())?;
+                url = self.guard.checked(next.as_str())?;
                 continue;
             }
             if !status.is_success() {
@@ -136,39 +130,6 @@ impl TitleFetcher {
             return Ok(page_title(&body, charset.as_deref()));
         }
         Err(FetchError::TooManyRedirects)
-    }
-
-    /// A hop's URL, by the target policy.
-    fn checked(&self, url: &str) -> Result<Url, FetchError> {
-        let target = self
-            .targets
-            .parse(url)
-            .map_err(|why| FetchError::Refused(why.to_string()))?;
-        Url::parse(target.as_str()).map_err(|e| FetchError::Refused(e.to_string()))
-    }
-
-    /// The address to connect to: the host's, each of which must pass the policy's address
-    /// rule (one private address refuses the host).
-    async fn resolve(&self, url: &Url) -> Result<SocketAddr, FetchError> {
-        let host = url.host_str().unwrap_or_default();
-        let port = url.port_or_known_default().unwrap_or(80);
-        let name = host.trim_start_matches('[').trim_end_matches(']');
-        let addresses: Vec<SocketAddr> = match self.hosts.get(&name.to_ascii_lowercase()) {
-            Some(address) => vec![*address],
-            None => tokio::net::lookup_host((name, port))
-                .await
-                .map_err(|e| FetchError::Resolve(e.to_string()))?
-                .collect(),
-        };
-        for address in addresses.iter().filter(|a| !self.trusted.contains(a)) {
-            self.targets
-                .check_ip(address.ip(), name)
-                .map_err(|why| FetchError::Refused(why.to_string()))?;
-        }
-        addresses
-            .first()
-            .copied()
-            .ok_or_else(|| FetchError::Resolve(format!("no address for `{name}`")))
     }
 }
 

@@ -49,7 +49,11 @@ pub async fn spawn_locked_app(backend: Backend) -> TestApp {
 
 /// Starts kurz with the development defaults, adjusted by `configure`.
 pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(&mut Settings)) -> TestApp {
-    let database = TestDatabase::create(backend).await;
+    spawn_app_on(TestDatabase::create(backend).await, configure).await
+}
+
+/// Starts kurz on an existing database (a stopped server's, see [`Stopped::restart`]).
+async fn spawn_app_on(database: TestDatabase, configure: impl FnOnce(&mut Settings)) -> TestApp {
     let mut settings = Settings::defaults(Environment::Development).expect("default settings");
     settings.server.port = 0;
     settings.database.url = database.url.clone();
@@ -228,6 +232,18 @@ impl TestApp {
             store: self.store.clone(),
             _database: self.database.take(),
         }
+    }
+}
+
+impl Stopped {
+    /// Starts kurz again on the stopped server's database, with the development defaults
+    /// adjusted by `configure`.
+    pub async fn restart(mut self, configure: impl FnOnce(&mut Settings)) -> TestApp {
+        let database = self
+            ._database
+            .take()
+            .expect("the stopped server's database");
+        spawn_app_on(database, configure).await
     }
 }
 

@@ -37,3 +37,4 @@ mod tags;
 mod titles;
 mod urls;
 mod visits;
+mod webhooks;

@@ -52,6 +52,10 @@ fn example_body(operation_id: &str) -> Option<Value> {
         })),
         "update_url" => Some(json!({ "title": "Renamed by the OpenAPI drift test" })),
         "rename_tag" => Some(json!({ "name": "openapi-renamed" })),
+        "create_webhook" => Some(json!({
+            "url": "https://hooks.example.com/openapi", "events": ["link.created"]
+        })),
+        "update_webhook" => Some(json!({ "events": ["link.created", "visit"] })),
         // The probe link has no password: any password answers its redirect.
         "unlock_short_link" => Some(json!({ "password": "open sesame" })),
         _ => None,
@@ -171,7 +175,7 @@ fn check_document(document: &Value) {
             .collect();
         assert_eq!(in_template, documented, "{label}: path parameters");
         // The resources need a key; the index documents of `/api` and the site do not.
-        let public = !["/api/urls", "/api/visits", "/api/tags"]
+        let public = !["/api/urls", "/api/visits", "/api/tags", "/api/webhooks"]
             .iter()
             .any(|resource| op.path.starts_with(resource));
         if public {
@@ -498,7 +502,16 @@ impl Examples {
             (_, &Method::PATCH) => "openapi-old",
             _ => "openapi",
         };
-        op.path.replace("{slug}", slug).replace("{name}", tag)
+        // The webhooks: the first is read and changed, the second deleted.
+        let webhook = if op.method == Method::DELETE {
+            "2"
+        } else {
+            "1"
+        };
+        op.path
+            .replace("{slug}", slug)
+            .replace("{name}", tag)
+            .replace("{id}", webhook)
     }
 
     /// A value for every documented query parameter (but `cursor`, which needs a page first).
@@ -574,14 +587,26 @@ async fn click(app: &TestApp, slug: &str) {
 }
 
 async fn document_matches_the_live_server(backend: Backend) {
-    // With a geolocation file, so that the visits have a location and `country` finds them.
+    // With a geolocation file, so that the visits have a location and `country` finds them;
+    // deliveries are attempted below, by hand: no deliverer.
     let app = spawn_app_with(backend, |s| {
         s.server.trusted_proxies = vec!["127.0.0.0/8".to_string().try_into().unwrap()];
         s.geo.database = crate::geo::fixture("city.mmdb").display().to_string();
+        s.webhooks.deliver = false;
     })
     .await;
     let document = fetch_document(&app).await;
     check_document(&document);
+    for _ in 0..2 {
+        let response = app
+            .send_json(
+                Method::POST,
+                "/api/webhooks",
+                &json!({"url": "https://hooks.example.com/", "events": ["link.created"]}),
+            )
+            .await;
+        assert_eq!(response.status(), 201);
+    }
 
     let slug = "openapi-probe".to_owned();
     let doomed = "openapi-doomed".to_owned();
@@ -597,6 +622,21 @@ async fn document_matches_the_live_server(backend: Backend) {
     click(&app, &slug).await;
     click(&app, &slug).await;
     app.wait_for_visits(2).await;
+    // Attempts at the first webhook's deliveries, for its list of attempts.
+    let lease = std::time::Duration::from_secs(60);
+    for delivery in app.store.claim_deliveries(10, lease, &[]).await.unwrap() {
+        let attempt = kurz::store::NewAttempt {
+            attempted_at: Utc::now(),
+            status_code: Some(500),
+            duration: std::time::Duration::from_millis(5),
+            error: Some("answered 500".into()),
+        };
+        let outcome = kurz::store::DeliveryOutcome::Retry(Utc::now());
+        app.store
+            .record_attempt(&delivery, &attempt, outcome)
+            .await
+            .unwrap();
+    }
     // An orphan visit, for the orphan list's example to show.
     let response = send(
         app.client

@@ -23,6 +23,7 @@ use common::database::{Backend, TestDatabase};
 mod geo;
 mod orphans;
 mod tags;
+mod webhooks;
 
 struct Fixture {
     store: Arc<dyn Store>,

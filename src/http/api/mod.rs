@@ -11,6 +11,7 @@ mod tags;
 mod urls;
 mod views;
 mod visits;
+mod webhooks;
 
 use axum::Json;
 use serde_json::json;
@@ -43,6 +44,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(orphans::list))
         .routes(routes!(stats::site))
         .routes(routes!(live::all_visits))
+        .routes(routes!(webhooks::list, webhooks::create))
+        .routes(routes!(webhooks::show, webhooks::update, webhooks::remove))
+        .routes(routes!(webhooks::deliveries))
         .fallback(not_found)
 }
 
@@ -66,6 +70,7 @@ async fn index(
         "urls": format!("{base}/api/urls"),
         "visits": format!("{base}/api/visits"),
         "tags": format!("{base}/api/tags"),
+        "webhooks": format!("{base}/api/webhooks"),
     }))
 }
 

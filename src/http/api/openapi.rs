@@ -36,12 +36,12 @@ use crate::http::state::AppState;
             `server.max_concurrent_requests` requests in flight), each as a problem document.\n\n\
             In development builds, a browser's `GET` of an `/api` URL (`Accept: text/html`) is \
             answered with an HTML page of the explorer instead of JSON.\n\n\
-            Authentication: the operations on URLs, tags, visits and statistics need an API key \
+            Authentication: the operations on URLs, tags, visits, statistics and webhooks need an API key \
             (`kurz apikey create --role admin|editor|viewer`), sent as \
             `Authorization: Bearer <key>` (scheme `bearer`) or `X-Api-Key: <key>` (scheme \
             `api_key`); 401 without a valid one, 403 when the key's role does not allow the \
             action. A viewer reads everything; an editor creates, and reads and changes only \
-            the short links it created; an admin does everything. Servers with \
+            the short links it created; an admin does everything (webhooks are admins' only). Servers with \
             `auth.allow_anonymous` (development) also serve requests without a key, with \
             `auth.anonymous_role`. `GET /api` and this document are public.",
         license(name = "MIT", identifier = "MIT"),
@@ -73,6 +73,7 @@ use crate::http::state::AppState;
         (name = "visits", description = "The clicks on short links: newest first, or live as they are stored"),
         (name = "stats", description = "Per-link statistics read from daily rollups"),
         (name = "tags", description = "Tags of short links: list, search, rename, delete, statistics"),
+        (name = "webhooks", description = "Endpoints that receive events as signed JSON POSTs, and their delivery attempts (admins only)"),
         (name = "redirects", description = "The short links themselves: `/{slug}`"),
         (name = "health", description = "Liveness, readiness and metrics for orchestrators and monitoring"),
         (name = "site", description = "Index documents, `robots.txt` and this description"),
@@ -159,6 +160,8 @@ pub struct ApiIndex {
     pub visits: String,
     /// `{public_url}/api/tags`
     pub tags: String,
+    /// `{public_url}/api/webhooks`
+    pub webhooks: String,
 }
 
 /// The answer of `GET /` in `root.mode = "index"`.

@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Days, NaiveDate, Utc};
 use sqlx::QueryBuilder;
 
-use super::{Db, SqlStore};
-use crate::domain::{Location, OrphanKind};
+use super::{enqueue_postgres, enqueue_sqlite, Db, SqlStore};
+use crate::domain::{Location, OrphanKind, WebhookEvent};
 use crate::store::rows::{micros, push_visit_times_page};
 use crate::store::{
     GlobalDay, GlobalStats, NewOrphanVisit, OrphanFilter, OrphanVisitRecord, Page, PageRequest,
@@ -105,7 +105,7 @@ impl SqlStore {
             Db::Postgres(_) => ("CAST(", " AS inet)"),
             Db::Sqlite(_) => ("", ""),
         };
-        on_pool!(self, pool => {
+        let queued = on_pool_queueing!(self, pool, enqueue => {
             let mut tx = pool.begin().await?;
             let mut ids = Vec::with_capacity(visits.len());
             for chunk in visits.chunks(ROWS_PER_STATEMENT) {
@@ -156,9 +156,22 @@ impl SqlStore {
                 .execute(&mut *tx)
                 .await?;
             }
+            // The batch for the webhooks subscribed to orphan visits: one probe when none is.
+            let subscribed: bool = sqlx::query_scalar(crate::store::webhooks::SUBSCRIBED_SQL)
+                .bind(WebhookEvent::OrphanVisit.as_str())
+                .fetch_one(&mut *tx)
+                .await?;
+            let queued = if subscribed {
+                let payload = orphan_payload(visits, &ids)?;
+                enqueue(&mut tx, WebhookEvent::OrphanVisit, &payload).await?
+            } else {
+                0
+            };
             tx.commit().await?;
-            Ok(ids)
-        })
+            (ids, queued)
+        });
+        self.queued(queued.1);
+        Ok(queued.0)
     }
 
     pub(super) async fn orphan_page(
@@ -307,6 +320,38 @@ impl SqlStore {
             })
         })
     }
+}
+
+/// An `orphan_visit` event's data: the batch as `GET /api/visits/orphan` shows its visits.
+fn orphan_payload(visits: &[NewOrphanVisit], ids: &[i64]) -> Result<String, StoreError> {
+    let items: Vec<serde_json::Value> = ids
+        .iter()
+        .zip(visits)
+        .map(|(id, visit)| {
+            serde_json::json!({
+                "id": id,
+                "type": visit.kind.as_str(),
+                "path": visit.path,
+                "visited_at": micros(visit.visited_at),
+                "client_ip": visit.client_ip.map(|ip| ip.to_string()),
+                "user_agent": visit.user_agent,
+                "referrer": visit.referrer,
+                "referrer_host": visit.referrer_host,
+                "browser": visit.browser,
+                "os": visit.os,
+                "device": visit.device,
+                "is_bot": visit.is_bot,
+                "country": visit.location.country.map(String::from),
+                "region": visit.location.region,
+                "city": visit.location.city,
+                "latitude": visit.location.latitude,
+                "longitude": visit.location.longitude,
+                "timezone": visit.location.timezone,
+            })
+        })
+        .collect();
+    serde_json::to_string(&items)
+        .map_err(|e| StoreError::Other(anyhow::anyhow!("cannot encode an orphan visit event: {e}")))
 }
 
 #[cfg(test)]
