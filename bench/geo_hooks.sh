@@ -58,7 +58,7 @@ pids+=($!)
 bench/axum-baseline/target/release/axum-baseline &
 pids+=($!)
 
-export KURZ__SERVER__PORT=$PORT KURZ__SERVER__HOST=127.0.0.1
+export KURZ__SERVER__PORT=$PORT KURZ__SERVER__HOST=127.0.0.1 KURZ__SERVER__PUBLIC_URL=https://bench.kurz.test
 export KURZ__SERVER__TRUSTED_PROXIES='["127.0.0.0/8"]'
 if [ -n "${BENCH_PG_URL:-}" ]; then
   export DATABASE_URL=$BENCH_PG_URL KURZ__DATABASE__MAX_CONNECTIONS=16
@@ -110,7 +110,9 @@ stop() { kill "$kurz_pid"; wait "$kurz_pid" 2>/dev/null || true; }
 
 # Visits stored (an admin key reads the site statistics).
 stored() {
-  curl -sf -H "Authorization: Bearer $KEY" "http://127.0.0.1:$PORT/api/visits/stats?bots=true" | jq '.stored.visits'
+  local answer
+  answer=$(curl -s -H "Authorization: Bearer $KEY" "http://127.0.0.1:$PORT/api/visits/stats?bots=true")
+  jq -e '.stored.visits' <<<"$answer" || { echo "reading the statistics failed: $answer" >&2; exit 1; }
 }
 
 echo "| round | configuration | req/s | p99 | vs axum control | visits stored / answered | webhook deliveries | visits located |"
@@ -127,9 +129,11 @@ for round in $(seq 1 "$ROUNDS"); do
     start
     hook=""
     if [ "$config" = hooked ]; then
-      hook=$(curl -sf -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' \
+      answer=$(curl -s -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' \
         -d "{\"url\":\"http://127.0.0.1:$RECEIVER_PORT/hook\",\"events\":[\"visit\",\"link.created\",\"link.updated\",\"link.deleted\",\"orphan_visit\"]}" \
-        "http://127.0.0.1:$PORT/api/webhooks" | jq -r '.id')
+        "http://127.0.0.1:$PORT/api/webhooks")
+      hook=$(jq -r '.id // empty' <<<"$answer")
+      [ -n "$hook" ] || { echo "registering the webhook failed: $answer" >&2; cat "$work/kurz.log" >&2; exit 1; }
     fi
     read -r control _ _ <<<"$(run "http://127.0.0.1:18091/x" "$work/head.lua")"
     read -r rps p99 answered <<<"$(run "http://127.0.0.1:$PORT" "$work/get.lua")"
