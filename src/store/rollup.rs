@@ -30,7 +30,8 @@ pub(crate) struct UrlTally {
 /// The key of a `url_rule_rollups` row: URL, day, rule index.
 pub(crate) type RuleKey = (i64, NaiveDate, i16);
 
-/// The key of a `url_geo_rollups` row: URL, day, country, city (`""` for unknown).
+/// The key of a `url_geo_rollups` row: URL, day, country, city (`""` for unknown; visits of
+/// unknown country and city have no row).
 pub(crate) type GeoKey = (i64, NaiveDate, String, String);
 
 /// What one batch adds: visits per URL, per rollup row, per rule rollup row (visits a
@@ -76,19 +77,24 @@ impl Rollups {
                 tally.visits += 1;
                 tally.bot_visits += i64::from(visit.is_bot);
             }
-            let place = (
-                visit.url_id,
-                visit.visited_at.date_naive(),
-                visit
-                    .location
-                    .country
-                    .map(|c| c.as_str().to_owned())
-                    .unwrap_or_default(),
-                text(&visit.location.city),
-            );
-            let tally = rollups.places.entry(place).or_default();
-            tally.visits += 1;
-            tally.bot_visits += i64::from(visit.is_bot);
+            // Visits of unknown place get no row: the statistics count them as the visits
+            // less the located ones, so that a server without a geolocation file writes no
+            // geo rows at all.
+            if visit.location.country.is_some() || visit.location.city.is_some() {
+                let place = (
+                    visit.url_id,
+                    visit.visited_at.date_naive(),
+                    visit
+                        .location
+                        .country
+                        .map(|c| c.as_str().to_owned())
+                        .unwrap_or_default(),
+                    text(&visit.location.city),
+                );
+                let tally = rollups.places.entry(place).or_default();
+                tally.visits += 1;
+                tally.bot_visits += i64::from(visit.is_bot);
+            }
         }
         rollups
     }
@@ -151,6 +157,8 @@ mod tests {
         );
         assert_eq!(r.places[&(1, nov1, "DE".into(), String::new())].visits, 1);
         assert_eq!(r.places.len(), 3);
+        // Nothing known: no row.
+        assert!(Rollups::of(&[visit(1, 1, None, false)]).places.is_empty());
     }
 
     #[test]
@@ -170,8 +178,8 @@ mod tests {
             })
         );
         assert_eq!(r.rows.len(), 3);
-        // Unknown places are one row per URL and day.
-        assert_eq!(r.places.len(), 3);
+        // Unknown places have no row.
+        assert!(r.places.is_empty());
         assert_eq!(r.per_day.len(), 2);
         assert_eq!(
             r.per_day[&NaiveDate::from_ymd_opt(2026, 11, 1).unwrap()],

@@ -69,19 +69,22 @@ pub(crate) fn top_values_sql(of: StatsOf) -> String {
     )
 }
 
-/// The top countries (unknown included, as `''`) and the top known cities with their
-/// country, from the geo rollup; `$1` to `$5` as in [`top_values_sql`], the owner, if any,
-/// is `$6`.
+/// The top known countries, the top known cities with their country, and the visits located
+/// at all (`located`), from the geo rollup; `$1` to `$5` as in [`top_values_sql`], the owner,
+/// if any, is `$6`. The writers keep no row for visits of unknown place (databases migrated
+/// from before may hold `''`/`''` rows, left out here): [`assemble`] counts those as the
+/// visits less the located ones.
 pub(crate) fn places_sql(of: StatsOf) -> String {
     format!(
         "WITH f AS ( \
            SELECT r.country, r.city, r.visits - r.bot_visits * $4 AS n \
-           FROM {} AND r.day >= $2 AND r.day <= $3 \
+           FROM {} AND r.day >= $2 AND r.day <= $3 AND (r.country <> '' OR r.city <> '') \
          ), counts AS ( \
            SELECT 'country' AS dimension, country, '' AS city, SUM(n) AS n FROM f \
-           GROUP BY country \
+           WHERE country <> '' GROUP BY country \
            UNION ALL SELECT 'city', country, city, SUM(n) FROM f WHERE city <> '' \
            GROUP BY country, city \
+           UNION ALL SELECT 'located', '', '', SUM(n) FROM f \
          ) \
          SELECT dimension, country, city, n FROM ( \
            SELECT dimension, country, city, CAST(n AS BIGINT) AS n, \
@@ -178,8 +181,10 @@ pub(crate) fn assemble(
         }
     }
     let known = |value: String| Some(value).filter(|v| !v.is_empty());
+    let mut located = 0;
     for row in places {
         match row.dimension.as_str() {
+            "located" => located = row.n,
             "country" => stats.countries.push(ValueCount {
                 value: known(row.country),
                 visits: row.n,
@@ -191,6 +196,24 @@ pub(crate) fn assemble(
             }),
             _ => {}
         }
+    }
+    // Visits of unknown country: every visit counted less those located, ranked among the
+    // countries (before those with as many visits, as `''` sorts first) and within the top.
+    let unknown = stats.visits - located;
+    if unknown > 0 {
+        let at = stats
+            .countries
+            .iter()
+            .position(|country| country.visits <= unknown)
+            .unwrap_or(stats.countries.len());
+        stats.countries.insert(
+            at,
+            ValueCount {
+                value: None,
+                visits: unknown,
+            },
+        );
+        stats.countries.truncate(query.top as usize);
     }
     stats
 }
@@ -270,12 +293,19 @@ mod tests {
         let places = vec![
             place("city", "DE", "Berlin", 4),
             place("country", "DE", "", 5),
-            place("country", "", "", 1),
+            place("located", "", "", 5),
         ];
-        let stats = assemble(&query(false), vec![], vec![], vec![], places);
+        // Six visits that day: five located, one not.
+        let day = DailyRow {
+            day: query(false).from,
+            visits: 6,
+            bot_visits: 0,
+        };
+        let stats = assemble(&query(false), vec![day], vec![], vec![], places);
         assert_eq!(stats.countries.len(), 2);
         assert_eq!(stats.countries[0].value.as_deref(), Some("DE"));
         assert_eq!(stats.countries[1].value, None);
+        assert_eq!(stats.countries[1].visits, 1);
         assert_eq!(
             stats.cities,
             [CityCount {
@@ -284,5 +314,46 @@ mod tests {
                 visits: 4
             }]
         );
+    }
+
+    #[test]
+    fn unknown_places_rank_among_the_top_countries() {
+        let place = |dimension: &str, country: &str, n| PlaceRow {
+            dimension: dimension.into(),
+            country: country.into(),
+            city: String::new(),
+            n,
+        };
+        let mut top_two = query(false);
+        top_two.top = 2;
+        let day = DailyRow {
+            day: top_two.from,
+            visits: 20,
+            bot_visits: 0,
+        };
+        let places = vec![
+            place("country", "DE", 5),
+            place("country", "FR", 3),
+            place("located", "", 8),
+        ];
+        let stats = assemble(&top_two, vec![day], vec![], vec![], places);
+        let countries: Vec<(Option<&str>, i64)> = stats
+            .countries
+            .iter()
+            .map(|c| (c.value.as_deref(), c.visits))
+            .collect();
+        assert_eq!(countries, [(None, 12), (Some("DE"), 5)]);
+        // Every visit located: no unknown entry.
+        let located = vec![place("country", "DE", 20), place("located", "", 20)];
+        let stats = assemble(&top_two, vec![day_of(20)], vec![], vec![], located);
+        assert_eq!(stats.countries.len(), 1);
+    }
+
+    fn day_of(visits: i64) -> DailyRow {
+        DailyRow {
+            day: query(false).from,
+            visits,
+            bot_visits: 0,
+        }
     }
 }
