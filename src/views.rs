@@ -4,8 +4,8 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::domain::RuleSpec;
-use crate::store::{LinkSnapshot, UrlRecord, VisitRecord};
+use crate::domain::{OrphanKind, RuleSpec};
+use crate::store::{LinkSnapshot, OrphanVisitRecord, UrlRecord, VisitRecord};
 
 /// The URL resource.
 #[derive(Debug, Serialize, ToSchema)]
@@ -200,6 +200,76 @@ impl From<VisitRecord> for VisitView {
             device: record.device,
             is_bot: record.is_bot,
             rule: record.rule,
+            country: record.location.country.map(String::from),
+            region: record.location.region,
+            city: record.location.city,
+            latitude: record.location.latitude,
+            longitude: record.location.longitude,
+            timezone: record.location.timezone,
+        }
+    }
+}
+
+/// An orphan visit: a click that reached no link.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrphanVisitView {
+    pub id: i64,
+    /// What was asked for: `invalid_slug` (no link has the slug, or its `valid_since` is
+    /// ahead), `expired` (past `valid_until` or `max_visits`), `base_url` (`/`) or
+    /// `regular_404` (any other path that matches nothing).
+    #[serde(rename = "type")]
+    pub kind: OrphanKind,
+    /// The path asked for, as sent, without the query.
+    pub path: String,
+    pub visited_at: DateTime<Utc>,
+    /// The client's IP address, anonymised unless `enrichment.anonymize_ips` is off.
+    #[schema(required = true)]
+    pub client_ip: Option<String>,
+    #[schema(required = true)]
+    pub user_agent: Option<String>,
+    #[schema(required = true)]
+    pub referrer: Option<String>,
+    #[schema(required = true)]
+    pub referrer_host: Option<String>,
+    #[schema(required = true)]
+    pub browser: Option<String>,
+    #[schema(required = true)]
+    pub os: Option<String>,
+    /// `desktop`, `mobile`, `tablet`, `bot` or `other`.
+    #[schema(required = true)]
+    pub device: Option<String>,
+    pub is_bot: bool,
+    /// Where the client address is, as for link visits (`geo.database`): ISO 3166-1 alpha-2
+    /// country code, region, city, coordinates and IANA time zone; `null` when unknown.
+    #[schema(required = true, pattern = "^[A-Z]{2}$")]
+    pub country: Option<String>,
+    #[schema(required = true)]
+    pub region: Option<String>,
+    #[schema(required = true)]
+    pub city: Option<String>,
+    #[schema(required = true, minimum = -90, maximum = 90)]
+    pub latitude: Option<f64>,
+    #[schema(required = true, minimum = -180, maximum = 180)]
+    pub longitude: Option<f64>,
+    #[schema(required = true)]
+    pub timezone: Option<String>,
+}
+
+impl From<OrphanVisitRecord> for OrphanVisitView {
+    fn from(record: OrphanVisitRecord) -> Self {
+        Self {
+            id: record.id,
+            kind: record.kind,
+            path: record.path,
+            visited_at: record.visited_at,
+            client_ip: record.client_ip,
+            user_agent: record.user_agent,
+            referrer: record.referrer,
+            referrer_host: record.referrer_host,
+            browser: record.browser,
+            os: record.os,
+            device: record.device,
+            is_bot: record.is_bot,
             country: record.location.country.map(String::from),
             region: record.location.region,
             city: record.location.city,

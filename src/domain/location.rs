@@ -53,8 +53,10 @@ impl fmt::Display for CountryCode {
 }
 
 /// Where a visit came from. Every part is optional: a country file knows the country only, and
-/// no file knows every address. The default is "unknown" everywhere.
-#[derive(Debug, Clone, Default, PartialEq)]
+/// no file knows every address. The default is "unknown" everywhere. (Serialized flat into
+/// stored event payloads; a part absent reads as unknown.)
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Location {
     pub country: Option<CountryCode>,
     /// The first subdivision (state, region, province) by name.

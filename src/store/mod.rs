@@ -35,7 +35,7 @@ pub use models::{
 pub use sql::SqlStore;
 pub use webhooks::{
     AttemptRecord, ClaimedDelivery, DeliveryOutcome, LinkSnapshot, NewAttempt, NewWebhook,
-    VisitSnapshot, WebhookPatch, WebhookRecord,
+    VisitBatchRef, WebhookPatch, WebhookRecord, VISITS_PER_DELIVERY,
 };
 
 use crate::config::DatabaseSettings;

@@ -197,10 +197,12 @@ pub struct NewOrphanVisit {
     pub location: Location,
 }
 
-/// A stored orphan visit.
-#[derive(Debug, Clone, PartialEq)]
+/// A stored orphan visit. Its JSON (flat, `type` for the kind) is an `orphan_visit` event's
+/// stored data.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct OrphanVisitRecord {
     pub id: i64,
+    #[serde(rename = "type")]
     pub kind: OrphanKind,
     pub path: String,
     pub visited_at: DateTime<Utc>,
@@ -212,7 +214,29 @@ pub struct OrphanVisitRecord {
     pub os: Option<String>,
     pub device: Option<String>,
     pub is_bot: bool,
+    #[serde(flatten)]
     pub location: Location,
+}
+
+impl OrphanVisitRecord {
+    /// The record of `visit`, stored with `id`.
+    pub fn of(id: i64, visit: &NewOrphanVisit) -> Self {
+        Self {
+            id,
+            kind: visit.kind,
+            path: visit.path.clone(),
+            visited_at: super::rows::micros(visit.visited_at),
+            client_ip: visit.client_ip.map(|ip| ip.to_string()),
+            user_agent: visit.user_agent.clone(),
+            referrer: visit.referrer.clone(),
+            referrer_host: visit.referrer_host.clone(),
+            browser: visit.browser.clone(),
+            os: visit.os.clone(),
+            device: visit.device.clone(),
+            is_bot: visit.is_bot,
+            location: visit.location.clone(),
+        }
+    }
 }
 
 /// Which orphan visits a list shows.

@@ -292,21 +292,23 @@ fn add_tallies<'a>(
             ])?;
         }
     }
-    let mut upsert = tx.prepare_cached(
-        "INSERT INTO url_geo_rollups (url_id, day, country, city, visits, bot_visits) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
-         ON CONFLICT (url_id, day, country, city) DO UPDATE SET \
-         visits = visits + excluded.visits, bot_visits = bot_visits + excluded.bot_visits",
-    )?;
-    for ((url_id, day, country, city), tally) in rollups.places {
-        upsert.execute(params![
-            url_id,
-            day.format("%F").to_string(),
-            country,
-            city,
-            tally.visits,
-            tally.bot_visits,
-        ])?;
+    if !rollups.places.is_empty() {
+        let mut upsert = tx.prepare_cached(
+            "INSERT INTO url_geo_rollups (url_id, day, country, city, visits, bot_visits) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
+             ON CONFLICT (url_id, day, country, city) DO UPDATE SET \
+             visits = visits + excluded.visits, bot_visits = bot_visits + excluded.bot_visits",
+        )?;
+        for ((url_id, day, country, city), tally) in rollups.places {
+            upsert.execute(params![
+                url_id,
+                day.format("%F").to_string(),
+                country,
+                city,
+                tally.visits,
+                tally.bot_visits,
+            ])?;
+        }
     }
     let mut daily = tx.prepare_cached(
         "INSERT INTO daily_visit_totals (day, shard, visits, bot_visits) VALUES (?1, 0, ?2, ?3) \

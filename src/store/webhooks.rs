@@ -3,11 +3,10 @@
 //!
 //! An event is queued in the transaction of what it describes by one `INSERT ... SELECT` over
 //! the event's subscriptions (`webhook_subscriptions (event, endpoint_id)`): when no endpoint
-//! subscribes, that is one index probe that finds nothing. [`enqueue_postgres`],
-//! [`enqueue_sqlite`] and [`enqueue_sqlite_writer`] are that statement for each kind of
-//! connection; a visit batch's statement builds the batch's array in SQL
-//! ([`enqueue_visits_postgres`], [`enqueue_visits_sqlite_writer`]), evaluated only when some
-//! endpoint subscribes.
+//! subscribes, that is one index probe that finds nothing. [`enqueue_postgres`] and
+//! [`enqueue_sqlite`] are that statement for each kind of connection. A visit batch is queued
+//! by its visits' ids ([`VisitBatchRef`]), only when some endpoint subscribes, and its visits
+//! read when it is sent ([`enqueue_visits_postgres`], [`enqueue_visits_sqlite_writer`]).
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -17,8 +16,8 @@ use serde::{Deserialize, Serialize};
 use sqlx::{PgConnection, QueryBuilder, SqliteConnection};
 
 use super::sql::{Db, SqlStore};
-use super::{Page, PageRequest, StoreError, UrlRecord, VisitRecord};
-use crate::domain::{Location, RuleSpec, Slug, WebhookEvent, WebhookSecret};
+use super::{Page, PageRequest, StoreError, UrlRecord};
+use crate::domain::{RuleSpec, WebhookEvent, WebhookSecret};
 
 /// A registered endpoint.
 #[derive(Debug, Clone)]
@@ -58,8 +57,8 @@ pub struct ClaimedDelivery {
     pub url: String,
     pub secret: WebhookSecret,
     pub event: String,
-    /// The event's data as stored: a [`LinkSnapshot`], an array of [`VisitSnapshot`]s, or
-    /// what the writer of another event put there.
+    /// The event's data as stored: a [`LinkSnapshot`], a [`VisitBatchRef`], an array of
+    /// `OrphanVisitRecord`s, or what the writer of another event put there.
     pub payload: String,
     pub created_at: DateTime<Utc>,
     /// Attempts made before this one.
@@ -152,66 +151,33 @@ impl From<&UrlRecord> for LinkSnapshot {
     }
 }
 
-/// A visit as a `visit` event's array holds it, written by the statement that queues a batch
-/// (its keys are the SQL's); read back into a [`VisitRecord`].
-#[derive(Debug, Clone, Deserialize)]
-pub struct VisitSnapshot {
-    pub id: i64,
-    pub url_id: i64,
-    pub slug: String,
-    pub visited_at: DateTime<Utc>,
-    pub client_ip: Option<String>,
-    pub user_agent: Option<String>,
-    pub referrer: Option<String>,
-    pub referrer_host: Option<String>,
-    pub browser: Option<String>,
-    pub os: Option<String>,
-    pub device: Option<String>,
-    pub is_bot: bool,
-    pub rule: Option<i16>,
-    pub url_created_by: Option<i64>,
-    // Where the client was (absent from events queued before locations were stored).
-    #[serde(default)]
-    pub country: Option<String>,
-    #[serde(default)]
-    pub region: Option<String>,
-    #[serde(default)]
-    pub city: Option<String>,
-    #[serde(default)]
-    pub latitude: Option<f64>,
-    #[serde(default)]
-    pub longitude: Option<f64>,
-    #[serde(default)]
-    pub timezone: Option<String>,
+/// Visits one `visit` delivery carries at most: a batch written at once (up to
+/// `visits.batch_size`) is queued as several deliveries past this, so that a body stays well
+/// under the 1 MiB that receivers commonly accept (nginx's default `client_max_body_size`): a
+/// visit object is about 600 bytes.
+pub const VISITS_PER_DELIVERY: usize = 500;
+
+/// A `visit` delivery's stored data: the ids of the visits it carries, oldest first. The
+/// visits are read (`Store::visits_by_ids`) and rendered when it is sent, so that the visit
+/// writer only adds a few bytes per visit to its transaction and the outbox holds no copy of
+/// them; a visit deleted before then (with its link, or pruned) is left out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VisitBatchRef {
+    pub visit_ids: Vec<i64>,
 }
 
-impl From<VisitSnapshot> for VisitRecord {
-    fn from(visit: VisitSnapshot) -> Self {
-        Self {
-            id: visit.id,
-            url_id: visit.url_id,
-            slug: Slug::from_stored(visit.slug),
-            visited_at: super::rows::micros(visit.visited_at),
-            client_ip: visit.client_ip,
-            user_agent: visit.user_agent,
-            referrer: visit.referrer,
-            referrer_host: visit.referrer_host,
-            browser: visit.browser,
-            os: visit.os,
-            device: visit.device,
-            is_bot: visit.is_bot,
-            rule: visit.rule,
-            location: Location {
-                // Written from a `CountryCode`; anything else is read as unknown.
-                country: visit.country.and_then(|code| code.parse().ok()),
-                region: visit.region,
-                city: visit.city,
-                latitude: visit.latitude,
-                longitude: visit.longitude,
-                timezone: visit.timezone,
-            },
-            url_created_by: visit.url_created_by,
-        }
+impl VisitBatchRef {
+    /// A stored batch's parts: its ids in runs of at most [`VISITS_PER_DELIVERY`], encoded.
+    fn parts(ids: &[i64]) -> Vec<String> {
+        ids.chunks(VISITS_PER_DELIVERY)
+            .map(|chunk| {
+                // A list of integers always encodes.
+                serde_json::to_string(&Self {
+                    visit_ids: chunk.to_vec(),
+                })
+                .unwrap_or_default()
+            })
+            .collect()
     }
 }
 
@@ -253,72 +219,47 @@ pub(crate) async fn enqueue_sqlite(
         .rows_affected())
 }
 
-/// Queues an event on SQLite in the visit writer's transaction (rusqlite); how many. (For
-/// events the visit writer writes besides visit batches, such as orphan visits.)
-#[allow(dead_code)]
-pub(crate) fn enqueue_sqlite_writer(
-    tx: &rusqlite::Transaction<'_>,
-    event: WebhookEvent,
-    payload: &str,
-) -> rusqlite::Result<usize> {
-    tx.prepare_cached(&ENQUEUE.replace('$', "?"))?
-        .execute(rusqlite::params![
-            event.as_str(),
-            payload,
-            super::sqlite_writer::time_text(&Utc::now()),
-        ])
-}
+/// The endpoints subscribed to visit batches.
+const VISIT_SUBSCRIBERS: &str =
+    "SELECT endpoint_id FROM webhook_subscriptions WHERE event = 'visit' ORDER BY endpoint_id";
 
-/// Queues a visit batch (the visits with ids `$1`, just written) for the endpoints subscribed
-/// to `visit`: one statement; the array is built only when one subscribes.
-const ENQUEUE_VISITS_POSTGRES: &str = "INSERT INTO webhook_deliveries \
-         (endpoint_id, event, payload, created_at, next_attempt_at) \
-     SELECT s.endpoint_id, 'visit', ( \
-         SELECT json_agg(json_build_object( \
-             'id', v.id, 'url_id', v.url_id, 'slug', u.slug, 'visited_at', v.visited_at, \
-             'client_ip', host(v.client_ip), 'user_agent', v.user_agent, \
-             'referrer', v.referrer, 'referrer_host', v.referrer_host, 'browser', v.browser, \
-             'os', v.os, 'device', v.device, 'is_bot', v.is_bot, 'rule', v.rule, \
-             'url_created_by', u.created_by, 'country', v.country, 'region', v.region, \
-             'city', v.city, 'latitude', v.latitude, 'longitude', v.longitude, \
-             'timezone', v.timezone) ORDER BY v.id)::text \
-         FROM url_visits v JOIN urls u ON u.id = v.url_id WHERE v.id = ANY($1)), $2, $2 \
-     FROM webhook_subscriptions s WHERE s.event = 'visit'";
-
-const ENQUEUE_VISITS_SQLITE: &str = "INSERT INTO webhook_deliveries \
-         (endpoint_id, event, payload, created_at, next_attempt_at) \
-     SELECT s.endpoint_id, 'visit', ( \
-         SELECT json_group_array(json(visit)) FROM ( \
-             SELECT json_object( \
-                 'id', v.id, 'url_id', v.url_id, 'slug', u.slug, 'visited_at', v.visited_at, \
-                 'client_ip', v.client_ip, 'user_agent', v.user_agent, \
-                 'referrer', v.referrer, 'referrer_host', v.referrer_host, \
-                 'browser', v.browser, 'os', v.os, 'device', v.device, \
-                 'is_bot', json(CASE WHEN v.is_bot THEN 'true' ELSE 'false' END), \
-                 'rule', v.rule, 'url_created_by', u.created_by, 'country', v.country, \
-                 'region', v.region, 'city', v.city, 'latitude', v.latitude, \
-                 'longitude', v.longitude, 'timezone', v.timezone) AS visit \
-             FROM url_visits v JOIN urls u ON u.id = v.url_id \
-             WHERE v.id IN (SELECT value FROM json_each(?1)) ORDER BY v.id)), ?2, ?2 \
-     FROM webhook_subscriptions s WHERE s.event = 'visit'";
-
-/// Queues a PostgreSQL visit batch; how many deliveries.
+/// Queues a PostgreSQL visit batch (just stored with `ids`) for the endpoints subscribed to
+/// `visit`: one index probe when none is; else one [`VisitBatchRef`] per part and endpoint.
+/// How many deliveries.
 pub(crate) async fn enqueue_visits_postgres(
     conn: &mut PgConnection,
     ids: &[i64],
-) -> Result<u64, sqlx::Error> {
+) -> Result<u64, StoreError> {
     if ids.is_empty() {
         return Ok(0);
     }
-    Ok(sqlx::query(ENQUEUE_VISITS_POSTGRES)
-        .bind(ids)
-        .bind(Utc::now())
-        .execute(conn)
-        .await?
-        .rows_affected())
+    let endpoints: Vec<i64> = sqlx::query_scalar(VISIT_SUBSCRIBERS)
+        .fetch_all(&mut *conn)
+        .await?;
+    if endpoints.is_empty() {
+        return Ok(0);
+    }
+    let parts = VisitBatchRef::parts(ids);
+    // Each part to every endpoint, in the batch's order.
+    let (endpoint_ids, payloads): (Vec<i64>, Vec<&str>) = parts
+        .iter()
+        .flat_map(|part| endpoints.iter().map(move |id| (*id, part.as_str())))
+        .unzip();
+    Ok(sqlx::query(
+        "INSERT INTO webhook_deliveries (endpoint_id, event, payload, created_at, next_attempt_at) \
+         SELECT endpoint, 'visit', payload, $3, $3 \
+         FROM UNNEST($1::bigint[], $2::text[]) AS e(endpoint, payload)",
+    )
+    .bind(&endpoint_ids)
+    .bind(&payloads)
+    .bind(Utc::now())
+    .execute(&mut *conn)
+    .await?
+    .rows_affected())
 }
 
-/// Queues an SQLite visit batch in the visit writer's transaction; how many deliveries.
+/// Queues an SQLite visit batch in the visit writer's transaction, as
+/// [`enqueue_visits_postgres`] does; how many deliveries.
 pub(crate) fn enqueue_visits_sqlite_writer(
     tx: &rusqlite::Transaction<'_>,
     ids: &[i64],
@@ -326,12 +267,25 @@ pub(crate) fn enqueue_visits_sqlite_writer(
     if ids.is_empty() {
         return Ok(0);
     }
-    let list = serde_json::to_string(ids).unwrap_or_else(|_| "[]".into());
-    tx.prepare_cached(ENQUEUE_VISITS_SQLITE)?
-        .execute(rusqlite::params![
-            list,
-            super::sqlite_writer::time_text(&Utc::now())
-        ])
+    let endpoints: Vec<i64> = tx
+        .prepare_cached(VISIT_SUBSCRIBERS)?
+        .query_map([], |row| row.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    if endpoints.is_empty() {
+        return Ok(0);
+    }
+    let now = super::sqlite_writer::time_text(&Utc::now());
+    let mut insert = tx.prepare_cached(
+        "INSERT INTO webhook_deliveries (endpoint_id, event, payload, created_at, next_attempt_at) \
+         VALUES (?1, 'visit', ?2, ?3, ?3)",
+    )?;
+    let parts = VisitBatchRef::parts(ids);
+    for part in &parts {
+        for endpoint in &endpoints {
+            insert.execute(rusqlite::params![endpoint, part, now])?;
+        }
+    }
+    Ok(endpoints.len() * parts.len())
 }
 
 /// Queues a `link.*` event for `record` (its tags read in the same transaction) when some

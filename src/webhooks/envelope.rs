@@ -3,44 +3,65 @@
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use serde_json::Value;
 
-use crate::store::{ClaimedDelivery, LinkSnapshot, VisitRecord, VisitSnapshot};
-use crate::views::{UrlView, VisitView};
+use crate::store::{
+    ClaimedDelivery, LinkSnapshot, OrphanVisitRecord, Store, VisitBatchRef, MAX_VISITS_BY_IDS,
+};
+use crate::views::{OrphanVisitView, UrlView, VisitView};
 
 /// A delivery's JSON body.
 #[derive(Debug, Serialize)]
-pub struct Envelope {
+pub struct Envelope<'a, T> {
     /// The delivery's id: the same on every attempt, for receivers to drop repeats.
     pub id: i64,
-    pub event: String,
+    pub event: &'a str,
     /// When the event happened (was queued).
     pub created_at: DateTime<Utc>,
-    /// A link object (`link.*`), an array of visit objects (`visit`), or the event's own
-    /// data.
-    pub data: Value,
+    /// A link object (`link.*`), an array of visit objects (`visit`) or orphan visit objects
+    /// (`orphan_visit`), or the event's own data.
+    pub data: T,
 }
 
-/// The body of `delivery`, whose links' short URLs start with `public_url`.
-pub fn render(delivery: &ClaimedDelivery, public_url: &str) -> Result<Vec<u8>, serde_json::Error> {
-    let data = match delivery.event.as_str() {
+/// The body of `delivery`, whose links' short URLs start with `public_url`: its stored data
+/// read (a visit batch's visits from `store`) and rendered as the API renders the same things.
+pub async fn render(
+    delivery: &ClaimedDelivery,
+    public_url: &str,
+    store: &dyn Store,
+) -> anyhow::Result<Vec<u8>> {
+    let payload = delivery.payload.as_str();
+    let body = match delivery.event.as_str() {
         "link.created" | "link.updated" | "link.deleted" => {
-            let link: LinkSnapshot = serde_json::from_str(&delivery.payload)?;
-            serde_json::to_value(UrlView::from_snapshot(public_url, link))?
+            let link: LinkSnapshot = serde_json::from_str(payload)?;
+            body(delivery, UrlView::from_snapshot(public_url, link))?
         }
         "visit" => {
-            let visits: Vec<VisitSnapshot> = serde_json::from_str(&delivery.payload)?;
-            let views: Vec<VisitView> = visits
-                .into_iter()
-                .map(|visit| VisitView::from(VisitRecord::from(visit)))
-                .collect();
-            serde_json::to_value(views)?
+            let batch: VisitBatchRef = serde_json::from_str(payload)?;
+            let mut views: Vec<VisitView> = Vec::with_capacity(batch.visit_ids.len());
+            for ids in batch.visit_ids.chunks(MAX_VISITS_BY_IDS) {
+                let visits = store.visits_by_ids(ids).await?;
+                views.extend(visits.into_iter().map(VisitView::from));
+            }
+            body(delivery, views)?
         }
-        _ => serde_json::from_str(&delivery.payload)?,
+        "orphan_visit" => {
+            let visits: Vec<OrphanVisitRecord> = serde_json::from_str(payload)?;
+            let views: Vec<OrphanVisitView> =
+                visits.into_iter().map(OrphanVisitView::from).collect();
+            body(delivery, views)?
+        }
+        _ => body(
+            delivery,
+            serde_json::from_str::<serde_json::Value>(payload)?,
+        )?,
     };
+    Ok(body)
+}
+
+fn body<T: Serialize>(delivery: &ClaimedDelivery, data: T) -> Result<Vec<u8>, serde_json::Error> {
     serde_json::to_vec(&Envelope {
         id: delivery.id,
-        event: delivery.event.clone(),
+        event: &delivery.event,
         created_at: delivery.created_at,
         data,
     })

@@ -214,7 +214,7 @@ async fn send_in_turn(shared: &Shared, deliveries: Vec<ClaimedDelivery>) {
 async fn attempt(shared: &Shared, delivery: &ClaimedDelivery) -> Option<chrono::DateTime<Utc>> {
     let attempted_at = Utc::now();
     let started = Instant::now();
-    let answer = match envelope::render(delivery, &shared.public_url) {
+    let answer = match envelope::render(delivery, &shared.public_url, shared.store.as_ref()).await {
         Ok(body) => {
             shared
                 .client

@@ -7,8 +7,8 @@ use std::time::Duration;
 use chrono::Utc;
 use kurz::domain::{WebhookEvent, WebhookSecret};
 use kurz::store::{
-    DeliveryOutcome, LinkSnapshot, NewAttempt, NewWebhook, StoreError, UrlPatch, VisitSnapshot,
-    WebhookPatch,
+    DeliveryOutcome, LinkSnapshot, NewAttempt, NewWebhook, StoreError, UrlPatch, VisitBatchRef,
+    WebhookPatch, VISITS_PER_DELIVERY,
 };
 
 use super::{first_page, fixture, visit, Backend, Fixture};
@@ -189,11 +189,36 @@ async fn a_visit_batch_is_one_delivery_per_endpoint(backend: Backend) {
     assert_eq!(claimed.len(), 1);
     assert_eq!(claimed[0].endpoint_id, hook);
     assert_eq!(claimed[0].event, "visit");
-    let visits: Vec<VisitSnapshot> = serde_json::from_str(&claimed[0].payload).unwrap();
-    assert_eq!(visits.iter().map(|v| v.id).collect::<Vec<_>>(), ids);
-    let stored = f.store.visits_by_ids(&ids).await.unwrap();
-    for (snapshot, stored) in visits.into_iter().zip(stored) {
-        assert_eq!(kurz::store::VisitRecord::from(snapshot), stored);
+    let batch: VisitBatchRef = serde_json::from_str(&claimed[0].payload).unwrap();
+    assert_eq!(batch.visit_ids, ids);
+    f.store
+        .record_attempt(&claimed[0], &attempt(Some(204)), DeliveryOutcome::Delivered)
+        .await
+        .unwrap();
+
+    // A batch past VISITS_PER_DELIVERY is split in order, each part to every endpoint.
+    let second = f
+        .hook("https://hooks.example.com/w", &[WebhookEvent::Visit])
+        .await;
+    let many: Vec<_> = (0..VISITS_PER_DELIVERY + 3)
+        .map(|n| visit(record.id, n as i64 % 7))
+        .collect();
+    let ids = f.store.record_visits(&many).await.unwrap();
+    let claimed = f.store.claim_deliveries(10, LEASE, &[]).await.unwrap();
+    assert_eq!(claimed.len(), 4);
+    for endpoint in [hook, second] {
+        let parts: Vec<Vec<i64>> = claimed
+            .iter()
+            .filter(|d| d.endpoint_id == endpoint)
+            .map(|d| {
+                serde_json::from_str::<VisitBatchRef>(&d.payload)
+                    .unwrap()
+                    .visit_ids
+            })
+            .collect();
+        assert_eq!(parts.len(), 2, "endpoint {endpoint}");
+        assert_eq!(parts[0].len(), VISITS_PER_DELIVERY);
+        assert_eq!(parts.concat(), ids);
     }
 }
 

@@ -322,35 +322,15 @@ impl SqlStore {
     }
 }
 
-/// An `orphan_visit` event's data: the batch as `GET /api/visits/orphan` shows its visits.
+/// An `orphan_visit` event's data: the batch's records, rendered by the deliverer as
+/// `GET /api/visits/orphan` shows them.
 fn orphan_payload(visits: &[NewOrphanVisit], ids: &[i64]) -> Result<String, StoreError> {
-    let items: Vec<serde_json::Value> = ids
+    let records: Vec<OrphanVisitRecord> = ids
         .iter()
         .zip(visits)
-        .map(|(id, visit)| {
-            serde_json::json!({
-                "id": id,
-                "type": visit.kind.as_str(),
-                "path": visit.path,
-                "visited_at": micros(visit.visited_at),
-                "client_ip": visit.client_ip.map(|ip| ip.to_string()),
-                "user_agent": visit.user_agent,
-                "referrer": visit.referrer,
-                "referrer_host": visit.referrer_host,
-                "browser": visit.browser,
-                "os": visit.os,
-                "device": visit.device,
-                "is_bot": visit.is_bot,
-                "country": visit.location.country.map(String::from),
-                "region": visit.location.region,
-                "city": visit.location.city,
-                "latitude": visit.location.latitude,
-                "longitude": visit.location.longitude,
-                "timezone": visit.location.timezone,
-            })
-        })
+        .map(|(id, visit)| OrphanVisitRecord::of(*id, visit))
         .collect();
-    serde_json::to_string(&items)
+    serde_json::to_string(&records)
         .map_err(|e| StoreError::Other(anyhow::anyhow!("cannot encode an orphan visit event: {e}")))
 }
 
