@@ -85,15 +85,18 @@ function pageAfter(form, result) {
 }
 
 // A value the API answers only once (`data-reveal`: the field, a generated webhook secret):
-// shown in the box `data-reveal-in` names, with its link set to where the form would have
-// gone, instead of leaving the page and losing it.
+// shown in the `[data-revealed]` element of the box `data-reveal-in` names, with the box's
+// link set to where the form would have gone, instead of leaving the page and losing it. The
+// form is emptied (and its last error cleared) for the next one.
 function revealOnce(form, value, done) {
   const box = document.getElementById(form.dataset.revealIn);
-  box.querySelector("code").textContent = value;
+  box.querySelector("[data-revealed]").textContent = value;
   const next = box.querySelector("a");
   if (next && done) next.href = done;
   box.hidden = false;
   form.reset();
+  const output = form.querySelector("output");
+  if (output) output.textContent = "";
 }
 
 function wireApiForm(form) {
