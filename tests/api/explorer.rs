@@ -453,6 +453,9 @@ async fn webhooks_are_listed_registered_edited_and_deleted_in_the_explorer(backe
     assert!(list.html.contains(&format!(
         r#"<div id="{reveal_in}" class="revealed" hidden>"#
     )));
+    assert!(list
+        .html
+        .contains(r#"<code class="secret" data-revealed></code>"#));
     for event in EVENTS {
         assert!(list.html.contains(&event_box(event, false)), "{event}");
     }
