@@ -632,6 +632,34 @@ async fn webhook_deliveries_have_a_page(backend: Backend) {
     assert!(older.contains(r#"<td class="bad">no answer</td>"#));
 }
 
+/// The webhook pages are the API's answers: a viewer gets the 403 page, without forms.
+async fn webhook_pages_are_for_admins(backend: Backend) {
+    let app = spawn_app_with(backend, |s| {
+        s.auth.anonymous_role = kurz::domain::Role::Viewer;
+    })
+    .await;
+    for path in [
+        "/api/webhooks",
+        "/api/webhooks/1",
+        "/api/webhooks/1/deliveries",
+    ] {
+        let response = browse(&app, path).await;
+        assert_eq!(response.status(), 403, "{path}");
+        assert!(is_html(&response), "{path}");
+        let page = response.text().await.unwrap();
+        for part in [
+            "create-webhook",
+            "edit-webhook",
+            "delete-webhook",
+            "id=\"attempts\"",
+        ] {
+            assert!(!page.contains(part), "{path} shows {part}");
+        }
+    }
+}
+
+crate::on_sqlite!(webhook_pages_are_for_admins);
+
 crate::on_both_backends!(
     webhooks_are_listed_registered_edited_and_deleted_in_the_explorer,
     webhook_deliveries_have_a_page,
