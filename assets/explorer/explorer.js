@@ -1,5 +1,5 @@
-// kurz explorer: JSON forms, delete confirmation, search-as-you-type pickers (URLs and tags),
-// and the live list of a URL's visits.
+// kurz explorer: JSON forms (a value the API answers once shown in place), delete
+// confirmation, search-as-you-type pickers (URLs and tags), and the live list of a URL's visits.
 // Served by kurz itself (no CDN); the page's Content-Security-Policy allows only this script.
 "use strict";
 
@@ -54,11 +54,16 @@ function fieldValue(input) {
 // The JSON body of a create (POST) or edit (PATCH) form. Empty fields are left out of a
 // create; an edit clears the empty ones marked `data-clearable`: null, or `[]` for a list;
 // and a checked box marked `data-clears="field"` ("remove the password") clears that field.
+// Checkboxes marked `data-json="set"` that share a name are one list of the checked values
+// (a webhook's events).
 function formBody(form, method) {
   const body = {};
   for (const input of form.querySelectorAll("input[name], select[name], textarea[name]")) {
     const typed = input.dataset.json === "raw" ? input.value : input.value.trim();
-    if (input.type === "checkbox" && input.dataset.clears) {
+    if (input.type === "checkbox" && input.dataset.json === "set") {
+      body[input.name] ??= [];
+      if (input.checked) body[input.name].push(input.value);
+    } else if (input.type === "checkbox" && input.dataset.clears) {
       if (input.checked) body[input.dataset.clears] = null;
     } else if (input.type === "checkbox") {
       body[input.name] = input.checked;
@@ -79,6 +84,21 @@ function pageAfter(form, result) {
   return template.replace(/\{(\w+)\}/g, (_, field) => encodeURIComponent(result?.[field] ?? ""));
 }
 
+// A value the API answers only once (`data-reveal`: the field, a generated webhook secret):
+// shown in the `[data-revealed]` element of the box `data-reveal-in` names, with the box's
+// link set to where the form would have gone, instead of leaving the page and losing it. The
+// form is emptied (and its last error cleared) for the next one.
+function revealOnce(form, value, done) {
+  const box = document.getElementById(form.dataset.revealIn);
+  box.querySelector("[data-revealed]").textContent = value;
+  const next = box.querySelector("a");
+  if (next && done) next.href = done;
+  box.hidden = false;
+  form.reset();
+  const output = form.querySelector("output");
+  if (output) output.textContent = "";
+}
+
 function wireApiForm(form) {
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -89,7 +109,9 @@ function wireApiForm(form) {
       const body = method === "DELETE" ? undefined : formBody(form, method);
       const result = await callApi(method, form.getAttribute("action"), body);
       const done = pageAfter(form, result);
-      if (done) window.location.assign(done);
+      const once = form.dataset.reveal ? result?.[form.dataset.reveal] : undefined;
+      if (once) revealOnce(form, once, done);
+      else if (done) window.location.assign(done);
       else window.location.reload();
     } catch (error) {
       if (output) output.textContent = error.message;

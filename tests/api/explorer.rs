@@ -337,3 +337,330 @@ crate::on_sqlite!(
     switched_off_the_api_is_json_only,
     orphan_visits_and_site_stats_have_pages,
 );
+
+/// An explorer session: a page's HTML, and the CSRF cookie and token its forms send back.
+struct Session {
+    html: String,
+    cookie: String,
+    token: String,
+}
+
+async fn open_page(app: &TestApp, path: &str, cookie: Option<&str>) -> Session {
+    let mut request = app.client.get(app.url(path)).header(ACCEPT, BROWSER_ACCEPT);
+    if let Some(cookie) = cookie {
+        request = request.header(COOKIE, cookie);
+    }
+    let response = request.send().await.unwrap();
+    assert_eq!(response.status(), 200, "{path}");
+    let cookie = match response.headers().get(SET_COOKIE) {
+        Some(set) => set.to_str().unwrap().split(';').next().unwrap().to_owned(),
+        None => cookie.expect("a cookie set or kept").to_owned(),
+    };
+    let token = cookie.split_once('=').unwrap().1.to_owned();
+    let html = response.text().await.unwrap();
+    assert!(html.contains(&format!(r#"<meta name="csrf-token" content="{token}">"#)));
+    Session {
+        html,
+        cookie,
+        token,
+    }
+}
+
+/// The opening tag of the form `id` on the page.
+fn form_tag<'a>(html: &'a str, id: &str) -> &'a str {
+    let start = html
+        .find(&format!(r#"<form id="{id}""#))
+        .unwrap_or_else(|| panic!("no form {id} in {html}"));
+    let end = start + html[start..].find('>').expect("a closed tag");
+    &html[start..=end]
+}
+
+fn attribute<'a>(tag: &'a str, name: &str) -> &'a str {
+    let key = format!(r#" {name}=""#);
+    let start = tag
+        .find(&key)
+        .unwrap_or_else(|| panic!("no {name} in {tag}"))
+        + key.len();
+    &tag[start..start + tag[start..].find('"').unwrap()]
+}
+
+/// Sends what explorer.js sends for the form `id` of the session's page: its method to its
+/// action, the JSON `body` (none for a DELETE), with the CSRF cookie and header.
+async fn submit(app: &TestApp, session: &Session, id: &str, body: Value) -> Response {
+    let tag = form_tag(&session.html, id);
+    let method = Method::from_bytes(attribute(tag, "data-api-method").as_bytes()).unwrap();
+    let mut request = app
+        .client
+        .request(method.clone(), app.url(attribute(tag, "action")))
+        .header(COOKIE, &session.cookie)
+        .header("x-csrf-token", &session.token);
+    if method != Method::DELETE {
+        request = request.json(&body);
+    }
+    request.send().await.unwrap()
+}
+
+/// A webhook form's checkbox of `event`, and whether it is checked.
+fn event_box(event: &str, checked: bool) -> String {
+    let checked = if checked { " checked" } else { "" };
+    format!(r#"name="events" type="checkbox" value="{event}" data-json="set"{checked}>"#)
+}
+
+const EVENTS: [&str; 5] = [
+    "visit",
+    "link.created",
+    "link.updated",
+    "link.deleted",
+    "orphan_visit",
+];
+
+/// Webhooks in the explorer: listed from `/api`, registered through the list's form (the
+/// generated secret in that answer only), changed and deleted through the endpoint's forms.
+async fn webhooks_are_listed_registered_edited_and_deleted_in_the_explorer(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let root = browse(&app, "/api").await.text().await.unwrap();
+    assert!(
+        root.contains(r#"<a href="/api/webhooks">Webhooks"#),
+        "{root}"
+    );
+    let empty = browse(&app, "/api/webhooks").await.text().await.unwrap();
+    assert!(empty.contains(r#"id="no-webhooks""#), "{empty}");
+
+    // One registered through the API is listed, linking to its page.
+    let registered = app
+        .send_json(
+            Method::POST,
+            "/api/webhooks",
+            &json!({"url": "https://hooks.example.com/api", "events": ["link.deleted"]}),
+        )
+        .await;
+    assert_eq!(registered.status(), 201);
+    let api_id = registered.json::<Value>().await.unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let list = open_page(&app, "/api/webhooks", None).await;
+    assert!(list.html.contains("<h1>Webhooks</h1>"));
+    assert!(list.html.contains(&format!(
+        r#"<tr><td><a href="/api/webhooks/{api_id}">{api_id}</a></td><td><a href="/api/webhooks/{api_id}">https://hooks.example.com/api</a></td><td>link.deleted</td>"#
+    )), "{}", list.html);
+
+    // The create form: every event a checkbox, none checked; the secret is shown in place.
+    let create = form_tag(&list.html, "create-webhook");
+    assert_eq!(attribute(create, "data-api-method"), "POST");
+    assert_eq!(attribute(create, "action"), "/api/webhooks");
+    assert_eq!(attribute(create, "data-reveal"), "secret");
+    let reveal_in = attribute(create, "data-reveal-in");
+    assert!(list.html.contains(&format!(
+        r#"<div id="{reveal_in}" class="revealed" hidden>"#
+    )));
+    assert!(list
+        .html
+        .contains(r#"<code class="secret" data-revealed></code>"#));
+    for event in EVENTS {
+        assert!(list.html.contains(&event_box(event, false)), "{event}");
+    }
+    assert!(list.html.contains(r#"<input name="secret""#));
+    let created = submit(
+        &app,
+        &list,
+        "create-webhook",
+        json!({"url": "https://hooks.example.com/form", "events": ["visit", "orphan_visit"]}),
+    )
+    .await;
+    assert_eq!(created.status(), 201);
+    let created: Value = created.json().await.unwrap();
+    let secret = created["secret"].as_str().expect("the generated secret");
+    assert!(secret.starts_with("whsec_"));
+    let id = created["id"].as_i64().unwrap();
+    // ... once: no page shows it again.
+    let list = open_page(&app, "/api/webhooks", Some(&list.cookie)).await;
+    assert!(list.html.contains(&format!(r#"href="/api/webhooks/{id}""#)));
+    assert!(!list.html.contains(secret));
+    let path = format!("/api/webhooks/{id}");
+    let page = open_page(&app, &path, Some(&list.cookie)).await;
+    assert!(!page.html.contains(secret));
+
+    // The endpoint's page: its events checked, a link to its deliveries, edit and delete.
+    assert!(page.html.contains(&format!("<h1>Webhook {id}</h1>")));
+    assert!(page
+        .html
+        .contains(r#"<span id="webhook-url">https://hooks.example.com/form</span>"#));
+    assert!(page.html.contains(&format!(
+        r#"<a id="webhook-deliveries" href="/api/webhooks/{id}/deliveries">"#
+    )));
+    for event in EVENTS {
+        let checked = event == "visit" || event == "orphan_visit";
+        assert!(page.html.contains(&event_box(event, checked)), "{event}");
+    }
+    let edit = form_tag(&page.html, "edit-webhook");
+    assert_eq!(attribute(edit, "data-api-method"), "PATCH");
+    assert_eq!(attribute(edit, "action"), path);
+    assert!(
+        page.html.contains(r#"<input name="secret""#),
+        "secret rotation"
+    );
+    let edited = submit(
+        &app,
+        &page,
+        "edit-webhook",
+        json!({
+            "url": "https://hooks.example.com/changed",
+            "secret": "a-rotated-secret-0123",
+            "events": ["link.created", "link.updated"],
+        }),
+    )
+    .await;
+    assert_eq!(edited.status(), 200);
+    let page = open_page(&app, &path, Some(&page.cookie)).await;
+    assert!(page
+        .html
+        .contains(r#"<span id="webhook-url">https://hooks.example.com/changed</span>"#));
+    for event in EVENTS {
+        let checked = event == "link.created" || event == "link.updated";
+        assert!(page.html.contains(&event_box(event, checked)), "{event}");
+    }
+    // No box checked is the API's 422 naming the field (shown in the form's output).
+    let none = submit(&app, &page, "edit-webhook", json!({"events": []})).await;
+    let problem = assert_problem(none, 422).await;
+    assert_eq!(problem["errors"][0]["field"], "events");
+
+    let delete = form_tag(&page.html, "delete-webhook");
+    assert_eq!(attribute(delete, "data-api-method"), "DELETE");
+    assert_eq!(attribute(delete, "data-done"), "/api/webhooks");
+    assert_eq!(
+        submit(&app, &page, "delete-webhook", Value::Null)
+            .await
+            .status(),
+        204
+    );
+    let gone = browse(&app, &path).await;
+    assert_eq!(gone.status(), 404);
+    assert!(is_html(&gone));
+    assert!(!gone.text().await.unwrap().contains("edit-webhook"));
+    let list = browse(&app, "/api/webhooks").await.text().await.unwrap();
+    assert!(!list.contains(&format!(r#"href="/api/webhooks/{id}""#)));
+    assert!(list.contains(&format!(r#"href="/api/webhooks/{api_id}""#)));
+}
+
+/// A webhook's deliveries page: each attempt a row (a dead receiver's as "no answer" with its
+/// error), the keyset "next" link to older ones, and an endpoint without attempts says so.
+async fn webhook_deliveries_have_a_page(backend: Backend) {
+    let app = spawn_app_with(backend, |s| {
+        // A receiver on this machine (private), apart from kurz's own host; quick retries.
+        s.target.allow_private = true;
+        s.server.public_url = "http://sho.rt".into();
+        s.webhooks.backoff_base_ms = 50.try_into().unwrap();
+        s.webhooks.backoff_max_ms = 100.try_into().unwrap();
+        s.webhooks.poll_interval_ms = 50.try_into().unwrap();
+    })
+    .await;
+    let dead = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap()
+    };
+    let register = |url: String, events: Value| {
+        let app = &app;
+        async move {
+            let response = app
+                .send_json(
+                    Method::POST,
+                    "/api/webhooks",
+                    &json!({"url": url, "events": events}),
+                )
+                .await;
+            assert_eq!(response.status(), 201);
+            response.json::<Value>().await.unwrap()["id"]
+                .as_i64()
+                .unwrap()
+        }
+    };
+    let id = register(format!("http://{dead}/hook"), json!(["link.created"])).await;
+    let quiet = register(
+        "https://hooks.example.com/q".into(),
+        json!(["link.deleted"]),
+    )
+    .await;
+    let quiet_page = browse(&app, &format!("/api/webhooks/{quiet}/deliveries"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(quiet_page.contains(r#"id="no-attempts""#), "{quiet_page}");
+    assert!(!quiet_page.contains(r#"id="next-attempts""#));
+
+    app.create_url(json!({ "url": "https://example.com/", "slug": "hooked" }))
+        .await;
+    let deliveries = format!("/api/webhooks/{id}/deliveries");
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(15);
+    while app.json(&deliveries).await["items"]
+        .as_array()
+        .map_or(0, Vec::len)
+        < 2
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "two attempts within 15 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+
+    let response = browse(&app, &format!("{deliveries}?limit=1")).await;
+    assert_eq!(response.status(), 200);
+    let page = response.text().await.unwrap();
+    assert!(
+        page.contains(&format!("<h1>Deliveries of webhook {id}</h1>")),
+        "{page}"
+    );
+    assert!(page.contains(r#"<table id="attempts">"#), "{page}");
+    let rows = |page: &str| page.matches("<tr><td>").count();
+    assert_eq!(rows(&page), 1, "one page of one attempt");
+    assert!(page.contains(r#"<td>link.created</td>"#));
+    assert!(page.contains(r#"<td class="bad">no answer</td>"#), "{page}");
+    assert!(page.contains(&format!(r#"<a href="/api/webhooks/{id}">the endpoint</a>"#)));
+    let next = page
+        .split(r#"<a id="next-attempts" href=""#)
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("a next link")
+        .replace("&#38;", "&");
+    let next = &next[next.find("/api/").expect("an API path")..];
+    assert!(next.contains("cursor="), "{next}");
+    let older = browse(&app, next).await;
+    assert_eq!(older.status(), 200);
+    let older = older.text().await.unwrap();
+    assert_eq!(rows(&older), 1, "{older}");
+    assert!(older.contains(r#"<td class="bad">no answer</td>"#));
+}
+
+/// The webhook pages are the API's answers: a viewer gets the 403 page, without forms.
+async fn webhook_pages_are_for_admins(backend: Backend) {
+    let app = spawn_app_with(backend, |s| {
+        s.auth.anonymous_role = kurz::domain::Role::Viewer;
+    })
+    .await;
+    for path in [
+        "/api/webhooks",
+        "/api/webhooks/1",
+        "/api/webhooks/1/deliveries",
+    ] {
+        let response = browse(&app, path).await;
+        assert_eq!(response.status(), 403, "{path}");
+        assert!(is_html(&response), "{path}");
+        let page = response.text().await.unwrap();
+        for part in [
+            "create-webhook",
+            "edit-webhook",
+            "delete-webhook",
+            "id=\"attempts\"",
+        ] {
+            assert!(!page.contains(part), "{path} shows {part}");
+        }
+    }
+}
+
+crate::on_sqlite!(webhook_pages_are_for_admins);
+
+crate::on_both_backends!(
+    webhooks_are_listed_registered_edited_and_deleted_in_the_explorer,
+    webhook_deliveries_have_a_page,
+);

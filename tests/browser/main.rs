@@ -14,6 +14,7 @@ mod helpers;
 
 mod driver;
 mod passwords;
+mod webhooks;
 
 use std::path::PathBuf;
 use std::time::Duration;

@@ -7,6 +7,7 @@
 mod chart;
 pub(crate) mod pages;
 mod tags;
+mod webhooks;
 
 use axum::extract::Path;
 use axum::http::{header, HeaderMap, HeaderValue};

@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use super::chart::{self, Chart};
 use super::tags::{tag_links, TagDetail, TagFilter};
+use super::webhooks::{self, AttemptList, WebhookDetail, WebhookList};
 use crate::domain::Slug;
 use crate::http::state::AppState;
 use crate::store::{PageRequest, StatsOf, StatsQuery, VisitFilter};
@@ -101,6 +102,12 @@ pub struct ExplorerPage {
     pub tag: Option<TagDetail>,
     pub visit_filter: Option<VisitFilterForm>,
     pub detail: Option<UrlDetail>,
+    /// `/api/webhooks`: the endpoints and the form registering one.
+    pub webhooks: Option<WebhookList>,
+    /// `/api/webhooks/{id}`: the endpoint, with edit and delete forms.
+    pub webhook: Option<WebhookDetail>,
+    /// `/api/webhooks/{id}/deliveries`: the attempts of one page.
+    pub attempts: Option<AttemptList>,
     pub chart: Option<Chart>,
     /// A statistics page's top countries.
     pub countries: Vec<CountryRow>,
@@ -124,6 +131,9 @@ enum Endpoint {
     Tags,
     Tag(String),
     TagStats(String),
+    Webhooks,
+    Webhook(String),
+    WebhookDeliveries(String),
     Other,
 }
 
@@ -147,6 +157,9 @@ fn classify(path: &str) -> Endpoint {
         ["tags"] => Endpoint::Tags,
         ["tags", name] => Endpoint::Tag((*name).to_owned()),
         ["tags", name, "stats"] => Endpoint::TagStats((*name).to_owned()),
+        ["webhooks"] => Endpoint::Webhooks,
+        ["webhooks", id] => Endpoint::Webhook((*id).to_owned()),
+        ["webhooks", id, "deliveries"] => Endpoint::WebhookDeliveries((*id).to_owned()),
         _ => Endpoint::Other,
     }
 }
@@ -196,6 +209,9 @@ pub async fn build(
         tag: None,
         visit_filter: None,
         detail: None,
+        webhooks: None,
+        webhook: None,
+        attempts: None,
         chart: None,
         countries: Vec::new(),
         chart_width: chart::WIDTH,
@@ -226,6 +242,10 @@ pub async fn build(
                 link(
                     "/api/tags",
                     "Tags: the links' labels, to filter and count by",
+                ),
+                link(
+                    "/api/webhooks",
+                    "Webhooks: endpoints that receive kurz's events (admins)",
                 ),
             ];
         }
@@ -312,6 +332,23 @@ pub async fn build(
                 page.chart = stats_chart(&json);
                 page.countries = country_rows(&json);
             }
+        }
+        Endpoint::Webhooks => {
+            page.title = "Webhooks".into();
+            page.crumbs.extend(webhooks::crumbs(None));
+            page.webhooks = ok.then(|| WebhookList::of(&json));
+        }
+        Endpoint::Webhook(id) => {
+            page.title = format!("Webhook {id}");
+            page.crumbs.extend(webhooks::crumbs(Some(&id)));
+            page.webhook = ok.then(|| WebhookDetail::of(&json)).flatten();
+        }
+        Endpoint::WebhookDeliveries(id) => {
+            page.title = format!("Deliveries of webhook {id}");
+            page.crumbs.extend(webhooks::crumbs(Some(&id)));
+            page.crumbs
+                .push(link(format!("/api/webhooks/{id}/deliveries"), "deliveries"));
+            page.attempts = ok.then(|| AttemptList::of(&id, &json)).flatten();
         }
         Endpoint::Other => {}
     }
