@@ -15,6 +15,7 @@ mod rollup;
 mod rows;
 mod sql;
 mod sqlite;
+mod sqlite_reader;
 mod sqlite_writer;
 mod stats;
 

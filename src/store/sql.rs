@@ -600,17 +600,18 @@ impl Store for SqlStore {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let select = self.visit_select();
-        let rows: Vec<VisitRow> = on_pool!(self, pool => {
-            let mut query = QueryBuilder::new(&select);
-            query.push(" AND v.id IN (");
-            let mut list = query.separated(", ");
-            for id in ids {
-                list.push_bind(*id);
+        let rows: Vec<VisitRow> = match &self.db {
+            Db::Postgres(pg) => {
+                let select = self.visit_select();
+                let mut query = QueryBuilder::new(&select);
+                query.push(" AND v.id = ANY(");
+                query.push_bind(ids);
+                query.push(") ORDER BY v.id");
+                query.build_query_as().fetch_all(&pg.pool).await?
             }
-            query.push(") ORDER BY v.id");
-            query.build_query_as().fetch_all(pool).await?
-        });
+            // sqlx hands SQLite rows over one by one: a bulk read goes through the reader.
+            Db::Sqlite(lite) => lite.reader.visits_by_ids(ids).await?,
+        };
         Ok(rows.into_iter().map(VisitRecord::from).collect())
     }
 

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqlitePool, SqlitePoolOptions};
 use sqlx::{ConnectOptions, QueryBuilder, Sqlite};
 
+use super::sqlite_reader::SqliteReader;
 use super::sqlite_writer::{self, SqliteWriter, WriterSettings};
 use super::{NewUrl, NewVisit, StoreError};
 use crate::config::DatabaseSettings;
@@ -25,6 +26,8 @@ pub(super) struct Lite {
     pub pool: SqlitePool,
     /// The visit writer's thread and connection.
     writer: SqliteWriter,
+    /// Visits read by id in bulk, through a connection of its own.
+    pub reader: SqliteReader,
     /// When the visit writer last started a WAL checkpoint, and whether one runs.
     last_checkpoint: Arc<Mutex<Instant>>,
     checkpointing: Arc<AtomicBool>,
@@ -68,6 +71,30 @@ fn connection_pragmas() -> Vec<(&'static str, String)> {
     ]
 }
 
+/// Turns off SQLite's memory statistics, once per process, before the first connection
+/// initialises the library. With them on (SQLite's default), every `sqlite3_malloc` and
+/// `sqlite3_free` takes one process-wide mutex; the visit writer's thread and the pool's
+/// worker threads then wait on each other's allocations: a profile of the webhook deliverer
+/// reading a batch of visits spent about a quarter of its time in that mutex's futex calls
+/// (sqlx copies each column value with `sqlite3_value_dup`). kurz reads no memory statistics.
+fn tune_library() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: `sqlite3_config` is called before any connection of this process is opened
+        // (every one is opened after this, in `Lite::connect`), as SQLite requires; once the
+        // library is initialised it only answers SQLITE_MISUSE and changes nothing.
+        let code = unsafe {
+            rusqlite::ffi::sqlite3_config(
+                rusqlite::ffi::SQLITE_CONFIG_MEMSTATUS,
+                0 as std::os::raw::c_int,
+            )
+        };
+        if code != rusqlite::ffi::SQLITE_OK {
+            tracing::debug!(code, "SQLite's memory statistics stay on");
+        }
+    });
+}
+
 impl Lite {
     /// `outbox` is notified when the visit writer queues webhook deliveries.
     pub async fn connect(
@@ -75,6 +102,7 @@ impl Lite {
         settings: &DatabaseSettings,
         outbox: Arc<tokio::sync::Notify>,
     ) -> Result<Self, StoreError> {
+        tune_library();
         let busy_timeout = Duration::from_secs(settings.acquire_timeout_secs.max(1));
         let pragmas = connection_pragmas();
         let options = pragmas.iter().fold(
@@ -94,6 +122,7 @@ impl Lite {
             .acquire_timeout(Duration::from_secs(settings.acquire_timeout_secs))
             .connect_with(options.clone())
             .await?;
+        let reader = SqliteReader::new(path.clone(), busy_timeout, pragmas.clone());
         let writer = SqliteWriter::start(
             &path,
             WriterSettings {
@@ -106,6 +135,7 @@ impl Lite {
         Ok(Self {
             pool,
             writer,
+            reader,
             last_checkpoint: Arc::new(Mutex::new(Instant::now())),
             checkpointing: Arc::new(AtomicBool::new(false)),
             watch: tokio::sync::Mutex::new((None, 0)),

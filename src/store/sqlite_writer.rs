@@ -55,7 +55,7 @@ impl SqliteWriter {
     /// Opens the writer's connection to the database file at `path` (which the pool has
     /// created) and starts its thread.
     pub fn start(path: &Path, settings: WriterSettings) -> Result<Self, StoreError> {
-        let conn = open(path, &settings).map_err(|error| {
+        let conn = open(path, settings.busy_timeout, &settings.pragmas).map_err(|error| {
             StoreError::Other(
                 anyhow::Error::new(error).context("cannot open the SQLite visit writer"),
             )
@@ -95,13 +95,19 @@ fn wal_path(path: &Path) -> PathBuf {
     wal.into()
 }
 
-fn open(path: &Path, settings: &WriterSettings) -> rusqlite::Result<Connection> {
+/// A rusqlite connection to the database file at `path`, set up as the pool's are (the
+/// visit writer's, and the visit reader's in `sqlite_reader`).
+pub(super) fn open(
+    path: &Path,
+    busy_timeout: Duration,
+    pragmas: &[(&'static str, String)],
+) -> rusqlite::Result<Connection> {
     let conn = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
-    conn.busy_timeout(settings.busy_timeout)?;
-    for (name, value) in &settings.pragmas {
+    conn.busy_timeout(busy_timeout)?;
+    for (name, value) in pragmas {
         conn.pragma_update(None, name, value)?;
     }
     conn.set_prepared_statement_cache_capacity(16);
