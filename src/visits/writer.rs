@@ -156,10 +156,16 @@ impl Collector {
             visits: Vec::with_capacity(events.len()),
             orphans: Vec::new(),
         };
-        for event in events {
+        for (n, event) in events.into_iter().enumerate() {
             match event {
                 Captured::Link(event) => batch.visits.push(self.enricher.enrich(event)),
                 Captured::Orphan(event) => batch.orphans.push(self.enricher.enrich_orphan(event)),
+            }
+            // A batch of thousands of visits, each looked up in the geolocation file, is
+            // milliseconds of CPU: the redirects waiting on this worker thread go first every
+            // ENRICH_SLICE visits instead of after the whole batch (their p99 doubled).
+            if n % ENRICH_SLICE == ENRICH_SLICE - 1 {
+                tokio::task::yield_now().await;
             }
         }
         if self.batches.send(batch).await.is_err() {
@@ -167,6 +173,10 @@ impl Collector {
         }
     }
 }
+
+/// Visits enriched between two yields to the runtime (see `Collector::hand_over`): about
+/// 0.2 ms of work with a geolocation file.
+const ENRICH_SLICE: usize = 128;
 
 /// Writes enriched batches.
 struct Storer {

@@ -59,14 +59,21 @@ impl WebhookClient {
             .guard
             .client(&url, address, USER_AGENT, Some(self.timeout))
             .map_err(|e| e.to_string())?;
-        let signature = sign(request.secret, Utc::now().timestamp(), &request.body);
+        // Hashing a visit batch's body (hundreds of KiB) runs off the runtime's workers.
+        let (secret, body, now) = (request.secret.to_owned(), request.body, Utc::now());
+        let (body, signature) = tokio::task::spawn_blocking(move || {
+            let signature = sign(&secret, now.timestamp(), &body);
+            (body, signature)
+        })
+        .await
+        .map_err(|e| format!("cannot sign the body: {e}"))?;
         let response = client
             .post(url)
             .header(CONTENT_TYPE, "application/json")
             .header(SIGNATURE_HEADER, signature)
             .header(EVENT_HEADER, request.event)
             .header(DELIVERY_HEADER, request.delivery_id.to_string())
-            .body(request.body)
+            .body(body)
             .send()
             .await
             .map_err(|e| without_url(&e))?;

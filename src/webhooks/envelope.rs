@@ -42,7 +42,11 @@ pub async fn render(
                 let visits = store.visits_by_ids(ids).await?;
                 views.extend(visits.into_iter().map(VisitView::from));
             }
-            body(delivery, views)?
+            // Up to 500 visits are a millisecond of encoding: off the runtime's workers, which
+            // serve redirects.
+            let (id, event, created_at) =
+                (delivery.id, delivery.event.clone(), delivery.created_at);
+            tokio::task::spawn_blocking(move || encode(id, &event, created_at, views)).await??
         }
         "orphan_visit" => {
             let visits: Vec<OrphanVisitRecord> = serde_json::from_str(payload)?;
@@ -59,10 +63,19 @@ pub async fn render(
 }
 
 fn body<T: Serialize>(delivery: &ClaimedDelivery, data: T) -> Result<Vec<u8>, serde_json::Error> {
+    encode(delivery.id, &delivery.event, delivery.created_at, data)
+}
+
+fn encode<T: Serialize>(
+    id: i64,
+    event: &str,
+    created_at: DateTime<Utc>,
+    data: T,
+) -> Result<Vec<u8>, serde_json::Error> {
     serde_json::to_vec(&Envelope {
-        id: delivery.id,
-        event: &delivery.event,
-        created_at: delivery.created_at,
+        id,
+        event,
+        created_at,
         data,
     })
 }
