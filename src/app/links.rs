@@ -1,6 +1,7 @@
 //! Short links: create, change, delete, import. Each write is stored with its change log row
 //! (one transaction, see the store), then announced through the [`ChangeNotice`].
 
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -12,6 +13,9 @@ use crate::domain::{
     Tags, TargetPolicy, TargetUrl, Title, Validity,
 };
 use crate::store::{NewUrl, Store, StoreError, Unique, UrlPatch, UrlRecord};
+
+/// When a full title queue was last logged (Unix seconds): at most once a minute.
+static TITLE_QUEUE_FULL_LOGGED: AtomicI64 = AtomicI64::new(0);
 
 /// Attempts at finding a free generated slug before giving up.
 const SLUG_ATTEMPTS: usize = 8;
@@ -218,7 +222,20 @@ impl Links {
         };
         if let Err(mpsc::error::TrySendError::Full(link)) = untitled.try_send(link) {
             metrics::counter!("kurz_titles_dropped_total").increment(1);
-            tracing::warn!(slug = %link.slug, "title queue full: the link gets no fetched title");
+            // A burst of creates (10 000 a second in bench/run.sh) would log a line per link.
+            let now = Utc::now().timestamp();
+            let last = TITLE_QUEUE_FULL_LOGGED.load(Ordering::Relaxed);
+            if now - last >= 60
+                && TITLE_QUEUE_FULL_LOGGED
+                    .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                    .is_ok()
+            {
+                tracing::warn!(
+                    slug = %link.slug,
+                    "title queue full: links created while it is get no fetched title \
+                     (kurz_titles_dropped_total counts them; logged at most once a minute)"
+                );
+            }
         }
     }
 
