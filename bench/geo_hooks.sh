@@ -138,7 +138,25 @@ stored() {
   jq -e '.stored.visits' <<<"$answer" || { echo "reading the statistics failed: $answer" >&2; exit 1; }
 }
 
-echo "| round | configuration | req/s | p99 | vs axum control | kurz CPU per click | paced: req/s, p50, p99 | visits stored / answered | webhook deliveries | visits located |"
+# Waits until the visits stored stop changing (the writer has caught up); leaves their number
+# in $last.
+caught_up() {
+  last=-1
+  for _ in $(seq 1 100); do
+    now=$(stored)
+    [ "$now" = "$last" ] && break
+    last=$now
+    sleep 0.5
+  done
+}
+
+# Deliveries the deliverer made, from kurz's metrics.
+delivered() {
+  curl -sf "http://127.0.0.1:$PORT/metrics" |
+    awk '/^kurz_webhook_deliveries_total\{.*outcome="delivered"/ { n += $NF } END { printf "%d\n", n }'
+}
+
+echo "| round | configuration | req/s | p99 | vs axum control | kurz CPU per click | paced: req/s, p50, p99 | visits stored / answered | webhook deliveries made | visits located |"
 echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
 for round in $(seq 1 "$ROUNDS"); do
   for config in $CONFIGS; do
@@ -166,28 +184,15 @@ for round in $(seq 1 "$ROUNDS"); do
     read -r rps p99 answered <<<"$(run "http://127.0.0.1:$PORT" "$work/get.lua")"
     [ -z "${PROFILE_DIR:-}" ] || wait "$perf_pid" || true
     # Let the writer catch up before the paced run.
-    last=-1
-    for _ in $(seq 1 100); do
-      now=$(stored)
-      [ "$now" = "$last" ] && break
-      last=$now
-      sleep 0.5
-    done
+    caught_up
     read -r paced_rps p50 paced_p99 paced_answered <<<"$(paced "http://127.0.0.1:$PORT")"
     answered=$((answered + paced_answered))
     # Wait for the writer (and the deliverer) to catch up.
-    last=-1
-    for _ in $(seq 1 100); do
-      now=$(stored)
-      [ "$now" = "$last" ] && break
-      last=$now
-      sleep 0.5
-    done
+    caught_up
     deliveries="-" located="-"
     if [ -n "$hook" ]; then
       sleep 2
-      deliveries=$(curl -sf -H "Authorization: Bearer $KEY" \
-        "http://127.0.0.1:$PORT/api/webhooks/$hook/deliveries?limit=1000" | jq '[.items[] | select(.status_code == 204)] | length')
+      deliveries=$(delivered)
     fi
     # Every CPU second kurz spent on the run (lane, writer, deliverer), per click answered.
     cpu1=$(cpu_ticks)
