@@ -21,6 +21,7 @@ use kurz::store::{
 use common::database::{Backend, TestDatabase};
 
 mod geo;
+mod locks;
 mod orphans;
 mod tags;
 mod webhooks;
