@@ -3,6 +3,11 @@
 //! only what really differs: connection set-up, `COPY` and `UNNEST` on PostgreSQL, the visit
 //! writer thread on SQLite, the PostgreSQL editor merge. [`Dialect`] names the few fragments
 //! of SQL that are spelled differently.
+//!
+//! This file holds the trait's implementation, the links' statements and what every part
+//! shares (the pool macros, [`Dialect`]); the other concerns are beside it in `sql/`: visits
+//! (`visits.rs`), tags (`tags.rs`), orphan visits (`orphans.rs`) and API keys (`keys.rs`),
+//! each as methods of [`SqlStore`] that the trait's implementation calls.
 
 use std::sync::Arc;
 
@@ -11,14 +16,10 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::QueryBuilder;
 use tokio::sync::Notify;
 
-use super::maintenance::{self, count_per_url, AppliedMigration};
+use super::maintenance::{self, AppliedMigration};
 use super::postgres::{self, Pg};
-use super::rows::{
-    into_urls, push_url_filter, push_visit_page, ApiKeyRow, RedirectRow, UrlRow, VisitRow,
-    API_KEY_COLUMNS, REDIRECT_COLUMNS, URL_COLUMNS,
-};
+use super::rows::{into_urls, push_url_filter, RedirectRow, UrlRow, REDIRECT_COLUMNS, URL_COLUMNS};
 use super::sqlite::{self, Lite};
-use super::stats::{self, DailyRow, PlaceRow, RuleRow, TopValueRow};
 use super::webhooks::{
     enqueue_postgres, enqueue_sqlite, AttemptRecord, ClaimedDelivery, DeliveryOutcome, NewAttempt,
     NewWebhook, WebhookPatch, WebhookRecord,
@@ -26,8 +27,8 @@ use super::webhooks::{
 use super::{
     ApiKeyRecord, CapTake, GlobalStats, LinkChange, MigrationStatus, NewApiKey, NewOrphanVisit,
     NewUrl, NewVisit, OrphanFilter, OrphanVisitRecord, Page, PageRequest, PoolStatus, PrunedVisits,
-    Redirect, StatsOf, StatsQuery, Store, StoreError, TagFilter, TagPage, TagQuery, TagRecord,
-    UrlFilter, UrlPatch, UrlRecord, UrlStats, VisitFilter, VisitRecord,
+    Redirect, StatsQuery, Store, StoreError, TagFilter, TagPage, TagQuery, TagRecord, UrlFilter,
+    UrlPatch, UrlRecord, UrlStats, VisitFilter, VisitRecord,
 };
 use crate::config::DatabaseSettings;
 use crate::domain::{
@@ -83,7 +84,9 @@ macro_rules! on_pool_queueing {
 
 #[macro_use]
 mod tags;
+mod keys;
 mod orphans;
+mod visits;
 
 pub(super) enum Db {
     Postgres(Pg),
@@ -603,43 +606,11 @@ impl Store for SqlStore {
     }
 
     async fn visits_by_ids(&self, ids: &[i64]) -> Result<Vec<VisitRecord>, StoreError> {
-        let ids = &ids[..ids.len().min(super::MAX_VISITS_BY_IDS)];
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let rows: Vec<VisitRow> = match &self.db {
-            Db::Postgres(pg) => {
-                let select = self.visit_select();
-                let mut query = QueryBuilder::new(&select);
-                query.push(" AND v.id = ANY(");
-                query.push_bind(ids);
-                query.push(") ORDER BY v.id");
-                query.build_query_as().fetch_all(&pg.pool).await?
-            }
-            // sqlx hands SQLite rows over one by one: a bulk read goes through the reader.
-            Db::Sqlite(lite) => lite.reader.visits_by_ids(ids).await?,
-        };
-        Ok(rows.into_iter().map(VisitRecord::from).collect())
+        self.read_visits_by_ids(ids).await
     }
 
     async fn visit_total(&self, owner: Option<i64>) -> Result<i64, StoreError> {
-        let total: i64 = on_pool!(self, pool => match owner {
-            None => {
-                sqlx::query_scalar("SELECT CAST(COALESCE(SUM(visits), 0) AS BIGINT) FROM visit_totals")
-                    .fetch_one(pool)
-                    .await?
-            }
-            Some(owner) => {
-                sqlx::query_scalar(
-                    "SELECT CAST(COALESCE(SUM(visit_count), 0) AS BIGINT) FROM urls \
-                     WHERE created_by = $1",
-                )
-                .bind(owner)
-                .fetch_one(pool)
-                .await?
-            }
-        });
-        Ok(total)
+        self.stored_visit_total(owner).await
     }
 
     async fn record_orphan_visits(
@@ -683,74 +654,11 @@ impl Store for SqlStore {
         filter: VisitFilter,
         page: PageRequest,
     ) -> Result<Page<VisitRecord>, StoreError> {
-        let merged = match &self.db {
-            Db::Postgres(pg) => {
-                postgres::list_owner_visits(&pg.pool, &self.visit_columns(), filter, page).await?
-            }
-            Db::Sqlite(_) => None,
-        };
-        let rows: Vec<VisitRow> = match merged {
-            Some(rows) => rows,
-            None => {
-                let select = self.visit_select();
-                on_pool!(self, pool => {
-                    let mut query = QueryBuilder::new(&select);
-                    push_visit_page(&mut query, filter, page);
-                    query.build_query_as().fetch_all(pool).await?
-                })
-            }
-        };
-        let visits = rows.into_iter().map(VisitRecord::from).collect();
-        Ok(Page::from_overfetch(visits, page.limit, |v| v.id))
+        self.visit_page(filter, page).await
     }
 
     async fn url_stats(&self, query: StatsQuery) -> Result<UrlStats, StoreError> {
-        let (daily_sql, top_sql) = (stats::daily_sql(query.of), stats::top_values_sql(query.of));
-        let (id, owner) = stats::subject(query.of);
-        let places_sql = stats::places_sql(query.of);
-        let (daily, top, rules, places): (
-            Vec<DailyRow>,
-            Vec<TopValueRow>,
-            Vec<RuleRow>,
-            Vec<PlaceRow>,
-        ) = on_pool!(self, pool => {
-            let mut daily = sqlx::query_as(&daily_sql).bind(id).bind(query.from).bind(query.to);
-            let mut top = sqlx::query_as(&top_sql)
-                .bind(id)
-                .bind(query.from)
-                .bind(query.to)
-                .bind(i64::from(!query.include_bots))
-                .bind(i64::from(query.top));
-            let mut places = sqlx::query_as(&places_sql)
-                .bind(id)
-                .bind(query.from)
-                .bind(query.to)
-                .bind(i64::from(!query.include_bots))
-                .bind(i64::from(query.top));
-            if let Some(owner) = owner {
-                daily = daily.bind(owner);
-                top = top.bind(owner);
-                places = places.bind(owner);
-            }
-            let daily: Vec<DailyRow> = daily.fetch_all(pool).await?;
-            let top: Vec<TopValueRow> = top.fetch_all(pool).await?;
-            // A rule is one link's: a tag's statistics have no rule breakdown.
-            let rules: Vec<RuleRow> = match query.of {
-                StatsOf::Url(url_id) => {
-                    sqlx::query_as(stats::RULES_SQL)
-                        .bind(url_id)
-                        .bind(query.from)
-                        .bind(query.to)
-                        .bind(i64::from(!query.include_bots))
-                        .fetch_all(pool)
-                        .await?
-                }
-                StatsOf::Tag { .. } => Vec::new(),
-            };
-            let places: Vec<PlaceRow> = places.fetch_all(pool).await?;
-            (daily, top, rules, places)
-        });
-        Ok(stats::assemble(&query, daily, top, rules, places))
+        self.stats_of(query).await
     }
 
     async fn migration_status(&self) -> Result<Vec<MigrationStatus>, StoreError> {
@@ -796,136 +704,28 @@ impl Store for SqlStore {
         before: NaiveDate,
         limit: u32,
     ) -> Result<PrunedVisits, StoreError> {
-        let limit = limit.max(1);
-        let cut = before.and_time(chrono::NaiveTime::MIN).and_utc();
-        // `(VALUES ...)` names its columns `column1`, `column2` on both databases.
-        let lower_counts = format!(
-            "UPDATE urls SET visit_count = {}(urls.visit_count - d.column2, 0) FROM (",
-            self.dialect().greatest
-        );
-        on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
-            let url_ids: Vec<i64> = sqlx::query_scalar(
-                "DELETE FROM url_visits WHERE id IN \
-                     (SELECT id FROM url_visits WHERE visited_at < $1 LIMIT $2) \
-                 RETURNING url_id",
-            )
-            .bind(cut)
-            .bind(i64::from(limit))
-            .fetch_all(&mut *tx)
-            .await?;
-            let counts: Vec<(i64, i64)> = count_per_url(&url_ids).into_iter().collect();
-            for chunk in counts.chunks(COUNTS_PER_STATEMENT) {
-                let mut query = QueryBuilder::new(&lower_counts);
-                query.push_values(chunk, |mut row, (id, count)| {
-                    row.push_bind(*id).push_bind(*count);
-                });
-                query.push(") AS d WHERE urls.id = d.column1");
-                query.build().execute(&mut *tx).await?;
-                // Their tags' visit counters drop by as many.
-                let mut tagged = QueryBuilder::new("SELECT url_id, tag_id FROM url_tags WHERE url_id IN (");
-                let mut list = tagged.separated(", ");
-                for (id, _) in chunk {
-                    list.push_bind(*id);
-                }
-                tagged.push(")");
-                let pairs: Vec<(i64, i64)> = tagged.build_query_as().fetch_all(&mut *tx).await?;
-                let lost: std::collections::HashMap<i64, i64> = chunk.iter().copied().collect();
-                let mut deltas = tags::TagDeltas::new();
-                for (url_id, tag_id) in pairs {
-                    deltas.entry(tag_id).or_insert((0, 0)).1 -= lost.get(&url_id).copied().unwrap_or(0);
-                }
-                adjust_tags!(self, tx, &deltas);
-            }
-            let done = url_ids.len() < limit as usize;
-            let rollup_rows = if done {
-                sqlx::query("DELETE FROM url_geo_rollups WHERE day < $1")
-                    .bind(before)
-                    .execute(&mut *tx)
-                    .await?;
-                // The rollups' delete trigger takes their visits off `daily_visit_totals`;
-                // the emptied days go too.
-                sqlx::query("DELETE FROM url_rule_rollups WHERE day < $1")
-                    .bind(before)
-                    .execute(&mut *tx)
-                    .await?;
-                let rows = sqlx::query("DELETE FROM url_daily_rollups WHERE day < $1")
-                    .bind(before)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
-                sqlx::query("DELETE FROM daily_visit_totals WHERE day < $1")
-                    .bind(before)
-                    .execute(&mut *tx)
-                    .await?;
-                rows
-            } else {
-                0
-            };
-            tx.commit().await?;
-            Ok(PrunedVisits {
-                visits: url_ids.len() as u64,
-                urls: counts.len() as u64,
-                rollup_rows,
-                done,
-            })
-        })
+        self.prune_old_visits(before, limit).await
     }
 
     #[tracing::instrument(skip_all, fields(role = %new.role))]
     async fn create_api_key(&self, new: NewApiKey) -> Result<ApiKeyRecord, StoreError> {
-        let sql = format!(
-            "INSERT INTO api_keys (name, role, prefix, key_hash, created_at) \
-             VALUES ($1, $2, $3, $4, $5) RETURNING {API_KEY_COLUMNS}"
-        );
-        let row: ApiKeyRow = on_pool!(self, pool => {
-            sqlx::query_as(&sql)
-                .bind(&new.name)
-                .bind(new.role.as_str())
-                .bind(&new.prefix)
-                .bind(&new.key_hash)
-                .bind(new.created_at)
-                .fetch_one(pool)
-                .await?
-        });
-        row.try_into()
+        self.insert_api_key(new).await
     }
 
     async fn list_api_keys(&self) -> Result<Vec<ApiKeyRecord>, StoreError> {
-        let sql = format!("SELECT {API_KEY_COLUMNS} FROM api_keys ORDER BY id");
-        let rows: Vec<ApiKeyRow> =
-            on_pool!(self, pool => sqlx::query_as(&sql).fetch_all(pool).await?);
-        rows.into_iter().map(ApiKeyRecord::try_from).collect()
+        self.api_keys().await
     }
 
     #[tracing::instrument(skip(self))]
     async fn revoke_api_key(&self, id: i64) -> Result<ApiKeyRecord, StoreError> {
-        let sql = format!(
-            "UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL \
-             RETURNING {API_KEY_COLUMNS}"
-        );
-        let row: ApiKeyRow = on_pool!(self, pool => {
-            sqlx::query_as(&sql)
-                .bind(Utc::now())
-                .bind(id)
-                .fetch_one(pool)
-                .await?
-        });
-        row.try_into()
+        self.revoke_key(id).await
     }
 
     async fn find_active_api_key(
         &self,
         key_hash: &str,
     ) -> Result<Option<ApiKeyRecord>, StoreError> {
-        let sql = format!(
-            "SELECT {API_KEY_COLUMNS} FROM api_keys \
-             WHERE key_hash = $1 AND revoked_at IS NULL"
-        );
-        let row: Option<ApiKeyRow> = on_pool!(self, pool => {
-            sqlx::query_as(&sql).bind(key_hash).fetch_optional(pool).await?
-        });
-        row.map(ApiKeyRecord::try_from).transpose()
+        self.active_api_key(key_hash).await
     }
 
     async fn link_changes_after(
