@@ -5,6 +5,8 @@
 
 // Before `sql`, which uses its macros.
 #[macro_use]
+mod pool;
+#[macro_use]
 mod webhooks;
 mod error;
 mod maintenance;

@@ -35,23 +35,6 @@ use crate::domain::{
     MaxVisits, PasswordHash, RedirectStatus, Rules, Slug, TagName, Title, WebhookEvent,
 };
 
-/// Runs `$body` with `$pool` bound to the store's pool, whichever backend it is: the body is
-/// written once and compiled once per database.
-macro_rules! on_pool {
-    ($store:expr, $pool:ident => $body:expr) => {
-        match &$store.db {
-            Db::Postgres(pg) => {
-                let $pool = &pg.pool;
-                $body
-            }
-            Db::Sqlite(lite) => {
-                let $pool = &lite.pool;
-                $body
-            }
-        }
-    };
-}
-
 /// Writes the change log row of `$slug` in the transaction `$tx`, as this store's origin.
 macro_rules! log_change {
     ($store:expr, $tx:expr, $slug:expr) => {

@@ -384,22 +384,6 @@ macro_rules! subscribe {
     }};
 }
 
-/// Runs `$body` with `$pool` bound to the store's pool, whichever backend it is.
-macro_rules! with_pool {
-    ($store:expr, $pool:ident => $body:expr) => {
-        match $store.db() {
-            Db::Postgres(pg) => {
-                let $pool = &pg.pool;
-                $body
-            }
-            Db::Sqlite(lite) => {
-                let $pool = &lite.pool;
-                $body
-            }
-        }
-    };
-}
-
 impl SqlStore {
     pub(super) async fn insert_webhook(
         &self,
@@ -410,7 +394,7 @@ impl SqlStore {
             "INSERT INTO webhook_endpoints (url, secret, created_at, updated_at, created_by) \
              VALUES ($1, $2, $3, $3, $4) RETURNING {ENDPOINT_COLUMNS}"
         );
-        let row: EndpointRow = with_pool!(self, pool => {
+        let row: EndpointRow = on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             let row: EndpointRow = sqlx::query_as(&sql)
                 .bind(&new.url)
@@ -431,7 +415,7 @@ impl SqlStore {
     }
 
     pub(super) async fn webhooks(&self, id: Option<i64>) -> Result<Vec<WebhookRecord>, StoreError> {
-        let (rows, subscriptions): (Vec<EndpointRow>, Vec<(i64, String)>) = with_pool!(self, pool => {
+        let (rows, subscriptions): (Vec<EndpointRow>, Vec<(i64, String)>) = on_pool!(self, pool => {
             let sql = format!(
                 "SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints \
                  WHERE $1 IS NULL OR id = $1 ORDER BY id"
@@ -454,7 +438,7 @@ impl SqlStore {
         id: i64,
         patch: WebhookPatch,
     ) -> Result<WebhookRecord, StoreError> {
-        with_pool!(self, pool => {
+        on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             let mut update = QueryBuilder::new("UPDATE webhook_endpoints SET updated_at = ");
             update.push_bind(Utc::now());
@@ -484,7 +468,7 @@ impl SqlStore {
     }
 
     pub(super) async fn remove_webhook(&self, id: i64) -> Result<(), StoreError> {
-        let deleted = with_pool!(self, pool => {
+        let deleted = on_pool!(self, pool => {
             sqlx::query("DELETE FROM webhook_endpoints WHERE id = $1")
                 .bind(id)
                 .execute(pool)
@@ -511,7 +495,7 @@ impl SqlStore {
             Db::Postgres(_) => " FOR UPDATE SKIP LOCKED",
             Db::Sqlite(_) => "",
         };
-        let (claimed, endpoints): (Vec<ClaimedRow>, Vec<(i64, String, String)>) = with_pool!(self, pool => {
+        let (claimed, endpoints): (Vec<ClaimedRow>, Vec<(i64, String, String)>) = on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             let mut query = QueryBuilder::new("UPDATE webhook_deliveries SET next_attempt_at = ");
             query.push_bind(until);
@@ -584,7 +568,7 @@ impl SqlStore {
             DeliveryOutcome::Failed => ("failed", attempt.attempted_at, Some(Utc::now())),
         };
         let duration_ms = i64::try_from(attempt.duration.as_millis()).unwrap_or(i64::MAX);
-        with_pool!(self, pool => {
+        on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             sqlx::query(
                 "INSERT INTO webhook_attempts \
@@ -617,7 +601,7 @@ impl SqlStore {
         if ids.is_empty() {
             return Ok(());
         }
-        with_pool!(self, pool => {
+        on_pool!(self, pool => {
             let mut query = QueryBuilder::new("UPDATE webhook_deliveries SET next_attempt_at = ");
             query.push_bind(at);
             query.push(" WHERE state = 'pending' AND id IN (");
@@ -636,7 +620,7 @@ impl SqlStore {
         endpoint_id: i64,
         page: PageRequest,
     ) -> Result<Page<AttemptRecord>, StoreError> {
-        let rows: Vec<AttemptRecord> = with_pool!(self, pool => {
+        let rows: Vec<AttemptRecord> = on_pool!(self, pool => {
             let mut query = QueryBuilder::new(
                 "SELECT a.id, a.delivery_id, d.event, a.attempted_at, a.status_code, \
                      a.duration_ms, a.error, d.state \
@@ -660,7 +644,7 @@ impl SqlStore {
         before: DateTime<Utc>,
         limit: u32,
     ) -> Result<u64, StoreError> {
-        let pruned = with_pool!(self, pool => {
+        let pruned = on_pool!(self, pool => {
             sqlx::query(
                 "DELETE FROM webhook_deliveries WHERE id IN (SELECT id FROM webhook_deliveries \
                  WHERE finished_at < $1 LIMIT $2)",

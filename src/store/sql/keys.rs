@@ -3,7 +3,7 @@
 
 use chrono::Utc;
 
-use super::{Db, SqlStore};
+use super::SqlStore;
 use crate::store::rows::{ApiKeyRow, API_KEY_COLUMNS};
 use crate::store::{ApiKeyRecord, NewApiKey, StoreError};
 

@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use sqlx::QueryBuilder;
 
-use super::{Db, SqlStore};
+use super::SqlStore;
 use crate::domain::TagName;
 use crate::store::rows::{into_urls, push_url_filter, TagRow, UrlRow, TAG_COLUMNS, URL_COLUMNS};
 use crate::store::UrlRecord;
