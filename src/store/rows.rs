@@ -153,13 +153,34 @@ pub(crate) struct VisitRow {
     pub(super) device: Option<String>,
     pub(super) is_bot: bool,
     pub(super) rule: Option<i16>,
+    #[sqlx(flatten)]
+    pub(super) location: LocationRow,
+    pub(super) url_created_by: Option<i64>,
+}
+
+/// The location columns of a visit or an orphan visit.
+#[derive(sqlx::FromRow)]
+pub(crate) struct LocationRow {
     pub(super) country: Option<String>,
     pub(super) region: Option<String>,
     pub(super) city: Option<String>,
     pub(super) latitude: Option<f64>,
     pub(super) longitude: Option<f64>,
     pub(super) timezone: Option<String>,
-    pub(super) url_created_by: Option<i64>,
+}
+
+impl From<LocationRow> for Location {
+    fn from(row: LocationRow) -> Self {
+        Self {
+            // Written from a `CountryCode`; anything else is read as unknown.
+            country: row.country.and_then(|code| code.parse().ok()),
+            region: row.region,
+            city: row.city,
+            latitude: row.latitude,
+            longitude: row.longitude,
+            timezone: row.timezone,
+        }
+    }
 }
 
 impl From<VisitRow> for VisitRecord {
@@ -178,15 +199,7 @@ impl From<VisitRow> for VisitRecord {
             device: row.device,
             is_bot: row.is_bot,
             rule: row.rule,
-            location: Location {
-                // Written from a `CountryCode`; anything else is read as unknown.
-                country: row.country.and_then(|code| code.parse().ok()),
-                region: row.region,
-                city: row.city,
-                latitude: row.latitude,
-                longitude: row.longitude,
-                timezone: row.timezone,
-            },
+            location: row.location.into(),
             url_created_by: row.url_created_by,
         }
     }

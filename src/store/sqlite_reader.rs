@@ -13,7 +13,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use rusqlite::Connection;
 
-use super::rows::VisitRow;
+use super::rows::{LocationRow, VisitRow};
 use super::sqlite_writer;
 use super::StoreError;
 
@@ -95,12 +95,14 @@ impl SqliteReader {
                 device: row.get(10)?,
                 is_bot: row.get(11)?,
                 rule: row.get(12)?,
-                country: row.get(13)?,
-                region: row.get(14)?,
-                city: row.get(15)?,
-                latitude: row.get(16)?,
-                longitude: row.get(17)?,
-                timezone: row.get(18)?,
+                location: LocationRow {
+                    country: row.get(13)?,
+                    region: row.get(14)?,
+                    city: row.get(15)?,
+                    latitude: row.get(16)?,
+                    longitude: row.get(17)?,
+                    timezone: row.get(18)?,
+                },
                 url_created_by: row.get(19)?,
             })
         })?;

@@ -8,8 +8,8 @@ use chrono::{DateTime, Days, NaiveDate, Utc};
 use sqlx::QueryBuilder;
 
 use super::{enqueue_postgres, enqueue_sqlite, Db, SqlStore};
-use crate::domain::{Location, OrphanKind, WebhookEvent};
-use crate::store::rows::{micros, push_visit_times_page};
+use crate::domain::{OrphanKind, WebhookEvent};
+use crate::store::rows::{micros, push_visit_times_page, LocationRow};
 use crate::store::{
     GlobalDay, GlobalStats, NewOrphanVisit, OrphanFilter, OrphanVisitRecord, Page, PageRequest,
     PrunedVisits, StoreError,
@@ -38,12 +38,8 @@ struct OrphanRow {
     os: Option<String>,
     device: Option<String>,
     is_bot: bool,
-    country: Option<String>,
-    region: Option<String>,
-    city: Option<String>,
-    latitude: Option<f64>,
-    longitude: Option<f64>,
-    timezone: Option<String>,
+    #[sqlx(flatten)]
+    location: LocationRow,
 }
 
 impl TryFrom<OrphanRow> for OrphanVisitRecord {
@@ -66,15 +62,7 @@ impl TryFrom<OrphanRow> for OrphanVisitRecord {
             os: row.os,
             device: row.device,
             is_bot: row.is_bot,
-            location: Location {
-                // Written from a `CountryCode`; anything else is read as unknown.
-                country: row.country.and_then(|code| code.parse().ok()),
-                region: row.region,
-                city: row.city,
-                latitude: row.latitude,
-                longitude: row.longitude,
-                timezone: row.timezone,
-            },
+            location: row.location.into(),
         })
     }
 }
@@ -337,6 +325,8 @@ fn orphan_payload(visits: &[NewOrphanVisit], ids: &[i64]) -> Result<String, Stor
 #[cfg(test)]
 mod tests {
     use chrono::TimeZone;
+
+    use crate::domain::Location;
 
     use super::*;
 
