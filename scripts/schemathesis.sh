@@ -115,4 +115,11 @@ cd "$work"
   --workers "$workers" \
   --generation-database none \
   --report junit --report-dir "$work/report-$backend" \
-  ${SEED:+--seed "$SEED"}
+  ${SEED:+--seed "$SEED"} || status=$?
+if [ "${status:-0}" -ne 0 ]; then
+  # What kurz logged (warnings and errors only) says why a request failed, which the report
+  # alone does not: CI shows this output and nothing of the work directory.
+  echo "== kurz's log ($work/server-$backend.log), last 60 lines:" >&2
+  tail -n 60 "$work/server-$backend.log" >&2
+  exit "$status"
+fi

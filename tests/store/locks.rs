@@ -1,11 +1,15 @@
 //! Lock order on PostgreSQL, where writers of one row can wait on each other (SQLite has one
-//! writer at a time): a link deleted while a visit batch writes to it.
+//! writer at a time): a link deleted while a visit batch writes to it, and a link deleted or
+//! retagged while one of its tags is deleted.
 
 use std::time::Duration;
 
+use chrono::Utc;
+use kurz::domain::{TagName, TargetUrl};
+use kurz::store::{NewUrl, StoreError, UrlPatch};
 use sqlx::Connection;
 
-use super::fixture;
+use super::{fixture, Fixture};
 use crate::common::database::Backend;
 
 /// A visit batch has stored a visit of the link (its foreign key check holds the link's row
@@ -50,4 +54,93 @@ async fn a_link_deleted_under_a_visit_batch_waits_for_it_without_deadlock() {
         .await
         .unwrap();
     assert_eq!(left, 0, "the link's visits went with it");
+}
+
+/// Which change of a tagged link meets the tag's deletion.
+#[derive(Clone, Copy)]
+enum LinkChange {
+    Delete,
+    Retag,
+}
+
+/// The tag `old` is being deleted (its row held as the `DELETE` holds it before cascading to
+/// its `url_tags`) when the link carrying it is changed; the deletion then cascades. The link's
+/// change waits for the tag instead of holding the link's `url_tags` row the cascade needs.
+async fn a_tagged_link_changed_while_its_tag_is_deleted(change: LinkChange) -> Fixture {
+    let f = fixture(Backend::Postgres).await;
+    let tags = ["old", "kept"].map(|name| TagName::parse(name, "tags").unwrap());
+    f.store
+        .create_url(NewUrl {
+            tags: tags.to_vec(),
+            ..NewUrl::plain(
+                f.slug("tagged"),
+                TargetUrl::parse("https://example.com/", 2048).unwrap(),
+                Utc::now(),
+            )
+        })
+        .await
+        .unwrap();
+    let mut deletion = sqlx::PgConnection::connect(&f._database.url).await.unwrap();
+    sqlx::query("BEGIN").execute(&mut deletion).await.unwrap();
+    sqlx::query("SELECT id FROM tags WHERE name = 'old' FOR UPDATE")
+        .execute(&mut deletion)
+        .await
+        .unwrap();
+
+    let store = f.store.clone();
+    let slug = f.slug("tagged");
+    let kept = tags[1].clone();
+    let changed = tokio::spawn(async move {
+        match change {
+            LinkChange::Delete => store.delete_url(&slug).await,
+            LinkChange::Retag => {
+                let patch = UrlPatch {
+                    tags: Some(vec![kept]),
+                    ..UrlPatch::default()
+                };
+                store.update_url(&slug, patch).await.map(drop)
+            }
+        }
+    });
+    // Let the link's change reach the tag.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let deleted = tokio::time::timeout(
+        Duration::from_secs(10),
+        sqlx::query("DELETE FROM tags WHERE name = 'old'").execute(&mut deletion),
+    )
+    .await
+    .expect("the tag's deletion is not left waiting");
+    deleted.expect("the tag's deletion is not a deadlock's victim");
+    sqlx::query("COMMIT").execute(&mut deletion).await.unwrap();
+    let outcome: Result<(), StoreError> = changed.await.unwrap();
+    outcome.expect("the link's change succeeds once the tag is gone");
+    f
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_link_deleted_while_its_tag_is_deleted_waits_for_it_without_deadlock() {
+    let f = a_tagged_link_changed_while_its_tag_is_deleted(LinkChange::Delete).await;
+    assert!(f.store.get_url(&f.slug("tagged")).await.is_err());
+    let tags: Vec<(String, i64)> = sqlx::query_as("SELECT name, links FROM tags")
+        .fetch_all(&connect(&f).await)
+        .await
+        .unwrap();
+    assert!(tags.is_empty(), "the last link's tags go with it: {tags:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_link_retagged_while_its_tag_is_deleted_waits_for_it_without_deadlock() {
+    let f = a_tagged_link_changed_while_its_tag_is_deleted(LinkChange::Retag).await;
+    let record = f.store.get_url(&f.slug("tagged")).await.unwrap();
+    let shown: Vec<String> = record.tags.iter().map(ToString::to_string).collect();
+    assert_eq!(shown, ["kept"]);
+    let tags: Vec<(String, i64)> = sqlx::query_as("SELECT name, links FROM tags")
+        .fetch_all(&connect(&f).await)
+        .await
+        .unwrap();
+    assert_eq!(tags, [("kept".to_owned(), 1)]);
+}
+
+async fn connect(f: &Fixture) -> sqlx::PgPool {
+    sqlx::PgPool::connect(&f._database.url).await.unwrap()
 }

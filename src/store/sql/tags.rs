@@ -29,7 +29,11 @@ pub(super) type TagDeltas = BTreeMap<i64, (i64, i64)>;
 /// by name.
 macro_rules! ensure_tags {
     ($tx:expr, $names:expr) => {{
-        let names: Vec<&str> = $names;
+        let mut names: Vec<&str> = $names;
+        // In one order, so that two writers making the same new tags never wait on each other
+        // in a cycle.
+        names.sort_unstable();
+        names.dedup();
         let mut ids: std::collections::HashMap<String, i64> = std::collections::HashMap::new();
         for chunk in names.chunks($crate::store::sql::tags::TAG_ROWS_PER_STATEMENT) {
             let mut insert = sqlx::QueryBuilder::new("INSERT INTO tags (name) ");
@@ -46,6 +50,53 @@ macro_rules! ensure_tags {
             select.push(")");
             let found: Vec<(String, i64)> = select.build_query_as().fetch_all(&mut *$tx).await?;
             ids.extend(found);
+        }
+        ids
+    }};
+}
+
+/// Makes sure a tag row exists for each name and, on PostgreSQL, holds it and the tags `$also`
+/// (ids) until `$tx` ends, locked in id order as every writer of tags locks them; evaluates to
+/// the ids by name. A link's writes take its tags before its `url_tags` rows, the order a
+/// tag's deletion takes them in (the tag, then its `url_tags` by cascade): the other way round,
+/// a link deleted or retagged while one of its tags was deleted deadlocked. A tag deleted
+/// between being found and being locked is made again. (SQLite: the transaction already holds
+/// the database.)
+macro_rules! claim_tags {
+    ($store:expr, $tx:expr, $names:expr, $also:expr) => {{
+        let names: Vec<&str> = $names;
+        let also: &[i64] = $also;
+        let mut ids = ensure_tags!($tx, names.clone());
+        if matches!($store.db, $crate::store::sql::Db::Postgres(_)) {
+            for _ in 0..3 {
+                let wanted: Vec<i64> = ids
+                    .values()
+                    .chain(also)
+                    .copied()
+                    .collect::<std::collections::BTreeSet<i64>>()
+                    .into_iter()
+                    .collect();
+                let mut held = std::collections::HashSet::new();
+                for chunk in wanted.chunks($crate::store::sql::tags::TAG_ROWS_PER_STATEMENT) {
+                    let mut lock = sqlx::QueryBuilder::new("SELECT id FROM tags WHERE id IN (");
+                    let mut list = lock.separated(", ");
+                    for id in chunk {
+                        list.push_bind(*id);
+                    }
+                    lock.push(") ORDER BY id FOR NO KEY UPDATE");
+                    let found: Vec<i64> = lock.build_query_scalar().fetch_all(&mut *$tx).await?;
+                    held.extend(found);
+                }
+                let vanished: Vec<&str> = names
+                    .iter()
+                    .copied()
+                    .filter(|name| ids.get(*name).is_none_or(|id| !held.contains(id)))
+                    .collect();
+                if vanished.is_empty() {
+                    break;
+                }
+                ids.extend(ensure_tags!($tx, vanished));
+            }
         }
         ids
     }};
@@ -104,11 +155,16 @@ macro_rules! set_url_tags {
     ($store:expr, $tx:expr, $url_id:expr, $visit_count:expr, $names:expr) => {{
         let (url_id, visit_count): (i64, i64) = ($url_id, $visit_count);
         let names: &[$crate::domain::TagName] = $names;
-        let wanted = ensure_tags!($tx, names.iter().map(|n| n.as_str()).collect());
         let current: Vec<i64> = sqlx::query_scalar("SELECT tag_id FROM url_tags WHERE url_id = $1")
             .bind(url_id)
             .fetch_all(&mut *$tx)
             .await?;
+        let wanted = claim_tags!(
+            $store,
+            $tx,
+            names.iter().map(|n| n.as_str()).collect(),
+            &current
+        );
         let (removed, added) =
             $crate::store::sql::tags::difference(&current, wanted.values().copied());
         if !removed.is_empty() {
@@ -147,7 +203,7 @@ macro_rules! tag_imported {
         if !pairs.is_empty() {
             let names: std::collections::BTreeSet<&str> =
                 pairs.iter().map(|(_, name)| name.as_str()).collect();
-            let ids = ensure_tags!($tx, names.into_iter().collect());
+            let ids = claim_tags!($store, $tx, names.into_iter().collect(), &[]);
             let rows: Vec<(i64, i64)> = pairs
                 .iter()
                 .filter_map(|(url_id, name)| ids.get(name.as_str()).map(|id| (*id, *url_id)))
