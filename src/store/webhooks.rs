@@ -186,6 +186,16 @@ const ENQUEUE: &str = "INSERT INTO webhook_deliveries \
          (endpoint_id, event, payload, created_at, next_attempt_at) \
      SELECT endpoint_id, $1, $2, $3, $3 FROM webhook_subscriptions WHERE event = $1";
 
+/// [`ENQUEUE`] on PostgreSQL, where an endpoint can be deleted while the change is written:
+/// each subscribed endpoint's row is held (`KEY SHARE`, which the deliveries' foreign key
+/// check takes anyway) before its delivery is inserted, so an endpoint deleted meanwhile is
+/// waited for and left out instead of failing the change on that foreign key.
+const ENQUEUE_POSTGRES: &str = "INSERT INTO webhook_deliveries \
+         (endpoint_id, event, payload, created_at, next_attempt_at) \
+     SELECT e.id, $1, $2, $3, $3 FROM webhook_endpoints e \
+     JOIN webhook_subscriptions s ON s.endpoint_id = e.id WHERE s.event = $1 \
+     ORDER BY e.id FOR KEY SHARE OF e";
+
 /// Whether any endpoint subscribes to `$1`.
 const SUBSCRIBED: &str = "SELECT EXISTS (SELECT 1 FROM webhook_subscriptions WHERE event = $1)";
 
@@ -195,7 +205,7 @@ pub(crate) async fn enqueue_postgres(
     event: WebhookEvent,
     payload: &str,
 ) -> Result<u64, sqlx::Error> {
-    Ok(sqlx::query(ENQUEUE)
+    Ok(sqlx::query(ENQUEUE_POSTGRES)
         .bind(event.as_str())
         .bind(payload)
         .bind(Utc::now())
@@ -223,6 +233,12 @@ pub(crate) async fn enqueue_sqlite(
 const VISIT_SUBSCRIBERS: &str =
     "SELECT endpoint_id FROM webhook_subscriptions WHERE event = 'visit' ORDER BY endpoint_id";
 
+/// [`VISIT_SUBSCRIBERS`] on PostgreSQL, each endpoint's row held as [`ENQUEUE_POSTGRES`]
+/// holds it: an endpoint deleted meanwhile is left out, never a failed batch.
+const VISIT_SUBSCRIBERS_POSTGRES: &str = "SELECT e.id FROM webhook_endpoints e \
+     JOIN webhook_subscriptions s ON s.endpoint_id = e.id WHERE s.event = 'visit' \
+     ORDER BY e.id FOR KEY SHARE OF e";
+
 /// Queues a PostgreSQL visit batch (just stored with `ids`) for the endpoints subscribed to
 /// `visit`: one index probe when none is; else one [`VisitBatchRef`] per part and endpoint.
 /// How many deliveries.
@@ -233,7 +249,7 @@ pub(crate) async fn enqueue_visits_postgres(
     if ids.is_empty() {
         return Ok(0);
     }
-    let endpoints: Vec<i64> = sqlx::query_scalar(VISIT_SUBSCRIBERS)
+    let endpoints: Vec<i64> = sqlx::query_scalar(VISIT_SUBSCRIBERS_POSTGRES)
         .fetch_all(&mut *conn)
         .await?;
     if endpoints.is_empty() {

@@ -144,3 +144,82 @@ async fn a_link_retagged_while_its_tag_is_deleted_waits_for_it_without_deadlock(
 async fn connect(f: &Fixture) -> sqlx::PgPool {
     sqlx::PgPool::connect(&f._database.url).await.unwrap()
 }
+
+/// Which write queues an event for an endpoint being deleted.
+#[derive(Clone, Copy)]
+enum Announced {
+    LinkDeleted,
+    VisitBatch,
+}
+
+/// A webhook endpoint is being deleted (uncommitted) when a change it subscribes to is
+/// written: the change waits for the deletion and queues nothing for the endpoint, instead of
+/// failing on the deliveries' foreign key once the endpoint is gone (a 500 on `DELETE
+/// /api/urls/{slug}`, or a visit batch that would not store).
+async fn an_event_for_an_endpoint_being_deleted(announced: Announced) {
+    use kurz::domain::{WebhookEvent, WebhookSecret};
+    use kurz::store::NewWebhook;
+
+    let f = fixture(Backend::Postgres).await;
+    let record = f.create("hooked", "https://example.com/").await;
+    let endpoint = f
+        .store
+        .create_webhook(NewWebhook {
+            url: "https://hooks.example/in".into(),
+            secret: WebhookSecret::parse("0123456789abcdef").unwrap(),
+            events: vec![WebhookEvent::LinkDeleted, WebhookEvent::Visit],
+            created_by: None,
+        })
+        .await
+        .unwrap();
+    let mut deletion = sqlx::PgConnection::connect(&f._database.url).await.unwrap();
+    sqlx::query("BEGIN").execute(&mut deletion).await.unwrap();
+    sqlx::query("DELETE FROM webhook_endpoints WHERE id = $1")
+        .bind(endpoint.id)
+        .execute(&mut deletion)
+        .await
+        .unwrap();
+
+    let store = f.store.clone();
+    let slug = f.slug("hooked");
+    let written = tokio::spawn(async move {
+        match announced {
+            Announced::LinkDeleted => store.delete_url(&slug).await,
+            Announced::VisitBatch => store
+                .record_visits(&[super::visit(record.id, 1)])
+                .await
+                .map(drop),
+        }
+    });
+    // Let the change reach the endpoint's row.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    sqlx::query("COMMIT").execute(&mut deletion).await.unwrap();
+    let outcome: Result<(), StoreError> = tokio::time::timeout(Duration::from_secs(10), written)
+        .await
+        .expect("the change is not left waiting")
+        .unwrap();
+    outcome.expect("the change succeeds without the deleted endpoint");
+    let queued: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM webhook_deliveries")
+        .fetch_one(&mut deletion)
+        .await
+        .unwrap();
+    assert_eq!(queued, 0, "nothing is queued for the deleted endpoint");
+    if let Announced::VisitBatch = announced {
+        let stored: i64 = sqlx::query_scalar("SELECT visit_count FROM urls WHERE id = $1")
+            .bind(record.id)
+            .fetch_one(&mut deletion)
+            .await
+            .unwrap();
+        assert_eq!(stored, 1, "the visit is stored");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_link_deleted_while_its_webhook_endpoint_is_deleted_queues_nothing_for_it() {
+    an_event_for_an_endpoint_being_deleted(Announced::LinkDeleted).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_visit_batch_stored_while_its_webhook_endpoint_is_deleted_queues_nothing_for_it() {
+    an_event_for_an_endpoint_being_deleted(Announced::VisitBatch).await;
+}
