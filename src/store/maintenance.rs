@@ -102,11 +102,16 @@ pub(crate) fn migration_status(
     status
 }
 
-/// Visits deleted per URL, in URL order (the order the visit writer locks them in too).
-pub(crate) fn count_per_url(url_ids: &[i64]) -> std::collections::BTreeMap<i64, i64> {
+/// Visits deleted per URL, as (visits, bot visits) of each `(url id, is bot)` row, in URL
+/// order (the order the visit writer locks them in too).
+pub(crate) fn count_per_url(
+    deleted: &[(i64, bool)],
+) -> std::collections::BTreeMap<i64, (i64, i64)> {
     let mut counts = std::collections::BTreeMap::new();
-    for id in url_ids {
-        *counts.entry(*id).or_insert(0) += 1;
+    for (id, is_bot) in deleted {
+        let count: &mut (i64, i64) = counts.entry(*id).or_default();
+        count.0 += 1;
+        count.1 += i64::from(*is_bot);
     }
     counts
 }

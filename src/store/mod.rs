@@ -42,7 +42,7 @@ pub use webhooks::{
 };
 
 use crate::config::DatabaseSettings;
-use crate::domain::{Slug, TagName, Title};
+use crate::domain::{Slug, TagName, TargetUrl, Title};
 
 /// The most ids one [`Store::visits_by_ids`] call reads.
 pub const MAX_VISITS_BY_IDS: usize = 1000;
@@ -207,6 +207,22 @@ pub trait Store: Send + Sync + 'static {
     /// never a count over the visits; or of the URLs one API key
     /// created, the sum of their `visit_count` through the `(created_by, id)` index.
     async fn visit_total(&self, owner: Option<i64>) -> Result<i64, StoreError>;
+
+    /// How many links exist (`owner` None), or how many one API key created: counters that
+    /// triggers keep (`entity_totals`, `api_keys.links`), never a count over the links.
+    async fn link_total(&self, owner: Option<i64>) -> Result<i64, StoreError>;
+
+    /// How many tags exist, from `entity_totals`.
+    async fn tag_total(&self) -> Result<i64, StoreError>;
+
+    /// Up to `limit` links whose target is exactly `target`, oldest first; with an `owner`,
+    /// only those that API key created. An index look-up on the whole target.
+    async fn find_urls_by_target(
+        &self,
+        target: &TargetUrl,
+        owner: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<UrlRecord>, StoreError>;
 
     /// Visits newest first.
     async fn list_visits(

@@ -40,6 +40,8 @@ pub struct UrlRecord {
     pub forward_query: bool,
     /// The hash of its password; `None` when anyone may follow it.
     pub password_hash: Option<PasswordHash>,
+    /// Of `visit_count`, the visits by bots (lowered by pruning as `visit_count` is).
+    pub bot_visits: i64,
 }
 
 impl UrlRecord {
@@ -461,6 +463,8 @@ pub struct TagRecord {
     pub name: TagName,
     pub links: i64,
     pub visits: i64,
+    /// Of `visits`, those by bots.
+    pub bot_visits: i64,
 }
 
 /// One page of tags in name order: names after `after` (all with `None`), starting with

@@ -161,20 +161,24 @@ pub(super) async fn record_visits(
     let mut ids = Vec::with_capacity(rollups.per_url.len());
     let mut counts = Vec::with_capacity(rollups.per_url.len());
     let mut people = Vec::with_capacity(rollups.per_url.len());
+    let mut bots = Vec::with_capacity(rollups.per_url.len());
     for (id, tally) in rollups.per_url {
         ids.push(id);
         counts.push(tally.visits);
         people.push(tally.people);
+        bots.push(tally.bots);
     }
     sqlx::query(
         "UPDATE urls SET visit_count = urls.visit_count + d.n, \
-             human_visits = urls.human_visits + d.people \
-         FROM UNNEST($1::bigint[], $2::bigint[], $3::bigint[]) AS d(id, n, people) \
+             human_visits = urls.human_visits + d.people, bot_visits = urls.bot_visits + d.bots \
+         FROM UNNEST($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[]) \
+             AS d(id, n, people, bots) \
          WHERE urls.id = d.id",
     )
     .bind(&ids)
     .bind(&counts)
     .bind(&people)
+    .bind(&bots)
     .execute(&mut *tx)
     .await?;
     // Their tags' visit counters, once per tag, the rows locked in id order as every writer
@@ -182,16 +186,18 @@ pub(super) async fn record_visits(
     // links' rows: a link gaining a tag meanwhile waits for this batch and counts its visits.
     sqlx::query(
         "WITH batch AS ( \
-             SELECT ut.tag_id, CAST(SUM(d.n) AS BIGINT) AS n \
-             FROM UNNEST($1::bigint[], $2::bigint[]) AS d(id, n) \
+             SELECT ut.tag_id, CAST(SUM(d.n) AS BIGINT) AS n, CAST(SUM(d.bots) AS BIGINT) AS bots \
+             FROM UNNEST($1::bigint[], $2::bigint[], $3::bigint[]) AS d(id, n, bots) \
              JOIN url_tags ut ON ut.url_id = d.id GROUP BY ut.tag_id), \
          locked AS MATERIALIZED ( \
-             SELECT t.id, batch.n FROM tags t JOIN batch ON batch.tag_id = t.id \
+             SELECT t.id, batch.n, batch.bots FROM tags t JOIN batch ON batch.tag_id = t.id \
              ORDER BY t.id FOR NO KEY UPDATE OF t) \
-         UPDATE tags SET visits = tags.visits + locked.n FROM locked WHERE tags.id = locked.id",
+         UPDATE tags SET visits = tags.visits + locked.n, bot_visits = tags.bot_visits + locked.bots \
+         FROM locked WHERE tags.id = locked.id",
     )
     .bind(&ids)
     .bind(&counts)
+    .bind(&bots)
     .execute(&mut *tx)
     .await?;
 

@@ -25,6 +25,8 @@ pub(crate) struct UrlTally {
     /// To `human_visits`: visits by people whose redirect did not take a unit of the link's
     /// cap already (see `NewVisit::cap_taken`).
     pub people: i64,
+    /// To `bot_visits`.
+    pub bots: i64,
 }
 
 /// The key of a `url_rule_rollups` row: URL, day, rule index.
@@ -53,6 +55,7 @@ impl Rollups {
             let url = rollups.per_url.entry(visit.url_id).or_default();
             url.visits += 1;
             url.people += i64::from(!visit.is_bot && !visit.cap_taken);
+            url.bots += i64::from(visit.is_bot);
             let text = |value: &Option<String>| value.clone().unwrap_or_default();
             let key = (
                 visit.url_id,
@@ -174,7 +177,8 @@ mod tests {
             r.per_url.get(&1),
             Some(&UrlTally {
                 visits: 3,
-                people: 2
+                people: 2,
+                bots: 1
             })
         );
         assert_eq!(r.rows.len(), 3);
@@ -198,7 +202,8 @@ mod tests {
             capped.per_url[&7],
             UrlTally {
                 visits: 3,
-                people: 1
+                people: 1,
+                bots: 1
             }
         );
         let nov1 = NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();

@@ -20,7 +20,7 @@ pub(crate) fn micros(time: DateTime<Utc>) -> DateTime<Utc> {
 /// The column list every URL query returns, in `UrlRow`'s order.
 pub(crate) const URL_COLUMNS: &str = "id, slug, target, title, crawlable, visit_count, \
      created_at, updated_at, created_by, redirect_status, valid_since, valid_until, max_visits, \
-     human_visits, rules, forward_query, password_hash";
+     human_visits, rules, forward_query, password_hash, bot_visits";
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct UrlRow {
@@ -41,6 +41,7 @@ pub(crate) struct UrlRow {
     rules: Option<String>,
     forward_query: bool,
     password_hash: Option<String>,
+    bot_visits: i64,
 }
 
 impl TryFrom<UrlRow> for UrlRecord {
@@ -66,6 +67,7 @@ impl TryFrom<UrlRow> for UrlRecord {
             rules: stored_rules(row.id, row.rules.as_deref())?,
             forward_query: row.forward_query,
             password_hash: row.password_hash.map(PasswordHash::from_stored),
+            bot_visits: row.bot_visits,
             // Read by a second query for the whole page (`SqlStore::with_tags`).
             tags: Vec::new(),
         })
@@ -73,7 +75,7 @@ impl TryFrom<UrlRow> for UrlRecord {
 }
 
 /// The column list every tag query returns, in `TagRow`'s order (`t` is `tags`).
-pub(crate) const TAG_COLUMNS: &str = "t.id, t.name, t.links, t.visits";
+pub(crate) const TAG_COLUMNS: &str = "t.id, t.name, t.links, t.visits, t.bot_visits";
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct TagRow {
@@ -81,6 +83,7 @@ pub(crate) struct TagRow {
     name: String,
     links: i64,
     visits: i64,
+    bot_visits: i64,
 }
 
 impl From<TagRow> for TagRecord {
@@ -90,6 +93,7 @@ impl From<TagRow> for TagRecord {
             name: TagName::from_stored(row.name),
             links: row.links,
             visits: row.visits,
+            bot_visits: row.bot_visits,
         }
     }
 }

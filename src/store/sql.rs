@@ -32,7 +32,7 @@ use super::{
 };
 use crate::config::DatabaseSettings;
 use crate::domain::{
-    MaxVisits, PasswordHash, RedirectStatus, Rules, Slug, TagName, Title, WebhookEvent,
+    MaxVisits, PasswordHash, RedirectStatus, Rules, Slug, TagName, TargetUrl, Title, WebhookEvent,
 };
 
 /// Writes the change log row of `$slug` in the transaction `$tx`, as this store's origin.
@@ -69,6 +69,7 @@ macro_rules! on_pool_queueing {
 mod tags;
 mod keys;
 mod orphans;
+mod totals;
 mod visits;
 
 pub(super) enum Db {
@@ -248,7 +249,7 @@ impl Store for SqlStore {
                 .fetch_one(&mut *tx)
                 .await?;
             let record = UrlRecord::try_from(row)?;
-            set_url_tags!(self, tx, record.id, 0, &new.tags);
+            set_url_tags!(self, tx, record.id, (0, 0), &new.tags);
             log_change!(self, tx, new.slug.as_str());
             let queued = announce_link!(tx, WebhookEvent::LinkCreated, record.clone(), enqueue);
             tx.commit().await?;
@@ -380,7 +381,7 @@ impl Store for SqlStore {
             let row: UrlRow = query.build_query_as().fetch_one(&mut *tx).await?;
             let record = UrlRecord::try_from(row)?;
             if let Some(names) = &patch.tags {
-                set_url_tags!(self, tx, record.id, record.visit_count, names);
+                set_url_tags!(self, tx, record.id, (record.visit_count, record.bot_visits), names);
             }
             log_change!(self, tx, slug.as_str());
             let queued = announce_link!(tx, WebhookEvent::LinkUpdated, record.clone(), enqueue);
@@ -413,10 +414,10 @@ impl Store for SqlStore {
             let Some(record) = found.map(UrlRecord::try_from).transpose()? else {
                 return Err(StoreError::NotFound);
             };
-            let (id, visit_count) = (record.id, record.visit_count);
+            let (id, visits) = (record.id, (record.visit_count, record.bot_visits));
             // The link as it was, tags included, before they go.
             let queued = announce_link!(tx, WebhookEvent::LinkDeleted, record, enqueue);
-            set_url_tags!(self, tx, id, visit_count, &[]);
+            set_url_tags!(self, tx, id, visits, &[]);
             sqlx::query("DELETE FROM urls WHERE id = $1")
                 .bind(id)
                 .execute(&mut *tx)
@@ -594,6 +595,37 @@ impl Store for SqlStore {
 
     async fn visit_total(&self, owner: Option<i64>) -> Result<i64, StoreError> {
         self.stored_visit_total(owner).await
+    }
+
+    async fn link_total(&self, owner: Option<i64>) -> Result<i64, StoreError> {
+        self.count_links(owner).await
+    }
+
+    async fn tag_total(&self) -> Result<i64, StoreError> {
+        self.count_tags().await
+    }
+
+    async fn find_urls_by_target(
+        &self,
+        target: &TargetUrl,
+        owner: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<UrlRecord>, StoreError> {
+        let mine = if owner.is_some() {
+            " AND created_by = $3"
+        } else {
+            ""
+        };
+        let sql =
+            format!("SELECT {URL_COLUMNS} FROM urls WHERE target = $1{mine} ORDER BY id LIMIT $2");
+        let rows: Vec<UrlRow> = on_pool!(self, pool => {
+            let mut query = sqlx::query_as(&sql).bind(target.as_str()).bind(i64::from(limit));
+            if let Some(owner) = owner {
+                query = query.bind(owner);
+            }
+            query.fetch_all(pool).await?
+        });
+        self.with_tags(into_urls(rows)?).await
     }
 
     async fn record_orphan_visits(

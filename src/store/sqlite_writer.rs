@@ -250,17 +250,17 @@ fn add_tallies<'a>(
 ) -> rusqlite::Result<()> {
     let rollups = Rollups::of(visits);
     let mut count = tx.prepare_cached(
-        "UPDATE urls SET visit_count = visit_count + ?1, human_visits = human_visits + ?2 \
-         WHERE id = ?3",
+        "UPDATE urls SET visit_count = visit_count + ?1, human_visits = human_visits + ?2, \
+         bot_visits = bot_visits + ?3 WHERE id = ?4",
     )?;
     // Each link's tags count its visits too (`tags.visits`, see the tags migration).
     let mut tagged = tx.prepare_cached(
-        "UPDATE tags SET visits = visits + ?1 \
-         WHERE id IN (SELECT tag_id FROM url_tags WHERE url_id = ?2)",
+        "UPDATE tags SET visits = visits + ?1, bot_visits = bot_visits + ?2 \
+         WHERE id IN (SELECT tag_id FROM url_tags WHERE url_id = ?3)",
     )?;
     for (url_id, tally) in rollups.per_url {
-        count.execute(params![tally.visits, tally.people, url_id])?;
-        tagged.execute(params![tally.visits, url_id])?;
+        count.execute(params![tally.visits, tally.people, tally.bots, url_id])?;
+        tagged.execute(params![tally.visits, tally.bots, url_id])?;
     }
     let mut upsert = tx.prepare_cached(
         "INSERT INTO url_daily_rollups \

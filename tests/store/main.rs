@@ -24,6 +24,7 @@ mod geo;
 mod locks;
 mod orphans;
 mod tags;
+mod totals;
 mod webhooks;
 
 struct Fixture {

@@ -183,6 +183,7 @@ mod tests {
             rules: None,
             forward_query: false,
             password_hash: None,
+            bot_visits: 0,
             tags: Vec::new(),
         }
     }

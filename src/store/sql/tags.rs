@@ -21,9 +21,9 @@ use crate::store::{
 /// Rows per multi-row statement of the tag writes (two values each).
 pub(super) const TAG_ROWS_PER_STATEMENT: usize = 1000;
 
-/// How one change moves each tag's counters: tag id to (links, visits) deltas, in id order,
-/// the order every writer locks tags in.
-pub(super) type TagDeltas = BTreeMap<i64, (i64, i64)>;
+/// How one change moves each tag's counters: tag id to (links, visits, bot visits) deltas, in
+/// id order, the order every writer locks tags in.
+pub(super) type TagDeltas = BTreeMap<i64, (i64, i64, i64)>;
 
 /// Makes sure a tag row exists for each name, in the transaction `$tx`; evaluates to the ids
 /// by name.
@@ -108,7 +108,7 @@ macro_rules! claim_tags {
 macro_rules! adjust_tags {
     ($store:expr, $tx:expr, $deltas:expr) => {{
         let deltas: &$crate::store::sql::tags::TagDeltas = $deltas;
-        let entries: Vec<(i64, (i64, i64))> = deltas.iter().map(|(k, v)| (*k, *v)).collect();
+        let entries: Vec<(i64, (i64, i64, i64))> = deltas.iter().map(|(k, v)| (*k, *v)).collect();
         for chunk in entries.chunks($crate::store::sql::tags::TAG_ROWS_PER_STATEMENT) {
             if matches!($store.db, $crate::store::sql::Db::Postgres(_)) {
                 let mut lock = sqlx::QueryBuilder::new("SELECT id FROM tags WHERE id IN (");
@@ -122,16 +122,19 @@ macro_rules! adjust_tags {
             // `(VALUES ...)` names its columns `column1`, `column2` on both databases.
             let mut update = sqlx::QueryBuilder::new(
                 "UPDATE tags SET links = tags.links + d.column2, \
-                 visits = tags.visits + d.column3 FROM (",
+                 visits = tags.visits + d.column3, bot_visits = tags.bot_visits + d.column4 FROM (",
             );
-            update.push_values(chunk, |mut row, (id, (links, visits))| {
-                row.push_bind(*id).push_bind(*links).push_bind(*visits);
+            update.push_values(chunk, |mut row, (id, (links, visits, bots))| {
+                row.push_bind(*id)
+                    .push_bind(*links)
+                    .push_bind(*visits)
+                    .push_bind(*bots);
             });
             update.push(") AS d WHERE tags.id = d.column1");
             update.build().execute(&mut *$tx).await?;
             let emptied: Vec<i64> = chunk
                 .iter()
-                .filter(|(_, (links, _))| *links < 0)
+                .filter(|(_, (links, _, _))| *links < 0)
                 .map(|(id, _)| *id)
                 .collect();
             if !emptied.is_empty() {
@@ -148,12 +151,13 @@ macro_rules! adjust_tags {
     }};
 }
 
-/// Gives the link `$url_id` (whose `visit_count` is `$visit_count`, read under the row lock
-/// of the statement that changed it) exactly the tags `$names` in `$tx`, moving the counters
-/// of the tags it gains and loses.
+/// Gives the link `$url_id` (whose `visit_count` and `bot_visits` are `$visits`, read under
+/// the row lock of the statement that changed it) exactly the tags `$names` in `$tx`, moving
+/// the counters of the tags it gains and loses.
 macro_rules! set_url_tags {
-    ($store:expr, $tx:expr, $url_id:expr, $visit_count:expr, $names:expr) => {{
-        let (url_id, visit_count): (i64, i64) = ($url_id, $visit_count);
+    ($store:expr, $tx:expr, $url_id:expr, $visits:expr, $names:expr) => {{
+        let url_id: i64 = $url_id;
+        let (visit_count, bot_visits): (i64, i64) = $visits;
         let names: &[$crate::domain::TagName] = $names;
         let current: Vec<i64> = sqlx::query_scalar("SELECT tag_id FROM url_tags WHERE url_id = $1")
             .bind(url_id)
@@ -186,10 +190,10 @@ macro_rules! set_url_tags {
         }
         let mut deltas = $crate::store::sql::tags::TagDeltas::new();
         for id in removed {
-            deltas.insert(id, (-1, -visit_count));
+            deltas.insert(id, (-1, -visit_count, -bot_visits));
         }
         for id in added {
-            deltas.insert(id, (1, visit_count));
+            deltas.insert(id, (1, visit_count, bot_visits));
         }
         adjust_tags!($store, $tx, &deltas);
     }};
@@ -216,7 +220,7 @@ macro_rules! tag_imported {
                 });
                 insert.build().execute(&mut *$tx).await?;
                 for (tag_id, _) in chunk {
-                    deltas.entry(*tag_id).or_insert((0, 0)).0 += 1;
+                    deltas.entry(*tag_id).or_insert((0, 0, 0)).0 += 1;
                 }
             }
             adjust_tags!($store, $tx, &deltas);
@@ -391,7 +395,8 @@ impl SqlStore {
                 Some(owner) => {
                     let mut sql = sqlx::QueryBuilder::new(
                         "SELECT t.id, t.name, COUNT(*) AS links, \
-                             CAST(SUM(u.visit_count) AS BIGINT) AS visits \
+                             CAST(SUM(u.visit_count) AS BIGINT) AS visits, \
+                             CAST(SUM(u.bot_visits) AS BIGINT) AS bot_visits \
                          FROM urls u JOIN url_tags ut ON ut.url_id = u.id \
                          JOIN tags t ON t.id = ut.tag_id WHERE u.created_by = ",
                     );
@@ -441,7 +446,8 @@ impl SqlStore {
             Some(owner) => {
                 sqlx::query_as(
                     "SELECT t.id, t.name, COUNT(*) AS links, \
-                         CAST(SUM(u.visit_count) AS BIGINT) AS visits \
+                         CAST(SUM(u.visit_count) AS BIGINT) AS visits, \
+                         CAST(SUM(u.bot_visits) AS BIGINT) AS bot_visits \
                      FROM tags t JOIN url_tags ut ON ut.tag_id = t.id \
                      JOIN urls u ON u.id = ut.url_id \
                      WHERE t.name = $1 AND u.created_by = $2 GROUP BY t.id, t.name",
@@ -475,7 +481,7 @@ impl SqlStore {
         name: &TagName,
         to: &TagName,
     ) -> Result<TagRecord, StoreError> {
-        let sql = "UPDATE tags SET name = $2 WHERE name = $1 RETURNING id, name, links, visits";
+        let sql = "UPDATE tags SET name = $2 WHERE name = $1 RETURNING id, name, links, visits, bot_visits";
         let row: TagRow = on_pool!(self, pool => {
             sqlx::query_as(sql)
                 .bind(name.as_str())

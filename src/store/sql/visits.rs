@@ -144,25 +144,26 @@ impl SqlStore {
         let cut = before.and_time(chrono::NaiveTime::MIN).and_utc();
         // `(VALUES ...)` names its columns `column1`, `column2` on both databases.
         let lower_counts = format!(
-            "UPDATE urls SET visit_count = {}(urls.visit_count - d.column2, 0) FROM (",
-            self.dialect().greatest
+            "UPDATE urls SET visit_count = {greatest}(urls.visit_count - d.column2, 0), \
+             bot_visits = {greatest}(urls.bot_visits - d.column3, 0) FROM (",
+            greatest = self.dialect().greatest
         );
         on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
-            let url_ids: Vec<i64> = sqlx::query_scalar(
+            let deleted: Vec<(i64, bool)> = sqlx::query_as(
                 "DELETE FROM url_visits WHERE id IN \
                      (SELECT id FROM url_visits WHERE visited_at < $1 LIMIT $2) \
-                 RETURNING url_id",
+                 RETURNING url_id, is_bot",
             )
             .bind(cut)
             .bind(i64::from(limit))
             .fetch_all(&mut *tx)
             .await?;
-            let counts: Vec<(i64, i64)> = count_per_url(&url_ids).into_iter().collect();
+            let counts: Vec<(i64, (i64, i64))> = count_per_url(&deleted).into_iter().collect();
             for chunk in counts.chunks(COUNTS_PER_STATEMENT) {
                 let mut query = QueryBuilder::new(&lower_counts);
-                query.push_values(chunk, |mut row, (id, count)| {
-                    row.push_bind(*id).push_bind(*count);
+                query.push_values(chunk, |mut row, (id, (visits, bots))| {
+                    row.push_bind(*id).push_bind(*visits).push_bind(*bots);
                 });
                 query.push(") AS d WHERE urls.id = d.column1");
                 query.build().execute(&mut *tx).await?;
@@ -174,14 +175,17 @@ impl SqlStore {
                 }
                 tagged.push(")");
                 let pairs: Vec<(i64, i64)> = tagged.build_query_as().fetch_all(&mut *tx).await?;
-                let lost: std::collections::HashMap<i64, i64> = chunk.iter().copied().collect();
+                let lost: std::collections::HashMap<i64, (i64, i64)> = chunk.iter().copied().collect();
                 let mut deltas = tags::TagDeltas::new();
                 for (url_id, tag_id) in pairs {
-                    deltas.entry(tag_id).or_insert((0, 0)).1 -= lost.get(&url_id).copied().unwrap_or(0);
+                    let (visits, bots) = lost.get(&url_id).copied().unwrap_or_default();
+                    let delta = deltas.entry(tag_id).or_insert((0, 0, 0));
+                    delta.1 -= visits;
+                    delta.2 -= bots;
                 }
                 adjust_tags!(self, tx, &deltas);
             }
-            let done = url_ids.len() < limit as usize;
+            let done = deleted.len() < limit as usize;
             let rollup_rows = if done {
                 sqlx::query("DELETE FROM url_geo_rollups WHERE day < $1")
                     .bind(before)
@@ -208,7 +212,7 @@ impl SqlStore {
             };
             tx.commit().await?;
             Ok(PrunedVisits {
-                visits: url_ids.len() as u64,
+                visits: deleted.len() as u64,
                 urls: counts.len() as u64,
                 rollup_rows,
                 done,
