@@ -7,6 +7,8 @@
 #   (zbar-tools, librsvg2-bin) when missing.
 # - The geolocation test files (tests/api/geo.rs): built by scripts/geo-fixtures.sh into
 #   target/geo-fixtures/ (PyPI's mmdb-writer in a virtualenv, and a CC0 file from npm).
+# - The compatibility API clients (tests/api/yourls_client.rs): PyPI's yourls client, installed
+#   by scripts/compat-fixtures.sh into target/compat/venv.
 # - PostgreSQL: `TEST_DATABASE_URL` when set; else the server answering at 127.0.0.1:5432;
 #   else a throwaway cluster (initdb into a temporary directory, a free port, trust auth),
 #   stopped and removed when the script exits. The PostgreSQL tests never skip: if no server
@@ -64,6 +66,11 @@ if ! have_geo_tools; then
     "geolocation tests never skip. Install them with: apt-get install npm python3-venv"
 fi
 scripts/geo-fixtures.sh || die "cannot build the geolocation test files (scripts/geo-fixtures.sh)"
+
+# --- Compatibility API clients (tests/api/yourls_client.rs; see scripts/compat-fixtures.sh) ---
+# PyPI's yourls client in a virtualenv: python3-venv is installed above with the geo tools.
+scripts/compat-fixtures.sh || die "cannot install the compatibility API clients" \
+  "(scripts/compat-fixtures.sh; it needs python3-venv and PyPI)"
 
 # --- PostgreSQL -------------------------------------------------------------------------------
 # Answers when something accepts connections on 127.0.0.1:$1 (pg_isready when installed, else a

@@ -117,6 +117,7 @@ pub struct Settings {
     pub titles: TitleSettings,
     pub geo: GeoSettings,
     pub webhooks: WebhookSettings,
+    pub compat: CompatSettings,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -394,6 +395,42 @@ impl GeoSettings {
     }
 }
 
+/// The APIs of other shorteners that kurz also speaks (`src/http/compat/`); see docs/compat.md.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CompatSettings {
+    pub yourls: YourlsSettings,
+}
+
+/// YOURLS's `yourls-api.php`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct YourlsSettings {
+    /// Whether `/yourls-api.php` answers.
+    pub enabled: bool,
+    /// The YOURLS version `action=version` reports.
+    pub version: String,
+    /// A second `shorturl` of a long URL answers with the first short URL (YOURLS's
+    /// `YOURLS_UNIQUE_URLS`) instead of making another.
+    pub unique_urls: bool,
+    /// Timestamped signatures may be MD5 (what YOURLS before 1.10.5 and most of its clients
+    /// send) besides SHA-256, SHA-384 and SHA-512.
+    pub allow_md5: bool,
+    /// Seconds a timestamped signature's time may be off from the server's.
+    pub timestamp_skew_secs: u64,
+    /// The secret YOURLS signature tokens are derived from (`kurz apikey yourls-token`); at
+    /// least 32 characters. Empty: no tokens, only a whole kurz key as `signature`.
+    pub secret: String,
+}
+
+impl YourlsSettings {
+    /// The secret, when one is set.
+    pub fn token_secret(&self) -> Option<&[u8]> {
+        let secret = self.secret.trim();
+        (!secret.is_empty()).then_some(secret.as_bytes())
+    }
+}
+
 /// Webhook deliveries (`src/webhooks/`).
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -621,6 +658,16 @@ impl Settings {
         }
         if self.root.mode == RootMode::Redirect {
             check_http_url(&self.root.redirect_to).or_else(|why| fail("root.redirect_to", why))?;
+        }
+        let yourls = &self.compat.yourls;
+        if yourls.token_secret().is_some_and(|s| s.len() < 32) {
+            return fail(
+                "compat.yourls.secret",
+                "must be at least 32 characters (or empty for no signature tokens)".into(),
+            );
+        }
+        if yourls.version.trim().is_empty() {
+            return fail("compat.yourls.version", "must not be empty".into());
         }
         let url = self.database.effective_url();
         if !(url.starts_with("sqlite:")

@@ -1,5 +1,6 @@
-//! `kurz apikey create|list|revoke`: the keys of the HTTP API. A key is printed once, when it
-//! is created (alone on the last line of stdout, for `tail -n1`); only its hash is stored.
+//! `kurz apikey create|list|revoke|yourls-token`: the keys of the HTTP API. A key is printed
+//! once, when it is created (alone on the last line of stdout, for `tail -n1`); only its hash is
+//! stored. A key's YOURLS signature token is derived again whenever it is asked for.
 
 use chrono::{DateTime, Utc};
 use clap::Subcommand;
@@ -8,7 +9,7 @@ use serde::Serialize;
 use super::output::{self, Table};
 use super::{Context, UsageError};
 use crate::app::{AppError, CreatedKey};
-use crate::domain::{Role, KEY_PREFIX};
+use crate::domain::{Role, SignatureToken, KEY_PREFIX};
 use crate::store::ApiKeyRecord;
 
 #[derive(Debug, Subcommand)]
@@ -32,6 +33,12 @@ pub enum ApiKeyCommand {
         /// Do not ask for confirmation (required when stdin is not a terminal).
         #[arg(long, short)]
         yes: bool,
+    },
+    /// Print a key's YOURLS signature token: what YOURLS clients send as `signature` (or hash
+    /// with a timestamp) instead of the key. Derived from `compat.yourls.secret`.
+    YourlsToken {
+        /// The key's id, or its prefix as `list` shows it.
+        key: String,
     },
 }
 
@@ -92,7 +99,44 @@ pub async fn run(ctx: &Context, command: ApiKeyCommand) -> anyhow::Result<()> {
         ApiKeyCommand::Create { role, name } => create(ctx, role, &name).await,
         ApiKeyCommand::List => list(ctx).await,
         ApiKeyCommand::Revoke { key, yes } => revoke(ctx, &key, yes).await,
+        ApiKeyCommand::YourlsToken { key } => yourls_token(ctx, &key).await,
     }
+}
+
+#[derive(Serialize)]
+struct TokenJson {
+    id: i64,
+    prefix: String,
+    yourls_token: String,
+}
+
+async fn yourls_token(ctx: &Context, value: &str) -> anyhow::Result<()> {
+    let Some(secret) = ctx.settings.compat.yourls.token_secret() else {
+        return Err(UsageError(
+            "compat.yourls.secret is not set: set it (at least 32 characters, e.g. through \
+             KURZ__COMPAT__YOURLS__SECRET) for every instance, then ask again"
+                .into(),
+        )
+        .into());
+    };
+    let keys = ctx.api_keys().await?.list().await?;
+    let key = find(&keys, value)?;
+    if key.revoked_at.is_some() {
+        anyhow::bail!(
+            "API key {} ({}) is revoked: it has no token",
+            key.id,
+            key.prefix
+        );
+    }
+    let token = SignatureToken::derive(secret, key.id);
+    if ctx.json {
+        return output::json(&TokenJson {
+            id: key.id,
+            prefix: key.prefix.clone(),
+            yourls_token: token.as_str().to_owned(),
+        });
+    }
+    output::emit(&format!("{}\n", token.as_str()))
 }
 
 async fn create(ctx: &Context, role: Role, name: &str) -> anyhow::Result<()> {

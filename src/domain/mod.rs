@@ -18,6 +18,7 @@ mod time;
 mod title;
 mod validity;
 mod webhook;
+mod yourls;
 
 pub use api_key::{ApiKey, KEY_PREFIX};
 pub use cursor::Cursor;
@@ -37,6 +38,7 @@ pub use time::{parse_day, parse_end, parse_start};
 pub use title::Title;
 pub use validity::{MaxVisits, Phase, Validity};
 pub use webhook::{WebhookEvent, WebhookSecret};
+pub use yourls::{SignatureHash, SignatureToken};
 
 /// Why a value was refused: the field it belongs to and a sentence for the client.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

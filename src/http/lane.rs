@@ -40,8 +40,9 @@ use crate::readiness::Readiness;
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// One-segment paths that belong to the full stack although `/{slug}` would match them.
-/// Each is also a reserved slug (`slug.reserved`), so no short link can hide behind it.
-const FULL_STACK_PATHS: [&str; 3] = ["api", "metrics", "readyz"];
+/// Each is also a reserved slug (`slug.reserved`) or outside the slug charset (`.`), so no
+/// short link can hide behind it.
+const FULL_STACK_PATHS: [&str; 4] = ["api", "metrics", "readyz", "yourls-api.php"];
 
 /// Whether a request takes the redirect lane: a `GET` or `HEAD` of a one-segment path
 /// other than [`FULL_STACK_PATHS`].

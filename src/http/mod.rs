@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod compat;
 pub mod destination;
 pub mod error;
 #[cfg(feature = "explorer")]

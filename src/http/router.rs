@@ -23,7 +23,7 @@ use super::error::ApiError;
 use super::lane::{self, Split, REQUEST_ID};
 use super::middleware::{self, admission::Admission};
 use super::state::AppState;
-use super::{api, protected, qr, redirect, site};
+use super::{api, compat, protected, qr, redirect, site};
 
 /// The application: the redirect lane (`crate::http::lane`) for `GET`/`HEAD` of one-segment paths,
 /// the full stack of [`make_app`] for everything else.
@@ -114,6 +114,10 @@ pub fn routes(api: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
         .routes(routes!(site::prometheus_metrics))
         .routes(routes!(redirect::follow, protected::unlock))
         .routes(routes!(qr::qr_code))
+        .routes(routes!(
+            compat::yourls::yourls_get,
+            compat::yourls::yourls_post
+        ))
         .nest("/api", api)
 }
 

@@ -33,7 +33,7 @@ pub use models::{
     ApiKeyRecord, CapTake, CityCount, DayCount, GlobalDay, GlobalStats, LinkChange, NewApiKey,
     NewOrphanVisit, NewUrl, NewVisit, OrphanFilter, OrphanVisitRecord, Page, PageRequest, Redirect,
     RuleCount, StatsOf, StatsQuery, TagFilter, TagPage, TagQuery, TagRecord, UrlFilter, UrlPatch,
-    UrlRecord, UrlStats, ValueCount, VisitFilter, VisitRecord,
+    UrlRank, UrlRecord, UrlStats, ValueCount, VisitFilter, VisitRecord,
 };
 pub use sql::SqlStore;
 pub use webhooks::{
@@ -246,6 +246,17 @@ pub trait Store: Send + Sync + 'static {
         &self,
         after_id: Option<i64>,
         limit: u32,
+    ) -> Result<Vec<UrlRecord>, StoreError>;
+
+    /// Up to `limit` links in `rank` order after skipping `offset`; with an `owner`, only those
+    /// that API key created. Ordered by a counter no index holds (the visit writer bumps it on
+    /// every batch): each call reads every link (of the owner), as YOURLS's own `stats` does.
+    async fn ranked_urls(
+        &self,
+        rank: UrlRank,
+        offset: u32,
+        limit: u32,
+        owner: Option<i64>,
     ) -> Result<Vec<UrlRecord>, StoreError>;
 
     /// Deletes, in one transaction, up to `limit` of the visits made before `before` (00:00

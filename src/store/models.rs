@@ -121,6 +121,17 @@ pub struct UrlPatch {
     pub password_hash: Option<Option<PasswordHash>>,
 }
 
+/// An order of [`Store::ranked_urls`](super::Store::ranked_urls).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UrlRank {
+    /// Most visits first (then newest).
+    MostVisited,
+    /// Fewest visits first (then oldest).
+    LeastVisited,
+    Newest,
+    Random,
+}
+
 /// Which links a list shows.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct UrlFilter {

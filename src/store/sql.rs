@@ -28,7 +28,7 @@ use super::{
     ApiKeyRecord, CapTake, GlobalStats, LinkChange, MigrationStatus, NewApiKey, NewOrphanVisit,
     NewUrl, NewVisit, OrphanFilter, OrphanVisitRecord, Page, PageRequest, PoolStatus, PrunedVisits,
     Redirect, StatsQuery, Store, StoreError, TagFilter, TagPage, TagQuery, TagRecord, UrlFilter,
-    UrlPatch, UrlRecord, UrlStats, VisitFilter, VisitRecord,
+    UrlPatch, UrlRank, UrlRecord, UrlStats, VisitFilter, VisitRecord,
 };
 use crate::config::DatabaseSettings;
 use crate::domain::{
@@ -709,6 +709,36 @@ impl Store for SqlStore {
                 .bind(i64::from(limit))
                 .fetch_all(pool)
                 .await?
+        });
+        self.with_tags(into_urls(rows)?).await
+    }
+
+    async fn ranked_urls(
+        &self,
+        rank: UrlRank,
+        offset: u32,
+        limit: u32,
+        owner: Option<i64>,
+    ) -> Result<Vec<UrlRecord>, StoreError> {
+        let order = match rank {
+            UrlRank::MostVisited => "visit_count DESC, id DESC",
+            UrlRank::LeastVisited => "visit_count, id",
+            UrlRank::Newest => "id DESC",
+            UrlRank::Random => "RANDOM()",
+        };
+        let mine = if owner.is_some() {
+            " WHERE created_by = $3"
+        } else {
+            ""
+        };
+        let sql =
+            format!("SELECT {URL_COLUMNS} FROM urls{mine} ORDER BY {order} LIMIT $1 OFFSET $2");
+        let rows: Vec<UrlRow> = on_pool!(self, pool => {
+            let mut query = sqlx::query_as(&sql).bind(i64::from(limit)).bind(i64::from(offset));
+            if let Some(owner) = owner {
+                query = query.bind(owner);
+            }
+            query.fetch_all(pool).await?
         });
         self.with_tags(into_urls(rows)?).await
     }

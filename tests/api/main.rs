@@ -38,3 +38,5 @@ mod titles;
 mod urls;
 mod visits;
 mod webhooks;
+mod yourls;
+mod yourls_client;

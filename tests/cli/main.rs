@@ -1232,10 +1232,18 @@ async fn commands_apply_the_target_rules(backend: Backend) {
 /// A server on the same database, with anonymous use off (as in production); stops when the
 /// sender is dropped.
 async fn serve(kurz: &Kurz) -> (String, tokio::sync::oneshot::Sender<()>) {
+    serve_with(kurz, |_| {}).await
+}
+
+async fn serve_with(
+    kurz: &Kurz,
+    configure: impl FnOnce(&mut Settings),
+) -> (String, tokio::sync::oneshot::Sender<()>) {
     let mut settings = Settings::defaults(Environment::Development).unwrap();
     settings.database.url = kurz.database.url.clone();
     settings.server.port = 0;
     settings.auth.allow_anonymous = false;
+    configure(&mut settings);
     let app = kurz::startup::Application::build(settings)
         .await
         .expect("kurz starts");
@@ -1318,6 +1326,47 @@ async fn api_keys_are_created_listed_and_revoked(backend: Backend) {
 
     kurz.fails(&["apikey", "create", "--role", "root"], 2);
     kurz.fails(&["apikey", "revoke", "kurz_nothing", "--yes"], 1);
+}
+
+/// `kurz apikey yourls-token` prints the token a server with the same secret accepts as a
+/// YOURLS signature; without a secret it says what to set.
+async fn yourls_tokens_are_printed_for_active_keys(backend: Backend) {
+    const SECRET: &str = "cli-test-secret-of-at-least-32-chars";
+    let plain = Kurz::new(backend).await;
+    let key = plain.ok(&["apikey", "create", "--role", "editor"]);
+    let prefix = &key.lines().last().unwrap()[..13];
+    let unset = plain.fails(&["apikey", "yourls-token", prefix], 2);
+    assert!(unset.contains("compat.yourls.secret"), "{unset}");
+
+    let kurz = plain.with_env("KURZ__COMPAT__YOURLS__SECRET", SECRET);
+    let token = kurz.ok(&["apikey", "yourls-token", prefix]);
+    let token = token.trim_end();
+    assert!(
+        token.len() == 32 && token.chars().all(|c| c.is_ascii_hexdigit()),
+        "{token}"
+    );
+    let json = kurz.json(&["apikey", "yourls-token", "1"]);
+    assert_eq!(
+        (json["id"].as_i64(), json["yourls_token"].as_str()),
+        (Some(1), Some(token))
+    );
+
+    let (server, _stop) = serve_with(&kurz, |s| s.compat.yourls.secret = SECRET.into()).await;
+    let version = |signature: String| {
+        reqwest::Client::new()
+            .get(format!("{server}/yourls-api.php"))
+            .query(&[
+                ("action", "version"),
+                ("format", "json"),
+                ("signature", &signature),
+            ])
+            .send()
+    };
+    assert_eq!(version(token.to_owned()).await.unwrap().status(), 200);
+    kurz.ok(&["apikey", "revoke", "1", "--yes"]);
+    assert_eq!(version(token.to_owned()).await.unwrap().status(), 403);
+    let revoked = kurz.fails(&["apikey", "yourls-token", "1"], 1);
+    assert!(revoked.contains("revoked"), "{revoked}");
 }
 
 /// An import keeps validity windows and how much of a cap was used; bad cells are named.
@@ -1520,6 +1569,7 @@ on_both_backends!(
     link_passwords_come_from_a_file_or_stdin,
     urls_are_tagged_listed_by_tag_and_imported_with_tags,
     api_keys_are_created_listed_and_revoked,
+    yourls_tokens_are_printed_for_active_keys,
     commands_apply_the_target_rules,
     urls_are_created_listed_shown_and_deleted,
     search_finds_slug_then_host_prefixes,

@@ -77,6 +77,7 @@ use crate::http::state::AppState;
         (name = "redirects", description = "The short links themselves: `/{slug}`"),
         (name = "health", description = "Liveness, readiness and metrics for orchestrators and monitoring"),
         (name = "site", description = "Index documents, `robots.txt` and this description"),
+        (name = "yourls-compat", description = "YOURLS's API (`yourls-api.php`) for the clients that speak it; see docs/compat.md"),
     )
 )]
 pub struct ApiDoc;

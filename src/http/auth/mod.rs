@@ -49,6 +49,12 @@ pub async fn authenticate(
             ))
         };
     };
+    key_caller(state, &presented).await
+}
+
+/// The caller a presented key makes: 401 for a malformed key, or one that is unknown or
+/// revoked.
+pub async fn key_caller(state: &AppState, presented: &str) -> Result<Caller, ApiError> {
     let key = ApiKey::parse(presented.trim())
         .ok_or_else(|| ApiError::Unauthorized("the API key is malformed".into()))?;
     let unknown = || ApiError::Unauthorized("the API key is unknown or revoked".into());

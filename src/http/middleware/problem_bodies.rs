@@ -6,11 +6,18 @@ use axum::response::IntoResponse;
 
 use crate::http::error::{ApiError, PROBLEM_JSON};
 
+/// Marks an error response whose body is deliberately another API's error document (YOURLS's
+/// answers carry their errors in the format the client asked for): it is left as it is.
+#[derive(Debug, Clone, Copy)]
+pub struct ForeignErrorBody;
+
 /// Error responses made by layers or by axum itself (405, 408, 413...) carry no problem body;
 /// this gives them one, keeping their status and headers such as `Allow`.
 pub async fn problem_for_bare_errors(response: Response<Body>) -> Response<Body> {
     let status = response.status();
-    if !(status.is_client_error() || status.is_server_error()) {
+    if !(status.is_client_error() || status.is_server_error())
+        || response.extensions().get::<ForeignErrorBody>().is_some()
+    {
         return response;
     }
     let content_type = response
