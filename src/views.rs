@@ -67,6 +67,19 @@ pub struct UrlView {
     pub tags: Vec<String>,
 }
 
+/// A tag name as a query parameter documents it (`tag=`), with the rules of [`tag_name_schema`]:
+/// a parameter's `value_type` keeps its description, style and explode, which `schema_with`
+/// would drop.
+pub(crate) struct TagNameParam;
+
+impl utoipa::PartialSchema for TagNameParam {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        tag_name_schema().into()
+    }
+}
+
+impl utoipa::ToSchema for TagNameParam {}
+
 /// A list of tag names: each `a-z 0-9 - _ .`, 1 to 64 characters; at most 20.
 pub(crate) fn tags_schema() -> utoipa::openapi::schema::Array {
     use utoipa::openapi::schema::ArrayBuilder;

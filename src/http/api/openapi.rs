@@ -50,7 +50,7 @@ use crate::http::state::AppState;
     // which is no `OpenApiRouter`); it is documented on its own because it counts no visit.
     paths(probe_short_link),
     components(
-        schemas(Problem, FieldError),
+        schemas(Problem, FieldError, crate::views::TagNameParam),
         responses(
             responses::BadRequest,
             responses::Unauthorized,

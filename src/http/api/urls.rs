@@ -184,7 +184,7 @@ pub struct ListParams {
     pub active: Option<bool>,
     /// Only links with this tag; repeat it for several (`tag=a&tag=b`, at most 20).
     #[serde(default)]
-    #[param(value_type = Vec<String>, style = Form, explode)]
+    #[param(value_type = Vec<crate::views::TagNameParam>, style = Form, explode, max_items = 20)]
     pub tag: Vec<String>,
     /// With several `tag`s: links with `any` of them (the default) or with `all` of them.
     #[param(inline)]

@@ -8,13 +8,14 @@ use utoipa::{IntoParams, ToSchema};
 #[derive(Debug, Default, Clone, Deserialize, IntoParams, ToSchema)]
 #[into_params(parameter_in = Query)]
 pub struct YourlsParams {
-    /// `shorturl`, `expand`, `url-stats`, `stats`, `db-stats` or `version`.
-    #[param(example = "shorturl")]
-    #[schema(example = "shorturl")]
+    /// `shorturl`, `expand`, `url-stats`, `stats`, `db-stats` or `version` (anything else is
+    /// answered 400).
+    #[param(value_type = Option<Action>, example = "shorturl")]
+    #[schema(value_type = Option<Action>, example = "shorturl")]
     pub action: Option<String>,
-    /// `json`, `jsonp`, `xml` (the default) or `simple`.
-    #[param(example = "json")]
-    #[schema(example = "json")]
+    /// `json`, `jsonp`, `xml` (the default) or `simple` (as any other value).
+    #[param(value_type = Option<OutputFormat>, example = "json")]
+    #[schema(value_type = Option<OutputFormat>, example = "json")]
     pub format: Option<String>,
     /// The function name a `jsonp` answer calls.
     pub callback: Option<String>,
@@ -42,7 +43,9 @@ pub struct YourlsParams {
     pub title: Option<String>,
     /// `expand`, `url-stats`: the short URL or its keyword.
     pub shorturl: Option<String>,
-    /// `stats`: `top` (the default), `bottom`, `last`, `rand` or `random`.
+    /// `stats`: `top` (the default, as any other value), `bottom`, `last`, `rand` or `random`.
+    #[param(value_type = Option<StatsFilter>)]
+    #[schema(value_type = Option<StatsFilter>)]
     pub filter: Option<String>,
     /// `stats`: how many links (default 10, at most 1000).
     pub limit: Option<String>,
@@ -50,6 +53,42 @@ pub struct YourlsParams {
     pub start: Option<String>,
     /// `version`: `1` adds the database version.
     pub db: Option<String>,
+}
+
+/// The actions, as documented (the parameter itself is read as text).
+#[derive(ToSchema)]
+#[schema(as = YourlsAction, rename_all = "kebab-case")]
+#[allow(dead_code)]
+pub enum Action {
+    Shorturl,
+    Expand,
+    UrlStats,
+    Stats,
+    DbStats,
+    Version,
+}
+
+/// The formats, as documented.
+#[derive(ToSchema)]
+#[schema(as = YourlsFormat, rename_all = "lowercase")]
+#[allow(dead_code)]
+pub enum OutputFormat {
+    Json,
+    Jsonp,
+    Xml,
+    Simple,
+}
+
+/// The orders of `stats`, as documented.
+#[derive(ToSchema)]
+#[schema(as = YourlsStatsFilter, rename_all = "lowercase")]
+#[allow(dead_code)]
+pub enum StatsFilter {
+    Top,
+    Bottom,
+    Last,
+    Rand,
+    Random,
 }
 
 impl YourlsParams {
