@@ -399,7 +399,20 @@ impl GeoSettings {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct CompatSettings {
+    pub shlink: ShlinkSettings,
     pub yourls: YourlsSettings,
+}
+
+/// Shlink's REST API v3 (`/rest/...`).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShlinkSettings {
+    /// Whether `/rest/...` answers.
+    pub enabled: bool,
+    /// The Shlink version `/rest/health` reports; clients enable features by it.
+    pub version: String,
+    /// Origins whose pages may call the API (CORS); `*` for any.
+    pub cors_allow_origins: Vec<String>,
 }
 
 /// YOURLS's `yourls-api.php`.
@@ -668,6 +681,20 @@ impl Settings {
         }
         if yourls.version.trim().is_empty() {
             return fail("compat.yourls.version", "must not be empty".into());
+        }
+        let shlink = &self.compat.shlink;
+        if shlink.version.trim().is_empty() {
+            return fail("compat.shlink.version", "must not be empty".into());
+        }
+        if let Some(origin) = shlink
+            .cors_allow_origins
+            .iter()
+            .find(|o| *o != "*" && check_http_url(o).is_err())
+        {
+            return fail(
+                "compat.shlink.cors_allow_origins",
+                format!("`{origin}` is neither `*` nor an http(s) origin"),
+            );
         }
         let url = self.database.effective_url();
         if !(url.starts_with("sqlite:")

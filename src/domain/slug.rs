@@ -31,9 +31,14 @@ impl SlugPolicy {
 
     /// A fresh random slug; the caller retries on a collision.
     pub fn generate(&self) -> Slug {
+        self.generate_with_length(self.generated_length)
+    }
+
+    /// A random slug of `length` characters of the alphabet, never a reserved one (Shlink's
+    /// `shortCodeLength`).
+    pub fn generate_with_length(&self, length: usize) -> Slug {
         loop {
-            let candidate =
-                nanoid::format(nanoid::rngs::default, &self.alphabet, self.generated_length);
+            let candidate = nanoid::format(nanoid::rngs::default, &self.alphabet, length);
             if !self.is_reserved(&candidate) {
                 return Slug(candidate);
             }

@@ -10,6 +10,7 @@ use axum::response::IntoResponse;
 use axum::Router;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::cors::CorsLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -52,9 +53,11 @@ pub fn make_app(state: AppState, limits: Admission) -> Router {
             .layer(axum::middleware::from_fn(middleware::csrf::protect));
         router = router.merge(super::explorer::router());
     }
-    let (documented, _) = routes(api).split_for_parts();
+    let cors = compat::shlink::cors(&state.settings.compat.shlink);
+    let (documented, _) = routes(api, cors.clone()).split_for_parts();
     router
         .merge(documented)
+        .merge(compat::shlink::aliases().layer(cors))
         .fallback(site::fallback)
         .layer(RequestBodyLimitLayer::new(max_body))
         .layer(TimeoutLayer::with_status_code(
@@ -101,11 +104,11 @@ pub fn make_app(state: AppState, limits: Admission) -> Router {
 /// Every route of the full stack but the explorer's, each registered with its OpenAPI operation
 /// (`routes!`): the site's, and `api` (see [`api::router`]) at `/api`. The document
 /// ([`document`]) is built from the same function, so what is served is what is
-/// documented. `GET`/`HEAD` of `/{slug}`, `/robots.txt` and `/healthz` are answered by the
+/// documented (Shlink's `/rest/...` with `shlink_cors` around it). `GET`/`HEAD` of `/{slug}`, `/robots.txt` and `/healthz` are answered by the
 /// redirect lane (`crate::http::lane`) before they get here; their routes here answer the other
 /// methods (405 with `Allow`), but for the password of a protected link (`POST /{slug}`).
 /// `/{slug}/qr` has two segments and is always answered here.
-pub fn routes(api: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
+pub fn routes(api: OpenApiRouter<AppState>, shlink_cors: CorsLayer) -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(api::openapi::ApiDoc::openapi())
         .routes(routes!(site::root))
         .routes(routes!(site::robots))
@@ -118,6 +121,7 @@ pub fn routes(api: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
             compat::yourls::yourls_get,
             compat::yourls::yourls_post
         ))
+        .merge(compat::shlink::documented().layer(shlink_cors))
         .nest("/api", api)
 }
 
@@ -125,6 +129,6 @@ pub fn routes(api: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
 /// `GET /api/openapi.json` serves it (from the state) with `servers` set to the public URL.
 pub fn document() -> &'static utoipa::openapi::OpenApi {
     static DOCUMENT: LazyLock<utoipa::openapi::OpenApi> =
-        LazyLock::new(|| routes(api::router()).into_openapi());
+        LazyLock::new(|| routes(api::router(), CorsLayer::new()).into_openapi());
     &DOCUMENT
 }

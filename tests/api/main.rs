@@ -29,6 +29,7 @@ mod rate_limits;
 mod redirects;
 mod rules;
 mod search;
+mod shlink;
 mod shutdown;
 mod site;
 mod stats;

@@ -20,6 +20,7 @@ use utoipa_axum::routes;
 
 pub use extract::{JsonBody, QueryParams, SlugPath};
 pub(crate) use urls::not_found as url_not_found;
+pub(crate) use urls::present;
 pub use views::{UrlView, VisitView};
 
 use crate::http::error::ApiError;

@@ -50,7 +50,13 @@ use crate::http::state::AppState;
     // which is no `OpenApiRouter`); it is documented on its own because it counts no visit.
     paths(probe_short_link),
     components(
-        schemas(Problem, FieldError, crate::views::TagNameParam),
+        schemas(
+            Problem,
+            FieldError,
+            crate::views::TagNameParam,
+            crate::http::compat::shlink::views::Meta,
+            crate::http::compat::shlink::views::VisitsSummary
+        ),
         responses(
             responses::BadRequest,
             responses::Unauthorized,
@@ -77,6 +83,7 @@ use crate::http::state::AppState;
         (name = "redirects", description = "The short links themselves: `/{slug}`"),
         (name = "health", description = "Liveness, readiness and metrics for orchestrators and monitoring"),
         (name = "site", description = "Index documents, `robots.txt` and this description"),
+        (name = "shlink-compat", description = "Shlink's REST API v3 (`/rest/...`, keys in `X-Api-Key`) for the clients that speak it; see docs/compat.md"),
         (name = "yourls-compat", description = "YOURLS's API (`yourls-api.php`) for the clients that speak it; see docs/compat.md"),
     )
 )]

@@ -139,7 +139,7 @@ where
 }
 
 /// Tells a field sent as `null` (`Some(None)`) from one not sent at all (`None`).
-fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+pub(crate) fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
 where
     D: Deserializer<'de>,
     T: Deserialize<'de>,

@@ -1,0 +1,152 @@
+//! Shlink's REST API v3 (`compat.shlink`), under `/rest/v3` (and `/rest/v1`, `/rest/v2`, which
+//! Shlink treats the same), with `/rest/health`: what Shlink's clients (its web client, the JS
+//! SDK, Raycast, browser extensions, apps) call, answered from kurz's links through the
+//! application layer. Keys come in `X-Api-Key`; errors are Shlink's problem documents. Any
+//! origin may call it (CORS), as Shlink allows by default: the key is a header, never a
+//! cookie. See docs/compat.md.
+
+mod health;
+mod problem;
+mod short_urls;
+pub mod views;
+
+use axum::http::{header, HeaderMap, HeaderName, Method};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use tower_http::cors::{AllowHeaders, Any, CorsLayer};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub use problem::ShlinkProblem;
+
+use crate::http::auth::{self, Caller, API_KEY_HEADER};
+use crate::http::error::ApiError;
+use crate::http::state::AppState;
+
+/// Every answer of a Shlink route, as documented: the operation's JSON, or a Shlink problem
+/// document.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)]
+pub enum ShlinkResponses {
+    /// The short URL (`DELETE` answers 204 without a body).
+    #[response(status = 200)]
+    Ok(#[to_schema] views::ShortUrl),
+    /// Deleted.
+    #[response(status = 204)]
+    Deleted,
+    /// `invalid-data` naming the fields (`invalidElements`), `non-unique-slug`, or
+    /// `malformed-request-body`.
+    #[response(status = 400, content_type = "application/problem+json")]
+    Invalid(#[to_schema] ShlinkProblemDoc),
+    /// `missing-authentication` or `invalid-api-key`.
+    #[response(status = 401, content_type = "application/problem+json")]
+    Unauthorized(#[to_schema] ShlinkProblemDoc),
+    /// The key's role may not do this.
+    #[response(status = 403, content_type = "application/problem+json")]
+    Forbidden(#[to_schema] ShlinkProblemDoc),
+    /// `short-url-not-found`, or the Shlink API is turned off.
+    #[response(status = 404, content_type = "application/problem+json")]
+    NotFound(#[to_schema] ShlinkProblemDoc),
+    /// Too many links created by this caller.
+    #[response(status = 429, content_type = "application/problem+json")]
+    TooMany(#[to_schema] ShlinkProblemDoc),
+    #[response(status = 500)]
+    Internal(#[ref_response] crate::http::api::responses::Internal),
+    #[response(status = 503)]
+    Unavailable(#[ref_response] crate::http::api::responses::Unavailable),
+}
+
+/// A Shlink problem document: `type` (`https://shlink.io/api/error/<code>`), `title`,
+/// `detail`, `status` and the members of its kind (`invalidElements`, `shortCode`, ...).
+#[derive(utoipa::ToSchema)]
+#[schema(value_type = Object)]
+#[allow(dead_code)]
+pub struct ShlinkProblemDoc(serde_json::Map<String, serde_json::Value>);
+
+/// Who is calling: the key of `X-Api-Key` (or `Authorization: Bearer`, or `query_key` where a
+/// route takes one), as on `/api`; Shlink's 401s otherwise.
+pub(crate) async fn caller(
+    state: &AppState,
+    headers: &HeaderMap,
+    query_key: Option<&str>,
+) -> Result<Caller, ShlinkProblem> {
+    if !state.settings.compat.shlink.enabled {
+        return Err(ShlinkProblem::route_not_found());
+    }
+    match auth::authenticate(state, headers, query_key).await {
+        Ok(caller) => Ok(caller),
+        Err(ApiError::Unauthorized(_)) => {
+            let presented = headers.contains_key(API_KEY_HEADER)
+                || headers.contains_key(header::AUTHORIZATION)
+                || query_key.is_some_and(|k| !k.is_empty());
+            Err(if presented {
+                ShlinkProblem::invalid_api_key()
+            } else {
+                ShlinkProblem::missing_authentication()
+            })
+        }
+        Err(other) => Err(ShlinkProblem::from_api(other)),
+    }
+}
+
+/// The versioned routes, relative to `/rest/v3` (served at `/rest/v1` and `/rest/v2` too).
+pub fn versioned() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(short_urls::create))
+        .routes(routes!(short_urls::shorten))
+        .routes(routes!(
+            short_urls::get,
+            short_urls::edit,
+            short_urls::delete
+        ))
+        .routes(routes!(health::versioned_health))
+}
+
+/// The documented Shlink routes: `/rest/health` and `/rest/v3/...`.
+pub fn documented() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(health::health))
+        .nest("/rest/v3", versioned())
+}
+
+/// The same routes at `/rest/v1` and `/rest/v2`, undocumented (Shlink's older clients call
+/// them), and Shlink's `not-found` for every other `/rest/...` path.
+pub fn aliases() -> Router<AppState> {
+    let (older, _) = versioned().split_for_parts();
+    Router::new()
+        .nest("/rest/v1", older.clone())
+        .nest("/rest/v2", older)
+        .route("/rest/{*rest}", axum::routing::any(unknown_route))
+}
+
+/// Any other `/rest/...` path: Shlink's `not-found`.
+async fn unknown_route() -> Response {
+    ShlinkProblem::route_not_found().into_response()
+}
+
+/// CORS as Shlink answers it: the configured origins (any by default), the methods of the API,
+/// and every request header asked for.
+pub fn cors(settings: &crate::config::ShlinkSettings) -> CorsLayer {
+    let origins = &settings.cors_allow_origins;
+    let layer = CorsLayer::new()
+        .allow_methods([
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+            Method::OPTIONS,
+        ])
+        .allow_headers(AllowHeaders::mirror_request())
+        .expose_headers([HeaderName::from_static("x-request-id")])
+        .max_age(std::time::Duration::from_secs(3600));
+    if origins.iter().any(|o| o == "*") {
+        layer.allow_origin(Any)
+    } else {
+        let list: Vec<_> = origins
+            .iter()
+            .filter_map(|o| o.parse::<axum::http::HeaderValue>().ok())
+            .collect();
+        layer.allow_origin(list)
+    }
+}
