@@ -30,10 +30,11 @@ pub use error::StoreError;
 pub use error::Unique;
 pub use maintenance::{MigrationState, MigrationStatus, PrunedVisits};
 pub use models::{
-    ApiKeyRecord, CapTake, CityCount, DayCount, GlobalDay, GlobalStats, LinkChange, NewApiKey,
-    NewOrphanVisit, NewUrl, NewVisit, OrphanFilter, OrphanVisitRecord, Page, PageRequest, Redirect,
-    RuleCount, StatsOf, StatsQuery, TagFilter, TagPage, TagQuery, TagRecord, UrlFilter, UrlPatch,
-    UrlRank, UrlRecord, UrlStats, ValueCount, VisitFilter, VisitRecord,
+    ApiKeyRecord, CapTake, CityCount, DayCount, GlobalDay, GlobalStats, ImportMark, LinkChange,
+    NewApiKey, NewOrphanVisit, NewUrl, NewVisit, OrphanFilter, OrphanVisitRecord, Page,
+    PageRequest, Redirect, RollupCount, RuleCount, StatsOf, StatsQuery, TagFilter, TagPage,
+    TagQuery, TagRecord, UrlFilter, UrlPatch, UrlRank, UrlRecord, UrlStats, ValueCount,
+    VisitFilter, VisitRecord,
 };
 pub use sql::SqlStore;
 pub use webhooks::{
@@ -86,6 +87,40 @@ pub trait Store: Send + Sync + 'static {
     /// an import changes nothing), with a change log row for each created. Returns the slugs
     /// created.
     async fn import_urls(&self, urls: &[NewUrl]) -> Result<Vec<Slug>, StoreError>;
+
+    /// [`Store::import_urls`] for an import from another system: in the same transaction,
+    /// an import mark (`source`, the link's key there, its id) for each link created, so that
+    /// a re-run finds it. `source_ids` are the batch's keys in its order. The ids and slugs
+    /// created.
+    async fn import_marked_urls(
+        &self,
+        source: &str,
+        urls: &[NewUrl],
+        source_ids: &[String],
+    ) -> Result<Vec<(i64, Slug)>, StoreError>;
+
+    /// Every link a source's imports created, by its key there.
+    async fn import_marks(&self, source: &str) -> Result<Vec<ImportMark>, StoreError>;
+
+    /// Writes imported visits in one transaction with exactly the tallies
+    /// [`Store::record_visits`] adds for them (counts, tags, rollups, totals), and moves the
+    /// given marks of `source` in it. History is not news: no webhook delivery is queued and
+    /// nothing reaches the live stream. How many visits were added.
+    async fn import_visits(
+        &self,
+        source: &str,
+        visits: &[NewVisit],
+        marks: &[ImportMark],
+    ) -> Result<u64, StoreError>;
+
+    /// Adds clicks known only as counts to the same tallies, without visit rows, and moves
+    /// the marks, in one transaction, as [`Store::import_visits`]. How many clicks were added.
+    async fn import_rollups(
+        &self,
+        source: &str,
+        counts: &[RollupCount],
+        marks: &[ImportMark],
+    ) -> Result<u64, StoreError>;
 
     async fn get_url(&self, slug: &Slug) -> Result<UrlRecord, StoreError>;
 

@@ -170,6 +170,34 @@ pub enum CapTake {
     Gone,
 }
 
+/// A link an import created, found again by its key in the source (`import_marks`): a re-run
+/// skips it and imports only its visits after `visits_through`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportMark {
+    /// The link's key in the source (YOURLS keyword, Kutt link id, Bitly bitlink).
+    pub source_id: String,
+    pub url_id: i64,
+    /// How far its visits are imported, in the source's terms; `None` before any.
+    pub visits_through: Option<String>,
+}
+
+/// Clicks known only as a count (Kutt's hourly rows, YOURLS clicks never logged, Bitly's
+/// totals): added to the rollups and counters as the same clicks recorded live would be,
+/// without visit rows. An empty dimension is unknown, as in the rollups.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RollupCount {
+    pub url_id: i64,
+    pub day: NaiveDate,
+    pub browser: String,
+    pub os: String,
+    pub device: String,
+    pub referrer_host: String,
+    /// ISO 3166-1 alpha-2, or empty (no geo rollup row then, as for live clicks).
+    pub country: String,
+    pub visits: i64,
+    pub bot_visits: i64,
+}
+
 /// One click, ready to be written by the visit writer.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewVisit {

@@ -12,7 +12,7 @@ use sqlx::{Postgres, QueryBuilder};
 use super::postgres_visits;
 use super::rollup::Rollups;
 use super::rows::{push_visit_page, VisitRow};
-use super::{NewUrl, NewVisit, PageRequest, StoreError, VisitFilter};
+use super::{ImportMark, NewUrl, NewVisit, PageRequest, RollupCount, StoreError, VisitFilter};
 use crate::config::DatabaseSettings;
 use crate::domain::{MaxVisits, PasswordHash, Rules, Slug};
 
@@ -156,8 +156,60 @@ pub(super) async fn record_visits(
         }
         Err(other) => return Err(other.into()),
     };
-    let rollups = Rollups::of(stored.iter().copied());
+    add_tallies(&mut tx, Rollups::of(stored.iter().copied())).await?;
+    // The batch for the webhooks subscribed to visits: one statement, finding none usually.
+    let queued = super::webhooks::enqueue_visits_postgres(&mut tx, &visit_ids).await?;
+    tx.commit().await?;
+    if queued > 0 {
+        outbox.notify_one();
+    }
+    Ok(visit_ids)
+}
 
+/// Imported history in one transaction (`Store::import_visits`/`import_rollups`): the visit
+/// rows by `COPY`, the same tallies as a live batch, the marks moved; no webhook deliveries
+/// and no live stream (history is not news). The commit is not waited for on disk
+/// (`synchronous_commit = off`): a crash loses at most the last batches, and their marks with
+/// them, so running the import again brings them back.
+pub(super) async fn import_history(
+    pool: &PgPool,
+    source: &str,
+    visits: &[NewVisit],
+    counts: &[RollupCount],
+    marks: &[ImportMark],
+) -> Result<u64, StoreError> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("SET LOCAL synchronous_commit = off")
+        .execute(&mut *tx)
+        .await?;
+    let mut total = 0;
+    if !visits.is_empty() {
+        let all: Vec<&NewVisit> = visits.iter().collect();
+        postgres_visits::copy_visits(&mut tx, &all).await?;
+        let rollups = Rollups::of(visits);
+        total += rollups.total;
+        add_tallies(&mut tx, rollups).await?;
+    }
+    if !counts.is_empty() {
+        let rollups = Rollups::of_counts(counts);
+        total += rollups.total;
+        add_tallies(&mut tx, rollups).await?;
+    }
+    for mark in marks {
+        sqlx::query(super::sql::MOVE_IMPORT_MARK)
+            .bind(mark.visits_through.as_deref())
+            .bind(source)
+            .bind(&mark.source_id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(total as u64)
+}
+
+/// Adds a batch's tallies, live or imported: each URL's counts and its tags' once, each
+/// rollup row once, the total and the day totals once.
+async fn add_tallies(tx: &mut PgConnection, rollups: Rollups) -> Result<(), StoreError> {
     let mut ids = Vec::with_capacity(rollups.per_url.len());
     let mut counts = Vec::with_capacity(rollups.per_url.len());
     let mut people = Vec::with_capacity(rollups.per_url.len());
@@ -304,19 +356,13 @@ pub(super) async fn record_visits(
          ON CONFLICT (day, shard) DO UPDATE SET \
              visits = d.visits + EXCLUDED.visits, bot_visits = d.bot_visits + EXCLUDED.bot_visits",
     )
-    .bind(visit_ids.len() as i64)
+    .bind(rollups.total)
     .bind(&days)
     .bind(&day_visits)
     .bind(&day_bots)
     .execute(&mut *tx)
     .await?;
-    // The batch for the webhooks subscribed to visits: one statement, finding none usually.
-    let queued = super::webhooks::enqueue_visits_postgres(&mut tx, &visit_ids).await?;
-    tx.commit().await?;
-    if queued > 0 {
-        outbox.notify_one();
-    }
-    Ok(visit_ids)
+    Ok(())
 }
 
 /// An editor's visit list when the editor has few links: each link gives at most a page of

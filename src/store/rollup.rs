@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 
-use super::NewVisit;
+use super::{NewVisit, RollupCount};
 
 /// The key of a `url_daily_rollups` row: URL, day, browser, OS, device, referrer host
 /// (`""` for unknown).
@@ -41,6 +41,8 @@ pub(crate) type GeoKey = (i64, NaiveDate, String, String);
 /// (`daily_visit_totals`).
 #[derive(Debug, Default)]
 pub(crate) struct Rollups {
+    /// Every visit of the batch (`visit_totals`).
+    pub total: i64,
     pub per_url: BTreeMap<i64, UrlTally>,
     pub per_day: BTreeMap<NaiveDate, Tally>,
     pub rows: BTreeMap<RollupKey, Tally>,
@@ -52,6 +54,7 @@ impl Rollups {
     pub fn of<'a>(visits: impl IntoIterator<Item = &'a NewVisit>) -> Self {
         let mut rollups = Self::default();
         for visit in visits {
+            rollups.total += 1;
             let url = rollups.per_url.entry(visit.url_id).or_default();
             url.visits += 1;
             url.people += i64::from(!visit.is_bot && !visit.cap_taken);
@@ -100,6 +103,49 @@ impl Rollups {
             }
         }
         rollups
+    }
+
+    /// What counted clicks add, exactly as the same clicks recorded one by one would (the
+    /// people among them are the clicks less the bots: imports take no unit of a cap).
+    pub fn of_counts<'a>(counts: impl IntoIterator<Item = &'a RollupCount>) -> Self {
+        let mut rollups = Self::default();
+        for count in counts.into_iter().filter(|c| c.visits > 0) {
+            let tally = Tally {
+                visits: count.visits,
+                bot_visits: count.bot_visits,
+            };
+            rollups.total += count.visits;
+            let url = rollups.per_url.entry(count.url_id).or_default();
+            url.visits += count.visits;
+            url.people += count.visits - count.bot_visits;
+            let key = (
+                count.url_id,
+                count.day,
+                count.browser.clone(),
+                count.os.clone(),
+                count.device.clone(),
+                count.referrer_host.clone(),
+            );
+            rollups.rows.entry(key).or_default().add(tally);
+            rollups.per_day.entry(count.day).or_default().add(tally);
+            if !count.country.is_empty() {
+                let place = (
+                    count.url_id,
+                    count.day,
+                    count.country.clone(),
+                    String::new(),
+                );
+                rollups.places.entry(place).or_default().add(tally);
+            }
+        }
+        rollups
+    }
+}
+
+impl Tally {
+    fn add(&mut self, other: Tally) {
+        self.visits += other.visits;
+        self.bot_visits += other.bot_visits;
     }
 }
 

@@ -25,10 +25,11 @@ use super::webhooks::{
     NewWebhook, WebhookPatch, WebhookRecord,
 };
 use super::{
-    ApiKeyRecord, CapTake, GlobalStats, LinkChange, MigrationStatus, NewApiKey, NewOrphanVisit,
-    NewUrl, NewVisit, OrphanFilter, OrphanVisitRecord, Page, PageRequest, PoolStatus, PrunedVisits,
-    Redirect, StatsQuery, Store, StoreError, TagFilter, TagPage, TagQuery, TagRecord, UrlFilter,
-    UrlPatch, UrlRank, UrlRecord, UrlStats, VisitFilter, VisitRecord,
+    ApiKeyRecord, CapTake, GlobalStats, ImportMark, LinkChange, MigrationStatus, NewApiKey,
+    NewOrphanVisit, NewUrl, NewVisit, OrphanFilter, OrphanVisitRecord, Page, PageRequest,
+    PoolStatus, PrunedVisits, Redirect, RollupCount, StatsQuery, Store, StoreError, TagFilter,
+    TagPage, TagQuery, TagRecord, UrlFilter, UrlPatch, UrlRank, UrlRecord, UrlStats,
+    VisitFilter, VisitRecord,
 };
 use crate::config::DatabaseSettings;
 use crate::domain::{
@@ -107,6 +108,11 @@ pub(super) fn stored_status(status: RedirectStatus) -> i16 {
 
 /// URLs whose visit count one statement of [`Store::prune_visits`] lowers.
 const COUNTS_PER_STATEMENT: usize = 1000;
+
+/// Moves an import mark (`$1` how far, `$2` source, `$3` source id), in the transaction of
+/// the visits it covers; both writers run it (rusqlite reads `$N` too).
+pub(super) const MOVE_IMPORT_MARK: &str =
+    "UPDATE import_marks SET visits_through = $1 WHERE source = $2 AND source_id = $3";
 
 /// Records a link change in the change log, in the transaction of the change.
 pub(super) const LOG_CHANGE: &str =
@@ -261,27 +267,39 @@ impl Store for SqlStore {
 
     #[tracing::instrument(skip_all, fields(batch = urls.len()))]
     async fn import_urls(&self, urls: &[NewUrl]) -> Result<Vec<Slug>, StoreError> {
-        if urls.is_empty() {
-            return Ok(Vec::new());
-        }
-        // The links, then the tags of those created, in one transaction.
-        let created = match &self.db {
-            Db::Postgres(pg) => {
-                let mut tx = pg.pool.begin().await?;
-                let created = postgres::import_urls(&mut tx, urls, &self.origin).await?;
-                tag_imported!(self, tx, &tags::imported_pairs(urls, &created));
-                tx.commit().await?;
-                created
-            }
-            Db::Sqlite(lite) => {
-                let mut tx = lite.pool.begin().await?;
-                let created = sqlite::import_urls(&mut tx, urls, &self.origin).await?;
-                tag_imported!(self, tx, &tags::imported_pairs(urls, &created));
-                tx.commit().await?;
-                created
-            }
-        };
+        let created = self.import_links(urls, None).await?;
         Ok(created.into_iter().map(|(_, slug)| slug).collect())
+    }
+
+    async fn import_marked_urls(
+        &self,
+        source: &str,
+        urls: &[NewUrl],
+        source_ids: &[String],
+    ) -> Result<Vec<(i64, Slug)>, StoreError> {
+        self.import_links(urls, Some((source, source_ids))).await
+    }
+
+    async fn import_marks(&self, source: &str) -> Result<Vec<ImportMark>, StoreError> {
+        self.read_import_marks(source).await
+    }
+
+    async fn import_visits(
+        &self,
+        source: &str,
+        visits: &[NewVisit],
+        marks: &[ImportMark],
+    ) -> Result<u64, StoreError> {
+        self.import_history(source, visits, &[], marks).await
+    }
+
+    async fn import_rollups(
+        &self,
+        source: &str,
+        counts: &[RollupCount],
+        marks: &[ImportMark],
+    ) -> Result<u64, StoreError> {
+        self.import_history(source, &[], counts, marks).await
     }
 
     async fn get_url(&self, slug: &Slug) -> Result<UrlRecord, StoreError> {
@@ -885,3 +903,6 @@ impl Store for SqlStore {
         self.prune_deliveries(before, limit).await
     }
 }
+
+// After the macros it uses (`tag_imported!`).
+mod imports;

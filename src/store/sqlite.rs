@@ -12,7 +12,7 @@ use sqlx::{ConnectOptions, QueryBuilder, Sqlite};
 
 use super::sqlite_reader::SqliteReader;
 use super::sqlite_writer::{self, SqliteWriter, WriterSettings};
-use super::{NewUrl, NewVisit, StoreError};
+use super::{ImportMark, NewUrl, NewVisit, RollupCount, StoreError};
 use crate::config::DatabaseSettings;
 use crate::domain::{MaxVisits, PasswordHash, Rules, Slug};
 
@@ -147,6 +147,19 @@ impl Lite {
         let ids = self.writer.record(visits).await?;
         self.checkpoint_in_background();
         Ok(ids)
+    }
+
+    /// Imported history, through the visit writer's thread (see `SqliteWriter::import`).
+    pub async fn import_history(
+        &self,
+        source: &str,
+        visits: &[NewVisit],
+        counts: &[RollupCount],
+        marks: &[ImportMark],
+    ) -> Result<u64, StoreError> {
+        let added = self.writer.import(source, visits, counts, marks).await?;
+        self.checkpoint_in_background();
+        Ok(added)
     }
 
     /// Whether any other connection committed since the last call (always true on the first

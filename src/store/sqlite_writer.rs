@@ -18,8 +18,9 @@ use rusqlite::{params, Connection, ErrorCode, OpenFlags, TransactionBehavior};
 use tokio::sync::oneshot;
 
 use super::rollup::Rollups;
+use super::sql::MOVE_IMPORT_MARK;
 use super::webhooks::enqueue_visits_sqlite_writer;
-use super::{NewVisit, StoreError};
+use super::{ImportMark, NewVisit, RollupCount, StoreError};
 
 /// How often a `PASSIVE` checkpoint runs on a pool connection (see [`checkpoint`]).
 pub(crate) const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
@@ -40,9 +41,25 @@ pub(crate) struct WriterSettings {
     pub outbox: std::sync::Arc<tokio::sync::Notify>,
 }
 
-struct Job {
+enum Job {
+    /// A batch of live clicks.
+    Record {
+        visits: Vec<NewVisit>,
+        done: oneshot::Sender<Result<Vec<i64>, String>>,
+    },
+    /// Imported history (see [`SqliteWriter::import`]).
+    Import {
+        history: History,
+        done: oneshot::Sender<Result<u64, String>>,
+    },
+}
+
+/// Imported visits and counted clicks, with the import marks they move.
+struct History {
+    source: String,
     visits: Vec<NewVisit>,
-    done: oneshot::Sender<Result<Vec<i64>, String>>,
+    counts: Vec<RollupCount>,
+    marks: Vec<ImportMark>,
 }
 
 /// The writer thread's handle. The thread ends when the last handle is dropped.
@@ -76,7 +93,7 @@ impl SqliteWriter {
     /// Writes a batch; the ids of the visits stored, in the batch's order.
     pub async fn record(&self, visits: &[NewVisit]) -> Result<Vec<i64>, StoreError> {
         let (done, answer) = oneshot::channel();
-        let job = Job {
+        let job = Job::Record {
             visits: visits.to_vec(),
             done,
         };
@@ -86,6 +103,32 @@ impl SqliteWriter {
             .await
             .map_err(|_| stopped())?
             .map_err(|error| StoreError::Other(anyhow::anyhow!("visit batch not written: {error}")))
+    }
+
+    /// Writes imported history in one transaction, as a live batch is written but without
+    /// webhook deliveries, and moves the import marks in it; how many clicks it added.
+    pub async fn import(
+        &self,
+        source: &str,
+        visits: &[NewVisit],
+        counts: &[RollupCount],
+        marks: &[ImportMark],
+    ) -> Result<u64, StoreError> {
+        let (done, answer) = oneshot::channel();
+        let job = Job::Import {
+            history: History {
+                source: source.to_owned(),
+                visits: visits.to_vec(),
+                counts: counts.to_vec(),
+                marks: marks.to_vec(),
+            },
+            done,
+        };
+        let stopped = || StoreError::Other(anyhow::anyhow!("the SQLite visit writer stopped"));
+        self.jobs.send(job).map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?.map_err(|error| {
+            StoreError::Other(anyhow::anyhow!("import batch not written: {error}"))
+        })
     }
 }
 
@@ -117,10 +160,13 @@ pub(super) fn open(
 fn run(mut conn: Connection, jobs: mpsc::Receiver<Job>, wal: &Path, settings: &WriterSettings) {
     loop {
         match jobs.recv_timeout(CHECKPOINT_EVERY) {
-            Ok(job) => {
-                let result = write_batch(&mut conn, &job.visits, &settings.outbox)
+            Ok(Job::Record { visits, done }) => {
+                let result = write_batch(&mut conn, &visits, &settings.outbox)
                     .map_err(|error| error.to_string());
-                let _ = job.done.send(result);
+                let _ = done.send(result);
+            }
+            Ok(Job::Import { history, done }) => {
+                let _ = done.send(write_history(&mut conn, &history).map_err(|e| e.to_string()));
             }
             // Idle: the WAL is still watched, since every other write (the API's, imports)
             // grows it too.
@@ -147,7 +193,7 @@ fn write_batch(
     // which count nowhere.
     match insert_visits(&tx, visits.iter()) {
         Ok(ids) => {
-            add_tallies(&tx, visits.iter(), ids.len())?;
+            add_tallies(&tx, Rollups::of(visits))?;
             let queued = enqueue_visits_sqlite_writer(&tx, &ids)?;
             tx.commit()?;
             wake(outbox, queued);
@@ -162,7 +208,7 @@ fn write_batch(
                 .filter(|v| existing.contains(&v.url_id))
                 .collect();
             let ids = insert_visits(&tx, kept.iter().copied())?;
-            add_tallies(&tx, kept.iter().copied(), ids.len())?;
+            add_tallies(&tx, Rollups::of(kept.iter().copied()))?;
             let queued = enqueue_visits_sqlite_writer(&tx, &ids)?;
             tx.commit()?;
             wake(outbox, queued);
@@ -170,6 +216,33 @@ fn write_batch(
         }
         Err(other) => Err(other),
     }
+}
+
+fn write_history(conn: &mut Connection, history: &History) -> rusqlite::Result<u64> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let mut total = 0;
+    if !history.visits.is_empty() {
+        let rollups = Rollups::of(&history.visits);
+        insert_visits(&tx, history.visits.iter())?;
+        total += rollups.total;
+        add_tallies(&tx, rollups)?;
+    }
+    if !history.counts.is_empty() {
+        let rollups = Rollups::of_counts(&history.counts);
+        total += rollups.total;
+        add_tallies(&tx, rollups)?;
+    }
+    let mut mark = tx.prepare_cached(MOVE_IMPORT_MARK)?;
+    for moved in &history.marks {
+        mark.execute(params![
+            moved.visits_through,
+            history.source,
+            moved.source_id
+        ])?;
+    }
+    drop(mark);
+    tx.commit()?;
+    Ok(total as u64)
 }
 
 /// Wakes the webhook deliverer when the batch queued deliveries.
@@ -242,13 +315,9 @@ fn existing_urls(
     Ok(found)
 }
 
-/// Adds a batch's tallies: each URL's `visit_count` once, each rollup row once, the total once.
-fn add_tallies<'a>(
-    tx: &rusqlite::Transaction<'_>,
-    visits: impl IntoIterator<Item = &'a NewVisit>,
-    stored: usize,
-) -> rusqlite::Result<()> {
-    let rollups = Rollups::of(visits);
+/// Adds a batch's tallies, live or imported: each URL's `visit_count` once, each rollup row
+/// once, the total once.
+fn add_tallies(tx: &rusqlite::Transaction<'_>, rollups: Rollups) -> rusqlite::Result<()> {
     let mut count = tx.prepare_cached(
         "UPDATE urls SET visit_count = visit_count + ?1, human_visits = human_visits + ?2, \
          bot_visits = bot_visits + ?3 WHERE id = ?4",
@@ -329,7 +398,7 @@ fn add_tallies<'a>(
         ])?;
     }
     tx.prepare_cached("UPDATE visit_totals SET visits = visits + ?1 WHERE shard = 0")?
-        .execute([stored as i64])?;
+        .execute([rollups.total])?;
     Ok(())
 }
 

@@ -21,6 +21,7 @@ use kurz::store::{
 use common::database::{Backend, TestDatabase};
 
 mod geo;
+mod imports;
 mod locks;
 mod orphans;
 mod tags;
