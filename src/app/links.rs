@@ -387,6 +387,56 @@ impl Links {
         Ok(ImportOutcome { created, skipped })
     }
 
+    /// Imports a batch from another system (`kurz import --from ...`): as [`Links::import`],
+    /// and in the same transaction an import mark for each link created, `source_ids` being
+    /// the links' keys in `source` in the batch's order, so that a re-run skips them. The ids
+    /// and slugs of the links created; a slug taken meanwhile is skipped.
+    pub async fn import_marked(
+        &self,
+        source: &str,
+        batch: &[PreparedLink],
+        source_ids: &[String],
+    ) -> Result<Vec<(i64, Slug)>, AppError> {
+        let urls: Vec<NewUrl> = batch.iter().map(|link| link.url.clone()).collect();
+        let created = self
+            .store
+            .import_marked_urls(source, &urls, source_ids)
+            .await?;
+        let slugs: Vec<Slug> = created.iter().map(|(_, slug)| slug.clone()).collect();
+        self.notice.links_changed(&slugs).await;
+        Ok(created)
+    }
+
+    /// Whether a link has this slug.
+    pub async fn slug_taken(&self, slug: &Slug) -> Result<bool, AppError> {
+        match self.store.get_url(slug).await {
+            Ok(_) => Ok(true),
+            Err(StoreError::NotFound) => Ok(false),
+            Err(other) => Err(other.into()),
+        }
+    }
+
+    /// The first of `slug-2`, `slug-3`, ... that the slug rules accept, no link has, and
+    /// `taken` does not hold (slugs planned by the same import): `--on-conflict rename`.
+    pub async fn free_variant(
+        &self,
+        slug: &Slug,
+        taken: &std::collections::HashSet<String>,
+    ) -> Result<Slug, AppError> {
+        let mut n = 2u64;
+        loop {
+            let candidate = match Slug::parse(&format!("{slug}-{n}"), &self.slugs) {
+                Ok(candidate) => candidate,
+                // Too long with the suffix: a generated slug instead.
+                Err(_) => self.slugs.generate(),
+            };
+            if !taken.contains(candidate.as_str()) && !self.slug_taken(&candidate).await? {
+                return Ok(candidate);
+            }
+            n += 1;
+        }
+    }
+
     /// Whether the link stored under this slug is this one (created by the same batch).
     async fn is_stored(&self, url: &NewUrl) -> Result<bool, AppError> {
         match self.store.get_url(&url.slug).await {

@@ -7,7 +7,7 @@ use chrono::{NaiveDate, Utc};
 
 use super::AppError;
 use crate::domain::Invalid;
-use crate::store::{PrunedVisits, Store};
+use crate::store::{ImportMark, NewVisit, PrunedVisits, RollupCount, Store};
 
 pub struct Visits {
     store: Arc<dyn Store>,
@@ -16,6 +16,28 @@ pub struct Visits {
 impl Visits {
     pub fn new(store: Arc<dyn Store>) -> Self {
         Self { store }
+    }
+
+    /// Imports visits from another system (`kurz import --from ...`) with the tallies live
+    /// clicks get, moving `marks` of `source` in the same transaction; no webhook delivery
+    /// and no live stream for history. How many visits were added.
+    pub async fn import(
+        &self,
+        source: &str,
+        visits: &[NewVisit],
+        marks: &[ImportMark],
+    ) -> Result<u64, AppError> {
+        Ok(self.store.import_visits(source, visits, marks).await?)
+    }
+
+    /// Imports clicks known only as counts (rollups without visit rows), as [`Self::import`].
+    pub async fn import_counts(
+        &self,
+        source: &str,
+        counts: &[RollupCount],
+        marks: &[ImportMark],
+    ) -> Result<u64, AppError> {
+        Ok(self.store.import_rollups(source, counts, marks).await?)
     }
 
     /// A cut may be today at the latest: today's visits are still being written, and a cut

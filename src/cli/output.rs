@@ -176,6 +176,48 @@ impl Progress {
         }
     }
 
+    /// Progress through `total` items when known (a bar), or a spinner.
+    pub fn counting(label: &'static str, total: Option<u64>) -> Self {
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let bar = ProgressBar::new_spinner().with_style(
+                ProgressStyle::with_template("{prefix} {spinner} {msg}").expect("a valid template"),
+            );
+            bar.set_prefix(label);
+            bar.enable_steady_tick(Duration::from_millis(200));
+            bar
+        });
+        let mut progress = Self {
+            bar,
+            label,
+            next_plain: PLAIN_EVERY,
+            next_message: 0,
+        };
+        if let Some(total) = total {
+            progress.set_total(total);
+        }
+        progress
+    }
+
+    /// Turns a spinner into a bar through `total` items (`{pos}/{len}`, the rate, the time
+    /// left).
+    pub fn set_total(&mut self, total: u64) {
+        if let Some(bar) = &self.bar {
+            bar.set_length(total);
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{prefix} [{bar:30}] {pos}/{len} ({per_sec}, {eta}) {msg}",
+                )
+                .expect("a valid template")
+                .progress_chars("=> "),
+            );
+        }
+    }
+
+    /// `items` handled so far, counted by the bar itself.
+    pub fn update_count(&mut self, items: u64, summary: impl FnOnce() -> String) {
+        self.update(items, items, summary);
+    }
+
     /// `rows` handled so far, `bytes` read so far; `summary` says what happened to them.
     pub fn update(&mut self, rows: u64, bytes: u64, summary: impl FnOnce() -> String) {
         match &self.bar {

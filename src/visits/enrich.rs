@@ -207,7 +207,17 @@ impl Enricher {
     /// and the client IP anonymised when
     /// `enrichment.anonymize_ips` is on.
     pub fn enrich(&self, event: VisitEvent) -> NewVisit {
-        let mut visit = event.into_new_visit();
+        self.enrich_row(event.into_new_visit())
+    }
+
+    /// Enriches a visit imported from another system as a live click: browser, OS, device
+    /// type and bot flag from its user agent (none makes it a bot), its location from its
+    /// address unless the source gave one, the address anonymised when configured.
+    pub fn enrich_imported(&self, visit: NewVisit) -> NewVisit {
+        self.enrich_row(visit)
+    }
+
+    fn enrich_row(&self, mut visit: NewVisit) -> NewVisit {
         let agent = match visit.user_agent.as_deref() {
             Some(ua) => self.parse_agent(ua),
             None => Arc::new(ParsedAgent::missing()),
@@ -217,7 +227,9 @@ impl Enricher {
         visit.device.clone_from(&agent.device);
         visit.is_bot = agent.is_bot;
         if let Some(ip) = visit.client_ip {
-            visit.location = self.locate(ip);
+            if visit.location == Location::default() {
+                visit.location = self.locate(ip);
+            }
         }
         if self.anonymize_ips {
             visit.client_ip = visit.client_ip.map(Self::anonymize);

@@ -44,32 +44,62 @@ pub struct VisitEvent {
 impl VisitEvent {
     /// Enriches the event into a row. Runs in the writer, off the redirect path.
     pub fn into_new_visit(self) -> NewVisit {
-        let referrer = self
-            .referrer
-            .filter(|r| !r.is_empty())
-            .map(|r| truncate(r, MAX_REFERRER_BYTES));
-        let referrer_host = referrer
-            .as_deref()
-            .and_then(|r| url::Url::parse(r).ok())
-            .and_then(|u| u.host_str().map(str::to_ascii_lowercase));
-        NewVisit {
-            url_id: self.url_id,
-            visited_at: self.at,
-            client_ip: Some(self.client_ip),
-            user_agent: self
-                .user_agent
-                .filter(|ua| !ua.is_empty())
-                .map(|ua| truncate(ua, MAX_USER_AGENT_BYTES)),
-            referrer,
-            referrer_host,
-            browser: None,
-            os: None,
-            device: None,
-            is_bot: false,
-            cap_taken: self.cap_taken,
-            rule: self.rule,
-            location: Location::default(),
-        }
+        let mut visit = row(
+            self.url_id,
+            self.at,
+            Some(self.client_ip),
+            self.user_agent,
+            self.referrer,
+        );
+        visit.cap_taken = self.cap_taken;
+        visit.rule = self.rule;
+        visit
+    }
+}
+
+/// A click imported from another system, before enrichment
+/// ([`Enricher::enrich_imported`]): the referrer, its host and the user agent cut as a live
+/// click's are.
+pub fn imported_visit(
+    url_id: i64,
+    at: DateTime<Utc>,
+    client_ip: Option<IpAddr>,
+    user_agent: Option<String>,
+    referrer: Option<String>,
+) -> NewVisit {
+    row(url_id, at, client_ip, user_agent, referrer)
+}
+
+fn row(
+    url_id: i64,
+    at: DateTime<Utc>,
+    client_ip: Option<IpAddr>,
+    user_agent: Option<String>,
+    referrer: Option<String>,
+) -> NewVisit {
+    let referrer = referrer
+        .filter(|r| !r.is_empty())
+        .map(|r| truncate(r, MAX_REFERRER_BYTES));
+    let referrer_host = referrer
+        .as_deref()
+        .and_then(|r| url::Url::parse(r).ok())
+        .and_then(|u| u.host_str().map(str::to_ascii_lowercase));
+    NewVisit {
+        url_id,
+        visited_at: at,
+        client_ip,
+        user_agent: user_agent
+            .filter(|ua| !ua.is_empty())
+            .map(|ua| truncate(ua, MAX_USER_AGENT_BYTES)),
+        referrer,
+        referrer_host,
+        browser: None,
+        os: None,
+        device: None,
+        is_bot: false,
+        cap_taken: false,
+        rule: None,
+        location: Location::default(),
     }
 }
 

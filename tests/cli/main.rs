@@ -3,6 +3,7 @@
 
 #[path = "../common/mod.rs"]
 mod common;
+mod imports;
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};

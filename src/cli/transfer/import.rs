@@ -12,7 +12,7 @@ use serde::Serialize;
 use super::read::{
     optional_cell, parse_bool, parse_count, parse_time, BadRow, Counting, RawRow, RowReader,
 };
-use super::{Format, ImportArgs};
+use super::Format;
 use crate::app::{LinkInput, Links, PreparedLink};
 use crate::cli::output::{self, Progress};
 use crate::cli::{Context, UsageError};
@@ -165,23 +165,22 @@ fn format_of(path: &Path) -> Result<Format, UsageError> {
     }
 }
 
-pub async fn import(ctx: &Context, args: ImportArgs) -> anyhow::Result<()> {
-    let from_stdin = args.file == Path::new("-");
-    let format = match args.format {
+pub async fn import(ctx: &Context, file: &Path, format: Option<Format>) -> anyhow::Result<()> {
+    let from_stdin = file == Path::new("-");
+    let format = match format {
         Some(format) => format,
         None if from_stdin => {
             return Err(
                 UsageError("reading stdin needs --format csv or --format jsonl".into()).into(),
             )
         }
-        None => format_of(&args.file)?,
+        None => format_of(file)?,
     };
-    let name = args.file.display().to_string();
+    let name = file.display().to_string();
     let (input, size): (Box<dyn Read + Send>, Option<u64>) = if from_stdin {
         (Box::new(std::io::stdin()), None)
     } else {
-        let file =
-            File::open(&args.file).map_err(|e| UsageError(format!("cannot open {name}: {e}")))?;
+        let file = File::open(file).map_err(|e| UsageError(format!("cannot open {name}: {e}")))?;
         let size = file.metadata().ok().map(|m| m.len());
         (Box::new(file), size)
     };

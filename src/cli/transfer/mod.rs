@@ -8,9 +8,18 @@
 //!
 //! `export.rs` writes, `read.rs` reads rows of either format, `import.rs` checks and stores them;
 //! `visits.rs` exports visits and orphan visits (`kurz visits export`).
+//!
+//! `kurz import --from yourls|kutt|bitly` imports from another shortener: `import_from.rs` the
+//! steps all share (conflicts, marks, dry run, summary), `import_visits.rs` their history,
+//! `import_{yourls,kutt,bitly}.rs` each source.
 
 mod export;
 mod import;
+mod import_bitly;
+mod import_from;
+mod import_kutt;
+mod import_visits;
+mod import_yourls;
 mod read;
 mod visits;
 
@@ -18,8 +27,8 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
+use crate::cli::{Context, UsageError};
 pub use export::export;
-pub use import::import;
 pub use visits::{export as export_visits, VisitExportArgs};
 
 /// The columns of an export, in order; an import needs `url` and reads the others if present.
@@ -60,11 +69,111 @@ pub struct ExportArgs {
     pub output: Option<PathBuf>,
 }
 
+/// Where `kurz import` reads from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Source {
+    /// A file `kurz export` wrote (CSV or JSON Lines).
+    Kurz,
+    /// YOURLS's tables in its MySQL/MariaDB database (--database, --table-prefix).
+    Yourls,
+    /// Kutt's tables in its PostgreSQL database (--database).
+    Kutt,
+    /// Bitly's CSV export (--file).
+    Bitly,
+}
+
+/// What to do with a link whose slug is another link's already.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OnConflict {
+    /// Leave the existing link alone and import nothing of this one.
+    #[default]
+    Skip,
+    /// Import it under the first free `slug-2`, `slug-3`, ...
+    Rename,
+    /// Import nothing at all (checked before anything is written).
+    Fail,
+}
+
 #[derive(Debug, clap::Args)]
 pub struct ImportArgs {
-    /// The file to read; `-` reads stdin (then --format is required).
-    pub file: PathBuf,
-    /// The file format; by default from the extension (.csv; .jsonl or .ndjson).
+    /// The file to read (--from kurz or bitly); `-` reads stdin (then --format is required).
+    #[arg(value_name = "FILE")]
+    pub path: Option<PathBuf>,
+    /// The file to read, as the positional FILE.
+    #[arg(long, conflicts_with = "path")]
+    pub file: Option<PathBuf>,
+    /// The system the data comes from.
+    #[arg(long, value_enum, default_value_t = Source::Kurz)]
+    pub from: Source,
+    /// The file format (--from kurz); by default from the extension (.csv; .jsonl or .ndjson).
     #[arg(long, value_enum)]
     pub format: Option<Format>,
+    /// The source's database (--from yourls: mysql://user:password@host/db, --from kutt:
+    /// postgres://user:password@host/db).
+    #[arg(long, value_name = "URL")]
+    pub database: Option<String>,
+    /// The prefix of YOURLS's tables (YOURLS_DB_PREFIX).
+    #[arg(long, default_value = "yourls_")]
+    pub table_prefix: String,
+    /// What to do with a link whose slug another link has.
+    #[arg(long, value_enum, default_value_t = OnConflict::Skip)]
+    pub on_conflict: OnConflict,
+    /// Read and check everything, report what would happen, write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Import the links only, not their clicks.
+    #[arg(long)]
+    pub no_visits: bool,
+}
+
+impl ImportArgs {
+    fn file(&self) -> Option<&PathBuf> {
+        self.path.as_ref().or(self.file.as_ref())
+    }
+
+    fn database(&self) -> Result<&str, UsageError> {
+        self.database.as_deref().ok_or_else(|| {
+            UsageError(format!(
+                "--from {} needs --database URL",
+                serde_json::to_value(self.from)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default()
+            ))
+        })
+    }
+}
+
+/// `kurz import`: a kurz file, or another shortener's data.
+pub async fn import(ctx: &Context, args: ImportArgs) -> anyhow::Result<()> {
+    let source: Box<dyn import_from::Source> = match args.from {
+        Source::Kurz => {
+            if args.dry_run || args.on_conflict != OnConflict::Skip || args.no_visits {
+                return Err(UsageError(
+                    "--dry-run, --on-conflict and --no-visits apply to --from yourls, kutt and \
+                     bitly; a kurz file skips slugs that exist"
+                        .into(),
+                )
+                .into());
+            }
+            let file = args
+                .file()
+                .ok_or_else(|| UsageError("kurz import needs a FILE (or --file)".into()))?;
+            return import::import(ctx, file, args.format).await;
+        }
+        Source::Yourls => Box::new(
+            import_yourls::Yourls::connect(args.database()?, &args.table_prefix, &ctx.settings)
+                .await?,
+        ),
+        Source::Kutt => Box::new(import_kutt::Kutt::connect(args.database()?).await?),
+        Source::Bitly => {
+            let file = args
+                .file()
+                .ok_or_else(|| UsageError("--from bitly needs --file export.csv".into()))?;
+            Box::new(import_bitly::Bitly::open(file)?)
+        }
+    };
+    import_from::run(ctx, &args, source).await
 }
