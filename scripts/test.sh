@@ -13,11 +13,17 @@
 #   else a throwaway cluster (initdb into a temporary directory, a free port, trust auth),
 #   stopped and removed when the script exits. The PostgreSQL tests never skip: if no server
 #   can be had, the script stops here and says why.
+# - MariaDB (tests/cli/imports.rs reads YOURLS's tables from it): `TEST_MYSQL_URL` when set;
+#   else the server answering at 127.0.0.1:3306 (root, no password); else a throwaway server
+#   (mariadb-install-db into a temporary directory, a free port; `mariadb-server` installed
+#   with apt-get when missing), removed on exit. Never skipped either.
 #
 # Environment:
 #   TEST_DATABASE_URL        a PostgreSQL server to use (empty counts as unset)
 #   KURZ_TEST_PG_PROBE_PORT  the port probed for a running server (default 5432); point it at a
 #                            port where nothing listens to exercise the throwaway cluster
+#   TEST_MYSQL_URL           a MariaDB/MySQL server to use, mysql://root@host:port/
+#   KURZ_TEST_MYSQL_PROBE_PORT  likewise for MariaDB (default 3306)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -157,6 +163,7 @@ start_throwaway_cluster() {
 
 stop_throwaway_cluster() {
   local status=$?
+  stop_throwaway_mariadb
   if [ -n "${cluster_bin:-}" ]; then
     as_owner "$cluster_bin/pg_ctl" -D "$cluster_dir/data" -m immediate -w stop >/dev/null 2>&1 ||
       true
@@ -182,6 +189,70 @@ elif answers "$probe_port"; then
 else
   log "PostgreSQL: nothing answers at 127.0.0.1:$probe_port"
   start_throwaway_cluster
+fi
+
+# --- MariaDB (the YOURLS import tests) ----------------------------------------------------------
+mysql_answers() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
+
+start_throwaway_mariadb() {
+  if ! command -v mariadb-install-db >/dev/null 2>&1 ||
+    { ! [ -x /usr/sbin/mariadbd ] && ! command -v mariadbd >/dev/null 2>&1; }; then
+    apt_install mariadb-server || true
+  fi
+  local server=/usr/sbin/mariadbd
+  [ -x "$server" ] || server=$(command -v mariadbd || true)
+  command -v mariadb-install-db >/dev/null 2>&1 && [ -n "$server" ] ||
+    die "no MariaDB answers and mariadb-server is missing (apt-get install mariadb-server" \
+      "failed); the YOURLS import tests never skip. Install MariaDB or set TEST_MYSQL_URL."
+  local port
+  for port in $(seq 23306 23405); do mysql_answers 127.0.0.1 "$port" || break; done
+  mariadb_dir=$(mktemp -d "${TMPDIR:-/tmp}/kurz-test-mariadb.XXXXXX")
+  local user=()
+  [ "$(id -u)" -eq 0 ] && { chown mysql "$mariadb_dir" 2>/dev/null || chmod 777 "$mariadb_dir"; user=(--user="$(id -un mysql 2>/dev/null || echo root)"); }
+  log "starting a throwaway MariaDB in $mariadb_dir on port $port"
+  mariadb-install-db "${user[@]}" --datadir="$mariadb_dir/data" --auth-root-authentication-method=normal \
+    --skip-test-db >"$mariadb_dir/install.log" 2>&1 ||
+    die "mariadb-install-db failed:" "$(tail -n 5 "$mariadb_dir/install.log")"
+  "$server" --no-defaults "${user[@]}" --datadir="$mariadb_dir/data" --port="$port" \
+    --bind-address=127.0.0.1 --socket="$mariadb_dir/mysqld.sock" \
+    --pid-file="$mariadb_dir/mysqld.pid" --innodb-flush-log-at-trx-commit=0 \
+    >"$mariadb_dir/server.log" 2>&1 &
+  mariadb_pid=$!
+  for _ in $(seq 1 60); do mysql_answers 127.0.0.1 "$port" && break; sleep 0.5; done
+  mysql_answers 127.0.0.1 "$port" ||
+    die "the throwaway MariaDB did not start:" "$(tail -n 5 "$mariadb_dir/server.log")"
+  export TEST_MYSQL_URL="mysql://root@127.0.0.1:$port/"
+  log "TEST_MYSQL_URL=$TEST_MYSQL_URL (throwaway, removed on exit)"
+}
+
+stop_throwaway_mariadb() {
+  if [ -n "${mariadb_pid:-}" ]; then
+    kill "$mariadb_pid" 2>/dev/null && wait "$mariadb_pid" 2>/dev/null || true
+    mariadb_pid=
+  fi
+  if [ -n "${mariadb_dir:-}" ]; then
+    rm -rf "$mariadb_dir"
+    log "throwaway MariaDB stopped and $mariadb_dir removed"
+    mariadb_dir=
+  fi
+}
+
+mysql_probe_port="${KURZ_TEST_MYSQL_PROBE_PORT:-3306}"
+if [ -n "${TEST_MYSQL_URL:-}" ]; then
+  log "MariaDB: TEST_MYSQL_URL=$TEST_MYSQL_URL"
+  mysql_host=$(printf '%s' "$TEST_MYSQL_URL" | sed -E 's#^[a-z]+://([^@/]*@)?([^:/]+)(:([0-9]+))?.*#\2#')
+  mysql_port=$(printf '%s' "$TEST_MYSQL_URL" | sed -E 's#^[a-z]+://([^@/]*@)?([^:/]+)(:([0-9]+))?.*#\4#')
+  mysql_answers "$mysql_host" "${mysql_port:-3306}" ||
+    die "no MariaDB answers at TEST_MYSQL_URL=$TEST_MYSQL_URL; the YOURLS import tests never" \
+      "skip. Start it, or unset TEST_MYSQL_URL to get a throwaway one."
+elif mysql_answers 127.0.0.1 "$mysql_probe_port"; then
+  export TEST_MYSQL_URL="mysql://root@127.0.0.1:$mysql_probe_port/"
+  log "MariaDB: the server at 127.0.0.1:$mysql_probe_port"
+else
+  log "MariaDB: nothing answers at 127.0.0.1:$mysql_probe_port"
+  # The PostgreSQL trap (when a throwaway cluster runs) stops this one too.
+  [ -n "${cluster_dir:-}" ] || trap 'status=$?; stop_throwaway_mariadb; exit $status' EXIT
+  start_throwaway_mariadb
 fi
 
 log "cargo test $*"
