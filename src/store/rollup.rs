@@ -118,6 +118,7 @@ impl Rollups {
             let url = rollups.per_url.entry(count.url_id).or_default();
             url.visits += count.visits;
             url.people += count.visits - count.bot_visits;
+            url.bots += count.bot_visits;
             let key = (
                 count.url_id,
                 count.day,

@@ -211,10 +211,7 @@ async fn yourls_links_and_clicks_are_imported_once(backend: Backend) {
         .get_url(&Slug::for_lookup("Spring").unwrap())
         .await
         .unwrap();
-    assert_eq!(
-        spring.title.as_deref(),
-        Some("Spring launch")
-    );
+    assert_eq!(spring.title.as_deref(), Some("Spring launch"));
     assert_eq!(spring.created_at.to_rfc3339(), "2026-11-01T09:00:00+00:00");
     assert_eq!((spring.visit_count, spring.human_visits), (3, 2));
     let gaps = store

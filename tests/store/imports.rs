@@ -130,6 +130,7 @@ async fn imported_visits_count_as_live_ones(backend: Backend) {
     let b = f.store.get_url(&f.slug("imported")).await.unwrap();
     assert_eq!((a.visit_count, a.human_visits), (40, 32));
     assert_eq!((b.visit_count, b.human_visits), (40, 32));
+    assert_eq!((a.bot_visits, b.bot_visits), (8, 8));
     let live_tag = f
         .store
         .get_tag(&TagName::parse("live-tag", "tags").unwrap(), None)
@@ -142,6 +143,7 @@ async fn imported_visits_count_as_live_ones(backend: Backend) {
         .unwrap();
     assert_eq!(live_tag.visits, 40);
     assert_eq!(imported_tag.visits, 40);
+    assert_eq!((live_tag.bot_visits, imported_tag.bot_visits), (8, 8));
     assert_eq!(f.store.visit_total(None).await.unwrap(), 80);
     let global = f.store.global_stats(day(1), day(5), true).await.unwrap();
     assert_eq!(global.visits, 80);
@@ -216,7 +218,10 @@ async fn marked_links_are_created_once_and_counts_add_up(backend: Backend) {
         .unwrap();
     assert_eq!(added, 10);
     let link = f.store.get_url(&f.slug("fresh")).await.unwrap();
-    assert_eq!((link.visit_count, link.human_visits), (10, 9));
+    assert_eq!(
+        (link.visit_count, link.human_visits, link.bot_visits),
+        (10, 9, 1)
+    );
     assert_eq!(f.store.visit_total(None).await.unwrap(), 10);
     let stats = f
         .store

@@ -169,6 +169,38 @@ async fn counters_follow_every_change(backend: Backend) {
     let a_now = f.store.get_url(&f.slug("a")).await.unwrap();
     assert_eq!((a_now.visit_count, a_now.bot_visits), (3, 2));
 
+    // An import from another system: links with their marks, their visits (bots among them)
+    // and clicks known only as counts (no bots: no source counts them).
+    let source = "yourls:db/yourls/yourls_";
+    let created = f
+        .store
+        .import_marked_urls(
+            source,
+            &[
+                new("m1", &["x", "m"], Some(key.id)),
+                new("m2", &["m"], None),
+            ],
+            &["k1".into(), "k2".into()],
+        )
+        .await
+        .unwrap();
+    let (m1, m2) = (created[0].0, created[1].0);
+    counters_match_counts(&f, &db, key.id, "an import's links").await;
+    f.store
+        .import_visits(source, &[visit(m1, 20), bot(m1, 20), bot(m2, old)], &[])
+        .await
+        .unwrap();
+    let counts = [kurz::store::RollupCount {
+        url_id: m2,
+        day: Utc::now().date_naive(),
+        visits: 4,
+        ..Default::default()
+    }];
+    f.store.import_rollups(source, &counts, &[]).await.unwrap();
+    counters_match_counts(&f, &db, key.id, "an import's visits and counts").await;
+    let m2_now = f.store.get_url(&f.slug("m2")).await.unwrap();
+    assert_eq!((m2_now.visit_count, m2_now.bot_visits), (5, 1));
+
     // `a` loses y and gains z with its visits; `b` keeps y.
     f.store
         .update_url(
@@ -193,7 +225,8 @@ async fn counters_follow_every_change(backend: Backend) {
     counters_match_counts(&f, &db, key.id, "a deleted tag").await;
     // The last link of y went with `b`: y went too.
     assert!(f.store.get_tag(&names(&["y"])[0], None).await.is_err());
-    assert_eq!(f.store.link_total(Some(key.id)).await.unwrap(), 2);
+    // a, i1 and the imported m1.
+    assert_eq!(f.store.link_total(Some(key.id)).await.unwrap(), 3);
     assert_eq!(f.store.link_total(Some(-1)).await.unwrap(), 0);
 }
 
