@@ -78,7 +78,8 @@ pub enum Command {
     },
     /// Write every URL as CSV or JSON Lines (to stdout unless --output).
     Export(transfer::ExportArgs),
-    /// Create URLs from a CSV or JSON Lines file; slugs that exist are skipped.
+    /// Create URLs from a CSV or JSON Lines file (slugs that exist are skipped), or import
+    /// links and clicks from YOURLS, Kutt or Bitly (--from).
     Import(transfer::ImportArgs),
     /// Tools for developing and benchmarking kurz.
     Dev {

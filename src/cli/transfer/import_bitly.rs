@@ -254,3 +254,54 @@ impl Source for Bitly {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs_are_the_last_segment_of_the_bitlink() {
+        assert_eq!(
+            last_segment("https://bit.ly/3xYz9Ab"),
+            Some("3xYz9Ab".into())
+        );
+        assert_eq!(last_segment("bit.ly/spring24/"), Some("spring24".into()));
+        assert_eq!(last_segment("https://go.example.com/a/b"), Some("b".into()));
+        // A bare domain has no slug.
+        assert_eq!(last_segment("bit.ly"), None);
+        assert_eq!(bitlink_key("https://bit.ly/abc/"), "bit.ly/abc");
+    }
+
+    #[test]
+    fn creation_times_in_the_formats_exports_use() {
+        let at = |s: &str| parse_created(s).map(|t| t.to_rfc3339());
+        assert_eq!(
+            at("2026-11-01T09:30:00Z").as_deref(),
+            Some("2026-11-01T09:30:00+00:00")
+        );
+        assert_eq!(
+            at("2026-11-01 09:30:00").as_deref(),
+            Some("2026-11-01T09:30:00+00:00")
+        );
+        assert_eq!(
+            at("2026-11-01").as_deref(),
+            Some("2026-11-01T00:00:00+00:00")
+        );
+        assert_eq!(
+            at("11/02/2026").as_deref(),
+            Some("2026-11-02T00:00:00+00:00")
+        );
+        assert_eq!(at("yesterday"), None);
+    }
+
+    #[test]
+    fn columns_are_found_by_any_of_their_names_in_any_case() {
+        let header = csv::StringRecord::from(vec!["\u{feff}BITLINK", "long_url", "Campaign"]);
+        let (columns, unknown) = Columns::new(&header);
+        let row = csv::StringRecord::from(vec!["bit.ly/a", " https://example.com/ ", "x"]);
+        assert_eq!(columns.get(LINK, &row), Some("bit.ly/a"));
+        assert_eq!(columns.get(TARGET, &row), Some("https://example.com/"));
+        assert_eq!(columns.get(TITLE, &row), None);
+        assert_eq!(unknown, ["Campaign"]);
+    }
+}
