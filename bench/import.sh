@@ -13,7 +13,8 @@
 # Environment: VISITS (1000000), LINKS (1000), BENCH_MYSQL_URL (a MariaDB server,
 # mysql://root@127.0.0.1:3306), BENCH_PG_URL (a database it drops and fills,
 # postgres://postgres@127.0.0.1:5432/kurz_import), KURZ (the binary; default: a release build),
-# PROFILE (1: record `perf record -g` of the import into bench/results/import.perf.data).
+# PROFILE (1: record `perf record -a -g` of the whole machine during the import into
+# bench/results/import.perf.data), KEEP (1: keep the generated MariaDB database).
 # Prints Markdown and writes it to bench/results/import.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -118,8 +119,9 @@ echo "importing: DATABASE_URL=$PG_URL ${command[*]}" >&2
 pg_before=$(pg_ticks)
 started=$(date +%s.%N)
 if [[ "${PROFILE:-0}" == 1 ]]; then
-  DATABASE_URL="$PG_URL" perf record -g -o bench/results/import.perf.data -- "${command[@]}" \
-    >/tmp/kurz-import-bench.json
+  rm -f /tmp/kurz-import-bench.time
+  DATABASE_URL="$PG_URL" perf record -a -g -F 499 -o bench/results/import.perf.data -- \
+    "${command[@]}" >/tmp/kurz-import-bench.json
 else
   DATABASE_URL="$PG_URL" /usr/bin/time -f '%U %S %M' -o /tmp/kurz-import-bench.time \
     "${command[@]}" >/tmp/kurz-import-bench.json
@@ -157,4 +159,4 @@ read -r sum_count rows totals rollups <<<"$(psql -qAt -F ' ' "$PG_URL" -c "
   echo
   echo "Afterwards: sum of visit_count = rows = visit_totals = rollups = $VISITS."
 } | tee "$out"
-"${mysql_cmd[@]}" -e "DROP DATABASE IF EXISTS $MYSQL_DB"
+[[ "${KEEP:-0}" == 1 ]] || "${mysql_cmd[@]}" -e "DROP DATABASE IF EXISTS $MYSQL_DB"

@@ -9,6 +9,7 @@ use super::AppError;
 use crate::domain::Invalid;
 use crate::store::{ImportMark, NewVisit, PrunedVisits, RollupCount, Store};
 
+#[derive(Clone)]
 pub struct Visits {
     store: Arc<dyn Store>,
 }
@@ -28,6 +29,13 @@ impl Visits {
         marks: &[ImportMark],
     ) -> Result<u64, AppError> {
         Ok(self.store.import_visits(source, visits, marks).await?)
+    }
+
+    /// How many import batches are worth writing at once: one per core on PostgreSQL (each
+    /// its own backend), one on SQLite (one writer).
+    pub fn import_writers(&self) -> usize {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        self.store.max_concurrent_writes().min(cores).max(1)
     }
 
     /// Imports clicks known only as counts (rollups without visit rows), as [`Self::import`].

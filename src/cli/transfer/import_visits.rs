@@ -1,7 +1,10 @@
 //! The history of imported links, written while the source is still being read: batches go
-//! through a bounded channel (4 batches) to a task that writes them through the visits service
+//! through bounded channels to writer tasks that write them through the visits service
 //! (`Visits::import`, `Visits::import_counts`: the live tallies, no webhooks), so reading the
-//! next batch overlaps writing the last. Under `--dry-run` batches are counted and dropped.
+//! next batch overlaps writing the last. On PostgreSQL there is a writer per core, each
+//! taking the links whose id falls to it (`url_id % writers`): a link's batches are written
+//! in order by one writer, so its mark only ever moves forward over committed clicks, and the
+//! writers' rows never overlap. Under `--dry-run` batches are counted and dropped.
 
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -19,8 +22,10 @@ enum Batch {
 }
 
 pub(super) struct History {
-    sender: Option<mpsc::Sender<Batch>>,
-    writer: Option<JoinHandle<anyhow::Result<(u64, u64)>>>,
+    /// One per writer; empty under `--dry-run`.
+    senders: Vec<mpsc::Sender<Batch>>,
+    writers: Vec<JoinHandle<anyhow::Result<(u64, u64)>>>,
+    dry_run: bool,
     /// Read so far (written or, under `--dry-run`, counted).
     visits: u64,
     counted: u64,
@@ -30,38 +35,38 @@ pub(super) struct History {
 impl History {
     pub fn new(service: Visits, source: &str, dry_run: bool) -> Self {
         let progress = Progress::counting("visits", None);
-        if dry_run {
-            return Self {
-                sender: None,
-                writer: None,
-                visits: 0,
-                counted: 0,
-                progress,
-            };
-        }
-        let (sender, mut batches) = mpsc::channel::<Batch>(AHEAD);
-        let source = source.to_owned();
-        let writer = tokio::spawn(async move {
-            let (mut visits, mut counted) = (0, 0);
-            while let Some(batch) = batches.recv().await {
-                match batch {
-                    Batch::Visits(rows, marks) => {
-                        visits += service.import(&source, &rows, &marks).await?;
-                    }
-                    Batch::Counts(counts, marks) => {
-                        counted += service.import_counts(&source, &counts, &marks).await?;
-                    }
-                }
-            }
-            Ok((visits, counted))
-        });
-        Self {
-            sender: Some(sender),
-            writer: Some(writer),
+        let mut history = Self {
+            senders: Vec::new(),
+            writers: Vec::new(),
+            dry_run,
             visits: 0,
             counted: 0,
             progress,
+        };
+        if dry_run {
+            return history;
         }
+        for _ in 0..service.import_writers() {
+            let (sender, mut batches) = mpsc::channel::<Batch>(AHEAD);
+            let source = source.to_owned();
+            let service = service.clone();
+            history.writers.push(tokio::spawn(async move {
+                let (mut visits, mut counted) = (0, 0);
+                while let Some(batch) = batches.recv().await {
+                    match batch {
+                        Batch::Visits(rows, marks) => {
+                            visits += service.import(&source, &rows, &marks).await?;
+                        }
+                        Batch::Counts(counts, marks) => {
+                            counted += service.import_counts(&source, &counts, &marks).await?;
+                        }
+                    }
+                }
+                Ok((visits, counted))
+            }));
+            history.senders.push(sender);
+        }
+        history
     }
 
     /// The source can tell how many visits it will send.
@@ -99,21 +104,72 @@ impl History {
         self.progress.update_count(visits, || {
             format!("{visits} visits, {counted} clicks counted")
         });
-        let Some(sender) = &self.sender else {
+        let writers = self.senders.len();
+        if writers == 0 {
             return Ok(());
+        }
+        let part = |url_id: i64| url_id.rem_euclid(writers as i64) as usize;
+        let mut parts: Vec<Batch> = match batch {
+            Batch::Visits(rows, marks) => {
+                let mut parts: Vec<(Vec<NewVisit>, Vec<ImportMark>)> =
+                    (0..writers).map(|_| (Vec::new(), Vec::new())).collect();
+                for row in rows {
+                    parts[part(row.url_id)].0.push(row);
+                }
+                for mark in marks {
+                    parts[part(mark.url_id)].1.push(mark);
+                }
+                parts
+                    .into_iter()
+                    .map(|(rows, marks)| Batch::Visits(rows, marks))
+                    .collect()
+            }
+            Batch::Counts(counts, marks) => {
+                let mut parts: Vec<(Vec<RollupCount>, Vec<ImportMark>)> =
+                    (0..writers).map(|_| (Vec::new(), Vec::new())).collect();
+                for count in counts {
+                    parts[part(count.url_id)].0.push(count);
+                }
+                for mark in marks {
+                    parts[part(mark.url_id)].1.push(mark);
+                }
+                parts
+                    .into_iter()
+                    .map(|(counts, marks)| Batch::Counts(counts, marks))
+                    .collect()
+            }
         };
-        if sender.send(batch).await.is_err() {
-            // The writer stopped on an error: `finish` reports it.
-            return self.stop().await.map(|_| ());
+        for (writer, batch) in parts.drain(..).enumerate() {
+            let empty = match &batch {
+                Batch::Visits(rows, marks) => rows.is_empty() && marks.is_empty(),
+                Batch::Counts(counts, marks) => counts.is_empty() && marks.is_empty(),
+            };
+            if !empty && self.senders[writer].send(batch).await.is_err() {
+                // A writer stopped on an error: `stop` reports it.
+                return self.stop().await.map(|_| ());
+            }
         }
         Ok(())
     }
 
     async fn stop(&mut self) -> anyhow::Result<(u64, u64)> {
-        self.sender = None;
-        match self.writer.take() {
-            Some(writer) => writer.await?,
-            None => Ok((self.visits, self.counted)),
+        self.senders.clear();
+        let (mut visits, mut counted) = (0, 0);
+        let mut failed = None;
+        for writer in self.writers.drain(..) {
+            match writer.await? {
+                Ok((v, c)) => {
+                    visits += v;
+                    counted += c;
+                }
+                Err(error) => failed = failed.or(Some(error)),
+            }
+        }
+        match failed {
+            Some(error) => Err(error),
+            // Nothing written: what was read.
+            None if self.dry_run => Ok((self.visits, self.counted)),
+            None => Ok((visits, counted)),
         }
     }
 
