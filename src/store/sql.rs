@@ -28,8 +28,8 @@ use super::{
     ApiKeyRecord, CapTake, GlobalStats, ImportMark, LinkChange, MigrationStatus, NewApiKey,
     NewOrphanVisit, NewUrl, NewVisit, OrphanFilter, OrphanVisitRecord, Page, PageRequest,
     PoolStatus, PrunedVisits, Redirect, RollupCount, StatsQuery, Store, StoreError, TagFilter,
-    TagPage, TagQuery, TagRecord, UrlFilter, UrlPatch, UrlRank, UrlRecord, UrlStats,
-    VisitFilter, VisitRecord,
+    TagPage, TagQuery, TagRecord, UrlFilter, UrlPatch, UrlRank, UrlRecord, UrlStats, VisitFilter,
+    VisitRecord,
 };
 use crate::config::DatabaseSettings;
 use crate::domain::{
