@@ -456,8 +456,178 @@ async fn any_origin_may_call_it(backend: Backend) {
         .is_none());
 }
 
+async fn tags_are_listed_counted_renamed_and_deleted(backend: Backend) {
+    let app = spawn_locked_app(backend).await;
+    let admin = app.api_key(Role::Admin).await;
+    let editor = app.api_key(Role::Editor).await;
+    let viewer = app.api_key(Role::Viewer).await;
+    for (slug, tags, key) in [
+        ("t1", vec!["alpha", "beta"], &admin),
+        ("t2", vec!["beta"], &admin),
+        ("t3", vec!["gamma"], &editor),
+    ] {
+        let body = json!({"longUrl": format!("https://example.com/{slug}"), "customSlug": slug, "tags": tags});
+        assert_eq!(
+            app.shlink(Method::POST, "/short-urls", key, Some(body))
+                .await
+                .status(),
+            200
+        );
+    }
+    app.client
+        .get(app.url("/t2"))
+        .header("user-agent", FIREFOX)
+        .send()
+        .await
+        .unwrap();
+    app.client
+        .get(app.url("/t2"))
+        .header("user-agent", GOOGLEBOT)
+        .send()
+        .await
+        .unwrap();
+    app.wait_for_visits(2).await;
+
+    let all: Value = app
+        .shlink(Method::GET, "/tags", &admin, None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(all["tags"]["data"], json!(["alpha", "beta", "gamma"]));
+    assert_eq!(
+        all["tags"]["pagination"],
+        json!({"currentPage": 1, "pagesCount": 1, "itemsPerPage": 3, "itemsInCurrentPage": 3, "totalItems": 3})
+    );
+    let paged: Value = app
+        .shlink(
+            Method::GET,
+            "/tags?page=2&itemsPerPage=2&orderBy=tag-DESC",
+            &admin,
+            None,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(paged["tags"]["data"], json!(["alpha"]));
+    assert_eq!(paged["tags"]["pagination"]["pagesCount"], 2);
+    let searched: Value = app
+        .shlink(Method::GET, "/tags?searchTerm=AM", &admin, None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(searched["tags"]["data"], json!(["gamma"]));
+    let stats: Value = app
+        .shlink(Method::GET, "/tags/stats?orderBy=visits-DESC", &admin, None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        stats["tags"]["data"][0],
+        json!({"tag": "beta", "shortUrlsCount": 2, "visitsSummary": {"total": 2, "nonBots": 1, "bots": 1}})
+    );
+    // An editor sees the tags of its own links.
+    let own: Value = app
+        .shlink(Method::GET, "/tags/stats", &editor, None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        own["tags"]["data"],
+        json!([{"tag": "gamma", "shortUrlsCount": 1, "visitsSummary": {"total": 0, "nonBots": 0, "bots": 0}}])
+    );
+    let bad = app
+        .shlink(Method::GET, "/tags?orderBy=size-ASC", &admin, None)
+        .await;
+    assert_eq!(
+        shlink_problem(bad, 400, "invalid-data").await["invalidElements"],
+        json!(["orderBy"])
+    );
+    let bad = app.shlink(Method::GET, "/tags?page=0", &admin, None).await;
+    assert_eq!(
+        shlink_problem(bad, 400, "invalid-data").await["invalidElements"],
+        json!(["page"])
+    );
+
+    // Rename: 204; a taken name is tag-conflict, an unknown one tag-not-found.
+    let rename = |key: &str, old: &str, new: &str| {
+        let request = app
+            .client
+            .put(app.url("/rest/v3/tags"))
+            .header("X-Api-Key", key)
+            .json(&json!({"oldName": old, "newName": new}));
+        async move { request.send().await.unwrap() }
+    };
+    assert_eq!(rename(&admin, "alpha", "first").await.status(), 204);
+    let conflict = shlink_problem(rename(&admin, "first", "beta").await, 409, "tag-conflict").await;
+    assert_eq!(
+        (conflict["oldName"].as_str(), conflict["newName"].as_str()),
+        (Some("first"), Some("beta"))
+    );
+    assert_eq!(
+        shlink_problem(rename(&admin, "nope", "other").await, 404, "tag-not-found").await["tag"],
+        "nope"
+    );
+    shlink_problem(
+        rename(&viewer, "beta", "b2").await,
+        403,
+        "forbidden-tag-operation",
+    )
+    .await;
+    shlink_problem(rename(&editor, "beta", "b2").await, 404, "tag-not-found").await;
+    let missing = app
+        .shlink(
+            Method::PUT,
+            "/tags",
+            &admin,
+            Some(json!({"oldName": "beta"})),
+        )
+        .await;
+    assert_eq!(
+        shlink_problem(missing, 400, "invalid-data").await["invalidElements"],
+        json!(["newName"])
+    );
+
+    // Delete: several at once, unknown names ignored.
+    let deleted = app
+        .client
+        .delete(app.url("/rest/v3/tags?tags[]=first&tags[]=beta&tags[]=unknown"))
+        .header("X-Api-Key", &admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), 204);
+    let left: Value = app
+        .shlink(Method::GET, "/tags", &admin, None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(left["tags"]["data"], json!(["gamma"]));
+    let t1: Value = app
+        .shlink(Method::GET, "/short-urls/t1", &admin, None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(t1["tags"], json!([]));
+    let refused = app
+        .client
+        .delete(app.url("/rest/v3/tags?tags[]=gamma"))
+        .header("X-Api-Key", &viewer)
+        .send()
+        .await
+        .unwrap();
+    shlink_problem(refused, 403, "forbidden-tag-operation").await;
+}
+
 crate::on_both_backends!(
     health_reports_the_shlink_version,
+    tags_are_listed_counted_renamed_and_deleted,
     short_urls_are_created_read_edited_and_deleted,
     shorten_answers_json_or_text,
     roles_apply_as_on_the_native_api,

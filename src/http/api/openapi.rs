@@ -58,6 +58,7 @@ use crate::http::state::AppState;
             crate::http::compat::shlink::views::VisitsSummary
         ),
         responses(
+            crate::http::compat::shlink::ShlinkProblemResponse,
             responses::BadRequest,
             responses::Unauthorized,
             responses::Forbidden,

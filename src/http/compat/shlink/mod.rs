@@ -5,9 +5,12 @@
 //! origin may call it (CORS), as Shlink allows by default: the key is a header, never a
 //! cookie. See docs/compat.md.
 
+mod body;
 mod health;
+mod pagination;
 mod problem;
 mod short_urls;
+mod tags;
 pub mod views;
 
 use axum::http::{header, HeaderMap, HeaderName, Method};
@@ -18,6 +21,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub use problem::ShlinkProblem;
+
+use body::read_body;
 
 use crate::http::auth::{self, Caller, API_KEY_HEADER};
 use crate::http::error::ApiError;
@@ -55,6 +60,15 @@ pub enum ShlinkResponses {
     #[response(status = 503)]
     Unavailable(#[ref_response] crate::http::api::responses::Unavailable),
 }
+
+/// Any Shlink problem document, as a reusable response.
+#[derive(utoipa::ToResponse)]
+#[response(
+    description = "A Shlink problem document (`type` `https://shlink.io/api/error/<code>`)",
+    content_type = "application/problem+json"
+)]
+#[allow(dead_code)]
+pub struct ShlinkProblemResponse(ShlinkProblemDoc);
 
 /// A Shlink problem document: `type` (`https://shlink.io/api/error/<code>`), `title`,
 /// `detail`, `status` and the members of its kind (`invalidElements`, `shortCode`, ...).
@@ -99,6 +113,8 @@ pub fn versioned() -> OpenApiRouter<AppState> {
             short_urls::edit,
             short_urls::delete
         ))
+        .routes(routes!(tags::list, tags::rename, tags::delete))
+        .routes(routes!(tags::stats))
         .routes(routes!(health::versioned_health))
 }
 

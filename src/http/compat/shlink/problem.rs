@@ -89,6 +89,36 @@ impl ShlinkProblem {
         .with("shortCode", short_code.into())
     }
 
+    pub fn tag_not_found(tag: &str) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "tag-not-found",
+            "Tag not found",
+            format!("Tag with name \"{tag}\" could not be found"),
+        )
+        .with("tag", tag.into())
+    }
+
+    pub fn tag_conflict(old_name: &str, new_name: &str) -> Self {
+        Self::new(
+            StatusCode::CONFLICT,
+            "tag-conflict",
+            "Tag conflict",
+            format!("You cannot rename tag {old_name} to {new_name}, because it already exists"),
+        )
+        .with("oldName", old_name.into())
+        .with("newName", new_name.into())
+    }
+
+    pub fn forbidden_tag_operation(detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "forbidden-tag-operation",
+            "Forbidden tag operation",
+            detail,
+        )
+    }
+
     pub fn missing_authentication() -> Self {
         Self::new(
             StatusCode::UNAUTHORIZED,
