@@ -89,7 +89,7 @@ pub async fn shorturl(
         return shorturl_failure(400, "error:noloop", "URL is a short URL".into());
     }
     if state.settings.compat.yourls.unique_urls {
-        let owner = caller.key_id();
+        let owner = caller.owner_filter();
         match state.store.find_urls_by_target(&target, owner, 1).await {
             Ok(found) => {
                 if let Some(existing) = found.first() {
