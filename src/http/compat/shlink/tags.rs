@@ -54,15 +54,10 @@ pub struct TagInfo {
 
 impl From<&TagRecord> for TagInfo {
     fn from(tag: &TagRecord) -> Self {
-        let bots = tag.bot_visits.clamp(0, tag.visits.max(0));
         Self {
             tag: tag.name.to_string(),
             short_urls_count: tag.links,
-            visits_summary: VisitsSummary {
-                total: tag.visits,
-                non_bots: tag.visits - bots,
-                bots,
-            },
+            visits_summary: VisitsSummary::of(tag.visits, tag.bot_visits),
         }
     }
 }
@@ -186,6 +181,26 @@ fn invalid_order() -> ShlinkProblem {
     )])
 }
 
+/// The asked page of the tags this caller sees, each rendered by `item` (only the page's).
+async fn tag_page<T>(
+    state: &AppState,
+    headers: &HeaderMap,
+    params: &TagListParams,
+    item: impl Fn(&TagRecord) -> T,
+) -> Result<Paged<T>, ShlinkProblem> {
+    let caller = caller(state, headers, None).await?;
+    let tags = listed(state, caller, params).await?;
+    let page = Pagination::page(
+        tags,
+        params.page.as_deref(),
+        params.items_per_page.as_deref(),
+    )?;
+    Ok(Paged {
+        data: page.data.iter().map(item).collect(),
+        pagination: page.pagination,
+    })
+}
+
 /// List tags.
 ///
 /// Names, in name order unless `orderBy` says otherwise; all of them unless `itemsPerPage`
@@ -212,17 +227,7 @@ pub async fn list(
     headers: HeaderMap,
     Query(params): Query<TagListParams>,
 ) -> Response {
-    let answered = async {
-        let caller = caller(&state, &headers, None).await?;
-        let tags = listed(&state, caller, &params).await?;
-        let names: Vec<String> = tags.iter().map(|t| t.name.to_string()).collect();
-        Pagination::page(
-            names,
-            params.page.as_deref(),
-            params.items_per_page.as_deref(),
-        )
-    };
-    match answered.await {
+    match tag_page(&state, &headers, &params, |tag| tag.name.to_string()).await {
         Ok(tags) => Json(TagList { tags }).into_response(),
         Err(problem) => problem.into_response(),
     }
@@ -254,17 +259,7 @@ pub async fn stats(
     headers: HeaderMap,
     Query(params): Query<TagListParams>,
 ) -> Response {
-    let answered = async {
-        let caller = caller(&state, &headers, None).await?;
-        let tags = listed(&state, caller, &params).await?;
-        let infos: Vec<TagInfo> = tags.iter().map(TagInfo::from).collect();
-        Pagination::page(
-            infos,
-            params.page.as_deref(),
-            params.items_per_page.as_deref(),
-        )
-    };
-    match answered.await {
+    match tag_page(&state, &headers, &params, |tag| TagInfo::from(tag)).await {
         Ok(tags) => Json(TagStats { tags }).into_response(),
         Err(problem) => problem.into_response(),
     }

@@ -55,9 +55,20 @@ pub struct VisitsSummary {
     pub bots: i64,
 }
 
+impl VisitsSummary {
+    /// Of `total` visits, `bots` by bots (never more than the total, nor fewer than none).
+    pub fn of(total: i64, bots: i64) -> Self {
+        let bots = bots.clamp(0, total.max(0));
+        Self {
+            total,
+            non_bots: total - bots,
+            bots,
+        }
+    }
+}
+
 impl ShortUrl {
     pub fn new(public_url: &str, record: UrlRecord) -> Self {
-        let bots = record.bot_visits.clamp(0, record.visit_count.max(0));
         Self {
             short_url: format!("{public_url}/{}", record.slug),
             short_code: record.slug.to_string(),
@@ -73,11 +84,7 @@ impl ShortUrl {
             title: record.title,
             crawlable: record.crawlable,
             forward_query: record.forward_query,
-            visits_summary: VisitsSummary {
-                total: record.visit_count,
-                non_bots: record.visit_count - bots,
-                bots,
-            },
+            visits_summary: VisitsSummary::of(record.visit_count, record.bot_visits),
             has_redirect_rules: record.rules.is_some(),
         }
     }
