@@ -413,6 +413,16 @@ pub struct ShlinkSettings {
     pub version: String,
     /// Origins whose pages may call the API (CORS); `*` for any.
     pub cors_allow_origins: Vec<String>,
+    /// The most items a page of a list holds (`itemsPerPage=-1`, "all", means this many).
+    pub max_items_per_page: u32,
+    /// Pages that start before this row are read with `OFFSET`; later ones start after a key
+    /// of the list's page index.
+    pub offset_rows: u32,
+    /// Boundary keys the page indexes of this process hold in all (least used dropped first).
+    pub page_index_keys: u64,
+    /// Seconds a page index is used at most, even when nothing it counts has changed (a tag's
+    /// new name, a link's expiry by time).
+    pub page_index_ttl_secs: u64,
 }
 
 /// YOURLS's `yourls-api.php`.
@@ -685,6 +695,12 @@ impl Settings {
         let shlink = &self.compat.shlink;
         if shlink.version.trim().is_empty() {
             return fail("compat.shlink.version", "must not be empty".into());
+        }
+        if shlink.max_items_per_page == 0 {
+            return fail(
+                "compat.shlink.max_items_per_page",
+                "must be at least 1".into(),
+            );
         }
         if let Some(origin) = shlink
             .cors_allow_origins

@@ -160,6 +160,7 @@ impl Application {
             cluster,
             readiness,
             rate_limits: RateLimits::new(&settings.rate_limit),
+            compat_pages: crate::http::compat::CompatPages::new(&settings.compat.shlink),
             public_url: public_url.into(),
             settings: Arc::new(settings),
             store,

@@ -59,4 +59,6 @@ pub struct Shared {
     pub cluster: Arc<Cluster>,
     /// The geolocation database (rule conditions on `country`), shared with the visit writer.
     pub geo: crate::geo::Geo,
+    /// The page indexes of the compat APIs' numbered lists.
+    pub compat_pages: crate::http::compat::CompatPages,
 }

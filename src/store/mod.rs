@@ -11,6 +11,7 @@ mod webhooks;
 mod error;
 mod maintenance;
 mod models;
+mod numbered;
 mod postgres;
 mod postgres_visits;
 mod rollup;
@@ -35,6 +36,9 @@ pub use models::{
     PageRequest, Redirect, RollupCount, RuleCount, StatsOf, StatsQuery, TagFilter, TagPage,
     TagQuery, TagRecord, UrlFilter, UrlPatch, UrlRank, UrlRecord, UrlStats, ValueCount,
     VisitFilter, VisitRecord,
+};
+pub use numbered::{
+    LinkKey, LinkOrder, LinkOrderField, LinkQuery, ListEpoch, PageIndex, PageStart, SortValue,
 };
 pub use sql::SqlStore;
 pub use webhooks::{
@@ -282,6 +286,29 @@ pub trait Store: Send + Sync + 'static {
         after_id: Option<i64>,
         limit: u32,
     ) -> Result<Vec<UrlRecord>, StoreError>;
+
+    /// Up to `limit` links of a numbered list from `start`: after an offset (kept small by the
+    /// caller), or right after a key of the list's page index, which is a range scan of one page
+    /// when an index holds the order ([`LinkOrderField::indexed`]).
+    async fn list_links(
+        &self,
+        query: &LinkQuery,
+        start: PageStart<&LinkKey>,
+        limit: u32,
+    ) -> Result<Vec<UrlRecord>, StoreError>;
+
+    /// The page index of a numbered list of links with `every` links a page: one pass over the
+    /// keys of the matching links (the database numbers them and sends only every `every`-th
+    /// key), and their exact number.
+    async fn link_page_index(
+        &self,
+        query: &LinkQuery,
+        every: u32,
+    ) -> Result<PageIndex<LinkKey>, StoreError>;
+
+    /// Where the links stand, for page indexes built against an earlier state: counters and the
+    /// newest change, one statement.
+    async fn list_epoch(&self) -> Result<ListEpoch, StoreError>;
 
     /// Up to `limit` links in `rank` order after skipping `offset`; with an `owner`, only those
     /// that API key created. Ordered by a counter no index holds (the visit writer bumps it on

@@ -486,8 +486,8 @@ pub struct LinkChange {
     pub origin: String,
 }
 
-/// Which tags a URL list keeps: links with any of `names`, or with all of them.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Which tags a URL list keeps (or leaves out): links with any of `names`, or with all of them.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct TagFilter {
     /// At least one, each once.
     pub names: Vec<TagName>,

@@ -25,11 +25,11 @@ use super::webhooks::{
     NewWebhook, WebhookPatch, WebhookRecord,
 };
 use super::{
-    ApiKeyRecord, CapTake, GlobalStats, ImportMark, LinkChange, MigrationStatus, NewApiKey,
-    NewOrphanVisit, NewUrl, NewVisit, OrphanFilter, OrphanVisitRecord, Page, PageRequest,
-    PoolStatus, PrunedVisits, Redirect, RollupCount, StatsQuery, Store, StoreError, TagFilter,
-    TagPage, TagQuery, TagRecord, UrlFilter, UrlPatch, UrlRank, UrlRecord, UrlStats, VisitFilter,
-    VisitRecord,
+    ApiKeyRecord, CapTake, GlobalStats, ImportMark, LinkChange, LinkKey, LinkQuery, ListEpoch,
+    MigrationStatus, NewApiKey, NewOrphanVisit, NewUrl, NewVisit, OrphanFilter, OrphanVisitRecord,
+    Page, PageIndex, PageRequest, PageStart, PoolStatus, PrunedVisits, Redirect, RollupCount,
+    StatsQuery, Store, StoreError, TagFilter, TagPage, TagQuery, TagRecord, UrlFilter, UrlPatch,
+    UrlRank, UrlRecord, UrlStats, VisitFilter, VisitRecord,
 };
 use crate::config::DatabaseSettings;
 use crate::domain::{
@@ -69,6 +69,7 @@ macro_rules! on_pool_queueing {
 #[macro_use]
 mod tags;
 mod keys;
+mod link_lists;
 mod orphans;
 mod totals;
 mod visits;
@@ -86,18 +87,22 @@ struct Dialect {
     client_ip: &'static str,
     /// The larger of two values.
     greatest: &'static str,
+    /// `LIKE` that ignores case (SQLite's does, for ASCII).
+    contains: &'static str,
 }
 
 const POSTGRES: Dialect = Dialect {
     bytewise: " COLLATE \"C\"",
     client_ip: "host(v.client_ip)",
     greatest: "GREATEST",
+    contains: "ILIKE",
 };
 
 const SQLITE: Dialect = Dialect {
     bytewise: "",
     client_ip: "v.client_ip",
     greatest: "MAX",
+    contains: "LIKE",
 };
 
 /// A redirect status as its column holds it.
@@ -729,6 +734,27 @@ impl Store for SqlStore {
                 .await?
         });
         self.with_tags(into_urls(rows)?).await
+    }
+
+    async fn list_links(
+        &self,
+        query: &LinkQuery,
+        start: PageStart<&LinkKey>,
+        limit: u32,
+    ) -> Result<Vec<UrlRecord>, StoreError> {
+        self.link_list_page(query, start, limit).await
+    }
+
+    async fn link_page_index(
+        &self,
+        query: &LinkQuery,
+        every: u32,
+    ) -> Result<PageIndex<LinkKey>, StoreError> {
+        self.link_list_index(query, every).await
+    }
+
+    async fn list_epoch(&self) -> Result<ListEpoch, StoreError> {
+        self.link_list_epoch().await
     }
 
     async fn ranked_urls(

@@ -30,6 +30,7 @@ mod redirects;
 mod rules;
 mod search;
 mod shlink;
+mod shlink_list;
 mod shutdown;
 mod site;
 mod stats;

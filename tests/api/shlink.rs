@@ -12,7 +12,13 @@ const FIREFOX: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 
 const GOOGLEBOT: &str = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)";
 
 impl TestApp {
-    async fn shlink(&self, method: Method, path: &str, key: &str, body: Option<Value>) -> Response {
+    pub(crate) async fn shlink(
+        &self,
+        method: Method,
+        path: &str,
+        key: &str,
+        body: Option<Value>,
+    ) -> Response {
         let mut request = self
             .client
             .request(method, self.url(&format!("/rest/v3{path}")))
@@ -25,7 +31,7 @@ impl TestApp {
 }
 
 /// A Shlink problem document of `status` and `code` (the end of its `type`).
-async fn shlink_problem(response: Response, status: u16, code: &str) -> Value {
+pub(crate) async fn shlink_problem(response: Response, status: u16, code: &str) -> Value {
     assert_eq!(response.status(), status);
     assert_eq!(
         response.headers()["content-type"],

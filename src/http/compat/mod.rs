@@ -2,5 +2,26 @@
 //! unchanged (`[compat]` in the configuration; docs/compat.md). Each is a thin layer over the
 //! application layer (`crate::app`) and the store: no link logic of its own.
 
+pub mod paging;
 pub mod shlink;
 pub mod yourls;
+
+use std::time::Duration;
+
+use crate::config::ShlinkSettings;
+use paging::PageIndexes;
+
+/// The page indexes of the numbered lists the compat APIs serve, one cache per kind of list.
+pub struct CompatPages {
+    /// Shlink's short URL list.
+    pub links: PageIndexes<shlink::LinkList>,
+}
+
+impl CompatPages {
+    pub fn new(settings: &ShlinkSettings) -> Self {
+        let ttl = Duration::from_secs(settings.page_index_ttl_secs.max(1));
+        Self {
+            links: PageIndexes::new(settings.page_index_keys, ttl, settings.offset_rows),
+        }
+    }
+}

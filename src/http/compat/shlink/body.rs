@@ -2,7 +2,7 @@
 //! type named in `invalid-data`, times in ISO 8601.
 
 use axum::body::Bytes;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use serde::de::DeserializeOwned;
 
 use super::problem::ShlinkProblem;
@@ -57,11 +57,16 @@ fn leak_field(name: &str) -> &'static str {
         .unwrap_or("body")
 }
 
-/// An ISO 8601 time as Shlink's clients send one (RFC 3339, or with a `+0000` offset).
+/// An ISO 8601 time as Shlink's clients send one (RFC 3339, with a `+0000` offset, or a bare
+/// date meaning its midnight UTC).
 pub(super) fn parse_time(value: &str, field: &'static str) -> Result<DateTime<Utc>, ShlinkProblem> {
     DateTime::parse_from_rfc3339(value)
         .or_else(|_| DateTime::parse_from_str(value, "%Y-%m-%dT%H:%M:%S%z"))
         .map(|time| time.with_timezone(&Utc))
+        .or_else(|_| {
+            NaiveDate::parse_from_str(value, "%Y-%m-%d")
+                .map(|day| day.and_time(NaiveTime::MIN).and_utc())
+        })
         .map_err(|_| {
             ShlinkProblem::invalid_data(&[(field, format!("`{value}` is not an ISO 8601 time"))])
         })

@@ -9,6 +9,7 @@ mod body;
 mod health;
 mod pagination;
 mod problem;
+mod short_url_list;
 mod short_urls;
 mod tags;
 pub mod views;
@@ -21,6 +22,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub use problem::ShlinkProblem;
+pub use short_url_list::LinkList;
 
 use body::read_body;
 
@@ -106,7 +108,7 @@ pub(crate) async fn caller(
 /// The versioned routes, relative to `/rest/v3` (served at `/rest/v1` and `/rest/v2` too).
 pub fn versioned() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(short_urls::create))
+        .routes(routes!(short_urls::create, short_url_list::list))
         .routes(routes!(short_urls::shorten))
         .routes(routes!(
             short_urls::get,
