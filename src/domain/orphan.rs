@@ -31,6 +31,16 @@ impl OrphanKind {
         Self::Regular404,
     ];
 
+    /// This kind alone, as a list's filter of kinds.
+    pub fn alone(self) -> &'static [Self] {
+        match self {
+            Self::InvalidSlug => &[Self::InvalidSlug],
+            Self::Expired => &[Self::Expired],
+            Self::BaseUrl => &[Self::BaseUrl],
+            Self::Regular404 => &[Self::Regular404],
+        }
+    }
+
     /// The name the API and the database use.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -306,6 +306,21 @@ pub trait Store: Send + Sync + 'static {
         every: u32,
     ) -> Result<PageIndex<LinkKey>, StoreError>;
 
+    /// The page index of a visit list (newest first) with `every` visits a page: the id of every
+    /// `every`-th matching visit and their number, in one pass the database numbers.
+    async fn visit_page_index(
+        &self,
+        filter: VisitFilter,
+        every: u32,
+    ) -> Result<PageIndex<i64>, StoreError>;
+
+    /// The same for an orphan visit list.
+    async fn orphan_page_index(
+        &self,
+        filter: OrphanFilter,
+        every: u32,
+    ) -> Result<PageIndex<i64>, StoreError>;
+
     /// Where the links stand, for page indexes built against an earlier state: counters and the
     /// newest change, one statement.
     async fn list_epoch(&self) -> Result<ListEpoch, StoreError>;

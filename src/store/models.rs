@@ -281,9 +281,10 @@ impl OrphanVisitRecord {
 }
 
 /// Which orphan visits a list shows.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct OrphanFilter {
-    pub kind: Option<OrphanKind>,
+    /// Only visits of these kinds; all when empty.
+    pub kinds: &'static [OrphanKind],
     /// Visits at or after this time.
     pub from: Option<DateTime<Utc>>,
     /// Visits before this time.
@@ -340,9 +341,11 @@ pub struct VisitRecord {
 }
 
 /// Which visits a list shows.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct VisitFilter {
     pub url_id: Option<i64>,
+    /// Only visits of links carrying this tag (by id).
+    pub tag_id: Option<i64>,
     /// Only visits of URLs created by this API key (an editor's view).
     pub owner: Option<i64>,
     /// Visits at or after this time.

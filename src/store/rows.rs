@@ -281,8 +281,28 @@ pub(crate) fn push_visit_page<'q, DB>(
     String: Encode<'q, DB> + Type<DB>,
     DateTime<Utc>: Encode<'q, DB> + Type<DB>,
 {
+    push_visit_filter(query, filter);
+    push_keyset_page(query, page);
+}
+
+/// Appends a visit list's filters to a query that ends in a `WHERE` clause over
+/// `url_visits v` joined with its link as `u`.
+pub(crate) fn push_visit_filter<'q, DB>(query: &mut QueryBuilder<'q, DB>, filter: VisitFilter)
+where
+    DB: Database,
+    i64: Encode<'q, DB> + Type<DB>,
+    bool: Encode<'q, DB> + Type<DB>,
+    String: Encode<'q, DB> + Type<DB>,
+    DateTime<Utc>: Encode<'q, DB> + Type<DB>,
+{
     if let Some(url_id) = filter.url_id {
         query.push(" AND v.url_id = ").push_bind(url_id);
+    }
+    if let Some(tag_id) = filter.tag_id {
+        query
+            .push(" AND v.url_id IN (SELECT url_id FROM url_tags WHERE tag_id = ")
+            .push_bind(tag_id)
+            .push(")");
     }
     if let Some(owner) = filter.owner {
         query.push(" AND u.created_by = ").push_bind(owner);
@@ -292,20 +312,18 @@ pub(crate) fn push_visit_page<'q, DB>(
             .push(" AND v.country = ")
             .push_bind(country.as_str().to_owned());
     }
-    push_visit_times_page(query, filter.from, filter.until, filter.is_bot, page);
+    push_visit_times(query, filter.from, filter.until, filter.is_bot);
 }
 
 /// The conditions every visit list shares, on the visits aliased `v` (of links or orphan
-/// visits): the time range, the bot flag, the keyset page newest first.
-pub(crate) fn push_visit_times_page<'q, DB>(
+/// visits): the time range and the bot flag.
+pub(crate) fn push_visit_times<'q, DB>(
     query: &mut QueryBuilder<'q, DB>,
     from: Option<DateTime<Utc>>,
     until: Option<DateTime<Utc>>,
     is_bot: Option<bool>,
-    page: PageRequest,
 ) where
     DB: Database,
-    i64: Encode<'q, DB> + Type<DB>,
     bool: Encode<'q, DB> + Type<DB>,
     DateTime<Utc>: Encode<'q, DB> + Type<DB>,
 {
@@ -318,6 +336,15 @@ pub(crate) fn push_visit_times_page<'q, DB>(
     if let Some(is_bot) = is_bot {
         query.push(" AND v.is_bot = ").push_bind(is_bot);
     }
+}
+
+/// The keyset page of a visit list, newest first: below the cursor, one row more than the
+/// page to tell whether another follows.
+pub(crate) fn push_keyset_page<'q, DB>(query: &mut QueryBuilder<'q, DB>, page: PageRequest)
+where
+    DB: Database,
+    i64: Encode<'q, DB> + Type<DB>,
+{
     if let Some(after) = page.after {
         query.push(" AND v.id < ").push_bind(after.last_id());
     }

@@ -69,7 +69,7 @@ macro_rules! on_pool_queueing {
 #[macro_use]
 mod tags;
 mod keys;
-mod link_lists;
+mod numbered;
 mod orphans;
 mod totals;
 mod visits;
@@ -751,6 +751,22 @@ impl Store for SqlStore {
         every: u32,
     ) -> Result<PageIndex<LinkKey>, StoreError> {
         self.link_list_index(query, every).await
+    }
+
+    async fn visit_page_index(
+        &self,
+        filter: VisitFilter,
+        every: u32,
+    ) -> Result<PageIndex<i64>, StoreError> {
+        self.visit_list_index(filter, every).await
+    }
+
+    async fn orphan_page_index(
+        &self,
+        filter: OrphanFilter,
+        every: u32,
+    ) -> Result<PageIndex<i64>, StoreError> {
+        self.orphan_list_index(filter, every).await
     }
 
     async fn list_epoch(&self) -> Result<ListEpoch, StoreError> {

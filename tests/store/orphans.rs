@@ -82,8 +82,8 @@ async fn orphan_visits_are_written_listed_and_filtered(backend: Backend) {
                 .collect::<Vec<_>>()
         }
     };
-    let kind = |kind| OrphanFilter {
-        kind: Some(kind),
+    let kind = |kind: OrphanKind| OrphanFilter {
+        kinds: kind.alone(),
         ..OrphanFilter::default()
     };
     assert_eq!(only(kind(OrphanKind::Regular404)).await, ["/x/y"]);

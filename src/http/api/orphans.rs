@@ -75,7 +75,7 @@ pub async fn list(
         &state.settings.pagination,
     )?;
     let filter = OrphanFilter {
-        kind: params.kind,
+        kinds: params.kind.map_or(&[], OrphanKind::alone),
         from: params
             .from
             .as_ref()

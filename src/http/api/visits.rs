@@ -224,6 +224,7 @@ async fn visit_page(
             .map(|code| code.parse::<CountryCode>())
             .transpose()
             .map_err(|reason| Invalid::new("country", reason))?,
+        tag_id: None,
     };
     let page = state.store.list_visits(filter, request).await?;
     let limit = request.limit.to_string();

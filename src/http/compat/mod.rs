@@ -15,13 +15,21 @@ use paging::PageIndexes;
 pub struct CompatPages {
     /// Shlink's short URL list.
     pub links: PageIndexes<shlink::LinkList>,
+    /// Shlink's lists of link visits: page 1 from the newest, later pages after an id (they
+    /// read no other offset).
+    pub visits: PageIndexes<shlink::LinkVisits>,
+    /// Shlink's orphan visit list, likewise.
+    pub orphans: PageIndexes<shlink::OrphanVisits>,
 }
 
 impl CompatPages {
     pub fn new(settings: &ShlinkSettings) -> Self {
         let ttl = Duration::from_secs(settings.page_index_ttl_secs.max(1));
+        let keys = settings.page_index_keys;
         Self {
-            links: PageIndexes::new(settings.page_index_keys, ttl, settings.offset_rows),
+            links: PageIndexes::new(keys, ttl, settings.offset_rows),
+            visits: PageIndexes::new(keys, ttl, 1),
+            orphans: PageIndexes::new(keys, ttl, 1),
         }
     }
 }

@@ -9,7 +9,7 @@ use sqlx::QueryBuilder;
 
 use super::{enqueue_postgres, enqueue_sqlite, Db, SqlStore};
 use crate::domain::{OrphanKind, WebhookEvent};
-use crate::store::rows::{micros, push_visit_times_page, LocationRow};
+use crate::store::rows::{micros, push_keyset_page, push_visit_times, LocationRow};
 use crate::store::{
     GlobalDay, GlobalStats, NewOrphanVisit, OrphanFilter, OrphanVisitRecord, Page, PageRequest,
     PrunedVisits, StoreError,
@@ -176,10 +176,8 @@ impl SqlStore {
         );
         let rows: Vec<OrphanRow> = on_pool!(self, pool => {
             let mut query = QueryBuilder::new(&columns);
-            if let Some(kind) = filter.kind {
-                query.push(" AND v.type = ").push_bind(kind.as_str());
-            }
-            push_visit_times_page(&mut query, filter.from, filter.until, filter.is_bot, page);
+            push_orphan_filter(&mut query, filter);
+            push_keyset_page(&mut query, page);
             query.build_query_as().fetch_all(pool).await?
         });
         let visits = rows
@@ -320,6 +318,26 @@ fn orphan_payload(visits: &[NewOrphanVisit], ids: &[i64]) -> Result<String, Stor
         .collect();
     serde_json::to_string(&records)
         .map_err(|e| StoreError::Other(anyhow::anyhow!("cannot encode an orphan visit event: {e}")))
+}
+
+/// Appends an orphan list's filters to a query that ends in a `WHERE` clause over
+/// `orphan_visits v`.
+pub(super) fn push_orphan_filter<'q, DB>(query: &mut QueryBuilder<'q, DB>, filter: OrphanFilter)
+where
+    DB: sqlx::Database,
+    &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    bool: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    DateTime<Utc>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    if !filter.kinds.is_empty() {
+        query.push(" AND v.type IN (");
+        let mut kinds = query.separated(", ");
+        for kind in filter.kinds {
+            kinds.push_bind(kind.as_str());
+        }
+        query.push(")");
+    }
+    push_visit_times(query, filter.from, filter.until, filter.is_bot);
 }
 
 #[cfg(test)]

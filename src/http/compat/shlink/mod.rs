@@ -13,6 +13,7 @@ mod short_url_list;
 mod short_urls;
 mod tags;
 pub mod views;
+mod visit_lists;
 
 use axum::http::{header, HeaderMap, HeaderName, Method};
 use axum::response::{IntoResponse, Response};
@@ -23,6 +24,7 @@ use utoipa_axum::routes;
 
 pub use problem::ShlinkProblem;
 pub use short_url_list::LinkList;
+pub use visit_lists::{LinkVisits, OrphanVisits};
 
 use body::read_body;
 
@@ -117,6 +119,10 @@ pub fn versioned() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(tags::list, tags::rename, tags::delete))
         .routes(routes!(tags::stats))
+        .routes(routes!(visit_lists::short_url_visits))
+        .routes(routes!(visit_lists::tag_visits))
+        .routes(routes!(visit_lists::non_orphan_visits))
+        .routes(routes!(visit_lists::orphan_visits))
         .routes(routes!(health::versioned_health))
 }
 

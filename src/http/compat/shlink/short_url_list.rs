@@ -276,7 +276,7 @@ impl NumberedList for LinkList {
 }
 
 /// Whether `domain` names kurz's one domain (or none).
-fn own_domain(state: &AppState, domain: Option<&str>) -> bool {
+pub(super) fn own_domain(state: &AppState, domain: Option<&str>) -> bool {
     let Some(domain) = domain else {
         return true;
     };

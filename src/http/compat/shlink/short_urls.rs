@@ -380,7 +380,7 @@ pub async fn shorten(
 
 /// The link `short_code` names, if this caller may see it (an editor sees only its own, as a
 /// Shlink key limited to its own short URLs).
-async fn readable(
+pub(super) async fn readable(
     state: &AppState,
     caller: Caller,
     short_code: &str,

@@ -1,16 +1,18 @@
-//! Numbered lists of links (Shlink's short URL list): a page from a small offset or right
-//! after a key of the list's page index, the page index itself (one pass in which the database
-//! numbers the matching links and sends only every `every`-th key), and the epoch an index is
-//! built against. The same SQL on both databases but for the [`Dialect`] fragments.
+//! Numbered lists (Shlink's short URL and visit lists): a page of links from a small offset or
+//! right after a key of the list's page index, the page indexes of links and of visits (one
+//! pass in which the database numbers the matching rows and sends only every `every`-th key),
+//! and the epoch an index is built against. The same SQL on both databases but for the
+//! [`Dialect`] fragments.
 
 use chrono::{DateTime, Utc};
 use sqlx::{Database, Encode, QueryBuilder, Type};
 
+use super::orphans::push_orphan_filter;
 use super::{Dialect, SqlStore};
-use crate::store::rows::{into_urls, UrlRow, URL_COLUMNS};
+use crate::store::rows::{into_urls, push_visit_filter, UrlRow, URL_COLUMNS};
 use crate::store::{
-    LinkKey, LinkOrder, LinkOrderField, LinkQuery, ListEpoch, PageIndex, PageStart, SortValue,
-    StoreError, TagFilter, UrlRecord,
+    LinkKey, LinkOrder, LinkOrderField, LinkQuery, ListEpoch, OrphanFilter, PageIndex, PageStart,
+    SortValue, StoreError, TagFilter, UrlRecord, VisitFilter,
 };
 
 /// The sort key of an order, as SQL over `urls`.
@@ -177,6 +179,37 @@ fn key_type(field: LinkOrderField) -> KeyType {
 /// One numbered row of a page index scan: key, id, number, total.
 type Numbered<K> = (K, i64, i64, i64);
 
+/// The part of a page index query after its rows' `FROM ... WHERE` and filters.
+fn push_numbered_tail<'q, DB>(query: &mut QueryBuilder<'q, DB>, every: i64)
+where
+    DB: Database,
+    i64: Encode<'q, DB> + Type<DB>,
+{
+    query
+        .push(") numbered WHERE n % ")
+        .push_bind(every)
+        .push(" = 0 OR n = total ORDER BY n");
+}
+
+/// A page index from the numbered rows `(key, id, number, total)` a page index query answers:
+/// the keys of the rows that end a page (but the last row), and the total.
+fn page_index<K>(rows: Vec<Numbered<K>>, every: i64) -> PageIndex<K> {
+    let total = rows.first().map_or(0, |row| row.3);
+    let boundaries = rows
+        .into_iter()
+        .filter(|(_, _, number, total)| number % every == 0 && number < total)
+        .map(|(key, _, _, _)| key)
+        .collect();
+    PageIndex {
+        boundaries,
+        total: u64::try_from(total).unwrap_or(0),
+    }
+}
+
+/// Numbered visit ids: each row's key is its id.
+const NUMBERED_VISITS: &str = "SELECT id, id, n, total FROM (SELECT v.id, \
+     ROW_NUMBER() OVER (ORDER BY v.id DESC) AS n, COUNT(*) OVER () AS total";
+
 fn keyed<K>(rows: Vec<Numbered<K>>, value: fn(K) -> SortValue) -> Vec<Numbered<SortValue>> {
     rows.into_iter()
         .map(|(key, id, number, total)| (value(key), id, number, total))
@@ -228,10 +261,7 @@ impl SqlStore {
                  FROM urls WHERE TRUE"
             ));
             push_link_filter(&mut query, list, dialect);
-            query
-                .push(") numbered WHERE n % ")
-                .push_bind(every)
-                .push(" = 0 OR n = total ORDER BY n");
+            push_numbered_tail(&mut query, every);
             match key_type(list.order.field) {
                 KeyType::Time => keyed(
                     query.build_query_as::<Numbered<DateTime<Utc>>>().fetch_all(pool).await?,
@@ -247,16 +277,49 @@ impl SqlStore {
                 ),
             }
         });
-        let total = rows.first().map_or(0, |row| row.3);
-        let boundaries = rows
+        let keyed = rows
             .into_iter()
-            .filter(|(_, _, number, total)| number % every == 0 && number < total)
-            .map(|(value, id, _, _)| LinkKey { value, id })
+            .map(|(value, id, number, total)| (LinkKey { value, id }, id, number, total))
             .collect();
-        Ok(PageIndex {
-            boundaries,
-            total: u64::try_from(total).unwrap_or(0),
-        })
+        Ok(page_index(keyed, every))
+    }
+
+    pub(super) async fn visit_list_index(
+        &self,
+        filter: VisitFilter,
+        every: u32,
+    ) -> Result<PageIndex<i64>, StoreError> {
+        let every = i64::from(every.max(1));
+        let join = if filter.owner.is_some() {
+            " JOIN urls u ON u.id = v.url_id"
+        } else {
+            ""
+        };
+        let rows: Vec<Numbered<i64>> = on_pool!(self, pool => {
+            let mut query = QueryBuilder::new(format!(
+                "{NUMBERED_VISITS} FROM url_visits v{join} WHERE TRUE"
+            ));
+            push_visit_filter(&mut query, filter);
+            push_numbered_tail(&mut query, every);
+            query.build_query_as().fetch_all(pool).await?
+        });
+        Ok(page_index(rows, every))
+    }
+
+    pub(super) async fn orphan_list_index(
+        &self,
+        filter: OrphanFilter,
+        every: u32,
+    ) -> Result<PageIndex<i64>, StoreError> {
+        let every = i64::from(every.max(1));
+        let rows: Vec<Numbered<i64>> = on_pool!(self, pool => {
+            let mut query =
+                QueryBuilder::new(format!("{NUMBERED_VISITS} FROM orphan_visits v WHERE TRUE"));
+            push_orphan_filter(&mut query, filter);
+            push_numbered_tail(&mut query, every);
+            query.build_query_as().fetch_all(pool).await?
+        });
+        Ok(page_index(rows, every))
     }
 
     pub(super) async fn link_list_epoch(&self) -> Result<ListEpoch, StoreError> {
