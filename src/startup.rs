@@ -9,7 +9,7 @@ use anyhow::Context;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::app::{Links, Webhooks};
+use crate::app::{Links, Visits, Webhooks};
 use crate::cache::RedirectCache;
 use crate::cluster::Cluster;
 use crate::config::Settings;
@@ -149,6 +149,7 @@ impl Application {
         });
         let state = AppState::new(Shared {
             webhooks: Webhooks::new(store.clone(), targets.clone()),
+            stored_visits: Visits::new(store.clone(), cluster.clone()),
             links: api_links,
             openapi: crate::http::router::document(),
             slugs,

@@ -5,18 +5,56 @@ use std::sync::Arc;
 
 use chrono::{NaiveDate, Utc};
 
-use super::AppError;
-use crate::domain::Invalid;
-use crate::store::{ImportMark, NewVisit, PrunedVisits, RollupCount, Store};
+use super::{AppError, ChangeNotice};
+use crate::domain::{Invalid, Slug};
+use crate::store::{ImportMark, NewVisit, PrunedVisits, RollupCount, Store, StoreError};
+
+/// Orphan visits one transaction of [`Visits::delete_orphans`] deletes.
+const ORPHANS_PER_DELETE: u32 = 10_000;
 
 #[derive(Clone)]
 pub struct Visits {
     store: Arc<dyn Store>,
+    /// Told of the links whose visits were deleted (their cap state lives in caches).
+    notice: Arc<dyn ChangeNotice>,
 }
 
 impl Visits {
-    pub fn new(store: Arc<dyn Store>) -> Self {
-        Self { store }
+    pub fn new(store: Arc<dyn Store>, notice: Arc<dyn ChangeNotice>) -> Self {
+        Self { store, notice }
+    }
+
+    /// Deletes every visit of the link `slug` with every counter of them (Shlink's
+    /// `DELETE /short-urls/{shortCode}/visits`), in one transaction; the link's visit cap
+    /// starts again, so the caches forget the link. How many visits were deleted.
+    pub async fn delete_for_link(&self, slug: &Slug) -> Result<u64, AppError> {
+        let deleted = self
+            .store
+            .delete_link_visits(slug)
+            .await
+            .map_err(|e| match e {
+                StoreError::NotFound => AppError::NoSuchLink(slug.to_string()),
+                other => other.into(),
+            })?;
+        self.notice.links_changed(std::slice::from_ref(slug)).await;
+        Ok(deleted)
+    }
+
+    /// Deletes every orphan visit (Shlink's `DELETE /visits/orphan`): pruning with a cut after
+    /// today, so today's go too. How many were deleted.
+    pub async fn delete_orphans(&self) -> Result<u64, AppError> {
+        let tomorrow = Utc::now().date_naive() + chrono::Days::new(1);
+        let mut deleted = 0;
+        loop {
+            let done = self
+                .store
+                .prune_orphan_visits(tomorrow, ORPHANS_PER_DELETE)
+                .await?;
+            deleted += done.visits;
+            if done.done {
+                return Ok(deleted);
+            }
+        }
     }
 
     /// Imports visits from another system (`kurz import --from ...`) with the tallies live

@@ -162,7 +162,10 @@ impl Context {
     }
 
     pub async fn visits(&self) -> anyhow::Result<Visits> {
-        Ok(Visits::new(self.store().await?))
+        Ok(Visits::new(
+            self.store().await?,
+            crate::cluster::announcer(&self.settings)?,
+        ))
     }
 
     /// The base of short links, as the server writes them.

@@ -1,6 +1,6 @@
 use std::sync::Arc;
 
-use crate::app::{Links, Webhooks};
+use crate::app::{Links, Visits, Webhooks};
 use crate::cache::RedirectCache;
 use crate::cluster::Cluster;
 use crate::config::Settings;
@@ -44,6 +44,8 @@ pub struct Shared {
     /// The base of every short link, without a trailing slash.
     pub public_url: Arc<str>,
     pub visits: VisitQueue,
+    /// Changes to stored visits (deleting a link's, or the orphans).
+    pub stored_visits: Visits,
     pub redirects: Arc<RedirectCache>,
     /// Whether the database has been reached and migrated.
     pub readiness: Arc<Readiness>,

@@ -35,7 +35,7 @@ pub use models::{
     NewApiKey, NewOrphanVisit, NewUrl, NewVisit, OrphanFilter, OrphanVisitRecord, Page,
     PageRequest, Redirect, RollupCount, RuleCount, StatsOf, StatsQuery, TagFilter, TagPage,
     TagQuery, TagRecord, UrlFilter, UrlPatch, UrlRank, UrlRecord, UrlStats, ValueCount,
-    VisitFilter, VisitRecord,
+    VisitFilter, VisitRecord, VisitTotals,
 };
 pub use numbered::{
     LinkKey, LinkOrder, LinkOrderField, LinkQuery, ListEpoch, PageIndex, PageStart, SortValue,
@@ -230,6 +230,8 @@ pub trait Store: Send + Sync + 'static {
 
     /// Deletes up to `limit` orphan visits made before `before` (00:00 UTC), in one
     /// transaction; when fewer were left, their rollup rows before that day too, and `done`.
+    /// A cut after today deletes every one, and the orphans written meanwhile are counted
+    /// right (kept with their rollups, or deleted with them).
     async fn prune_orphan_visits(
         &self,
         before: NaiveDate,
@@ -246,6 +248,12 @@ pub trait Store: Send + Sync + 'static {
     /// never a count over the visits; or of the URLs one API key
     /// created, the sum of their `visit_count` through the `(created_by, id)` index.
     async fn visit_total(&self, owner: Option<i64>) -> Result<i64, StoreError>;
+
+    /// How many visits are stored, from counters only: over every link (`visit_totals`, the
+    /// bots from `daily_visit_totals`) and the orphans (`orphan_daily_rollups`); or, with an
+    /// `owner`, over the links that API key created (their `visit_count` and `bot_visits`,
+    /// through the `(created_by, id)` index), without orphans, which are no one's.
+    async fn visit_totals(&self, owner: Option<i64>) -> Result<VisitTotals, StoreError>;
 
     /// How many links exist (`owner` None), or how many one API key created: counters that
     /// triggers keep (`entity_totals`, `api_keys.links`), never a count over the links.
@@ -343,6 +351,13 @@ pub trait Store: Send + Sync + 'static {
     /// day boundary) and reports `done`. Call it until `done`.
     async fn prune_visits(&self, before: NaiveDate, limit: u32)
         -> Result<PrunedVisits, StoreError>;
+
+    /// Deletes every visit of the link `slug` in one transaction, with everything that counts
+    /// them: the statistics rollups, the link's counters (`visit_count`, `human_visits`, so its
+    /// visit cap starts again, `bot_visits`), its tags' counters, `visit_totals` and
+    /// `daily_visit_totals`; writes its change log row. How many visits were deleted;
+    /// `NotFound` when there is no such link.
+    async fn delete_link_visits(&self, slug: &Slug) -> Result<u64, StoreError>;
 
     /// Stores a new API key (its hash only).
     async fn create_api_key(&self, new: NewApiKey) -> Result<ApiKeyRecord, StoreError>;

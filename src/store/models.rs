@@ -309,6 +309,16 @@ pub struct GlobalStats {
     pub days: Vec<GlobalDay>,
 }
 
+/// How many visits are stored, from the counters (never a count over the visits): link
+/// visits with their bots' part, orphan visits with theirs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct VisitTotals {
+    pub visits: i64,
+    pub bot_visits: i64,
+    pub orphan_visits: i64,
+    pub orphan_bot_visits: i64,
+}
+
 /// One day of [`GlobalStats`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct GlobalDay {

@@ -29,7 +29,7 @@ use super::{
     MigrationStatus, NewApiKey, NewOrphanVisit, NewUrl, NewVisit, OrphanFilter, OrphanVisitRecord,
     Page, PageIndex, PageRequest, PageStart, PoolStatus, PrunedVisits, Redirect, RollupCount,
     StatsQuery, Store, StoreError, TagFilter, TagPage, TagQuery, TagRecord, UrlFilter, UrlPatch,
-    UrlRank, UrlRecord, UrlStats, VisitFilter, VisitRecord,
+    UrlRank, UrlRecord, UrlStats, VisitFilter, VisitRecord, VisitTotals,
 };
 use crate::config::DatabaseSettings;
 use crate::domain::{
@@ -620,6 +620,11 @@ impl Store for SqlStore {
         self.stored_visit_total(owner).await
     }
 
+    #[tracing::instrument(skip(self))]
+    async fn visit_totals(&self, owner: Option<i64>) -> Result<VisitTotals, StoreError> {
+        self.count_visits(owner).await
+    }
+
     async fn link_total(&self, owner: Option<i64>) -> Result<i64, StoreError> {
         self.count_links(owner).await
     }
@@ -810,6 +815,11 @@ impl Store for SqlStore {
         limit: u32,
     ) -> Result<PrunedVisits, StoreError> {
         self.prune_old_visits(before, limit).await
+    }
+
+    #[tracing::instrument(skip(self), fields(slug = %slug))]
+    async fn delete_link_visits(&self, slug: &Slug) -> Result<u64, StoreError> {
+        self.delete_visits_of(slug).await
     }
 
     #[tracing::instrument(skip_all, fields(role = %new.role))]

@@ -26,6 +26,7 @@ mod locks;
 mod orphans;
 mod tags;
 mod totals;
+mod visit_deletions;
 mod webhooks;
 
 struct Fixture {

@@ -276,8 +276,18 @@ impl SqlStore {
     ) -> Result<PrunedVisits, StoreError> {
         let limit = limit.max(1);
         let cut = before.and_time(chrono::NaiveTime::MIN).and_utc();
+        // A cut after today (deleting them all) races the writer of today's orphans. On
+        // PostgreSQL their writers wait for this transaction before touching the rollups, so
+        // a batch is deleted whole (committed before) or kept whole (rows and rollups after);
+        // on SQLite a write holds the database already.
+        let hold_writers = before > Utc::now().date_naive() && matches!(self.db, Db::Postgres(_));
         on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
+            if hold_writers {
+                sqlx::query("LOCK TABLE orphan_daily_rollups IN EXCLUSIVE MODE")
+                    .execute(&mut *tx)
+                    .await?;
+            }
             let deleted = sqlx::query(
                 "DELETE FROM orphan_visits WHERE id IN \
                      (SELECT id FROM orphan_visits WHERE visited_at < $1 LIMIT $2)",

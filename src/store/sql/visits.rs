@@ -1,12 +1,13 @@
 //! Link visits in the store, beyond the writers' batches (`postgres.rs`, `sqlite_writer.rs`):
 //! reads by id, the stored total, the keyset-paginated list, a link's or a tag's statistics
-//! from the rollups, and pruning with the counters it lowers. The same SQL on both databases
-//! but where noted.
+//! from the rollups, pruning with the counters it lowers, and deleting one link's visits. The
+//! same SQL on both databases but where noted.
 
-use chrono::NaiveDate;
+use chrono::{NaiveDate, Utc};
 use sqlx::QueryBuilder;
 
-use super::{tags, Db, SqlStore, COUNTS_PER_STATEMENT};
+use super::{tags, Db, SqlStore, COUNTS_PER_STATEMENT, LOG_CHANGE};
+use crate::domain::Slug;
 use crate::store::maintenance::count_per_url;
 use crate::store::postgres;
 use crate::store::rows::{push_visit_page, VisitRow};
@@ -217,6 +218,78 @@ impl SqlStore {
                 rollup_rows,
                 done,
             })
+        })
+    }
+
+    /// Deletes every visit of the link `slug` and everything that counts them, in one
+    /// transaction: its visit rows (their delete trigger lowers `visit_totals`), its rows of
+    /// the three rollups (the daily one's trigger lowers `daily_visit_totals`), its own
+    /// counters, its tags' `visits` and `bot_visits`, and what `visit_totals` holds of its
+    /// visits known only as counts (imported without rows). A change log row makes every
+    /// server forget the link's cap state. How many visit rows went.
+    ///
+    /// The link's row is held first, in the strongest mode (as `delete_url` does, for the same
+    /// deadlock): a visit batch that wrote the link's visits before finishes first, and is
+    /// deleted whole; one that comes after waits, and counts on top of the zeros.
+    pub(super) async fn delete_visits_of(&self, slug: &Slug) -> Result<u64, StoreError> {
+        let (hold, uncounted) = match self.db {
+            Db::Postgres(_) => (
+                "SELECT id, visit_count, bot_visits FROM urls WHERE slug = $1 FOR UPDATE",
+                "INSERT INTO visit_totals AS t (shard, visits) VALUES (pg_backend_pid() % 16, $1) \
+                 ON CONFLICT (shard) DO UPDATE SET visits = t.visits + EXCLUDED.visits",
+            ),
+            // A write takes the database: the no-op UPDATE holds it from the start.
+            Db::Sqlite(_) => (
+                "UPDATE urls SET updated_at = updated_at WHERE slug = $1 \
+                 RETURNING id, visit_count, bot_visits",
+                "UPDATE visit_totals SET visits = visits + $1 WHERE shard = 0",
+            ),
+        };
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let found: Option<(i64, i64, i64)> = sqlx::query_as(hold)
+                .bind(slug.as_str())
+                .fetch_optional(&mut *tx)
+                .await?;
+            let Some((id, visits, bots)) = found else {
+                return Err(StoreError::NotFound);
+            };
+            let deleted = sqlx::query("DELETE FROM url_visits WHERE url_id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            for rollup in ["url_geo_rollups", "url_rule_rollups", "url_daily_rollups"] {
+                sqlx::query(&format!("DELETE FROM {rollup} WHERE url_id = $1"))
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            sqlx::query(
+                "UPDATE urls SET visit_count = 0, human_visits = 0, bot_visits = 0 WHERE id = $1",
+            )
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+            let counted_only = visits - i64::try_from(deleted).unwrap_or(i64::MAX);
+            if counted_only > 0 {
+                sqlx::query(uncounted)
+                    .bind(-counted_only)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            let tag_ids: Vec<i64> = sqlx::query_scalar("SELECT tag_id FROM url_tags WHERE url_id = $1")
+                .bind(id)
+                .fetch_all(&mut *tx)
+                .await?;
+            if visits != 0 || bots != 0 {
+                let deltas: tags::TagDeltas =
+                    tag_ids.into_iter().map(|tag| (tag, (0, -visits, -bots))).collect();
+                adjust_tags!(self, tx, &deltas);
+            }
+            log_change!(self, tx, slug.as_str());
+            tx.commit().await?;
+            Ok(deleted)
         })
     }
 }

@@ -6,13 +6,17 @@
 //! cookie. See docs/compat.md.
 
 mod body;
+mod domains;
 mod health;
+mod mercure;
+mod overview;
 mod pagination;
 mod problem;
 mod short_url_list;
 mod short_urls;
 mod tags;
 pub mod views;
+mod visit_deletions;
 mod visit_lists;
 
 use axum::http::{header, HeaderMap, HeaderName, Method};
@@ -124,6 +128,12 @@ pub fn versioned() -> OpenApiRouter<AppState> {
         .routes(routes!(visit_lists::non_orphan_visits))
         .routes(routes!(visit_lists::orphan_visits))
         .routes(routes!(health::versioned_health))
+        .routes(routes!(visit_deletions::delete_short_url_visits))
+        .routes(routes!(visit_deletions::delete_orphan_visits))
+        .routes(routes!(overview::overview))
+        .routes(routes!(domains::list))
+        .routes(routes!(domains::set_redirects))
+        .routes(routes!(mercure::mercure_info))
 }
 
 /// The documented Shlink routes: `/rest/health` and `/rest/v3/...`.

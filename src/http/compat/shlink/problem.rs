@@ -60,6 +60,22 @@ impl ShlinkProblem {
         .with("errors", Value::Array(errors))
     }
 
+    /// The same document with a `detail` of its own.
+    pub fn with_detail(self, detail: impl Into<String>) -> Self {
+        self.with("detail", detail.into().into())
+    }
+
+    /// 501 `mercure-not-configured`: kurz has no Mercure hub (its live streams are its own).
+    pub fn mercure_not_configured() -> Self {
+        Self::new(
+            StatusCode::NOT_IMPLEMENTED,
+            "mercure-not-configured",
+            "Mercure integration not configured",
+            "This server is not integrated with a Mercure hub: kurz offers no real-time updates \
+             through Shlink's API.",
+        )
+    }
+
     pub fn malformed_body(why: &str) -> Self {
         Self::new(
             StatusCode::BAD_REQUEST,

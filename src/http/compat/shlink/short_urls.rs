@@ -31,7 +31,7 @@ const FIND_IF_EXISTS_CANDIDATES: u32 = 100;
 const SHORT_CODE_ATTEMPTS: usize = 8;
 
 /// Shlink's name of a field kurz refused.
-fn shlink_field(field: &str) -> &'static str {
+pub(super) fn shlink_field(field: &str) -> &'static str {
     match field {
         "url" => "longUrl",
         "slug" => "customSlug",
@@ -105,7 +105,7 @@ fn optional_time(
 }
 
 /// `domain` absent, `DEFAULT` or kurz's own host.
-fn check_domain(state: &AppState, domain: Option<&str>) -> Result<(), ShlinkProblem> {
+pub(super) fn check_domain(state: &AppState, domain: Option<&str>) -> Result<(), ShlinkProblem> {
     let Some(domain) = domain.map(str::trim).filter(|d| !d.is_empty()) else {
         return Ok(());
     };
@@ -113,7 +113,11 @@ fn check_domain(state: &AppState, domain: Option<&str>) -> Result<(), ShlinkProb
         .ok()
         .and_then(|u| u.host_str().map(str::to_owned))
         .unwrap_or_default();
-    if domain.eq_ignore_ascii_case("DEFAULT") || domain.eq_ignore_ascii_case(&own) {
+    // The host, or the authority `GET /domains` names (with its port, when it has one).
+    if domain.eq_ignore_ascii_case("DEFAULT")
+        || domain.eq_ignore_ascii_case(&own)
+        || domain.eq_ignore_ascii_case(&super::domains::own_authority(&state.public_url))
+    {
         Ok(())
     } else {
         Err(ShlinkProblem::invalid_data(&[(
@@ -401,7 +405,7 @@ pub(super) async fn readable(
 
 /// The link, if this caller may change it: 404 for an editor's look at another's link, 403
 /// for a viewer.
-async fn changeable(
+pub(super) async fn changeable(
     state: &AppState,
     caller: Caller,
     short_code: &str,
