@@ -31,6 +31,7 @@ mod rules;
 mod search;
 mod shlink;
 mod shlink_calls;
+mod shlink_domains;
 mod shlink_list;
 mod shlink_visits;
 mod shlink_visits_admin;
