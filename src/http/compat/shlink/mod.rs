@@ -12,6 +12,8 @@ mod mercure;
 mod overview;
 mod pagination;
 mod problem;
+mod redirect_rules;
+mod rules;
 mod short_url_list;
 mod short_urls;
 mod tags;
@@ -134,6 +136,11 @@ pub fn versioned() -> OpenApiRouter<AppState> {
         .routes(routes!(domains::list))
         .routes(routes!(domains::set_redirects))
         .routes(routes!(mercure::mercure_info))
+        .routes(routes!(
+            redirect_rules::list,
+            redirect_rules::set,
+            redirect_rules::patch
+        ))
 }
 
 /// The documented Shlink routes: `/rest/health` and `/rest/v3/...`.
