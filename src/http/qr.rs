@@ -105,8 +105,21 @@ pub async fn qr_code(
         color: params.color.as_deref(),
         background: params.background.as_deref(),
     })?;
-    let not_found = || Ok(not_found_answer(&state, peer.ip(), &headers, None));
-    let Some(redirect) = found(&state, &slug).await? else {
+    code(&state, peer, &slug, &headers, &options).await
+}
+
+/// The QR code of the link `slug` drawn as `options` asks, or the not-found answer of the
+/// redirect (no link, or one before its `valid_since`). Shlink's `/{shortCode}/qr-code` draws
+/// through here too.
+pub(crate) async fn code(
+    state: &AppState,
+    peer: SocketAddr,
+    slug: &str,
+    headers: &HeaderMap,
+    options: &QrOptions,
+) -> Result<Response, ApiError> {
+    let not_found = || Ok(not_found_answer(state, peer.ip(), headers, None));
+    let Some(redirect) = found(state, slug).await? else {
         return not_found();
     };
     let not_yet = redirect
@@ -117,8 +130,8 @@ pub async fn qr_code(
         return not_found();
     }
     let short_url = format!("{}/{slug}", state.public_url);
-    let image = qr::render(&short_url, &options)?;
-    Ok(answer(image, options.format, &headers))
+    let image = qr::render(&short_url, options)?;
+    Ok(answer(image, options.format, headers))
 }
 
 /// The image with its validators, or a 304 when the client holds it already.

@@ -107,7 +107,8 @@ pub fn make_app(state: AppState, limits: Admission) -> Router {
 /// documented (Shlink's `/rest/...` with `shlink_cors` around it). `GET`/`HEAD` of `/{slug}`, `/robots.txt` and `/healthz` are answered by the
 /// redirect lane (`crate::http::lane`) before they get here; their routes here answer the other
 /// methods (405 with `Allow`), but for the password of a protected link (`POST /{slug}`).
-/// `/{slug}/qr` has two segments and is always answered here.
+/// `/{slug}/qr` (and Shlink's `/{shortCode}/qr-code`) has two segments and is always answered
+/// here.
 pub fn routes(api: OpenApiRouter<AppState>, shlink_cors: CorsLayer) -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(api::openapi::ApiDoc::openapi())
         .routes(routes!(site::root))
@@ -117,6 +118,7 @@ pub fn routes(api: OpenApiRouter<AppState>, shlink_cors: CorsLayer) -> OpenApiRo
         .routes(routes!(site::prometheus_metrics))
         .routes(routes!(redirect::follow, protected::unlock))
         .routes(routes!(qr::qr_code))
+        .routes(routes!(compat::shlink::qr_code::qr_code))
         .routes(routes!(
             compat::yourls::yourls_get,
             compat::yourls::yourls_post

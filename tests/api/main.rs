@@ -33,6 +33,7 @@ mod shlink;
 mod shlink_calls;
 mod shlink_domains;
 mod shlink_list;
+mod shlink_qr;
 mod shlink_rules;
 mod shlink_visits;
 mod shlink_visits_admin;

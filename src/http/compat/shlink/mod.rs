@@ -12,6 +12,7 @@ mod mercure;
 mod overview;
 mod pagination;
 mod problem;
+pub mod qr_code;
 mod redirect_rules;
 mod rules;
 mod short_url_list;
