@@ -55,7 +55,14 @@ use crate::http::state::AppState;
             FieldError,
             crate::views::TagNameParam,
             crate::http::compat::shlink::views::Meta,
-            crate::http::compat::shlink::views::VisitsSummary
+            crate::http::compat::shlink::views::VisitsSummary,
+            crate::http::compat::shlink::overview::VisitsStats,
+            crate::http::compat::shlink::domains::Domains,
+            crate::http::compat::shlink::domains::Domain,
+            crate::http::compat::shlink::domains::Redirects,
+            crate::http::compat::shlink::redirect_rules::RedirectRule,
+            crate::http::compat::shlink::rules::ShlinkCondition,
+            crate::http::compat::shlink::rules::ShlinkRuleInput
         ),
         responses(
             crate::http::compat::shlink::ShlinkProblemResponse,

@@ -6,15 +6,15 @@
 //! cookie. See docs/compat.md.
 
 mod body;
-mod domains;
+pub(crate) mod domains;
 mod health;
 mod mercure;
-mod overview;
+pub(crate) mod overview;
 mod pagination;
 mod problem;
 pub mod qr_code;
-mod redirect_rules;
-mod rules;
+pub(crate) mod redirect_rules;
+pub(crate) mod rules;
 mod short_url_list;
 mod short_urls;
 mod tags;
