@@ -31,6 +31,7 @@ mod rules;
 mod search;
 mod shlink;
 mod shlink_list;
+mod shlink_sdk;
 mod shlink_visits;
 mod shutdown;
 mod site;
