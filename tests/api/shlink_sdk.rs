@@ -12,8 +12,7 @@ use crate::helpers::{spawn_locked_app, Backend};
 
 /// The script, in the copy scripts/compat-fixtures.sh installs the SDK beside.
 fn script() -> PathBuf {
-    let script =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/compat/shlink-sdk/run.mjs");
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/compat/shlink-sdk/run.mjs");
     let sdk = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("target/compat/shlink-sdk/node_modules/@shlinkio/shlink-js-sdk");
     assert!(
