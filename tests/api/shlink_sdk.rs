@@ -8,7 +8,9 @@ use std::path::PathBuf;
 
 use kurz::domain::Role;
 
-use crate::helpers::{spawn_locked_app, Backend};
+use kurz::config::Settings;
+
+use crate::helpers::{spawn_app_with, Backend};
 
 /// The script, in the copy scripts/compat-fixtures.sh installs the SDK beside.
 fn script() -> PathBuf {
@@ -24,9 +26,14 @@ fn script() -> PathBuf {
     script
 }
 
-async fn the_shlink_sdk_runs_every_call(backend: Backend) {
+/// Runs the script against a kurz that requires keys, adjusted by `configure`.
+async fn run_the_sdk(backend: Backend, configure: impl FnOnce(&mut Settings)) {
     let script = script();
-    let app = spawn_locked_app(backend).await;
+    let app = spawn_app_with(backend, |s| {
+        s.auth.allow_anonymous = false;
+        configure(s);
+    })
+    .await;
     let admin = app.api_key(Role::Admin).await;
     let viewer = app.api_key(Role::Viewer).await;
     let address = app.address.clone();
@@ -53,4 +60,17 @@ async fn the_shlink_sdk_runs_every_call(backend: Backend) {
     );
 }
 
-crate::on_both_backends!(the_shlink_sdk_runs_every_call);
+async fn the_shlink_sdk_runs_every_call(backend: Backend) {
+    run_the_sdk(backend, |_| {}).await;
+}
+
+/// The same with every page after the first read through the list's page index (the first
+/// 1 000 rows are read with OFFSET by default, so the script's lists never reach it).
+async fn the_shlink_sdk_pages_through_the_page_index(backend: Backend) {
+    run_the_sdk(backend, |s| s.compat.shlink.offset_rows = 0).await;
+}
+
+crate::on_both_backends!(
+    the_shlink_sdk_runs_every_call,
+    the_shlink_sdk_pages_through_the_page_index
+);
