@@ -431,7 +431,7 @@ section('list: orderBy', async () => {
   assert.deepEqual(codes(byPeople).slice(0, 2), ['sdk-bravo', 'sdk-delta']);
 });
 
-section('visits', async () => {
+section('visits: lists', async () => {
   const alpha = await client.getShortUrlVisits({ shortCode: 'sdk-alpha' });
   checkPagination(alpha.pagination, { currentPage: 1, pagesCount: 1, totalItems: 4 }, 'alpha\'s visits');
   for (const visit of alpha.data) {
@@ -489,7 +489,13 @@ section('visits', async () => {
   assert.equal((await client.getOrphanVisits({ type: 'invalid_short_url' })).data.length, 3);
   assert.equal((await client.getOrphanVisits({ type: 'base_url' })).data.length, 1);
   assert.equal((await client.getOrphanVisits({ type: 'regular_404' })).data.length, 1);
+});
 
+section('visits: overview and deletions', async () => {
+  await eventually('the orphan visits in the overview', async () => {
+    const { orphanVisits } = await client.getVisitsOverview();
+    return orphanVisits.total >= orphans ? true : undefined;
+  });
   const overview = await client.getVisitsOverview();
   assert.deepEqual(overview.nonOrphanVisits, { total: 10, nonBots: 6, bots: 4 }, 'overview: non-orphan');
   assert.deepEqual(overview.orphanVisits, { total: orphans, nonBots: orphans, bots: 0 }, 'overview: orphan');
