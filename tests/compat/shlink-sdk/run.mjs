@@ -26,8 +26,27 @@ if (!BASE || !KEY) {
   process.exit(2);
 }
 
-const http = new NodeHttpClient();
-const client = new ShlinkApiClient(http, { baseUrl: BASE, apiKey: KEY });
+/**
+ * `target` with every method's rejection marked with the call that failed (a non-enumerable
+ * `call`: Shlink's problem documents are plain objects without a stack).
+ */
+const traced = (target) => new Proxy(target, {
+  get(object, name) {
+    const member = object[name];
+    if (typeof member !== 'function') return member;
+    return (...args) => member.apply(object, args).catch((error) => {
+      if (error && typeof error === 'object' && !(error instanceof Error)) {
+        const call = `${String(name)}(${args.map((a) => JSON.stringify(a)).join(', ')})`;
+        Object.defineProperty(error, 'call', { value: call, enumerable: false, configurable: true });
+      }
+      throw error;
+    });
+  },
+});
+const sdk = (apiKey) => traced(new ShlinkApiClient(http, { baseUrl: BASE, apiKey }));
+
+const http = traced(new NodeHttpClient());
+const client = sdk(KEY);
 
 const FIREFOX = 'Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0';
 const ANDROID = 'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) '
@@ -50,7 +69,7 @@ async function problem(call, type, status) {
     error = e;
   }
   if (error instanceof Error) assert.fail(`expected a ${type} problem, got ${error.stack}`);
-  assert.equal(error?.type, type, `the problem's type, in ${JSON.stringify(error)}`);
+  assert.equal(error?.type, type, `the problem's type, in ${error?.call} → ${JSON.stringify(error)}`);
   if (status !== undefined) assert.equal(error.status, status, `status of ${JSON.stringify(error)}`);
   assert.equal(typeof error.title, 'string', `title of ${JSON.stringify(error)}`);
   assert.equal(typeof error.detail, 'string', `detail of ${JSON.stringify(error)}`);
@@ -311,10 +330,10 @@ section('edit', async () => {
 });
 
 section('authentication', async () => {
-  const wrong = new ShlinkApiClient(http, { baseUrl: BASE, apiKey: 'kurz_not-a-key' });
+  const wrong = sdk('kurz_not-a-key');
   await problem(() => wrong.listTags(), ErrorType.INVALID_API_KEY, 401);
   // Health needs no key.
-  const none = new ShlinkApiClient(http, { baseUrl: BASE, apiKey: '' });
+  const none = sdk('');
   assert.equal((await none.health()).status, 'pass');
   // An unknown route, through the SDK's own HTTP client.
   const unknown = await problem(
@@ -471,9 +490,6 @@ section('visits: lists', async () => {
   assert.equal(nonOrphan.pagination.totalItems, 10, 'non-orphan visits');
   assert.equal(nonOrphan.data.length, 10);
   assert.equal((await client.getNonOrphanVisits({ excludeBots: true })).data.length, 6);
-  const ofDomain = await client.getDomainVisits('DEFAULT');
-  assert.equal(ofDomain.pagination.totalItems, 10, 'the default domain\'s visits');
-  await problem(() => client.getDomainVisits('elsewhere.example'), ErrorType.DOMAIN_NOT_FOUND, 404);
 
   const orphan = await eventually('the orphan visits', async () => {
     const list = await client.getOrphanVisits();
@@ -489,6 +505,13 @@ section('visits: lists', async () => {
   assert.equal((await client.getOrphanVisits({ type: 'invalid_short_url' })).data.length, 3);
   assert.equal((await client.getOrphanVisits({ type: 'base_url' })).data.length, 1);
   assert.equal((await client.getOrphanVisits({ type: 'regular_404' })).data.length, 1);
+});
+
+section('visits: of the domain', async () => {
+  const ofDomain = await client.getDomainVisits('DEFAULT');
+  assert.equal(ofDomain.pagination.totalItems, 10, 'the default domain\'s visits');
+  await problem(() => client.getDomainVisits('elsewhere.example'), ErrorType.DOMAIN_NOT_FOUND, 404);
+  assert.equal((await client.getDomainVisits('DEFAULT', { excludeBots: true })).data.length, 6);
 });
 
 section('visits: overview and deletions', async () => {
@@ -531,7 +554,7 @@ section('tags', async () => {
   assert.equal(conflict.oldName, 'handheld');
   assert.equal(conflict.newName, 'launch');
   if (VIEWER_KEY) {
-    const viewer = new ShlinkApiClient(http, { baseUrl: BASE, apiKey: VIEWER_KEY });
+    const viewer = sdk(VIEWER_KEY);
     assert.deepEqual((await viewer.listTags()).data, ['desktop', 'handheld', 'launch', 'promo'], 'a viewer reads');
     await problem(() => viewer.editTag({ oldName: 'handheld', newName: 'phone' }), ErrorType.FORBIDDEN_OPERATION, 403);
     await problem(() => viewer.deleteTags(['handheld']), ErrorType.FORBIDDEN_OPERATION, 403);
@@ -639,7 +662,7 @@ section('Shlink\'s defaults', async () => {
   assert.equal(plain.crawlable, false, 'crawlable by default');
   assert.equal(plain.forwardQuery, true, 'forwardQuery by default (Shlink: true)');
   // An empty X-Api-Key is no key at all for Shlink (AuthenticationMiddleware: empty($apiKey)).
-  const none = new ShlinkApiClient(http, { baseUrl: BASE, apiKey: '' });
+  const none = sdk('');
   const missing = await problem(() => none.getShortUrl({ shortCode: 'sdk-bravo' }), ErrorType.INVALID_AUTHORIZATION, 401);
   assert.deepEqual(missing.expectedHeaders, ['X-Api-Key']);
 });
@@ -654,7 +677,7 @@ for (const { name, run } of sections) {
   } catch (error) {
     const message = error instanceof assert.AssertionError
       ? error.message
-      : `unexpected error: ${error?.stack ?? JSON.stringify(error)}`;
+      : `unexpected error: ${error?.stack ?? `${error?.call} → ${JSON.stringify(error)}`}`;
     console.log(`FAIL ${name}: ${message}`);
     failed.push(name);
     if (!KEEP_GOING || name === 'create') break;
