@@ -7,8 +7,10 @@
 #   (zbar-tools, librsvg2-bin) when missing.
 # - The geolocation test files (tests/api/geo.rs): built by scripts/geo-fixtures.sh into
 #   target/geo-fixtures/ (PyPI's mmdb-writer in a virtualenv, and a CC0 file from npm).
-# - The compatibility API clients (tests/api/yourls_client.rs): PyPI's yourls client, installed
-#   by scripts/compat-fixtures.sh into target/compat/venv.
+# - The compatibility API clients: PyPI's yourls client (tests/api/yourls_client.rs), npm's
+#   Shlink JS SDK (tests/api/shlink_sdk.rs) and Shlink web component page built by Vite
+#   (tests/browser/shlink_web.rs), installed by scripts/compat-fixtures.sh into target/compat/
+#   from their pinned lists and committed lock files (it checks that Node is new enough).
 # - PostgreSQL: `TEST_DATABASE_URL` when set; else the server answering at 127.0.0.1:5432;
 #   else a throwaway cluster (initdb into a temporary directory, a free port, trust auth),
 #   stopped and removed when the script exits. The PostgreSQL tests never skip: if no server
@@ -73,10 +75,11 @@ if ! have_geo_tools; then
 fi
 scripts/geo-fixtures.sh || die "cannot build the geolocation test files (scripts/geo-fixtures.sh)"
 
-# --- Compatibility API clients (tests/api/yourls_client.rs; see scripts/compat-fixtures.sh) ---
-# PyPI's yourls client in a virtualenv: python3-venv is installed above with the geo tools.
+# --- Compatibility API clients (tests/api/yourls_client.rs, shlink_sdk.rs, browser/shlink_web.rs)
+# PyPI's yourls client in a virtualenv, Shlink's npm packages: python3-venv and npm are installed
+# above with the geo tools. See scripts/compat-fixtures.sh.
 scripts/compat-fixtures.sh || die "cannot install the compatibility API clients" \
-  "(scripts/compat-fixtures.sh; it needs python3-venv and PyPI)"
+  "(scripts/compat-fixtures.sh; it needs python3-venv, npm, Node 20.19+ or 22.12+, PyPI and npm's registry)"
 
 # --- PostgreSQL -------------------------------------------------------------------------------
 # Answers when something accepts connections on 127.0.0.1:$1 (pg_isready when installed, else a

@@ -35,6 +35,7 @@ mod shlink_domains;
 mod shlink_list;
 mod shlink_qr;
 mod shlink_rules;
+mod shlink_sdk;
 mod shlink_visits;
 mod shlink_visits_admin;
 mod shutdown;

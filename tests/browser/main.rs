@@ -14,6 +14,7 @@ mod helpers;
 
 mod driver;
 mod passwords;
+mod shlink_web;
 mod webhooks;
 
 use std::path::PathBuf;
