@@ -209,6 +209,13 @@ async fn tag_and_site_wide_visits_are_listed(app: &TestApp, admin: &str, editor:
         .shlink_visits(admin, "/visits/non-orphan?excludeBots=true")
         .await;
     assert_eq!(total(&people), 7);
+    let domain = app.shlink_visits(admin, "/domains/DEFAULT/visits").await;
+    assert_eq!(total(&domain), 8);
+    let elsewhere = app
+        .shlink(Method::GET, "/domains/other.example/visits", admin, None)
+        .await;
+    let problem = shlink_problem(elsewhere, 404, "domain-not-found").await;
+    assert_eq!(problem["authority"], "other.example");
     // An editor sees its own links' visits: none.
     let own = app.shlink_visits(editor, "/visits/non-orphan").await;
     assert_eq!(total(&own), 0);

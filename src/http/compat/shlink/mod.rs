@@ -101,8 +101,14 @@ pub(crate) async fn caller(
     match auth::authenticate(state, headers, query_key).await {
         Ok(caller) => Ok(caller),
         Err(ApiError::Unauthorized(_)) => {
-            let presented = headers.contains_key(API_KEY_HEADER)
-                || headers.contains_key(header::AUTHORIZATION)
+            // An empty key is no key, as Shlink reads it.
+            let given = |name| {
+                headers
+                    .get(name)
+                    .is_some_and(|v| !v.as_bytes().trim_ascii().is_empty())
+            };
+            let presented = given(API_KEY_HEADER)
+                || given(header::AUTHORIZATION.as_str())
                 || query_key.is_some_and(|k| !k.is_empty());
             Err(if presented {
                 ShlinkProblem::invalid_api_key()
@@ -129,6 +135,7 @@ pub fn versioned() -> OpenApiRouter<AppState> {
         .routes(routes!(visit_lists::short_url_visits))
         .routes(routes!(visit_lists::tag_visits))
         .routes(routes!(visit_lists::non_orphan_visits))
+        .routes(routes!(visit_lists::domain_visits))
         .routes(routes!(visit_lists::orphan_visits))
         .routes(routes!(health::versioned_health))
         .routes(routes!(visit_deletions::delete_short_url_visits))

@@ -95,6 +95,16 @@ impl ShlinkProblem {
         .with("customSlug", slug.into())
     }
 
+    pub fn domain_not_found(authority: &str) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "domain-not-found",
+            "Domain not found",
+            format!("Domain with authority \"{authority}\" could not be found"),
+        )
+        .with("authority", authority.into())
+    }
+
     pub fn short_url_not_found(short_code: &str) -> Self {
         Self::new(
             StatusCode::NOT_FOUND,

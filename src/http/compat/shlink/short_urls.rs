@@ -238,7 +238,9 @@ async fn create_from(
         valid_until,
         max_visits: body.max_visits,
         rules: Vec::new(),
-        forward_query: body.forward_query,
+        // Shlink forwards the query unless told not to (its clients drop `false` members, so
+        // they rely on this default).
+        forward_query: Some(body.forward_query.unwrap_or(true)),
         password: None,
         password_hash: None,
         tags,

@@ -435,6 +435,44 @@ pub async fn non_orphan_visits(
     )
 }
 
+/// List the visits of a domain's short URLs.
+///
+/// kurz has one domain: `DEFAULT` or kurz's host lists every link visit (an editor's: of its
+/// own links), as `non-orphan` does; any other domain is `domain-not-found`.
+#[utoipa::path(
+    get,
+    path = "/domains/{domain}/visits",
+    operation_id = "shlink_domain_visits",
+    tag = "shlink-compat",
+    params(("domain" = String, Path, description = "`DEFAULT` or kurz's host"), VisitListParams),
+    responses(
+        (status = 200, description = "A page of visits", body = VisitList),
+        (status = 400, response = super::ShlinkProblemResponse),
+        (status = 401, response = super::ShlinkProblemResponse),
+        (status = 404, response = super::ShlinkProblemResponse),
+        (status = 500, response = crate::http::api::responses::Internal),
+        (status = 503, response = crate::http::api::responses::Unavailable),
+    )
+)]
+#[tracing::instrument(skip_all)]
+pub async fn domain_visits(
+    state: State<AppState>,
+    headers: HeaderMap,
+    Path(domain): Path<String>,
+    params: Query<VisitListParams>,
+) -> Response {
+    if !own_domain(&state, Some(domain.trim())) {
+        let refused = async {
+            caller(&state, &headers, None).await?;
+            Err::<(), _>(ShlinkProblem::domain_not_found(&domain))
+        };
+        if let Err(problem) = refused.await {
+            return problem.into_response();
+        }
+    }
+    non_orphan_visits(state, headers, params).await
+}
+
 /// List orphan visits: to the root, unknown or expired short codes, and other paths.
 #[utoipa::path(
     get,
