@@ -277,14 +277,17 @@ impl NumberedList for LinkList {
 
 /// Whether `domain` names kurz's one domain (or none).
 pub(super) fn own_domain(state: &AppState, domain: Option<&str>) -> bool {
-    let Some(domain) = domain else {
+    let Some(domain) = domain.map(str::trim).filter(|d| !d.is_empty()) else {
         return true;
     };
     let own = url::Url::parse(&state.public_url)
         .ok()
         .and_then(|u| u.host_str().map(str::to_owned))
         .unwrap_or_default();
-    domain.eq_ignore_ascii_case("DEFAULT") || domain.eq_ignore_ascii_case(&own)
+    // The host, or the authority `GET /domains` names (with its port, when it has one).
+    domain.eq_ignore_ascii_case("DEFAULT")
+        || domain.eq_ignore_ascii_case(&own)
+        || domain.eq_ignore_ascii_case(&super::domains::own_authority(&state.public_url))
 }
 
 /// List short URLs.

@@ -106,23 +106,15 @@ fn optional_time(
 
 /// `domain` absent, `DEFAULT` or kurz's own host.
 pub(super) fn check_domain(state: &AppState, domain: Option<&str>) -> Result<(), ShlinkProblem> {
-    let Some(domain) = domain.map(str::trim).filter(|d| !d.is_empty()) else {
-        return Ok(());
-    };
-    let own = url::Url::parse(&state.public_url)
-        .ok()
-        .and_then(|u| u.host_str().map(str::to_owned))
-        .unwrap_or_default();
-    // The host, or the authority `GET /domains` names (with its port, when it has one).
-    if domain.eq_ignore_ascii_case("DEFAULT")
-        || domain.eq_ignore_ascii_case(&own)
-        || domain.eq_ignore_ascii_case(&super::domains::own_authority(&state.public_url))
-    {
+    if super::short_url_list::own_domain(state, domain) {
         Ok(())
     } else {
         Err(ShlinkProblem::invalid_data(&[(
             "domain",
-            format!("kurz serves one domain, {own}"),
+            format!(
+                "kurz serves one domain, {}",
+                super::domains::own_authority(&state.public_url)
+            ),
         )]))
     }
 }
