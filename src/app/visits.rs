@@ -7,7 +7,9 @@ use chrono::{NaiveDate, Utc};
 
 use super::{AppError, ChangeNotice};
 use crate::domain::{Invalid, Slug};
-use crate::store::{ImportMark, NewVisit, PrunedVisits, RollupCount, Store, StoreError};
+use crate::store::{
+    ImportMark, NewOrphanVisit, NewVisit, PrunedVisits, RollupCount, Store, StoreError,
+};
 
 /// Orphan visits one transaction of [`Visits::delete_orphans`] deletes.
 const ORPHANS_PER_DELETE: u32 = 10_000;
@@ -84,6 +86,25 @@ impl Visits {
         marks: &[ImportMark],
     ) -> Result<u64, AppError> {
         Ok(self.store.import_rollups(source, counts, marks).await?)
+    }
+
+    /// Imports orphan visits from another system, moving the source's orphan mark to
+    /// `through` in the same transaction; as [`Self::import`], no webhooks. How many were added.
+    pub async fn import_orphans(
+        &self,
+        source: &str,
+        visits: &[NewOrphanVisit],
+        through: &str,
+    ) -> Result<u64, AppError> {
+        Ok(self
+            .store
+            .import_orphan_visits(source, visits, through)
+            .await?)
+    }
+
+    /// How far `source`'s orphan visits are imported.
+    pub async fn import_orphan_mark(&self, source: &str) -> Result<Option<String>, AppError> {
+        Ok(self.store.import_orphan_mark(source).await?)
     }
 
     /// A cut may be today at the latest: today's visits are still being written, and a cut

@@ -126,6 +126,19 @@ pub trait Store: Send + Sync + 'static {
         marks: &[ImportMark],
     ) -> Result<u64, StoreError>;
 
+    /// Writes imported orphan visits in one transaction with their rollups, as
+    /// [`Store::record_orphan_visits`] does but without webhook deliveries, and moves the
+    /// source's orphan mark to `through` in it. How many were added.
+    async fn import_orphan_visits(
+        &self,
+        source: &str,
+        visits: &[NewOrphanVisit],
+        through: &str,
+    ) -> Result<u64, StoreError>;
+
+    /// How far a source's orphan visits are imported (`None`: not yet).
+    async fn import_orphan_mark(&self, source: &str) -> Result<Option<String>, StoreError>;
+
     async fn get_url(&self, slug: &Slug) -> Result<UrlRecord, StoreError>;
 
     /// Changes a URL and writes its change log row, in one transaction.

@@ -307,6 +307,22 @@ impl Store for SqlStore {
         self.import_history(source, &[], counts, marks).await
     }
 
+    async fn import_orphan_visits(
+        &self,
+        source: &str,
+        visits: &[NewOrphanVisit],
+        through: &str,
+    ) -> Result<u64, StoreError> {
+        let ids = self
+            .write_orphan_visits(visits, Some((source, through)))
+            .await?;
+        Ok(ids.len() as u64)
+    }
+
+    async fn import_orphan_mark(&self, source: &str) -> Result<Option<String>, StoreError> {
+        self.read_import_orphan_mark(source).await
+    }
+
     async fn get_url(&self, slug: &Slug) -> Result<UrlRecord, StoreError> {
         let sql = format!("SELECT {URL_COLUMNS} FROM urls WHERE slug = $1");
         let row: UrlRow = on_pool!(self, pool => {
@@ -660,7 +676,7 @@ impl Store for SqlStore {
         &self,
         visits: &[NewOrphanVisit],
     ) -> Result<Vec<i64>, StoreError> {
-        self.write_orphan_visits(visits).await
+        self.write_orphan_visits(visits, None).await
     }
 
     async fn list_orphan_visits(

@@ -131,20 +131,27 @@ impl OrphanEvent {
 
     /// The orphan row of this click, with what enrichment made of it as a link's visit.
     fn with(self, visit: NewVisit) -> NewOrphanVisit {
-        NewOrphanVisit {
-            kind: self.kind,
-            path: truncate(self.path, MAX_PATH_BYTES),
-            visited_at: visit.visited_at,
-            client_ip: visit.client_ip,
-            user_agent: visit.user_agent,
-            referrer: visit.referrer,
-            referrer_host: visit.referrer_host,
-            browser: visit.browser,
-            os: visit.os,
-            device: visit.device,
-            is_bot: visit.is_bot,
-            location: visit.location,
-        }
+        imported_orphan(self.kind, self.path, visit)
+    }
+}
+
+/// An orphan visit (live, or imported from another system): its kind, the path asked for,
+/// and the click as a link visit after enrichment ([`imported_visit`],
+/// [`Enricher::enrich_imported`]).
+pub fn imported_orphan(kind: OrphanKind, path: String, visit: NewVisit) -> NewOrphanVisit {
+    NewOrphanVisit {
+        kind,
+        path: truncate(path, MAX_PATH_BYTES),
+        visited_at: visit.visited_at,
+        client_ip: visit.client_ip,
+        user_agent: visit.user_agent,
+        referrer: visit.referrer,
+        referrer_host: visit.referrer_host,
+        browser: visit.browser,
+        os: visit.os,
+        device: visit.device,
+        is_bot: visit.is_bot,
+        location: visit.location,
     }
 }
 

@@ -145,6 +145,16 @@ fn day(d: u32) -> NaiveDate {
 }
 
 async fn stats(store: &dyn Store, slug: &str) -> kurz::store::UrlStats {
+    stats_between(store, slug, day(1), day(30)).await
+}
+
+/// A link's statistics over the days `from..=to`, bots included.
+pub(super) async fn stats_between(
+    store: &dyn Store,
+    slug: &str,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> kurz::store::UrlStats {
     let url = store
         .get_url(&Slug::for_lookup(slug).unwrap())
         .await
@@ -152,8 +162,8 @@ async fn stats(store: &dyn Store, slug: &str) -> kurz::store::UrlStats {
     store
         .url_stats(StatsQuery {
             of: StatsOf::Url(url.id),
-            from: day(1),
-            to: day(30),
+            from,
+            to,
             include_bots: true,
             top: 10,
         })
@@ -161,7 +171,7 @@ async fn stats(store: &dyn Store, slug: &str) -> kurz::store::UrlStats {
         .unwrap()
 }
 
-fn counted(values: &[kurz::store::ValueCount]) -> Vec<(Option<String>, i64)> {
+pub(super) fn counted(values: &[kurz::store::ValueCount]) -> Vec<(Option<String>, i64)> {
     values.iter().map(|v| (v.value.clone(), v.visits)).collect()
 }
 

@@ -3,6 +3,7 @@
 
 #[path = "../common/mod.rs"]
 mod common;
+mod import_shlink;
 mod imports;
 
 use std::path::PathBuf;

@@ -8,6 +8,7 @@ use kurz::store::{
     ImportMark, NewUrl, NewVisit, NewWebhook, RollupCount, StatsOf, StatsQuery, UrlRecord,
 };
 
+use super::orphans::orphan;
 use super::{fixture, visit, Backend, Fixture};
 
 const SOURCE: &str = "yourls:127.0.0.1/test/yourls_";
@@ -253,7 +254,78 @@ async fn marked_links_are_created_once_and_counts_add_up(backend: Backend) {
     assert_eq!(f.store.import_marks(SOURCE).await.unwrap(), vec![moved]);
 }
 
+/// Orphan visits imported (Shlink's) are stored with their rollups as live ones are, move the
+/// source's orphan mark in their transaction, and queue no webhook delivery.
+async fn imported_orphan_visits_move_their_mark_and_queue_nothing(backend: Backend) {
+    use kurz::domain::OrphanKind;
+    let f = fixture(backend).await;
+    let hook = NewWebhook {
+        url: "https://hooks.example.com/orphans".into(),
+        secret: WebhookSecret::parse("0123456789abcdef").unwrap(),
+        events: vec![WebhookEvent::OrphanVisit],
+        created_by: None,
+    };
+    f.store.create_webhook(hook).await.unwrap();
+    assert_eq!(f.store.import_orphan_mark(SOURCE).await.unwrap(), None);
+    let orphans = [
+        orphan(OrphanKind::BaseUrl, "/", 2, false),
+        orphan(OrphanKind::InvalidSlug, "/gone", 1, false),
+        orphan(OrphanKind::Regular404, "/wp-login.php", 1, true),
+    ];
+    let added = f
+        .store
+        .import_orphan_visits(SOURCE, &orphans, "2026-11-01T00:00:00Z#0")
+        .await
+        .unwrap();
+    assert_eq!(added, 3);
+    assert_eq!(
+        f.store.import_orphan_mark(SOURCE).await.unwrap().as_deref(),
+        Some("2026-11-01T00:00:00Z#0")
+    );
+    assert_eq!(
+        f.store.import_orphan_mark("shlink:other").await.unwrap(),
+        None
+    );
+    // A batch of none moves the mark alone.
+    let added = f
+        .store
+        .import_orphan_visits(SOURCE, &[], "2026-11-02T00:00:00Z#0")
+        .await
+        .unwrap();
+    assert_eq!(added, 0);
+    assert_eq!(
+        f.store.import_orphan_mark(SOURCE).await.unwrap().as_deref(),
+        Some("2026-11-02T00:00:00Z#0")
+    );
+    assert_eq!(f.store.orphan_visit_total().await.unwrap(), 3);
+    let today = Utc::now().date_naive();
+    let global = f
+        .store
+        .global_stats(today - chrono::Days::new(3), today, true)
+        .await
+        .unwrap();
+    assert_eq!((global.orphan_visits, global.orphan_bot_visits), (3, 1));
+    let lease = std::time::Duration::from_secs(60);
+    assert!(f
+        .store
+        .claim_deliveries(100, lease, &[])
+        .await
+        .unwrap()
+        .is_empty());
+    // Live ones still do.
+    f.store.record_orphan_visits(&orphans[..1]).await.unwrap();
+    assert_eq!(
+        f.store
+            .claim_deliveries(100, lease, &[])
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
 crate::on_both_backends!(
     imported_visits_count_as_live_ones,
-    marked_links_are_created_once_and_counts_add_up
+    marked_links_are_created_once_and_counts_add_up,
+    imported_orphan_visits_move_their_mark_and_queue_nothing
 );

@@ -8,7 +8,7 @@ use kurz::store::{NewOrphanVisit, OrphanFilter, PageRequest};
 
 use super::{first_page, fixture, visit, Backend};
 
-fn orphan(kind: OrphanKind, path: &str, days_ago: u64, is_bot: bool) -> NewOrphanVisit {
+pub(super) fn orphan(kind: OrphanKind, path: &str, days_ago: u64, is_bot: bool) -> NewOrphanVisit {
     NewOrphanVisit {
         kind,
         path: path.into(),

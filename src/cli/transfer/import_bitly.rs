@@ -215,6 +215,7 @@ impl Source for Bitly {
                     ..LinkInput::default()
                 },
                 password_dropped: false,
+                rules_dropped: 0,
             });
         }
         Ok(listed)

@@ -29,6 +29,8 @@ pub(super) struct SourceLink {
     pub input: LinkInput,
     /// The source protects it with a password kurz cannot carry over (another hash).
     pub password_dropped: bool,
+    /// Of the source's redirect rules, those left out (a condition kurz cannot evaluate).
+    pub rules_dropped: u64,
 }
 
 /// What a source lists: its links, and those it leaves out with the reason.
@@ -104,6 +106,10 @@ struct Summary {
     visits: u64,
     /// Clicks added as counts only (rollups, no visit rows).
     counted_clicks: u64,
+    /// Visits that reached no link (the source keeps them: Shlink).
+    orphan_visits: u64,
+    /// Redirect rules left out: kurz cannot evaluate one of their conditions.
+    rules_dropped: u64,
     seconds: f64,
     renamed_links: Vec<Renamed>,
     skipped_links: Vec<Listed>,
@@ -164,6 +170,7 @@ pub(super) async fn run(
     let mut slugs: HashSet<String> = HashSet::new();
     let mut conflicts: Vec<Listed> = Vec::new();
     let mut dropped: HashSet<String> = HashSet::new();
+    let mut rules_dropped: HashMap<String, u64> = HashMap::new();
     for (n, source_link) in listed.links.into_iter().enumerate() {
         progress.update_count(n as u64 + 1, || format!("{} links checked", n + 1));
         let key = source_link.key;
@@ -238,6 +245,7 @@ pub(super) async fn run(
         if source_link.password_dropped {
             dropped.insert(key.clone());
         }
+        rules_dropped.insert(key.clone(), source_link.rules_dropped);
         slugs.insert(link.url.slug.to_string());
         planned.push(Planned { key, link });
     }
@@ -267,6 +275,7 @@ pub(super) async fn run(
         }
         summary.created = planned.len() as u64;
         summary.passwords_dropped = dropped.len() as u64;
+        summary.rules_dropped = rules_dropped.values().sum();
     } else {
         for batch in planned.chunks(LINK_BATCH) {
             let prepared: Vec<PreparedLink> = batch.iter().map(|p| p.link.clone()).collect();
@@ -281,6 +290,7 @@ pub(super) async fn run(
                     Some(id) => {
                         summary.created += 1;
                         summary.passwords_dropped += u64::from(dropped.contains(&plan.key));
+                        summary.rules_dropped += rules_dropped.get(&plan.key).copied().unwrap_or(0);
                         let target = Target {
                             url_id: *id,
                             through: None,
@@ -307,9 +317,10 @@ pub(super) async fn run(
     if !args.no_visits && !targets.is_empty() {
         let mut history = History::new(ctx.visits().await?, &name, args.dry_run);
         source.history(&targets, &mut history).await?;
-        let (visits, counted) = history.finish().await?;
-        summary.visits = visits;
-        summary.counted_clicks = counted;
+        let written = history.finish().await?;
+        summary.visits = written.visits;
+        summary.counted_clicks = written.counted;
+        summary.orphan_visits = written.orphans;
     }
     summary.seconds = started.elapsed().as_secs_f64();
     if ctx.json {
@@ -319,7 +330,7 @@ pub(super) async fn run(
     output::emit(&format!(
         "{}{name}: {} links read: {} created ({} renamed), {} already imported, {} skipped (slug \
          taken), {} invalid, {} left out; {} visits and {} clicks counted without visit rows; \
-         {:.1} s\n",
+         {} orphan visits; {:.1} s\n",
         if s.dry_run {
             "dry run, nothing written: "
         } else {
@@ -334,8 +345,16 @@ pub(super) async fn run(
         s.left_out,
         s.visits,
         s.counted_clicks,
+        s.orphan_visits,
         s.seconds
     ))?;
+    if s.rules_dropped > 0 {
+        eprintln!(
+            "note: {} redirect rules were left out: kurz cannot evaluate one of their \
+             conditions (each is listed above)",
+            s.rules_dropped
+        );
+    }
     if s.passwords_dropped > 0 {
         eprintln!(
             "note: {} links had a password in the source that kurz cannot check (another \

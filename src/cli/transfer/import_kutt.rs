@@ -120,6 +120,7 @@ impl Source for Kutt {
                     ..LinkInput::default()
                 },
                 password_dropped: row.try_get("protected")?,
+                rules_dropped: 0,
             });
         }
         Ok(listed)

@@ -11,7 +11,7 @@ use tokio::task::JoinHandle;
 
 use crate::app::Visits;
 use crate::cli::output::Progress;
-use crate::store::{ImportMark, NewVisit, RollupCount};
+use crate::store::{ImportMark, NewOrphanVisit, NewVisit, RollupCount};
 
 /// Batches read ahead of the writer.
 const AHEAD: usize = 4;
@@ -19,17 +19,38 @@ const AHEAD: usize = 4;
 enum Batch {
     Visits(Vec<NewVisit>, Vec<ImportMark>),
     Counts(Vec<RollupCount>, Vec<ImportMark>),
+    /// Orphan visits and how far they bring the source's orphan mark: always the first
+    /// writer's, so they are written in order.
+    Orphans(Vec<NewOrphanVisit>, String),
+}
+
+/// What the writers added: visits, counted clicks, orphan visits.
+#[derive(Debug, Default, Clone, Copy)]
+pub(super) struct Written {
+    pub visits: u64,
+    pub counted: u64,
+    pub orphans: u64,
+}
+
+impl std::ops::AddAssign for Written {
+    fn add_assign(&mut self, other: Self) {
+        self.visits += other.visits;
+        self.counted += other.counted;
+        self.orphans += other.orphans;
+    }
 }
 
 pub(super) struct History {
     /// One per writer; empty under `--dry-run`.
     senders: Vec<mpsc::Sender<Batch>>,
-    writers: Vec<JoinHandle<anyhow::Result<(u64, u64)>>>,
+    writers: Vec<JoinHandle<anyhow::Result<Written>>>,
     dry_run: bool,
     /// Read so far (written or, under `--dry-run`, counted).
-    visits: u64,
-    counted: u64,
+    read: Written,
     progress: Progress,
+    /// The service, for the source's orphan mark.
+    service: Visits,
+    source: String,
 }
 
 impl History {
@@ -39,9 +60,10 @@ impl History {
             senders: Vec::new(),
             writers: Vec::new(),
             dry_run,
-            visits: 0,
-            counted: 0,
+            read: Written::default(),
             progress,
+            service: service.clone(),
+            source: source.to_owned(),
         };
         if dry_run {
             return history;
@@ -51,18 +73,23 @@ impl History {
             let source = source.to_owned();
             let service = service.clone();
             history.writers.push(tokio::spawn(async move {
-                let (mut visits, mut counted) = (0, 0);
+                let mut written = Written::default();
                 while let Some(batch) = batches.recv().await {
                     match batch {
                         Batch::Visits(rows, marks) => {
-                            visits += service.import(&source, &rows, &marks).await?;
+                            written.visits += service.import(&source, &rows, &marks).await?;
                         }
                         Batch::Counts(counts, marks) => {
-                            counted += service.import_counts(&source, &counts, &marks).await?;
+                            written.counted +=
+                                service.import_counts(&source, &counts, &marks).await?;
+                        }
+                        Batch::Orphans(rows, through) => {
+                            written.orphans +=
+                                service.import_orphans(&source, &rows, &through).await?;
                         }
                     }
                 }
-                Ok((visits, counted))
+                Ok(written)
             }));
             history.senders.push(sender);
         }
@@ -85,7 +112,7 @@ impl History {
         rows: Vec<NewVisit>,
         marks: Vec<ImportMark>,
     ) -> anyhow::Result<()> {
-        self.visits += rows.len() as u64;
+        self.read.visits += rows.len() as u64;
         self.send(Batch::Visits(rows, marks)).await
     }
 
@@ -95,14 +122,33 @@ impl History {
         counts: Vec<RollupCount>,
         marks: Vec<ImportMark>,
     ) -> anyhow::Result<()> {
-        self.counted += counts.iter().map(|c| c.visits.max(0) as u64).sum::<u64>();
+        self.read.counted += counts.iter().map(|c| c.visits.max(0) as u64).sum::<u64>();
         self.send(Batch::Counts(counts, marks)).await
     }
 
+    /// How far the source's orphan visits are imported (`None`: not yet).
+    pub async fn orphan_mark(&self) -> anyhow::Result<Option<String>> {
+        Ok(self.service.import_orphan_mark(&self.source).await?)
+    }
+
+    /// Orphan visits, and where they bring the source's orphan mark.
+    pub async fn orphans(
+        &mut self,
+        rows: Vec<NewOrphanVisit>,
+        through: String,
+    ) -> anyhow::Result<()> {
+        self.read.orphans += rows.len() as u64;
+        self.send(Batch::Orphans(rows, through)).await
+    }
+
     async fn send(&mut self, batch: Batch) -> anyhow::Result<()> {
-        let (visits, counted) = (self.visits, self.counted);
-        self.progress.update_count(visits, || {
-            format!("{visits} visits, {counted} clicks counted")
+        let Written {
+            visits,
+            counted,
+            orphans,
+        } = self.read;
+        self.progress.update_count(visits + orphans, || {
+            format!("{visits} visits, {counted} clicks counted, {orphans} orphan visits")
         });
         let writers = self.senders.len();
         if writers == 0 {
@@ -138,11 +184,13 @@ impl History {
                     .map(|(counts, marks)| Batch::Counts(counts, marks))
                     .collect()
             }
+            orphans @ Batch::Orphans(..) => vec![orphans],
         };
         for (writer, batch) in parts.drain(..).enumerate() {
             let empty = match &batch {
                 Batch::Visits(rows, marks) => rows.is_empty() && marks.is_empty(),
                 Batch::Counts(counts, marks) => counts.is_empty() && marks.is_empty(),
+                Batch::Orphans(..) => false,
             };
             if !empty && self.senders[writer].send(batch).await.is_err() {
                 // A writer stopped on an error: `stop` reports it.
@@ -152,29 +200,26 @@ impl History {
         Ok(())
     }
 
-    async fn stop(&mut self) -> anyhow::Result<(u64, u64)> {
+    async fn stop(&mut self) -> anyhow::Result<Written> {
         self.senders.clear();
-        let (mut visits, mut counted) = (0, 0);
+        let mut written = Written::default();
         let mut failed = None;
         for writer in self.writers.drain(..) {
             match writer.await? {
-                Ok((v, c)) => {
-                    visits += v;
-                    counted += c;
-                }
+                Ok(part) => written += part,
                 Err(error) => failed = failed.or(Some(error)),
             }
         }
         match failed {
             Some(error) => Err(error),
             // Nothing written: what was read.
-            None if self.dry_run => Ok((self.visits, self.counted)),
-            None => Ok((visits, counted)),
+            None if self.dry_run => Ok(self.read),
+            None => Ok(written),
         }
     }
 
-    /// Waits for the last batches; the visits and counted clicks added.
-    pub async fn finish(mut self) -> anyhow::Result<(u64, u64)> {
+    /// Waits for the last batches; what they added.
+    pub async fn finish(mut self) -> anyhow::Result<Written> {
         let done = self.stop().await;
         self.progress.finish();
         done

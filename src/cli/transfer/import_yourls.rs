@@ -148,6 +148,7 @@ impl Source for Yourls {
                     ..LinkInput::default()
                 },
                 password_dropped: false,
+                rules_dropped: 0,
             });
         }
         Ok(listed)

@@ -9,15 +9,16 @@
 //! `export.rs` writes, `read.rs` reads rows of either format, `import.rs` checks and stores them;
 //! `visits.rs` exports visits and orphan visits (`kurz visits export`).
 //!
-//! `kurz import --from yourls|kutt|bitly` imports from another shortener: `import_from.rs` the
-//! steps all share (conflicts, marks, dry run, summary), `import_visits.rs` their history,
-//! `import_{yourls,kutt,bitly}.rs` each source.
+//! `kurz import --from shlink|yourls|kutt|bitly` imports from another shortener:
+//! `import_from.rs` the steps all share (conflicts, marks, dry run, summary),
+//! `import_visits.rs` their history, `import_{shlink,yourls,kutt,bitly}.rs` each source.
 
 mod export;
 mod import;
 mod import_bitly;
 mod import_from;
 mod import_kutt;
+mod import_shlink;
 mod import_visits;
 mod import_yourls;
 mod read;
@@ -75,6 +76,8 @@ pub struct ExportArgs {
 pub enum Source {
     /// A file `kurz export` wrote (CSV or JSON Lines).
     Kurz,
+    /// A Shlink server, through its REST API (--url, --api-key).
+    Shlink,
     /// YOURLS's tables in its MySQL/MariaDB database (--database, --table-prefix).
     Yourls,
     /// Kutt's tables in its PostgreSQL database (--database).
@@ -114,6 +117,17 @@ pub struct ImportArgs {
     /// postgres://user:password@host/db).
     #[arg(long, value_name = "URL")]
     pub database: Option<String>,
+    /// The Shlink server to read (--from shlink): its address, as its clients are given it.
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
+    /// A Shlink API key (--from shlink); an admin key reads every link.
+    #[arg(
+        long,
+        value_name = "KEY",
+        env = "SHLINK_API_KEY",
+        hide_env_values = true
+    )]
+    pub api_key: Option<String>,
     /// The prefix of YOURLS's tables (YOURLS_DB_PREFIX).
     #[arg(long, default_value = "yourls_")]
     pub table_prefix: String,
@@ -152,8 +166,8 @@ pub async fn import(ctx: &Context, args: ImportArgs) -> anyhow::Result<()> {
         Source::Kurz => {
             if args.dry_run || args.on_conflict != OnConflict::Skip || args.no_visits {
                 return Err(UsageError(
-                    "--dry-run, --on-conflict and --no-visits apply to --from yourls, kutt and \
-                     bitly; a kurz file skips slugs that exist"
+                    "--dry-run, --on-conflict and --no-visits apply to --from shlink, yourls, \
+                     kutt and bitly; a kurz file skips slugs that exist"
                         .into(),
                 )
                 .into());
@@ -168,6 +182,15 @@ pub async fn import(ctx: &Context, args: ImportArgs) -> anyhow::Result<()> {
                 .await?,
         ),
         Source::Kutt => Box::new(import_kutt::Kutt::connect(args.database()?).await?),
+        Source::Shlink => {
+            let url = args.url.as_deref().ok_or_else(|| {
+                UsageError("--from shlink needs --url https://your-shlink.example".into())
+            })?;
+            let key = args.api_key.as_deref().ok_or_else(|| {
+                UsageError("--from shlink needs --api-key KEY (or SHLINK_API_KEY)".into())
+            })?;
+            Box::new(import_shlink::Shlink::connect(url, key, &ctx.settings).await?)
+        }
         Source::Bitly => {
             let file = args
                 .file()

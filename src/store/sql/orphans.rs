@@ -81,11 +81,15 @@ fn tally(visits: &[NewOrphanVisit]) -> BTreeMap<(NaiveDate, OrphanKind), (i64, i
 }
 
 impl SqlStore {
+    /// Writes a batch of orphan visits with their rollups in one transaction. Live ones
+    /// (`import` `None`) queue their webhook deliveries; imported ones (`Some((source,
+    /// through))`) queue none and move the source's orphan mark instead.
     pub(super) async fn write_orphan_visits(
         &self,
         visits: &[NewOrphanVisit],
+        import: Option<(&str, &str)>,
     ) -> Result<Vec<i64>, StoreError> {
-        if visits.is_empty() {
+        if visits.is_empty() && import.is_none() {
             return Ok(Vec::new());
         }
         // PostgreSQL's `inet` column takes the address as text through a cast; SQLite keeps text.
@@ -144,11 +148,23 @@ impl SqlStore {
                 .execute(&mut *tx)
                 .await?;
             }
-            // The batch for the webhooks subscribed to orphan visits: one probe when none is.
-            let subscribed: bool = sqlx::query_scalar(crate::store::webhooks::SUBSCRIBED_SQL)
-                .bind(WebhookEvent::OrphanVisit.as_str())
-                .fetch_one(&mut *tx)
+            if let Some((source, through)) = import {
+                sqlx::query(
+                    "INSERT INTO import_orphan_marks (source, visits_through) VALUES ($1, $2) \
+                     ON CONFLICT (source) DO UPDATE SET visits_through = excluded.visits_through",
+                )
+                .bind(source)
+                .bind(through)
+                .execute(&mut *tx)
                 .await?;
+            }
+            // The batch for the webhooks subscribed to orphan visits: one probe when none is.
+            // History is not news: imported visits queue none.
+            let subscribed: bool = import.is_none()
+                && sqlx::query_scalar(crate::store::webhooks::SUBSCRIBED_SQL)
+                    .bind(WebhookEvent::OrphanVisit.as_str())
+                    .fetch_one(&mut *tx)
+                    .await?;
             let queued = if subscribed {
                 let payload = orphan_payload(visits, &ids)?;
                 enqueue(&mut tx, WebhookEvent::OrphanVisit, &payload).await?
@@ -160,6 +176,20 @@ impl SqlStore {
         });
         self.queued(queued.1);
         Ok(queued.0)
+    }
+
+    pub(super) async fn read_import_orphan_mark(
+        &self,
+        source: &str,
+    ) -> Result<Option<String>, StoreError> {
+        Ok(on_pool!(self, pool => {
+            sqlx::query_scalar(
+                "SELECT visits_through FROM import_orphan_marks WHERE source = $1",
+            )
+            .bind(source)
+            .fetch_optional(pool)
+            .await?
+        }))
     }
 
     pub(super) async fn orphan_page(
