@@ -28,6 +28,8 @@ if [[ -z "${KURZ:-}" ]]; then
   cargo build --release --quiet
   KURZ="${CARGO_TARGET_DIR:-target}/release/kurz"
 fi
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 mkdir -p bench/results
 out=bench/results/import_shlink.md
 
@@ -51,45 +53,26 @@ for _ in $(seq 100); do
   sleep 0.2
 done
 
-pg_ticks() {
-  local total=0 pid stat rest
-  local -a f
-  for pid in $(pgrep -x postgres || true); do
-    read -r stat 2>/dev/null <"/proc/$pid/stat" || continue
-    rest=${stat##*) }
-    read -r -a f <<<"$rest"
-    total=$(( total + f[11] + f[12] + f[13] + f[14] ))
-  done
-  echo "$total"
-}
-pid_ticks() {
-  local stat rest
-  local -a f
-  stat=$(cat "/proc/$1/stat")
-  rest=${stat##*) }
-  read -r -a f <<<"$rest"
-  echo $(( f[11] + f[12] ))
-}
 # Past the few seconds an import leaves to the next run.
 sleep 6
-clk=$(getconf CLK_TCK)
+postmaster=$(pg_postmaster_pid "$PG/postgres")
 command=("$KURZ" import --from shlink --url "http://127.0.0.1:$PORT" --api-key "$key" --json)
 echo "importing: DATABASE_URL=$TARGET_URL ${command[*]/$key/KEY}" >&2
-pg_before=$(pg_ticks)
-server_before=$(pid_ticks "$server")
+pg_before=$(pg_cpu_ticks "$postmaster")
+server_before=$(proc_ticks "$server")
 started=$(date +%s.%N)
 DATABASE_URL="$TARGET_URL" /usr/bin/time -f '%U %S %M' -o /tmp/kurz-shlink-bench.time \
   "${command[@]}" >/tmp/kurz-shlink-bench.json
 ended=$(date +%s.%N)
-pg_after=$(pg_ticks)
-server_after=$(pid_ticks "$server")
+pg_after=$(pg_cpu_ticks "$postmaster")
+server_after=$(proc_ticks "$server")
 seconds=$(echo "$ended - $started" | bc -l)
 imported=$(python3 -c 'import json; print(json.load(open("/tmp/kurz-shlink-bench.json"))["visits"])')
 rate=$(echo "$imported / $seconds" | bc -l)
 kurz_cpu=$(awk '{printf "%.1f", $1 + $2}' /tmp/kurz-shlink-bench.time)
 kurz_rss=$(awk '{printf "%.0f", $3 / 1024}' /tmp/kurz-shlink-bench.time)
-server_cpu=$(echo "($server_after - $server_before) / $clk" | bc -l)
-pg_cpu=$(echo "($pg_after - $pg_before) / $clk" | bc -l)
+server_cpu=$(echo "($server_after - $server_before) / $CLK_TCK" | bc -l)
+pg_cpu=$(echo "($pg_after - $pg_before) / $CLK_TCK" | bc -l)
 
 # The target against the source: rows, counters, rollups, bots.
 counts="SELECT (SELECT count(*) FROM url_visits), (SELECT sum(visit_count) FROM urls),

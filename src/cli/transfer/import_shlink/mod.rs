@@ -206,6 +206,18 @@ impl Shlink {
         unreadable
     }
 
+    /// The pages of a visit list's window, last to first, `IN_FLIGHT` asked for at once.
+    fn last_page_first<'a>(
+        &'a self,
+        segments: &'a [&'a str],
+        window: &'a Cursor,
+        pages: u64,
+    ) -> impl futures_util::Stream<Item = anyhow::Result<Option<Listing<Visit>>>> + 'a {
+        stream::iter((1..=pages).rev())
+            .map(move |page| self.visit_page(segments, window, page))
+            .buffered(IN_FLIGHT)
+    }
+
     /// Reads one link's window: every page, last to first.
     async fn read_link(
         &self,
@@ -216,13 +228,8 @@ impl Shlink {
     ) -> anyhow::Result<()> {
         let code = work.code.clone();
         let segments = ["short-urls", code.as_str(), "visits"];
-        let cursor = work.cursor.clone();
-        let mut listed = stream::iter((1..=pages).rev())
-            .map(|page| {
-                let cursor = &cursor;
-                async move { self.visit_page(&segments, cursor, page).await }
-            })
-            .buffered(IN_FLIGHT);
+        let window = work.cursor.clone();
+        let mut listed = self.last_page_first(&segments, &window, pages);
         while let Some(page) = listed.next().await {
             let Some(page) = page? else {
                 break;
@@ -248,12 +255,7 @@ impl Shlink {
         };
         let pages = first.pagination.pages_count.max(1);
         let window = cursor.clone();
-        let mut listed = stream::iter((1..=pages).rev())
-            .map(|page| {
-                let window = &window;
-                async move { self.visit_page(&segments, window, page).await }
-            })
-            .buffered(IN_FLIGHT);
+        let mut listed = self.last_page_first(&segments, &window, pages);
         while let Some(page) = listed.next().await {
             let Some(page) = page? else {
                 break;
