@@ -72,6 +72,40 @@ pub enum ShlinkResponses {
     Unavailable(#[ref_response] crate::http::api::responses::Unavailable),
 }
 
+/// The problems of a Shlink read: 400, 401, 404, 500 and 503.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)]
+pub enum ShlinkReadErrors {
+    #[response(status = 400)]
+    Invalid(#[ref_response] ShlinkProblemResponse),
+    #[response(status = 401)]
+    Unauthorized(#[ref_response] ShlinkProblemResponse),
+    #[response(status = 404)]
+    NotFound(#[ref_response] ShlinkProblemResponse),
+    #[response(status = 500)]
+    Internal(#[ref_response] crate::http::api::responses::Internal),
+    #[response(status = 503)]
+    Unavailable(#[ref_response] crate::http::api::responses::Unavailable),
+}
+
+/// The problems of a Shlink tag operation: those of a read, and 403 (a role's limits).
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)]
+pub enum ShlinkTagErrors {
+    #[response(status = 400)]
+    Invalid(#[ref_response] ShlinkProblemResponse),
+    #[response(status = 401)]
+    Unauthorized(#[ref_response] ShlinkProblemResponse),
+    #[response(status = 403)]
+    Forbidden(#[ref_response] ShlinkProblemResponse),
+    #[response(status = 404)]
+    NotFound(#[ref_response] ShlinkProblemResponse),
+    #[response(status = 500)]
+    Internal(#[ref_response] crate::http::api::responses::Internal),
+    #[response(status = 503)]
+    Unavailable(#[ref_response] crate::http::api::responses::Unavailable),
+}
+
 /// Any Shlink problem document, as a reusable response.
 #[derive(utoipa::ToResponse)]
 #[response(

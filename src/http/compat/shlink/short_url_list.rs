@@ -306,11 +306,7 @@ pub(super) fn own_domain(state: &AppState, domain: Option<&str>) -> bool {
     params(ListParams),
     responses(
         (status = 200, description = "A page of short URLs", body = ShortUrlList),
-        (status = 400, response = super::ShlinkProblemResponse),
-        (status = 401, response = super::ShlinkProblemResponse),
-        (status = 404, response = super::ShlinkProblemResponse),
-        (status = 500, response = crate::http::api::responses::Internal),
-        (status = 503, response = crate::http::api::responses::Unavailable),
+        super::ShlinkReadErrors,
     )
 )]
 #[tracing::instrument(skip_all)]

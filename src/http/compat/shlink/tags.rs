@@ -213,12 +213,7 @@ async fn tag_page<T>(
     params(TagListParams),
     responses(
         (status = 200, description = "The tags' names", body = TagList),
-        (status = 400, response = super::ShlinkProblemResponse),
-        (status = 401, response = super::ShlinkProblemResponse),
-        (status = 403, response = super::ShlinkProblemResponse),
-        (status = 404, response = super::ShlinkProblemResponse),
-        (status = 500, response = crate::http::api::responses::Internal),
-        (status = 503, response = crate::http::api::responses::Unavailable),
+        super::ShlinkTagErrors,
     )
 )]
 #[tracing::instrument(skip_all)]
@@ -245,12 +240,7 @@ pub async fn list(
     params(TagListParams),
     responses(
         (status = 200, description = "The tags with their counters", body = TagStats),
-        (status = 400, response = super::ShlinkProblemResponse),
-        (status = 401, response = super::ShlinkProblemResponse),
-        (status = 403, response = super::ShlinkProblemResponse),
-        (status = 404, response = super::ShlinkProblemResponse),
-        (status = 500, response = crate::http::api::responses::Internal),
-        (status = 503, response = crate::http::api::responses::Unavailable),
+        super::ShlinkTagErrors,
     )
 )]
 #[tracing::instrument(skip_all)]
@@ -296,12 +286,7 @@ fn tag_editor(caller: Caller, action: &str) -> Result<Option<i64>, ShlinkProblem
     responses(
         (status = 204, description = "Renamed"),
         (status = 409, response = super::ShlinkProblemResponse),
-        (status = 400, response = super::ShlinkProblemResponse),
-        (status = 401, response = super::ShlinkProblemResponse),
-        (status = 403, response = super::ShlinkProblemResponse),
-        (status = 404, response = super::ShlinkProblemResponse),
-        (status = 500, response = crate::http::api::responses::Internal),
-        (status = 503, response = crate::http::api::responses::Unavailable),
+        super::ShlinkTagErrors,
     )
 )]
 #[tracing::instrument(skip_all)]
@@ -369,12 +354,7 @@ pub struct DeleteTagsParams {
     params(DeleteTagsParams),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 400, response = super::ShlinkProblemResponse),
-        (status = 401, response = super::ShlinkProblemResponse),
-        (status = 403, response = super::ShlinkProblemResponse),
-        (status = 404, response = super::ShlinkProblemResponse),
-        (status = 500, response = crate::http::api::responses::Internal),
-        (status = 503, response = crate::http::api::responses::Unavailable),
+        super::ShlinkTagErrors,
     )
 )]
 #[tracing::instrument(skip_all)]

@@ -306,11 +306,7 @@ fn answer(list: Result<VisitList, ShlinkProblem>) -> Response {
     params(("shortCode" = String, Path, description = "The slug"), VisitListParams),
     responses(
         (status = 200, description = "A page of visits", body = VisitList),
-        (status = 400, response = super::ShlinkProblemResponse),
-        (status = 401, response = super::ShlinkProblemResponse),
-        (status = 404, response = super::ShlinkProblemResponse),
-        (status = 500, response = crate::http::api::responses::Internal),
-        (status = 503, response = crate::http::api::responses::Unavailable),
+        super::ShlinkReadErrors,
     )
 )]
 #[tracing::instrument(skip_all)]
@@ -347,11 +343,7 @@ pub async fn short_url_visits(
     params(("tag" = String, Path, description = "The tag"), VisitListParams),
     responses(
         (status = 200, description = "A page of visits", body = VisitList),
-        (status = 400, response = super::ShlinkProblemResponse),
-        (status = 401, response = super::ShlinkProblemResponse),
-        (status = 404, response = super::ShlinkProblemResponse),
-        (status = 500, response = crate::http::api::responses::Internal),
-        (status = 503, response = crate::http::api::responses::Unavailable),
+        super::ShlinkReadErrors,
     )
 )]
 #[tracing::instrument(skip_all)]
@@ -447,11 +439,7 @@ pub async fn non_orphan_visits(
     params(("domain" = String, Path, description = "`DEFAULT` or kurz's host"), VisitListParams),
     responses(
         (status = 200, description = "A page of visits", body = VisitList),
-        (status = 400, response = super::ShlinkProblemResponse),
-        (status = 401, response = super::ShlinkProblemResponse),
-        (status = 404, response = super::ShlinkProblemResponse),
-        (status = 500, response = crate::http::api::responses::Internal),
-        (status = 503, response = crate::http::api::responses::Unavailable),
+        super::ShlinkReadErrors,
     )
 )]
 #[tracing::instrument(skip_all)]
