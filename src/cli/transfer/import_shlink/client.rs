@@ -26,6 +26,9 @@ pub(super) enum Failure {
     Transient(String),
     #[error("{0}")]
     Final(String),
+    /// 403: the key may not do this (an "authored short URLs" key and orphan visits).
+    #[error("{0}")]
+    Forbidden(String),
     /// 404: the short URL (or route) is not there.
     #[error("not found")]
     NotFound,
@@ -140,7 +143,10 @@ impl Client {
         let detail = problem(&body);
         match status.as_u16() {
             404 => Err(Failure::NotFound),
-            401 | 403 => Err(Failure::Final(format!(
+            401 => Err(Failure::Final(format!(
+                "Shlink refused the API key ({status}{detail})"
+            ))),
+            403 => Err(Failure::Forbidden(format!(
                 "Shlink refused the API key ({status}{detail})"
             ))),
             429 | 500..=599 => Err(Failure::Transient(format!("{status}{detail}"))),

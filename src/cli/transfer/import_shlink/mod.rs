@@ -160,16 +160,27 @@ impl Shlink {
         cursor: &Cursor,
         page: u64,
     ) -> anyhow::Result<Option<Listing<Visit>>> {
+        self.try_visit_page(segments, cursor, page)
+            .await
+            .map_err(|failure| {
+                anyhow::anyhow!("{}: cannot read visits: {failure}", segments.join("/"))
+            })
+    }
+
+    /// [`Self::visit_page`], failures as they are.
+    async fn try_visit_page(
+        &self,
+        segments: &[&str],
+        cursor: &Cursor,
+        page: u64,
+    ) -> Result<Option<Listing<Visit>>, Failure> {
         let mut query = cursor.window();
         query.push(("page", page.to_string()));
         query.push(("itemsPerPage", VISIT_PAGE.to_string()));
         match self.client.get::<VisitList>(segments, &query).await {
             Ok((list, _)) => Ok(Some(list.visits)),
             Err(Failure::NotFound) => Ok(None),
-            Err(failure) => Err(anyhow::anyhow!(
-                "{}: cannot read visits: {failure}",
-                segments.join("/")
-            )),
+            Err(failure) => Err(failure),
         }
     }
 
@@ -249,9 +260,16 @@ impl Shlink {
             return Ok(());
         }
         let segments = ["visits", "orphan"];
-        let Some(first) = self.visit_page(&segments, &cursor, 1).await? else {
+        let first = match self.try_visit_page(&segments, &cursor, 1).await {
+            Ok(Some(first)) => first,
             // Before Shlink 2.6 there are none to read.
-            return Ok(());
+            Ok(None) => return Ok(()),
+            // A key of "authored short URLs" reads its links, not the orphan visits.
+            Err(Failure::Forbidden(why)) => {
+                history.report(&format!("orphan visits not imported: {why}"));
+                return Ok(());
+            }
+            Err(failure) => return Err(anyhow::anyhow!("cannot read orphan visits: {failure}")),
         };
         let pages = first.pagination.pages_count.max(1);
         let window = cursor.clone();
