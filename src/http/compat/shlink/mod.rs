@@ -26,6 +26,7 @@ use axum::http::{header, HeaderMap, HeaderName, Method};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use tower_http::cors::{AllowHeaders, Any, CorsLayer};
+use utoipa::openapi::{self, RefOr};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -89,21 +90,17 @@ pub enum ShlinkReadErrors {
 }
 
 /// The problems of a Shlink tag operation: those of a read, and 403 (a role's limits).
-#[derive(utoipa::IntoResponses)]
-#[allow(dead_code)]
-pub enum ShlinkTagErrors {
-    #[response(status = 400)]
-    Invalid(#[ref_response] ShlinkProblemResponse),
-    #[response(status = 401)]
-    Unauthorized(#[ref_response] ShlinkProblemResponse),
-    #[response(status = 403)]
-    Forbidden(#[ref_response] ShlinkProblemResponse),
-    #[response(status = 404)]
-    NotFound(#[ref_response] ShlinkProblemResponse),
-    #[response(status = 500)]
-    Internal(#[ref_response] crate::http::api::responses::Internal),
-    #[response(status = 503)]
-    Unavailable(#[ref_response] crate::http::api::responses::Unavailable),
+pub struct ShlinkTagErrors;
+
+impl utoipa::IntoResponses for ShlinkTagErrors {
+    fn responses() -> std::collections::BTreeMap<String, RefOr<openapi::Response>> {
+        let mut responses = ShlinkReadErrors::responses();
+        responses.insert(
+            "403".to_owned(),
+            openapi::Ref::from_response_name("ShlinkProblemResponse").into(),
+        );
+        responses
+    }
 }
 
 /// Any Shlink problem document, as a reusable response.
