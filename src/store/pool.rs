@@ -17,3 +17,18 @@ macro_rules! on_pool {
         }
     };
 }
+
+/// Opens a transaction on `pool` in a task of its own, so that dropping the caller (its client
+/// went away, its request timed out) cannot stop it between the `BEGIN` sent and its answer
+/// read. sqlx 0.8 would leave the server inside that transaction and put the connection back
+/// in the pool, where the next borrower's statements would run in it, uncommitted
+/// (launchbadge/sqlx#4393; `tests/store/cancelled.rs`). A transaction begun for a dropped
+/// caller is dropped in its task, which rolls it back.
+pub(crate) async fn begin<DB: sqlx::Database>(
+    pool: &sqlx::Pool<DB>,
+) -> Result<sqlx::Transaction<'static, DB>, sqlx::Error> {
+    let pool = pool.clone();
+    tokio::spawn(async move { pool.begin().await })
+        .await
+        .map_err(|failed| sqlx::Error::Io(std::io::Error::other(failed)))?
+}

@@ -136,7 +136,7 @@ pub(super) async fn record_visits(
     visits: &[NewVisit],
     outbox: &tokio::sync::Notify,
 ) -> Result<Vec<i64>, StoreError> {
-    let mut tx = pool.begin().await?;
+    let mut tx = crate::store::pool::begin(pool).await?;
     // Fast path: every URL still exists, and the foreign key is the only check. A URL
     // deleted since its click fails it; then the batch is written again without its
     // visits, which count nowhere.
@@ -145,7 +145,7 @@ pub(super) async fn record_visits(
         Ok(ids) => (all, ids),
         Err(sqlx::Error::Database(error)) if error.is_foreign_key_violation() => {
             tx.rollback().await?;
-            tx = pool.begin().await?;
+            tx = crate::store::pool::begin(pool).await?;
             let existing = postgres_visits::existing_urls(&mut tx, visits).await?;
             let kept: Vec<&NewVisit> = visits
                 .iter()
@@ -178,7 +178,7 @@ pub(super) async fn import_history(
     counts: &[RollupCount],
     marks: &[ImportMark],
 ) -> Result<u64, StoreError> {
-    let mut tx = pool.begin().await?;
+    let mut tx = crate::store::pool::begin(pool).await?;
     sqlx::query("SET LOCAL synchronous_commit = off")
         .execute(&mut *tx)
         .await?;
@@ -407,7 +407,7 @@ pub(super) async fn list_owner_visits(
         .push_bind(i64::from(page.limit) + 1);
     // The planner cannot know how many visits each link has, guesses few, and would read
     // all of them through a bitmap; the index read backwards stops at a page.
-    let mut tx = pool.begin().await?;
+    let mut tx = crate::store::pool::begin(pool).await?;
     sqlx::query("SET LOCAL enable_bitmapscan = off")
         .execute(&mut *tx)
         .await?;

@@ -240,7 +240,7 @@ impl Store for SqlStore {
              RETURNING {URL_COLUMNS}"
         );
         let (row, queued) = on_pool_queueing!(self, pool, enqueue => {
-            let mut tx = pool.begin().await?;
+            let mut tx = crate::store::pool::begin(pool).await?;
             let row: UrlRow = sqlx::query_as(&sql)
                 .bind(new.slug.as_str())
                 .bind(new.target.as_str())
@@ -342,7 +342,7 @@ impl Store for SqlStore {
              RETURNING {URL_COLUMNS}"
         );
         let (row, queued) = on_pool_queueing!(self, pool, enqueue => {
-            let mut tx = pool.begin().await?;
+            let mut tx = crate::store::pool::begin(pool).await?;
             let row: Option<UrlRow> = sqlx::query_as(&sql)
                 .bind(title.as_str())
                 .bind(Utc::now())
@@ -414,7 +414,7 @@ impl Store for SqlStore {
                 .push(" WHERE slug = ")
                 .push_bind(slug.as_str())
                 .push(format!(" RETURNING {URL_COLUMNS}"));
-            let mut tx = pool.begin().await?;
+            let mut tx = crate::store::pool::begin(pool).await?;
             // The UPDATE comes first: it holds the link's row (and on SQLite the write lock),
             // so the visit count the tags' counters move by is the current one.
             let row: UrlRow = query.build_query_as().fetch_one(&mut *tx).await?;
@@ -445,7 +445,7 @@ impl Store for SqlStore {
             ),
         };
         let queued = on_pool_queueing!(self, pool, enqueue => {
-            let mut tx = pool.begin().await?;
+            let mut tx = crate::store::pool::begin(pool).await?;
             let found: Option<UrlRow> = sqlx::query_as(&sql)
                 .bind(slug.as_str())
                 .fetch_optional(&mut *tx)

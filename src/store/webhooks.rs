@@ -411,7 +411,7 @@ impl SqlStore {
              VALUES ($1, $2, $3, $3, $4) RETURNING {ENDPOINT_COLUMNS}"
         );
         let row: EndpointRow = on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = crate::store::pool::begin(pool).await?;
             let row: EndpointRow = sqlx::query_as(&sql)
                 .bind(&new.url)
                 .bind(new.secret.as_str())
@@ -455,7 +455,7 @@ impl SqlStore {
         patch: WebhookPatch,
     ) -> Result<WebhookRecord, StoreError> {
         on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = crate::store::pool::begin(pool).await?;
             let mut update = QueryBuilder::new("UPDATE webhook_endpoints SET updated_at = ");
             update.push_bind(Utc::now());
             if let Some(url) = &patch.url {
@@ -512,7 +512,7 @@ impl SqlStore {
             Db::Sqlite(_) => "",
         };
         let (claimed, endpoints): (Vec<ClaimedRow>, Vec<(i64, String, String)>) = on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = crate::store::pool::begin(pool).await?;
             let mut query = QueryBuilder::new("UPDATE webhook_deliveries SET next_attempt_at = ");
             query.push_bind(until);
             query.push(
@@ -585,7 +585,7 @@ impl SqlStore {
         };
         let duration_ms = i64::try_from(attempt.duration.as_millis()).unwrap_or(i64::MAX);
         on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = crate::store::pool::begin(pool).await?;
             sqlx::query(
                 "INSERT INTO webhook_attempts \
                      (delivery_id, endpoint_id, attempted_at, status_code, duration_ms, error) \

@@ -20,6 +20,7 @@ use kurz::store::{
 
 use common::database::{Backend, TestDatabase};
 
+mod cancelled;
 mod geo;
 mod imports;
 mod locks;

@@ -63,7 +63,7 @@ impl SqlStore {
         }
         let created = match &self.db {
             Db::Postgres(pg) => {
-                let mut tx = pg.pool.begin().await?;
+                let mut tx = crate::store::pool::begin(&pg.pool).await?;
                 let created = postgres::import_urls(&mut tx, urls, &self.origin).await?;
                 tag_imported!(self, tx, &tags::imported_pairs(urls, &created));
                 if let Some((source, ids)) = marks {
@@ -73,7 +73,7 @@ impl SqlStore {
                 created
             }
             Db::Sqlite(lite) => {
-                let mut tx = lite.pool.begin().await?;
+                let mut tx = crate::store::pool::begin(&lite.pool).await?;
                 let created = sqlite::import_urls(&mut tx, urls, &self.origin).await?;
                 tag_imported!(self, tx, &tags::imported_pairs(urls, &created));
                 if let Some((source, ids)) = marks {

@@ -98,7 +98,7 @@ impl SqlStore {
             Db::Sqlite(_) => ("", ""),
         };
         let queued = on_pool_queueing!(self, pool, enqueue => {
-            let mut tx = pool.begin().await?;
+            let mut tx = crate::store::pool::begin(pool).await?;
             let mut ids = Vec::with_capacity(visits.len());
             for chunk in visits.chunks(ROWS_PER_STATEMENT) {
                 let mut insert = QueryBuilder::new(
@@ -312,7 +312,7 @@ impl SqlStore {
         // on SQLite a write holds the database already.
         let hold_writers = before > Utc::now().date_naive() && matches!(self.db, Db::Postgres(_));
         on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = crate::store::pool::begin(pool).await?;
             if hold_writers {
                 sqlx::query("LOCK TABLE orphan_daily_rollups IN EXCLUSIVE MODE")
                     .execute(&mut *tx)

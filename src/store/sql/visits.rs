@@ -150,7 +150,7 @@ impl SqlStore {
             greatest = self.dialect().greatest
         );
         on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = crate::store::pool::begin(pool).await?;
             let deleted: Vec<(i64, bool)> = sqlx::query_as(
                 "DELETE FROM url_visits WHERE id IN \
                      (SELECT id FROM url_visits WHERE visited_at < $1 LIMIT $2) \
@@ -246,7 +246,7 @@ impl SqlStore {
             ),
         };
         on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = crate::store::pool::begin(pool).await?;
             let found: Option<(i64, i64, i64)> = sqlx::query_as(hold)
                 .bind(slug.as_str())
                 .fetch_optional(&mut *tx)
