@@ -132,6 +132,11 @@ fn date(y: i32, m: u32, d: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, d).unwrap()
 }
 
+/// `kurz import --from shlink` of the Shlink API at `url` with `key`.
+fn shlink_import<'a>(url: &'a str, key: &'a str) -> [&'a str; 7] {
+    ["import", "--from", "shlink", "--url", url, "--api-key", key]
+}
+
 fn rules(shown: &Value) -> Value {
     shown["rules"].clone()
 }
@@ -141,17 +146,9 @@ async fn shlink_recorded_answers_are_imported_once(backend: Backend) {
     let kurz = Kurz::new(backend).await;
     let base = stub.address.clone();
     let import = |extra: &[&str]| -> Vec<String> {
-        let mut args: Vec<String> = [
-            "import",
-            "--from",
-            "shlink",
-            "--url",
-            &base,
-            "--api-key",
-            RECORDED_KEY,
-        ]
-        .map(str::to_owned)
-        .to_vec();
+        let mut args: Vec<String> = shlink_import(&base, RECORDED_KEY)
+            .map(str::to_owned)
+            .to_vec();
         args.extend(extra.iter().map(|a| (*a).to_owned()));
         args
     };
@@ -161,20 +158,7 @@ async fn shlink_recorded_answers_are_imported_once(backend: Backend) {
     };
 
     // A wrong key stops it with Shlink's own words.
-    let refused = blocking(|| {
-        kurz.fails(
-            &[
-                "import",
-                "--from",
-                "shlink",
-                "--url",
-                &base,
-                "--api-key",
-                "wrong",
-            ],
-            1,
-        )
-    });
+    let refused = blocking(|| kurz.fails(&shlink_import(&base, "wrong"), 1));
     assert!(refused.contains("Shlink refused the API key"), "{refused}");
     assert!(
         refused.contains("does not exist or is invalid"),
@@ -421,19 +405,7 @@ async fn a_second_kurz_is_imported_through_its_shlink_api(backend: Backend) {
     stored(source_store.as_ref(), 4, 2).await;
 
     let target = Kurz::new(backend).await;
-    let import = || {
-        blocking(|| {
-            target.json(&[
-                "import",
-                "--from",
-                "shlink",
-                "--url",
-                &server,
-                "--api-key",
-                &key,
-            ])
-        })
-    };
+    let import = || blocking(|| target.json(&shlink_import(&server, &key)));
     let done = import();
     assert_eq!(done["created"], 2, "{done}");
     assert_eq!(done["visits"], 4);
@@ -499,18 +471,7 @@ async fn a_second_kurz_is_imported_through_its_shlink_api(backend: Backend) {
         .unwrap();
     assert_eq!(answer.status(), 200, "{}", answer.text().await.unwrap());
     let third = Kurz::new(backend).await;
-    let run = blocking(|| {
-        third.run(&[
-            "import",
-            "--from",
-            "shlink",
-            "--url",
-            &server,
-            "--api-key",
-            &editor,
-            "--json",
-        ])
-    });
+    let run = blocking(|| third.run(&[&shlink_import(&server, &editor)[..], &["--json"]].concat()));
     assert_eq!(run.code, 0, "{run:?}");
     let own: Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(
