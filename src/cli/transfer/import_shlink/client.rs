@@ -141,14 +141,11 @@ impl Client {
             return Ok((value, date));
         }
         let detail = problem(&body);
+        let refused = || format!("Shlink refused the API key ({status}{detail})");
         match status.as_u16() {
             404 => Err(Failure::NotFound),
-            401 => Err(Failure::Final(format!(
-                "Shlink refused the API key ({status}{detail})"
-            ))),
-            403 => Err(Failure::Forbidden(format!(
-                "Shlink refused the API key ({status}{detail})"
-            ))),
+            401 => Err(Failure::Final(refused())),
+            403 => Err(Failure::Forbidden(refused())),
             429 | 500..=599 => Err(Failure::Transient(format!("{status}{detail}"))),
             _ => Err(Failure::Final(format!("{url}: {status}{detail}"))),
         }
